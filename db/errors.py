@@ -1,0 +1,65 @@
+"""Database-layer errors, mapped from PostgreSQL's SQLSTATE where the caller needs to tell them apart.
+
+DatabaseError
+ ├── MissingContext      a transaction began without a user (a bug: the request never authenticated)
+ ├── PolicyViolation     a row-level security check or missing privilege refused the statement (42501)
+ ├── ConstraintViolation a check, unique or foreign-key constraint, or a trigger's check (23xxx)
+ │    └── UniqueViolation  the row exists already (23505)
+ └── StatementTimeout    the statement ran past the request's statement_timeout (57014)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg.errors
+from sqlalchemy.exc import DBAPIError
+
+
+class DatabaseError(Exception):
+    pass
+
+
+class MissingContext(DatabaseError):
+    pass
+
+
+class PolicyViolation(DatabaseError):
+    pass
+
+
+class ConstraintViolation(DatabaseError):
+    pass
+
+
+class UniqueViolation(ConstraintViolation):
+    pass
+
+
+class StatementTimeout(DatabaseError):
+    pass
+
+
+def _message(error: BaseException) -> str:
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None)
+    return primary or str(error)
+
+
+@contextmanager
+def mapped_errors() -> Iterator[None]:
+    """Translate the driver's errors raised inside the block into this module's classes."""
+    try:
+        yield
+    except DBAPIError as wrapped:
+        original = wrapped.orig
+        if isinstance(original, psycopg.errors.InsufficientPrivilege):
+            raise PolicyViolation(_message(original)) from wrapped
+        if isinstance(original, psycopg.errors.UniqueViolation):
+            raise UniqueViolation(_message(original)) from wrapped
+        if isinstance(original, psycopg.errors.IntegrityError):
+            raise ConstraintViolation(_message(original)) from wrapped
+        if isinstance(original, psycopg.errors.QueryCanceled):
+            raise StatementTimeout(_message(original)) from wrapped
+        raise

@@ -1,0 +1,43 @@
+"""Where the database is: the configured server, or the embedded one, as DSNs for each role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from db.bootstrap import APP_ROLE, DATABASE_NAME, OWNER_ROLE, SUPERUSER, bootstrap
+from db.embedded import start_embedded
+
+
+@dataclass(frozen=True)
+class DatabaseLocation:
+    """libpq URLs (usable with psql); `sqlalchemy_url` adds the driver."""
+
+    app_url: str
+    owner_url: str
+    embedded: bool
+
+    @property
+    def app_role(self) -> str:
+        return urlsplit(self.app_url).username or APP_ROLE
+
+
+def sqlalchemy_url(libpq_url: str) -> str:
+    scheme, rest = libpq_url.split("://", 1)
+    if "+" in scheme:
+        return libpq_url
+    return f"postgresql+psycopg://{rest}"
+
+
+def locate_database(database_url: str | None, migration_database_url: str | None, home: Path) -> DatabaseLocation:
+    """The configured server when `database_url` is set, else the embedded server in `home` (bootstrapped)."""
+    if database_url:
+        return DatabaseLocation(app_url=database_url, owner_url=migration_database_url or database_url, embedded=False)
+    server = start_embedded(home)
+    bootstrap(server.url(SUPERUSER, "postgres"))
+    return DatabaseLocation(
+        app_url=server.url(APP_ROLE, DATABASE_NAME),
+        owner_url=server.url(OWNER_ROLE, DATABASE_NAME),
+        embedded=True,
+    )

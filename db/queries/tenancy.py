@@ -1,0 +1,155 @@
+"""Tenants, users and memberships. Every statement runs under the request's RLS context."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from sqlalchemy import delete, func, insert, select, text, update
+
+from db.errors import mapped_errors
+from db.pagination import Page, keyset, page_of
+from db.records import MembershipRecord, TenantRecord, UserRecord
+from db.session import RequestTransaction
+from db.tables import memberships, tenants, users
+
+
+async def membership_by_slug(tx: RequestTransaction, slug: str) -> tuple[TenantRecord, str] | None:
+    """The context user's membership of the tenant `slug` (the row the policies let the user see)."""
+    statement = (
+        select(tenants, memberships.c.role)
+        .join(memberships, memberships.c.tenant_id == tenants.c.id)
+        .where(tenants.c.slug == slug, memberships.c.user_id == tx.context.user_id)
+    )
+    row = (await tx.execute(statement)).first()
+    if row is None:
+        return None
+    return TenantRecord(**{c.name: row._mapping[c.name] for c in tenants.columns}), row.role
+
+
+async def memberships_of_user(tx: RequestTransaction) -> list[tuple[TenantRecord, str]]:
+    statement = (
+        select(tenants, memberships.c.role)
+        .join(memberships, memberships.c.tenant_id == tenants.c.id)
+        .where(memberships.c.user_id == tx.context.user_id)
+        .order_by(tenants.c.slug)
+    )
+    rows = (await tx.execute(statement)).all()
+    return [(TenantRecord(**{c.name: r._mapping[c.name] for c in tenants.columns}), r.role) for r in rows]
+
+
+async def user_by_id(tx: RequestTransaction, user_id: UUID) -> UserRecord | None:
+    row = (await tx.execute(select(users).where(users.c.id == user_id))).first()
+    return UserRecord(**row._mapping) if row else None
+
+
+async def users_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[UserRecord]:
+    rows = (await tx.execute(select(users).where(users.c.id.in_(list(ids))))).all()
+    return [UserRecord(**r._mapping) for r in rows]
+
+
+async def tenant_by_slug(tx: RequestTransaction, slug: str) -> TenantRecord | None:
+    row = (await tx.execute(select(tenants).where(tenants.c.slug == slug))).first()
+    return TenantRecord(**row._mapping) if row else None
+
+
+async def tenants_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[TenantRecord]:
+    rows = (await tx.execute(select(tenants).where(tenants.c.id.in_(list(ids))))).all()
+    return [TenantRecord(**r._mapping) for r in rows]
+
+
+async def my_tenants_page(
+    tx: RequestTransaction, after: Sequence[str] | None, first: int
+) -> Page[tuple[TenantRecord, str]]:
+    statement = keyset(
+        select(tenants, memberships.c.role)
+        .join(memberships, memberships.c.tenant_id == tenants.c.id)
+        .where(memberships.c.user_id == tx.context.user_id),
+        [tenants.c.slug],
+        after,
+        first,
+    )
+    rows = (await tx.execute(statement)).all()
+    records = [(TenantRecord(**{c.name: r._mapping[c.name] for c in tenants.columns}), r.role) for r in rows]
+    return page_of(records, first)
+
+
+async def members_page(
+    tx: RequestTransaction, tenant_id: UUID, after: Sequence[str] | None, first: int
+) -> Page[MembershipRecord]:
+    statement = keyset(
+        select(memberships).where(memberships.c.tenant_id == tenant_id), [memberships.c.user_id], after, first
+    )
+    rows = (await tx.execute(statement)).all()
+    return page_of([MembershipRecord(**r._mapping) for r in rows], first)
+
+
+async def count_members(tx: RequestTransaction, tenant_id: UUID) -> int:
+    statement = select(func.count()).select_from(memberships).where(memberships.c.tenant_id == tenant_id)
+    return int((await tx.execute(statement)).scalar_one())
+
+
+async def user_id_by_email(tx: RequestTransaction, email: str) -> UUID | None:
+    statement = text("select app.user_id_by_email(:email)")
+    value = (await tx.execute(statement, {"email": email})).scalar_one()
+    return value if value is None else UUID(str(value))
+
+
+async def create_user(tx: RequestTransaction, email: str, display_name: str) -> UUID:
+    with mapped_errors():
+        result = await tx.execute(
+            insert(users).values(email=email.lower(), display_name=display_name).returning(users.c.id)
+        )
+    return result.scalar_one()
+
+
+async def membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID) -> MembershipRecord | None:
+    statement = select(memberships).where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
+    row = (await tx.execute(statement)).first()
+    return MembershipRecord(**row._mapping) if row else None
+
+
+async def add_membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID, role: str) -> MembershipRecord:
+    with mapped_errors():
+        row = (
+            await tx.execute(
+                insert(memberships)
+                .values(tenant_id=tenant_id, user_id=user_id, role=role)
+                .returning(*memberships.columns)
+            )
+        ).one()
+    return MembershipRecord(**row._mapping)
+
+
+async def set_membership_role(
+    tx: RequestTransaction, tenant_id: UUID, user_id: UUID, role: str
+) -> MembershipRecord | None:
+    with mapped_errors():
+        row = (
+            await tx.execute(
+                update(memberships)
+                .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
+                .values(role=role)
+                .returning(*memberships.columns)
+            )
+        ).first()
+    return MembershipRecord(**row._mapping) if row else None
+
+
+async def delete_membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID) -> bool:
+    with mapped_errors():
+        result = await tx.execute(
+            delete(memberships)
+            .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
+            .returning(memberships.c.user_id)
+        )
+    return result.first() is not None
+
+
+async def count_owners(tx: RequestTransaction, tenant_id: UUID) -> int:
+    statement = (
+        select(func.count())
+        .select_from(memberships)
+        .where(memberships.c.tenant_id == tenant_id, memberships.c.role == "owner")
+    )
+    return int((await tx.execute(statement)).scalar_one())

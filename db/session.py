@@ -1,0 +1,135 @@
+"""The engine and the per-request transaction.
+
+Every transaction's first statement binds the request's context with `set_config(…, true)` (transaction-local,
+so nothing survives on a pooled connection). It runs in an `after_begin` hook, so no code path can forget it;
+a session without a context refuses to begin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, event, text
+from sqlalchemy.engine import Result
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.sql import Executable
+
+from db.errors import MissingContext
+from db.location import sqlalchemy_url
+
+_SET_CONTEXT = text(
+    "select set_config('app.user_id', :user_id, true), set_config('app.tenant_id', :tenant_id, true),"
+    " set_config('statement_timeout', :timeout, true)"
+)
+
+
+@dataclass(frozen=True)
+class DbContext:
+    """Who the statements run for: the user, and the acting tenant if one was chosen."""
+
+    user_id: UUID
+    tenant_id: UUID | None = None
+
+
+class _ContextSession(Session):
+    pass
+
+
+@event.listens_for(_ContextSession, "after_begin")
+def _bind_context(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
+    context = session.info.get("context")
+    if not isinstance(context, DbContext):
+        raise MissingContext("a transaction began without a request context")
+    connection.execute(
+        _SET_CONTEXT,
+        {
+            "user_id": str(context.user_id),
+            "tenant_id": str(context.tenant_id) if context.tenant_id else "",
+            "timeout": str(session.info["statement_timeout_ms"]),
+        },
+    )
+
+
+class Database:
+    """The app role's engine; created once in the ASGI lifespan (or a CLI command) and disposed there."""
+
+    def __init__(self, app_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5_000) -> None:
+        self.engine: AsyncEngine = create_async_engine(
+            sqlalchemy_url(app_url), pool_size=pool_size, max_overflow=0, pool_pre_ping=True
+        )
+        self._sessions = async_sessionmaker(self.engine, sync_session_class=_ContextSession, expire_on_commit=False)
+        self.statement_timeout_ms = statement_timeout_ms
+
+    def transaction(self, context: DbContext) -> RequestTransaction:
+        session = self._sessions()
+        session.info["context"] = context
+        session.info["statement_timeout_ms"] = self.statement_timeout_ms
+        return RequestTransaction(session, context)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class RequestTransaction:
+    """One request's transaction: commits when the block ends cleanly, rolls back otherwise.
+
+    graphql-core resolves sibling fields concurrently, and one AsyncSession must not serve two tasks at
+    once, so every statement goes through a lock.
+    """
+
+    def __init__(self, session: AsyncSession, context: DbContext) -> None:
+        self._session = session
+        self._lock = asyncio.Lock()
+        self.context = context
+
+    async def __aenter__(self) -> RequestTransaction:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        async with self._lock:
+            try:
+                if exc_type is None:
+                    await self._session.commit()
+                else:
+                    await self._session.rollback()
+            finally:
+                await self._session.close()
+
+    async def execute(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:
+        async with self._lock:
+            return await self._session.execute(statement, params)
+
+    async def rollback(self) -> None:
+        async with self._lock:
+            await self._session.rollback()
+
+    def savepoint(self) -> _Savepoint:
+        """A nested block whose failure undoes only its own statements (one mutation among several)."""
+        return _Savepoint(self)
+
+
+class _Savepoint:
+    def __init__(self, tx: RequestTransaction) -> None:
+        self._tx = tx
+        self._nested: Any = None
+
+    async def __aenter__(self) -> None:
+        async with self._tx._lock:
+            self._nested = await self._tx._session.begin_nested()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        async with self._tx._lock:
+            if exc_type is None:
+                await self._nested.commit()
+            else:
+                await self._nested.rollback()

@@ -1,0 +1,90 @@
+"""SQLAlchemy Core descriptions of the tables (the DDL itself lives in the migrations)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("slug", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("operator_id", Uuid),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", Text, nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("user_id", Uuid, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True)),
+)
+
+portfolio_grants = Table(
+    "portfolio_grants",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True),
+    Column("vc_tenant_id", Uuid, nullable=False),
+    Column("requested_scopes", ARRAY(Text), nullable=False),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("status", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("requested_by", Uuid),
+    Column("decided_by", Uuid),
+    Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("id", BigInteger, primary_key=True),
+    Column("occurred_at", DateTime(timezone=True)),
+    Column("actor_user_id", Uuid),
+    Column("actor_tenant_id", Uuid),
+    Column("action", Text, nullable=False),
+    Column("subject_type", Text, nullable=False),
+    Column("subject_id", Text),
+    Column("details", JSONB, nullable=False),
+)
+
+company_profiles = Table(
+    "company_profiles",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("legal_name", Text, nullable=False),
+    Column("country", Text),
+    Column("founded_on", Date),
+    Column("sector", Text),
+    Column("stage", Text),
+    Column("website", Text),
+    Column("updated_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,100 @@
+"""JWT bearer tokens: verification (HS256 in development; RS256/ES256 with a public key or JWKS in production)
+and minting of development tokens.
+
+Verification is pure: it never touches the database, so a bad token costs no database work.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import jwt
+
+ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+_LEEWAY_SECONDS = 30
+
+
+class InvalidToken(Exception):
+    """The token is malformed, expired, signed with a wrong key or algorithm, or for another audience."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    user_id: UUID
+    tenant: str | None
+
+
+class TokenVerifier:
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        public_key_file: Path | None = None,
+        jwks_file: Path | None = None,
+        audience: str = "roundpool",
+        issuer: str | None = None,
+    ) -> None:
+        self._audience = audience
+        self._issuer = issuer
+        self._keys: dict[str | None, Any] = {}
+        if jwks_file is not None:
+            jwks = jwt.PyJWKSet.from_dict(json.loads(jwks_file.read_text()))
+            self._keys = {key.key_id: key.key for key in jwks.keys}
+            self._algorithms: list[str] = list(ASYMMETRIC_ALGORITHMS)
+        elif public_key_file is not None:
+            self._keys = {None: public_key_file.read_text()}
+            self._algorithms = list(ASYMMETRIC_ALGORITHMS)
+        elif secret:
+            self._keys = {None: secret}
+            self._algorithms = ["HS256"]
+        else:
+            raise ValueError("configure a JWT secret, a public key file or a JWKS file")
+
+    def verify(self, token: str) -> Claims:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._key_for(header.get("kid"))
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=_LEEWAY_SECONDS,
+                options={"require": ["sub", "exp", "aud"]},
+            )
+            tenant = payload.get("tenant")
+            if tenant is not None and not isinstance(tenant, str):
+                raise InvalidToken("claim 'tenant' must be a tenant slug")
+            return Claims(user_id=UUID(str(payload["sub"])), tenant=tenant)
+        except (jwt.PyJWTError, ValueError) as error:
+            raise InvalidToken(str(error)) from error
+
+    def _key_for(self, kid: str | None) -> Any:
+        if kid in self._keys:
+            return self._keys[kid]
+        if len(self._keys) == 1 and None in self._keys:
+            return self._keys[None]
+        raise InvalidToken(f"unknown signing key {kid!r}")
+
+
+def mint_token(
+    secret: str,
+    user_id: UUID,
+    *,
+    tenant: str | None = None,
+    audience: str = "roundpool",
+    ttl_seconds: int = 12 * 3600,
+    now: float | None = None,
+) -> str:
+    """A development token (HS256)."""
+    issued = int(now if now is not None else time.time())
+    claims: dict[str, Any] = {"sub": str(user_id), "aud": audience, "iat": issued, "exp": issued + ttl_seconds}
+    if tenant is not None:
+        claims["tenant"] = tenant
+    return jwt.encode(claims, secret, algorithm="HS256")

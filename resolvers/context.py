@@ -1,0 +1,49 @@
+"""What every resolver receives: the principal, the request's transaction, its loaders and limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from db.session import RequestTransaction
+from policies.principal import ActingTenant, Principal, Role, TenantKind
+from resolvers.errors import Forbidden, InvalidInput, Unauthenticated
+from resolvers.loaders import Loaders
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    max_page_size: int
+    principal: Principal | None = None
+    transaction: RequestTransaction | None = None
+    loaders: Loaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = Loaders(self)
+
+    @property
+    def tx(self) -> RequestTransaction:
+        if self.transaction is None:
+            raise Unauthenticated("authentication required")
+        return self.transaction
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated("authentication required")
+        return self.principal
+
+    def require_tenant(self, *kinds: TenantKind) -> ActingTenant:
+        tenant = self.require_principal().tenant
+        if tenant is None:
+            raise InvalidInput("choose the tenant you act for (token claim 'tenant' or header X-Tenant)")
+        if kinds and tenant.kind not in kinds:
+            allowed = " or ".join(k.value for k in kinds)
+            raise Forbidden(f"this operation is for {allowed} tenants; {tenant.slug} is a {tenant.kind.value}")
+        return tenant
+
+    def require_role(self, roles: frozenset[Role], *kinds: TenantKind) -> ActingTenant:
+        tenant = self.require_tenant(*kinds)
+        if tenant.role not in roles:
+            needed = ", ".join(sorted(r.value for r in roles))
+            raise Forbidden(f"requires role {needed} in {tenant.slug}; you are {tenant.role.value}")
+        return tenant

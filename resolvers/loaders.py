@@ -1,0 +1,36 @@
+"""Per-request DataLoaders. Created with each request's context: a shared cache would serve one
+tenant's rows to another."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from strawberry.dataloader import DataLoader
+
+from db.queries import companies, tenancy
+from db.records import CompanyProfileRecord, TenantRecord, UserRecord
+
+if TYPE_CHECKING:
+    from resolvers.context import RequestContext
+
+
+class Loaders:
+    def __init__(self, context: RequestContext) -> None:
+        self._context = context
+        self.tenant = DataLoader[UUID, TenantRecord | None](load_fn=self._tenants)
+        self.user = DataLoader[UUID, UserRecord | None](load_fn=self._users)
+        self.profile = DataLoader[UUID, CompanyProfileRecord | None](load_fn=self._profiles)
+
+    async def _tenants(self, ids: Sequence[UUID]) -> list[TenantRecord | None]:
+        by_id = {t.id: t for t in await tenancy.tenants_by_ids(self._context.tx, ids)}
+        return [by_id.get(i) for i in ids]
+
+    async def _users(self, ids: Sequence[UUID]) -> list[UserRecord | None]:
+        by_id = {u.id: u for u in await tenancy.users_by_ids(self._context.tx, ids)}
+        return [by_id.get(i) for i in ids]
+
+    async def _profiles(self, ids: Sequence[UUID]) -> list[CompanyProfileRecord | None]:
+        by_id = {p.tenant_id: p for p in await companies.profiles_by_tenant(self._context.tx, ids)}
+        return [by_id.get(i) for i in ids]

@@ -1,0 +1,194 @@
+"""The Starlette application: POST /graphql (GraphiQL on GET in development), /healthz, /readyz."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from strawberry.http.ides import get_graphql_ide_html
+
+from db.session import Database
+from policies.tokens import TokenVerifier
+from schema.authentication import AuthenticationFailed, TenantNotAllowed, claims_from_header, resolve_principal
+from schema.build import Limits, build_schema
+from schema.execution import GraphQLRequest, execute
+from schema.logs import request_id_var
+from schema.settings import Settings
+
+_logger = logging.getLogger("roundpool.http")
+
+
+@dataclass
+class _Runtime:
+    database: Database
+    schema: strawberry.Schema
+    verifier: TokenVerifier
+    settings: Settings
+
+
+def token_verifier(settings: Settings) -> TokenVerifier:
+    return TokenVerifier(
+        secret=settings.jwt_secret,
+        public_key_file=settings.jwt_public_key_file,
+        jwks_file=settings.jwt_jwks_file,
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+    )
+
+
+def schema_for(settings: Settings) -> strawberry.Schema:
+    return build_schema(
+        Limits(
+            max_depth=settings.max_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            introspection=settings.introspection_enabled,
+        )
+    )
+
+
+def create_app(settings: Settings, app_url: str) -> Starlette:
+    """The ASGI app for the app role's DSN `app_url`; the engine lives as long as the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = Database(
+            app_url, pool_size=settings.pool_size, statement_timeout_ms=settings.statement_timeout_ms
+        )
+        app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings)
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    routes = [
+        Route("/graphql", _graphql, methods=["GET", "POST"]),
+        Route("/healthz", _healthz, methods=["GET"]),
+        Route("/readyz", _readyz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+
+
+def _problem(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+
+
+async def _graphql(request: Request) -> Response:
+    runtime: _Runtime = request.app.state.runtime
+    settings = runtime.settings
+    if request.method == "GET":
+        if settings.graphiql_enabled and "query" not in request.query_params:
+            return HTMLResponse(get_graphql_ide_html())
+        return _problem(405, "METHOD_NOT_ALLOWED", "GraphQL over GET is disabled; use POST with JSON")
+    # JSON only: a browser cannot send it cross-site without a CORS preflight, which is the CSRF defence.
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return _problem(415, "UNSUPPORTED_MEDIA_TYPE", "send the request as application/json")
+    body = await _bounded_body(request, settings.max_body_bytes)
+    if body is None:
+        return _problem(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {settings.max_body_bytes} bytes")
+    parsed = _parse(body)
+    if isinstance(parsed, str):
+        return _problem(400, "BAD_REQUEST", parsed)
+    try:
+        claims = claims_from_header(request.headers.get("authorization"), runtime.verifier)
+        principal = None
+        if claims is not None:
+            tenant = request.headers.get("x-tenant") or claims.tenant
+            principal = await resolve_principal(runtime.database, claims.user_id, tenant)
+    except AuthenticationFailed as error:
+        return _problem(401, "UNAUTHENTICATED", str(error))
+    except TenantNotAllowed as error:
+        return _problem(403, "FORBIDDEN", str(error))
+    result = await execute(
+        runtime.schema,
+        runtime.database,
+        principal,
+        parsed,
+        request_id=request_id_var.get(),
+        max_page_size=settings.max_page_size,
+    )
+    return JSONResponse(result)
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(body: bytes) -> GraphQLRequest | str:
+    try:
+        payload: Any = json.loads(body)
+    except ValueError:
+        return "the body is not JSON"
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return "the body must be a JSON object with a string 'query'"
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        return "'variables' must be a JSON object"
+    operation = payload.get("operationName")
+    if operation is not None and not isinstance(operation, str):
+        return "'operationName' must be a string"
+    return GraphQLRequest(query=payload["query"], variables=variables, operation_name=operation)
+
+
+async def _healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def _readyz(request: Request) -> Response:
+    runtime: _Runtime = request.app.state.runtime
+    try:
+        async with runtime.database.engine.connect() as conn:
+            await conn.execute(text("select 1"))
+    except Exception as error:  # any failure to reach the database means not ready
+        _logger.warning("not ready: %s", error)
+        return JSONResponse({"status": "unavailable"}, status_code=503)
+    return JSONResponse({"status": "ready"})
+
+
+class RequestIdMiddleware:
+    """Pure ASGI (BaseHTTPMiddleware would break contextvars): a request id per request, in the logs and
+    the `X-Request-Id` response header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id_var.reset(token)

@@ -1,0 +1,104 @@
+"""Run one GraphQL document for one principal: the same path for HTTP and the CLI.
+
+One transaction per request, bound to the principal's context. Expected errors (ApiError) keep their
+message and carry `extensions.code`; anything else is logged with the request id and masked.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionResult
+
+from db.session import Database, DbContext
+from policies.principal import Principal
+from resolvers.context import RequestContext
+from resolvers.errors import ApiError, InvalidInput
+
+_logger = logging.getLogger("roundpool.graphql")
+
+
+class _Unexpected(Exception):
+    """Raised inside the transaction block so that an unexpected error rolls it back."""
+
+    def __init__(self, result: ExecutionResult) -> None:
+        self.result = result
+
+
+@dataclass(frozen=True)
+class GraphQLRequest:
+    query: str
+    variables: dict[str, Any] | None = None
+    operation_name: str | None = None
+
+
+async def execute(
+    schema: strawberry.Schema,
+    database: Database,
+    principal: Principal | None,
+    request: GraphQLRequest,
+    *,
+    request_id: str,
+    max_page_size: int,
+) -> dict[str, Any]:
+    """Execute and return the response body ({"data", "errors"})."""
+    context = RequestContext(request_id=request_id, max_page_size=max_page_size, principal=principal)
+    if principal is None:
+        result = await _run(schema, context, request)
+        return _response(result, request_id)
+    db_context = DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id if principal.tenant else None)
+    try:
+        async with database.transaction(db_context) as tx:
+            context.transaction = tx
+            result = await _run(schema, context, request)
+            if any(_is_unexpected(e) for e in result.errors or []):
+                raise _Unexpected(result)
+    except _Unexpected as rolled_back:
+        result = rolled_back.result
+    return _response(result, request_id)
+
+
+async def _run(schema: strawberry.Schema, context: RequestContext, request: GraphQLRequest) -> ExecutionResult:
+    return await schema.execute(
+        request.query,
+        variable_values=request.variables,
+        context_value=context,
+        operation_name=request.operation_name,
+    )
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    return error.original_error is not None and not isinstance(error.original_error, ApiError)
+
+
+def _response(result: ExecutionResult, request_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [_format(error, request_id) for error in result.errors]
+    return body
+
+
+def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    original = error.original_error
+    if original is None:
+        formatted = error.formatted
+        formatted.setdefault("extensions", {})["code"] = "GRAPHQL_VALIDATION_FAILED"
+        return formatted
+    if isinstance(original, ApiError):
+        formatted = error.formatted
+        extensions: dict[str, Any] = {"code": original.code}
+        if isinstance(original, InvalidInput) and original.field:
+            extensions["field"] = original.field
+        formatted["extensions"] = extensions
+        return formatted
+    _logger.error("unexpected error", exc_info=original, extra={"request_id": request_id})
+    masked = GraphQLError(
+        f"Internal server error (request id {request_id})",
+        path=error.path,
+        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    )
+    return masked.formatted

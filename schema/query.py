@@ -1,0 +1,76 @@
+"""The root Query."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import audit, companies, grants, tenants
+from resolvers.context import RequestContext
+from resolvers.pages import page_request
+from schema.types.audit import AuditEvent
+from schema.types.grants import GrantStatus, PortfolioGrant
+from schema.types.pagination import Connection, connection
+from schema.types.tenancy import CompanyProfile, Me, Membership, Tenant, User
+
+Ctx = Info[RequestContext, None]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The authenticated user, and the tenant they act for.")
+    async def me(self, info: Ctx) -> Me:
+        ctx = info.context
+        user = await tenants.me(ctx)
+        tenant = await tenants.acting_tenant(ctx)
+        principal = ctx.require_principal()
+        return Me(
+            user=User.from_record(user),
+            acting_tenant=None if tenant is None else Tenant.from_record(tenant),
+            role=None if principal.tenant is None else principal.tenant.role,
+        )
+
+    @strawberry.field(description="Your memberships, ordered by tenant slug.")
+    async def tenants(self, info: Ctx, first: int | None = None, after: str | None = None) -> Connection[Membership]:
+        ctx = info.context
+        page = await tenants.my_tenants(ctx, page_request(first, after, ctx.max_page_size))
+        return connection(
+            page,
+            lambda item: Membership(
+                role=item[1],
+                created_at=item[0].created_at,
+                tenant_id=item[0].id,
+                user_id=ctx.require_principal().user_id,
+            ),
+            lambda item: (item[0].slug,),
+        )
+
+    @strawberry.field(description="A tenant you belong to or are related to (grant counterpart, billed tenant).")
+    async def tenant(self, info: Ctx, slug: str) -> Tenant:
+        return Tenant.from_record(await tenants.tenant_by_slug(info.context, slug))
+
+    @strawberry.field(description="Company profiles you may read: your own, and those granted with scope COMPANY.")
+    async def companies(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> Connection[CompanyProfile]:
+        ctx = info.context
+        page = await companies.visible_profiles(ctx, page_request(first, after, ctx.max_page_size))
+        return connection(page, CompanyProfile.from_record, lambda p: (p.tenant_id,))
+
+    @strawberry.field(description="Grants where the acting tenant is the startup or the VC, oldest first.")
+    async def portfolio_grants(
+        self, info: Ctx, status: GrantStatus | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[PortfolioGrant]:
+        ctx = info.context
+        page = await grants.grants_page(
+            ctx, None if status is None else status.value, page_request(first, after, ctx.max_page_size)
+        )
+        return connection(page, PortfolioGrant.from_record, lambda g: (g.created_at, g.id))
+
+    @strawberry.field(description="The acting tenant's audit trail, newest first (owners and admins).")
+    async def audit_events(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> Connection[AuditEvent]:
+        ctx = info.context
+        page = await audit.audit_events(ctx, page_request(first, after, ctx.max_page_size))
+        return connection(page, AuditEvent.from_record, lambda e: (e.id,))

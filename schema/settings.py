@@ -1,0 +1,53 @@
+"""Settings read once, at the entry point, from the environment; everything below receives them as arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return platformdirs.user_data_path("roundpool")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUNDPOOL_", extra="ignore")
+
+    # The app role's DSN. Absent → an embedded PostgreSQL in `home`.
+    database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
+    # The owner role's DSN, used only to run migrations.
+    migration_database_url: str | None = Field(default=None, validation_alias=AliasChoices("MIGRATION_DATABASE_URL"))
+    home: Path = Field(default_factory=_default_home)
+    environment: Literal["development", "production"] = "development"
+
+    jwt_secret: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_file: Path | None = None
+    jwt_audience: str = "roundpool"
+    jwt_issuer: str | None = None
+
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 2_000
+    max_body_bytes: int = 100_000
+    max_page_size: int = 100
+    statement_timeout_ms: int = 5_000
+    pool_size: int = 10
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.development if self.graphiql is None else self.graphiql
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.development if self.introspection is None else self.introspection

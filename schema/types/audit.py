@@ -1,0 +1,35 @@
+"""Audit events: append-only, visible to the tenant's owners and admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from db.records import AuditEventRecord
+
+
+@strawberry.type
+class AuditEvent:
+    id: strawberry.ID
+    occurred_at: datetime
+    action: str
+    subject_type: str
+    subject_id: str | None
+    actor_user_id: strawberry.ID | None
+    actor_tenant_id: strawberry.ID | None
+    details: JSON
+
+    @classmethod
+    def from_record(cls, record: AuditEventRecord) -> AuditEvent:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            occurred_at=record.occurred_at,
+            action=record.action,
+            subject_type=record.subject_type,
+            subject_id=record.subject_id,
+            actor_user_id=strawberry.ID(str(record.actor_user_id)) if record.actor_user_id else None,
+            actor_tenant_id=strawberry.ID(str(record.actor_tenant_id)) if record.actor_tenant_id else None,
+            details=record.details,
+        )

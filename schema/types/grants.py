@@ -1,0 +1,61 @@
+"""Portfolio grants between a startup and a VC."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from db.records import GrantRecord
+from resolvers.context import RequestContext
+from resolvers.grants import Scope
+from schema.types.tenancy import Tenant
+
+GrantScope = strawberry.enum(Scope, name="GrantScope")
+
+
+@strawberry.enum
+class GrantStatus(Enum):
+    REQUESTED = "requested"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
+@strawberry.type
+class PortfolioGrant:
+    id: strawberry.ID
+    requested_scopes: list[GrantScope]
+    scopes: list[GrantScope]
+    status: GrantStatus
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    startup_id: strawberry.Private[UUID]
+    vc_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_record(cls, record: GrantRecord) -> PortfolioGrant:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            requested_scopes=[Scope(s) for s in record.requested_scopes],
+            scopes=[Scope(s) for s in record.scopes],
+            status=GrantStatus(record.status),
+            expires_at=record.expires_at,
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            startup_id=record.tenant_id,
+            vc_id=record.vc_tenant_id,
+        )
+
+    @strawberry.field
+    async def startup(self, info: Info[RequestContext, None]) -> Tenant | None:
+        record = await info.context.loaders.tenant.load(self.startup_id)
+        return None if record is None else Tenant.from_record(record)
+
+    @strawberry.field
+    async def vc(self, info: Info[RequestContext, None]) -> Tenant | None:
+        record = await info.context.loaders.tenant.load(self.vc_id)
+        return None if record is None else Tenant.from_record(record)

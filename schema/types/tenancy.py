@@ -1,0 +1,138 @@
+"""Tenants, users, memberships and company profiles."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from db.records import CompanyProfileRecord, MembershipRecord, TenantRecord, UserRecord
+from policies.principal import Role as RoleValue
+from policies.principal import TenantKind as TenantKindValue
+from resolvers import companies, tenants
+from resolvers.context import RequestContext
+from resolvers.pages import page_request
+from schema.types.pagination import Connection, connection
+
+TenantKind = strawberry.enum(TenantKindValue, name="TenantKind")
+Role = strawberry.enum(RoleValue, name="Role")
+
+
+@strawberry.type
+class User:
+    id: strawberry.ID
+    email: str
+    display_name: str
+
+    @classmethod
+    def from_record(cls, record: UserRecord) -> User:
+        return cls(id=strawberry.ID(str(record.id)), email=record.email, display_name=record.display_name)
+
+
+@strawberry.type
+class CompanyProfile:
+    legal_name: str
+    country: str | None
+    founded_on: date | None
+    sector: str | None
+    stage: str | None
+    website: str | None
+    updated_at: datetime
+    tenant_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_record(cls, record: CompanyProfileRecord) -> CompanyProfile:
+        return cls(
+            legal_name=record.legal_name,
+            country=record.country,
+            founded_on=record.founded_on,
+            sector=record.sector,
+            stage=record.stage,
+            website=record.website,
+            updated_at=record.updated_at,
+            tenant_id=record.tenant_id,
+        )
+
+    @strawberry.field
+    async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
+        record = await info.context.loaders.tenant.load(self.tenant_id)
+        return None if record is None else Tenant.from_record(record)
+
+
+@strawberry.type
+class Tenant:
+    id: strawberry.ID
+    slug: str
+    name: str
+    kind: TenantKind
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: TenantRecord) -> Tenant:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            slug=record.slug,
+            name=record.name,
+            kind=TenantKindValue(record.kind),
+            created_at=record.created_at,
+        )
+
+    @strawberry.field(description="The company profile: the tenant's own, or one granted with scope COMPANY.")
+    async def profile(self, info: Info[RequestContext, None]) -> CompanyProfile | None:
+        record = await companies.profile_of(info.context, UUID(self.id))
+        return None if record is None else CompanyProfile.from_record(record)
+
+    @strawberry.field(description="Members, ordered by user id; only in the tenant you act for.")
+    async def members(
+        self, info: Info[RequestContext, None], first: int | None = None, after: str | None = None
+    ) -> Connection[Membership]:
+        ctx = info.context
+        tenant_id = UUID(self.id)
+        page = await tenants.members(ctx, tenant_id, page_request(first, after, ctx.max_page_size))
+        return connection(
+            page,
+            lambda m: Membership.from_record(m),
+            lambda m: (m.user_id,),
+            count=lambda: tenants.count_members(ctx, tenant_id),
+        )
+
+
+@strawberry.type
+class Membership:
+    role: Role
+    created_at: datetime
+    tenant_id: strawberry.Private[UUID]
+    user_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_record(cls, record: MembershipRecord) -> Membership:
+        return cls(
+            role=RoleValue(record.role),
+            created_at=record.created_at,
+            tenant_id=record.tenant_id,
+            user_id=record.user_id,
+        )
+
+    @strawberry.field
+    async def tenant(self, info: Info[RequestContext, None]) -> Tenant | None:
+        record = await info.context.loaders.tenant.load(self.tenant_id)
+        return None if record is None else Tenant.from_record(record)
+
+    @strawberry.field
+    async def user(self, info: Info[RequestContext, None]) -> User | None:
+        record = await info.context.loaders.user.load(self.user_id)
+        return None if record is None else User.from_record(record)
+
+
+@strawberry.type
+class Me:
+    user: User
+    acting_tenant: Tenant | None
+    role: Role | None
+
+
+@strawberry.type
+class RemovedMember:
+    user_id: strawberry.ID
