@@ -1,0 +1,73 @@
+"""Run GraphQL documents as an actor through the real path: principal resolution, one transaction under
+the actor's context, the real schema and policies. `http_client` adds Starlette, JWT and headers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+import strawberry
+
+from db.session import Database
+from policies.tokens import mint_token
+from schema.app import create_app, schema_for
+from schema.authentication import resolve_principal
+from schema.execution import GraphQLRequest, execute
+from schema.settings import Settings
+from tests.plugins.database import TestDatabase
+from tests.plugins.world import Actor
+
+JWT_SECRET = "test-secret-" + "x" * 32
+
+GraphQL = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture(scope="session")
+def settings(test_database: TestDatabase) -> Settings:
+    return Settings(
+        database_url=test_database.app_url,
+        migration_database_url=test_database.owner_url,
+        jwt_secret=JWT_SECRET,
+        environment="development",
+    )
+
+
+@pytest.fixture(scope="session")
+def schema(settings: Settings) -> strawberry.Schema:
+    return schema_for(settings)
+
+
+@pytest.fixture
+def gql(database: Database, schema: strawberry.Schema, settings: Settings) -> GraphQL:
+    async def run(actor: Actor, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        principal = None
+        if actor.user_id is not None:
+            principal = await resolve_principal(database, actor.user_id, actor.tenant_slug)
+        return await execute(
+            schema,
+            database,
+            principal,
+            GraphQLRequest(query=query, variables=variables),
+            request_id=uuid.uuid4().hex,
+            max_page_size=settings.max_page_size,
+        )
+
+    return run
+
+
+def token_for(actor: Actor, **overrides: Any) -> str:
+    assert actor.user_id is not None
+    return mint_token(JWT_SECRET, actor.user_id, tenant=actor.tenant_slug, **overrides)
+
+
+@pytest.fixture
+async def http_client(settings: Settings, test_database: TestDatabase) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, test_database.app_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
