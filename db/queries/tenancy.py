@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from sqlalchemy import delete, func, insert, select, text, update
 
@@ -96,11 +96,11 @@ async def user_id_by_email(tx: RequestTransaction, email: str) -> UUID | None:
 
 
 async def create_user(tx: RequestTransaction, email: str, display_name: str) -> UUID:
+    """The id is made here: RETURNING would need the new user to be visible, and it is not a co-member yet."""
+    user_id = uuid4()
     with mapped_errors():
-        result = await tx.execute(
-            insert(users).values(email=email.lower(), display_name=display_name).returning(users.c.id)
-        )
-    return result.scalar_one()
+        await tx.execute(insert(users).values(id=user_id, email=email.lower(), display_name=display_name))
+    return user_id
 
 
 async def membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID) -> MembershipRecord | None:

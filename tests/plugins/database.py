@@ -23,6 +23,8 @@ TEST_DATABASE = "roundpool_test"
 
 @dataclass(frozen=True)
 class TestDatabase:
+    __test__ = False  # a fixture value, not a test class
+
     app_url: str
     owner_url: str
     superuser_url: str | None
@@ -32,10 +34,15 @@ def _docker_answers() -> bool:
     try:
         import docker
 
-        docker.from_env(timeout=2).ping()
-    except Exception:  # no client, no socket, no engine: all mean "no Docker here"
+        client = docker.from_env(timeout=2)
+    except Exception:  # no client library or no socket: no Docker here
         return False
-    return True
+    try:
+        return bool(client.ping())
+    except Exception:  # a socket with no engine answering
+        return False
+    finally:
+        client.close()
 
 
 def _fresh(superuser_url: str, url_for: callable) -> TestDatabase:  # type: ignore[valid-type]

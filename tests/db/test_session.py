@@ -1,0 +1,95 @@
+"""The per-request context on pooled connections: nothing survives a transaction, and nothing starts
+without a context."""
+
+import asyncio
+from uuid import UUID
+
+import pytest
+from sqlalchemy import text
+
+from db.errors import MissingContext
+from db.session import Database, DbContext
+from tests.plugins.database import TestDatabase
+from tests.plugins.world import World
+
+_PROBE = text(
+    "select pg_backend_pid(), current_setting('app.user_id', true), current_setting('app.tenant_id', true),"
+    " (select array_agg(legal_name order by legal_name) from company_profiles)"
+)
+
+
+async def _probe(db: Database, user_id: UUID, tenant_id: UUID) -> tuple[int, str, str, list[str] | None]:
+    async with db.transaction(DbContext(user_id=user_id, tenant_id=tenant_id)) as tx:
+        row = (await tx.execute(_PROBE)).one()
+        await asyncio.sleep(0)  # let another request interleave between statements
+        return row[0], row[1], row[2], row[3]
+
+
+async def _settings_outside_a_request(db: Database) -> tuple[int, str | None, str | None]:
+    async with db.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("select pg_backend_pid(), current_setting('app.user_id', true),"
+                     " current_setting('app.tenant_id', true)")
+            )
+        ).one()
+        await conn.rollback()
+        return row[0], row[1], row[2]
+
+
+async def test_interleaved_requests_on_one_connection_never_see_each_others_context(
+    test_database: TestDatabase, world: World
+) -> None:
+    db = Database(test_database.app_url, pool_size=1)
+    first, second = world.actor("startup_owner"), world.actor("other_startup_owner")
+    try:
+        pids = set()
+        for step in range(12):
+            actor = first if step % 2 == 0 else second
+            assert actor.user_id and actor.tenant_id
+            pid, user, tenant, names = await _probe(db, actor.user_id, actor.tenant_id)
+            pids.add(pid)
+            assert (user, tenant) == (str(actor.user_id), str(actor.tenant_id))
+            key = "startup" if actor is first else "other_startup"
+            assert names == [f"{key} {world.suffix} K.K."]
+            after_pid, after_user, after_tenant = await _settings_outside_a_request(db)
+            assert after_pid == pid
+            assert (after_user or "", after_tenant or "") == ("", "")
+        assert len(pids) == 1, "a pool of one must reuse one backend"
+    finally:
+        await db.dispose()
+
+
+async def test_concurrent_requests_on_a_pool_of_two_stay_isolated(test_database: TestDatabase, world: World) -> None:
+    db = Database(test_database.app_url, pool_size=2)
+    actors = [world.actor("startup_owner"), world.actor("other_startup_owner")] * 10
+    try:
+        results = await asyncio.gather(*(_probe(db, a.user_id, a.tenant_id) for a in actors))  # type: ignore[arg-type]
+        pids = {r[0] for r in results}
+        assert len(pids) <= 2
+        for actor, (_, user, tenant, names) in zip(actors, results, strict=True):
+            assert (user, tenant) == (str(actor.user_id), str(actor.tenant_id))
+            key = "startup" if actor.name == "startup_owner" else "other_startup"
+            assert names == [f"{key} {world.suffix} K.K."]
+    finally:
+        await db.dispose()
+
+
+async def test_a_session_without_context_refuses_to_begin(database: Database) -> None:
+    session = database._sessions()
+    try:
+        with pytest.raises(MissingContext):
+            await session.execute(text("select 1"))
+    finally:
+        await session.close()
+
+
+async def test_statement_timeout_applies_to_every_request(test_database: TestDatabase, world: World) -> None:
+    db = Database(test_database.app_url, pool_size=1, statement_timeout_ms=200)
+    actor = world.actor("startup_owner")
+    try:
+        async with db.transaction(DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)) as tx:  # type: ignore[arg-type]
+            timeout = (await tx.execute(text("select current_setting('statement_timeout')"))).scalar_one()
+        assert timeout == "200ms"
+    finally:
+        await db.dispose()
