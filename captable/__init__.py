@@ -1,0 +1,19 @@
+"""Pure cap-table domain engine: ledger, validation, replay, vesting, conversions, OCF, fund metrics."""
+
+from captable.errors import CapTableError, LedgerRejected, OcfPackageError
+from captable.ledger import Ledger, ensure_valid, validate
+from captable.problems import Problem
+from captable.replay import CapTableState, ConvertibleRule, replay
+
+__all__ = [
+    "CapTableError",
+    "CapTableState",
+    "ConvertibleRule",
+    "Ledger",
+    "LedgerRejected",
+    "OcfPackageError",
+    "Problem",
+    "ensure_valid",
+    "replay",
+    "validate",
+]

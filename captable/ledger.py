@@ -1,0 +1,180 @@
+"""A company's ledger (objects + immutable events) and its validation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from captable.errors import LedgerRejected
+from captable.events import (
+    AuthorizedSharesAdjustment,
+    Consolidation,
+    ConversionRatioAdjustment,
+    Event,
+    Financing,
+    Issuance,
+    Issuer,
+    LedgerObject,
+    OtherEvent,
+    PoolAdjustment,
+    SecurityKind,
+    Stakeholder,
+    StockClass,
+    StockClassSplit,
+    StockPlan,
+    Valuation,
+    VestingTerms,
+    object_type,
+)
+from captable.problems import Problem
+
+
+@dataclass(frozen=True)
+class Ledger:
+    issuer: Issuer
+    stakeholders: tuple[Stakeholder, ...] = ()
+    stock_classes: tuple[StockClass, ...] = ()
+    stock_plans: tuple[StockPlan, ...] = ()
+    vesting_terms: tuple[VestingTerms, ...] = ()
+    valuations: tuple[Valuation, ...] = ()
+    financings: tuple[Financing, ...] = ()
+    events: tuple[Event, ...] = ()
+    # OCF items the engine does not model (legends, documents), kept by file type for export.
+    passthrough: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict, compare=False)
+
+    @cached_property
+    def stakeholder_by_id(self) -> dict[str, Stakeholder]:
+        return {s.id: s for s in self.stakeholders}
+
+    @cached_property
+    def stock_class_by_id(self) -> dict[str, StockClass]:
+        return {c.id: c for c in self.stock_classes}
+
+    @cached_property
+    def stock_plan_by_id(self) -> dict[str, StockPlan]:
+        return {p.id: p for p in self.stock_plans}
+
+    @cached_property
+    def vesting_terms_by_id(self) -> dict[str, VestingTerms]:
+        return {v.id: v for v in self.vesting_terms}
+
+    @cached_property
+    def issuance_by_security_id(self) -> dict[str, Issuance]:
+        """The first issuance of each security (duplicates are a validation problem)."""
+        found: dict[str, Issuance] = {}
+        for event in self.events:
+            if isinstance(event, Issuance):
+                found.setdefault(event.security_id, event)
+        return found
+
+    def with_events(self, events: Iterable[Event]) -> Ledger:
+        """A new ledger with ``events`` appended (the ledger itself is never changed)."""
+        return Ledger(
+            issuer=self.issuer,
+            stakeholders=self.stakeholders,
+            stock_classes=self.stock_classes,
+            stock_plans=self.stock_plans,
+            vesting_terms=self.vesting_terms,
+            valuations=self.valuations,
+            financings=self.financings,
+            events=(*self.events, *events),
+            passthrough=self.passthrough,
+        )
+
+
+def validate(ledger: Ledger) -> list[Problem]:
+    """Every problem in ``ledger``: duplicates, missing references, then the replay rules (sorted, stable)."""
+    from captable.replay import replay_problems  # replay imports this module for its types
+
+    problems = [*_duplicates(ledger), *_references(ledger), *replay_problems(ledger)]
+    return sorted(set(problems), key=problems.index)
+
+
+def ensure_valid(ledger: Ledger) -> Ledger:
+    """Return ``ledger`` unchanged, or raise :class:`LedgerRejected` with all its problems."""
+    problems = validate(ledger)
+    if problems:
+        raise LedgerRejected(problems)
+    return ledger
+
+
+def _duplicates(ledger: Ledger) -> Iterable[Problem]:
+    groups: list[tuple[LedgerObject | Event, ...]] = [
+        ledger.stakeholders,
+        ledger.stock_classes,
+        ledger.stock_plans,
+        ledger.vesting_terms,
+        ledger.valuations,
+        ledger.financings,
+        ledger.events,
+    ]
+    for group in groups:
+        counts = Counter(item.id for item in group)
+        reported: set[str] = set()
+        for item in group:
+            if counts[item.id] > 1 and item.id not in reported:
+                reported.add(item.id)
+                yield Problem(item.id, object_type(item), "id", f"id used by {counts[item.id]} items")
+    issued = Counter(e.security_id for e in ledger.events if isinstance(e, Issuance))
+    for event in ledger.events:
+        if isinstance(event, Issuance) and issued[event.security_id] > 1:
+            first = ledger.issuance_by_security_id[event.security_id]
+            if first is not event:
+                yield Problem(
+                    event.id,
+                    object_type(event),
+                    "security_id",
+                    f"security {event.security_id!r} is already issued by {first.id!r}",
+                )
+
+
+def _references(ledger: Ledger) -> Iterable[Problem]:
+    def missing(
+        item: LedgerObject | Event, field_name: str, ref: str | None, table: Mapping[str, Any], what: str
+    ) -> Iterable[Problem]:
+        if ref is not None and ref not in table:
+            yield Problem(item.id, object_type(item), field_name, f"{what} {ref!r} does not exist")
+
+    stakeholders = ledger.stakeholder_by_id
+    classes = ledger.stock_class_by_id
+    plans = ledger.stock_plan_by_id
+    terms = ledger.vesting_terms_by_id
+    for plan in ledger.stock_plans:
+        for class_id in plan.stock_class_ids:
+            yield from missing(plan, "stock_class_ids", class_id, classes, "stock class")
+    for stock_class in ledger.stock_classes:
+        ref = stock_class.converts_to_stock_class_id
+        yield from missing(stock_class, "conversion_rights", ref, classes, "stock class")
+    for valuation in ledger.valuations:
+        yield from missing(valuation, "stock_class_id", valuation.stock_class_id, classes, "stock class")
+    event_ids = {e.id for e in ledger.events}
+    for financing in ledger.financings:
+        for issuance_id in financing.issuance_ids:
+            yield from missing(financing, "issuance_ids", issuance_id, event_ids, "issuance")
+    for event in ledger.events:
+        match event:
+            case Issuance():
+                yield from missing(event, "stakeholder_id", event.stakeholder_id, stakeholders, "stakeholder")
+                yield from missing(event, "stock_class_id", event.stock_class_id, classes, "stock class")
+                yield from missing(event, "stock_plan_id", event.stock_plan_id, plans, "stock plan")
+                yield from missing(event, "vesting_terms_id", event.vesting_terms_id, terms, "vesting terms")
+                if event.kind is SecurityKind.STOCK and event.stock_class_id is None:
+                    yield Problem(
+                        event.id, object_type(event), "stock_class_id", "a stock issuance needs a class"
+                    )
+            case StockClassSplit() | ConversionRatioAdjustment():
+                yield from missing(event, "stock_class_id", event.stock_class_id, classes, "stock class")
+            case AuthorizedSharesAdjustment():
+                yield from missing(event, "stock_class_id", event.stock_class_id, classes, "stock class")
+            case PoolAdjustment():
+                yield from missing(event, "stock_plan_id", event.stock_plan_id, plans, "stock plan")
+            case OtherEvent():
+                yield from missing(event, "stakeholder_id", event.stakeholder_id, stakeholders, "stakeholder")
+                yield from missing(event, "stock_plan_id", event.stock_plan_id, plans, "stock plan")
+            case Consolidation():
+                pass
+            case _:
+                pass
