@@ -179,6 +179,17 @@ def db_bootstrap() -> None:
 
 
 @app.command()
+def sdl(write: Annotated[bool, typer.Option(help="Write schema/schema.graphql instead of printing.")] = False) -> None:
+    """Print the GraphQL schema (SDL), or refresh the snapshot file."""
+    from schema.sdl import current_sdl, write_snapshot
+
+    if write:
+        err.print(f"wrote {write_snapshot()}")
+    else:
+        typer.echo(current_sdl(), nl=False)
+
+
+@app.command()
 def demo() -> None:
     """Load the demo data and print a token for each demo user."""
     try:

@@ -65,9 +65,7 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        database = Database(
-            app_url, pool_size=settings.pool_size, statement_timeout_ms=settings.statement_timeout_ms
-        )
+        database = Database(app_url, pool_size=settings.pool_size, statement_timeout_ms=settings.statement_timeout_ms)
         app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings)
         try:
             yield

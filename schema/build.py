@@ -13,10 +13,15 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
-from schema.mutation import Mutation
-from schema.query import Query
+from schema.roots.tenancy_mutation import TenancyMutation
+from schema.roots.tenancy_query import TenancyQuery
+
+# One class per domain; each domain adds its own here.
+QUERIES: tuple[type, ...] = (TenancyQuery,)
+MUTATIONS: tuple[type, ...] = (TenancyMutation,)
 
 
 @dataclass(frozen=True)
@@ -40,4 +45,6 @@ def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)
-    return RoundpoolSchema(query=Query, mutation=Mutation, extensions=extensions)
+    query = merge_types("Query", QUERIES)
+    mutation = merge_types("Mutation", MUTATIONS)
+    return RoundpoolSchema(query=query, mutation=mutation, extensions=extensions)

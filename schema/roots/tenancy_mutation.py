@@ -1,4 +1,4 @@
-"""The root Mutation. Each returns a union of its result and the expected problems."""
+"""Mutations of the tenancy domain. Each returns a union of its result and the expected problems."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def _id(value: strawberry.ID, field: str) -> UUID:
 
 
 @strawberry.type
-class Mutation:
+class TenancyMutation:
     @strawberry.mutation(description="Add a user (created if new) to the acting tenant. Owners and admins.")
     async def add_member(self, info: Ctx, email: str, role: Role, display_name: str = "") -> MemberResult:
         async def run() -> Membership:

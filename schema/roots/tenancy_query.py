@@ -1,4 +1,4 @@
-"""The root Query."""
+"""Queries of the tenancy domain: the caller, tenants, company profiles, grants, audit."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ Ctx = Info[RequestContext, None]
 
 
 @strawberry.type
-class Query:
+class TenancyQuery:
     @strawberry.field(description="The authenticated user, and the tenant they act for.")
     async def me(self, info: Ctx) -> Me:
         ctx = info.context
