@@ -153,9 +153,9 @@ def db_upgrade() -> None:
 
 @db_app.command("url")
 def db_url(role: Annotated[DbRole, typer.Option(help="Whose connection string.")] = DbRole.APP) -> None:
-    """Print a DSN usable with psql (the embedded server's, or the configured one)."""
+    """Print a DSN usable with psql (the configured server's, or the embedded one's, left running)."""
     try:
-        runtime = prepare(load_settings(), migrate=False)
+        runtime = prepare(load_settings(), migrate=False, keep_running=True)
     except CliError as error:
         raise _fail(str(error)) from error
     typer.echo(runtime.location.app_url if role is DbRole.APP else runtime.location.owner_url)
@@ -200,9 +200,38 @@ def demo() -> None:
         raise _fail(str(error)) from error
 
 
+ocf_app = typer.Typer(no_args_is_help=True, help="Open Cap Format packages: import into and export from a cap table.")
+app.add_typer(ocf_app, name="ocf")
+
+
+@ocf_app.command("import")
+def ocf_import(
+    path: Annotated[Path, typer.Argument(help="A package folder, an .ocf.zip, or a manifest file.")],
+    user: Annotated[str, typer.Option(help="Run as this user (e-mail).")],
+    tenant: Annotated[str, typer.Option(help="The startup (slug) whose ledger receives the package.")],
+) -> None:
+    """Validate and import a package (all or nothing), through the same resolver and policies as the API."""
+    from cli.ocf import run_import
+
+    raise typer.Exit(code=run_import(path, user, tenant))
+
+
+@ocf_app.command("export")
+def ocf_export(
+    out: Annotated[Path, typer.Argument(help="Where to write: a .zip name gives an archive, else a folder.")],
+    user: Annotated[str, typer.Option(help="Run as this user (e-mail).")],
+    tenant: Annotated[str, typer.Option(help="The startup (slug) whose ledger to export.")],
+) -> None:
+    """Export the cap table as an OCF 1.2 package."""
+    from cli.ocf import run_export
+
+    raise typer.Exit(code=run_export(out, user, tenant))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="roundpool")
 
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+

@@ -43,9 +43,11 @@ def _development_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def prepare(settings: Settings, *, migrate: bool = True) -> Runtime:
+def prepare(settings: Settings, *, migrate: bool = True, keep_running: bool = False) -> Runtime:
     """Locate (or start) the database and, when we hold the owner's DSN, apply migrations."""
-    location = locate_database(settings.database_url, settings.migration_database_url, settings.home)
+    location = locate_database(
+        settings.database_url, settings.migration_database_url, settings.home, keep_running=keep_running
+    )
     if migrate and (location.embedded or settings.migration_database_url):
         upgrade(location.owner_url)
     return Runtime(settings=settings, location=location)

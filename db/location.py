@@ -30,11 +30,17 @@ def sqlalchemy_url(libpq_url: str) -> str:
     return f"postgresql+psycopg://{rest}"
 
 
-def locate_database(database_url: str | None, migration_database_url: str | None, home: Path) -> DatabaseLocation:
-    """The configured server when `database_url` is set, else the embedded server in `home` (bootstrapped)."""
+def locate_database(
+    database_url: str | None, migration_database_url: str | None, home: Path, *, keep_running: bool = False
+) -> DatabaseLocation:
+    """The configured server when `database_url` is set, else the embedded server in `home` (bootstrapped).
+
+    The embedded server stops when the last process using it exits, unless `keep_running` (for `db url`,
+    whose DSN must outlive the command).
+    """
     if database_url:
         return DatabaseLocation(app_url=database_url, owner_url=migration_database_url or database_url, embedded=False)
-    server = start_embedded(home)
+    server = start_embedded(home, cleanup=None if keep_running else "stop")
     bootstrap(server.url(SUPERUSER, "postgres"))
     return DatabaseLocation(
         app_url=server.url(APP_ROLE, DATABASE_NAME),
