@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY schema schema
+COPY resolvers resolvers
+COPY db db
+COPY policies policies
+COPY cost cost
+COPY captable captable
+COPY cli cli
+RUN pip install --no-cache-dir . && useradd --system --home /var/lib/roundpool roundpool \
+    && mkdir -p /var/lib/roundpool && chown roundpool /var/lib/roundpool
+USER roundpool
+ENV ROUNDPOOL_HOME=/var/lib/roundpool
+EXPOSE 8000
+CMD ["roundpool", "serve", "--host", "0.0.0.0", "--port", "8000"]
