@@ -37,8 +37,9 @@ def _run(user: str, tenant: str, work: Callable[[RequestContext], Awaitable[T]])
         try:
             principal = await resolve_principal(database, user_id, tenant)
             assert principal.tenant is not None
-            context = RequestContext(request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size,
-                                     principal=principal)
+            context = RequestContext(
+                request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size, principal=principal
+            )
             async with database.transaction(DbContext(user_id=user_id, tenant_id=principal.tenant.id)) as tx:
                 context.transaction = tx
                 return await work(context)
