@@ -195,7 +195,7 @@ as $$
                                      subject_id, details)
     select s, app.current_user_id(), app.current_tenant(), 'grant.read', scope, subject, '{}'
     from unnest(startups) s
-    where s = any (app.granted_tenants(scope))
+    where s = any (array(select unnest(app.granted_tenants(scope))))  -- once per call, not per startup
 $$;
 
 create function app.reject_audit_change() returns trigger
