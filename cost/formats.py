@@ -1,0 +1,62 @@
+"""Which billing export a file is, decided from its header (column names) alone."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+
+from cost.errors import UnknownFormatError
+
+
+class Format(enum.StrEnum):
+    LEGACY_CUR = "legacy-cur"
+    CUR2 = "cur-2.0"
+    FOCUS = "focus-1.x"
+
+
+# The columns without which a format cannot be normalised; everything else is optional and becomes null.
+REQUIRED: dict[Format, frozenset[str]] = {
+    Format.LEGACY_CUR: frozenset(
+        {
+            "lineItem/UnblendedCost",
+            "lineItem/UsageAccountId",
+            "bill/BillingPeriodStartDate",
+            "lineItem/LineItemType",
+        }
+    ),
+    Format.CUR2: frozenset(
+        {
+            "line_item_unblended_cost",
+            "line_item_usage_account_id",
+            "bill_billing_period_start_date",
+            "line_item_line_item_type",
+        }
+    ),
+    Format.FOCUS: frozenset(
+        {"BilledCost", "EffectiveCost", "BillingPeriodStart", "ChargeCategory", "BillingCurrency"}
+    ),
+}
+# One column that identifies a format even when a required one is missing, to give a precise error.
+_MARKERS: dict[Format, str] = {
+    Format.LEGACY_CUR: "lineItem/",
+    Format.CUR2: "line_item_",
+    Format.FOCUS: "BilledCost",
+}
+
+
+def detect(header: Collection[str], *, file: str) -> Format:
+    """Return the format of a file from its column names or raise :class:`UnknownFormatError`."""
+    names = set(header)
+    for fmt, required in REQUIRED.items():
+        if required <= names:
+            return fmt
+    for fmt, marker in _MARKERS.items():
+        if any(name.startswith(marker) for name in names):
+            missing = sorted(REQUIRED[fmt] - names)
+            raise UnknownFormatError(
+                file, f"header looks like {fmt.value} but lacks required column(s) {', '.join(missing)}"
+            )
+    shown = ", ".join(sorted(names)[:5]) or "(no columns)"
+    raise UnknownFormatError(
+        file, f"header matches none of legacy CUR, CUR 2.0 or FOCUS 1.x (first columns: {shown})"
+    )

@@ -1,0 +1,191 @@
+"""Split normalised batches into Hive partitions ``billing_period=YYYY-MM/sub_account_id=ID`` and write one
+Parquet file per partition, with bounded memory.
+
+Each incoming batch is sorted by partition once; partitions keep zero-copy slices of it and write a row
+group when they reach ``row_group_rows``. When the sorted batches still referenced exceed
+``max_buffered_bytes``, partitions with a reasonable amount of rows flush, small ones are copied out of the
+shared batches and keep accumulating (so a small account still gets few, large row groups: fewer row
+groups is what makes queries fast), and memory stays flat.
+Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from cost.columns import ACCOUNT_KEY, DECIMAL_COLUMNS, PERIOD_KEY, SCHEMA
+
+# Dictionary pages pay off for repetitive text, not for 16-byte decimals (measured: 40 % slower writes).
+# LZ4 (LZ4_RAW) measured fastest to write and to read back (decimals: 0.2 s per 10 M values vs 0.37 for
+# snappy) at snappy's size; DuckDB, Trino/Athena and Spark read it.
+_DICTIONARY_COLUMNS = [name for name in SCHEMA.names if name not in DECIMAL_COLUMNS]
+
+
+@dataclass(frozen=True)
+class PartitionFile:
+    period: str
+    account: str
+    path: str  # relative to the writer's base directory
+    rows: int
+
+
+@dataclass
+class _Partition:
+    period: str
+    account: str
+    writer: pq.ParquetWriter | None = None
+    pending: list[pa.RecordBatch] = field(default_factory=list)
+    pending_rows: int = 0
+    rows: int = 0
+
+    @property
+    def relative(self) -> str:
+        # Hive escapes partition values; Azure sub-accounts are paths ("/subscriptions/…").
+        return f"{PERIOD_KEY}={self.period}/{ACCOUNT_KEY}={quote(self.account, safe='')}/part-0.parquet"
+
+
+def periods_in(batch: pa.RecordBatch) -> list[str]:
+    """The distinct ``YYYY-MM`` billing periods of a batch (formatting only the distinct timestamps)."""
+    return sorted(set(pc.strftime(pc.unique(batch.column("BillingPeriodStart")), format="%Y-%m").to_pylist()))
+
+
+class PartitionedWriter:
+    def __init__(
+        self,
+        filesystem: pafs.FileSystem,
+        base: str,
+        *,
+        row_group_rows: int = 256 * 1024,
+        max_buffered_bytes: int = 160 << 20,
+        compression: str = "lz4",
+        sort_rows: int = 64 * 1024,
+    ) -> None:
+        self.filesystem = filesystem
+        self.base = base.rstrip("/")
+        self.row_group_rows = row_group_rows
+        self.max_buffered_bytes = max_buffered_bytes
+        self.compression = compression
+        self.sort_rows = sort_rows
+        self._partitions: dict[tuple[str, str], _Partition] = {}
+        self._buffered = 0
+        self._incoming: list[pa.RecordBatch] = []
+        self._incoming_rows = 0
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Queue a batch; batches are partitioned in groups of ``sort_rows`` to amortise per-slice costs."""
+        self._incoming.append(batch)
+        self._incoming_rows += batch.num_rows
+        if self._incoming_rows >= self.sort_rows:
+            self._partition()
+
+    def _partition(self) -> None:
+        if not self._incoming:
+            return
+        if len(self._incoming) == 1:
+            batch = self._incoming[0]
+        else:
+            batch = pa.Table.from_batches(self._incoming, schema=SCHEMA).combine_chunks().to_batches()[0]
+        self._incoming, self._incoming_rows = [], 0
+        periods = pc.dictionary_encode(batch.column("BillingPeriodStart"))
+        accounts = pc.dictionary_encode(batch.column("SubAccountId"))
+        period_names = pc.strftime(periods.dictionary, format="%Y-%m").to_pylist()
+        account_names = accounts.dictionary.to_pylist()
+        codes = periods.indices.to_numpy(zero_copy_only=False).astype(np.int64) * len(
+            account_names
+        ) + accounts.indices.to_numpy(zero_copy_only=False)
+        order = np.argsort(codes, kind="stable")
+        ordered_codes = codes[order]
+        starts = np.flatnonzero(np.diff(ordered_codes, prepend=-1))
+        ends = np.append(starts[1:], len(codes))
+        # One take per batch; partitions keep zero-copy slices of it until flushed, and the whole sorted
+        # batch counts against the memory budget while any slice of it is pending.
+        ordered = batch.take(pa.array(order))
+        self._buffered += ordered.nbytes
+        for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
+            code = int(ordered_codes[begin])
+            period, account = (
+                period_names[code // len(account_names)],
+                account_names[code % len(account_names)],
+            )
+            self._append(period, account, ordered.slice(begin, end - begin))
+        if self._buffered > self.max_buffered_bytes:
+            self._relieve()
+
+    def _relieve(self) -> None:
+        """Release the sorted batches: flush partitions with a decent row group, copy the small ones out
+        of the shared batches (so they keep growing towards one row group), then flush the largest until
+        the copies fit in half the budget."""
+        compact = []
+        for part in self._partitions.values():
+            if part.pending_rows >= self.row_group_rows // 4:
+                self._flush(part)
+            elif part.pending:
+                table = pa.Table.from_batches(part.pending, schema=SCHEMA)
+                copied = table.take(pa.array(np.arange(table.num_rows))).combine_chunks()
+                part.pending = copied.to_batches()[:1]
+                compact.append(part)
+        self._buffered = sum(p.pending[0].nbytes for p in compact)
+        for part in sorted(compact, key=lambda p: p.pending_rows, reverse=True):
+            if self._buffered <= self.max_buffered_bytes // 2:
+                break
+            self._buffered -= part.pending[0].nbytes
+            self._flush(part)
+        # mimalloc keeps freed pages for reuse; without this, RSS measured ~2.5x Arrow's live bytes.
+        pa.default_memory_pool().release_unused()
+
+    def periods(self) -> set[str]:
+        return {period for period, _ in self._partitions}
+
+    def close(self) -> list[PartitionFile]:
+        self._partition()
+        files = []
+        for part in self._partitions.values():
+            self._flush(part)
+            assert part.writer is not None
+            part.writer.close()
+            files.append(PartitionFile(part.period, part.account, part.relative, part.rows))
+        return sorted(files, key=lambda f: (f.period, f.account))
+
+    def abort(self) -> None:
+        for part in self._partitions.values():
+            if part.writer is not None:
+                with contextlib.suppress(OSError, pa.ArrowException):
+                    part.writer.close()
+
+    def _append(self, period: str, account: str, rows: pa.RecordBatch) -> None:
+        part = self._partitions.get((period, account))
+        if part is None:
+            if account in {"", ".", ".."}:
+                raise ValueError(f"sub-account id {account!r} cannot name a partition")
+            part = self._partitions[(period, account)] = _Partition(period, account)
+        part.pending.append(rows)
+        part.pending_rows += rows.num_rows
+        if part.pending_rows >= self.row_group_rows:
+            self._flush(part)
+
+    def _flush(self, part: _Partition) -> None:
+        if not part.pending:
+            return
+        if part.writer is None:
+            directory = f"{self.base}/{part.relative.rsplit('/', 1)[0]}"
+            self.filesystem.create_dir(directory, recursive=True)
+            part.writer = pq.ParquetWriter(
+                f"{self.base}/{part.relative}",
+                SCHEMA,
+                filesystem=self.filesystem,
+                compression=self.compression,
+                write_statistics=["BillingPeriodStart", "SubAccountId"],
+                use_dictionary=_DICTIONARY_COLUMNS,
+            )
+        table = pa.Table.from_batches(part.pending, schema=SCHEMA)
+        part.writer.write_table(table, row_group_size=max(self.row_group_rows, table.num_rows))
+        part.rows += table.num_rows
+        part.pending, part.pending_rows = [], 0

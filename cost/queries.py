@@ -1,0 +1,283 @@
+"""Aggregations over the cost store, scoped to the accounts a principal may see.
+
+Only the files of accounts in the :class:`~cost.scope.AccountScope` (and of the requested periods) are
+opened: the file list comes from the store's catalog, by partition, before any byte is read; an empty scope
+reads nothing. Files are scanned batch by batch and aggregated as they stream, so memory is bounded by the
+number of groups, and decimal sums are exact 128-bit integer sums. The account and month of a row are known
+from its file's partition and are never read; text keys are read as Parquet dictionaries and aggregated on
+their codes.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from cost.columns import MONEY, SCHEMA
+from cost.scope import AccountScope
+from cost.store import CostStore, StoredFile
+
+
+class Dimension(enum.StrEnum):
+    SERVICE = "service"
+    ACCOUNT = "account"
+    RESOURCE = "resource"
+    REGION = "region"
+    DAY = "day"
+    MONTH = "month"
+    CHARGE_CATEGORY = "charge_category"
+    LINE_ITEM_TYPE = "line_item_type"
+
+
+@dataclass(frozen=True)
+class Tag:
+    """Group by the value of one tag key (``None`` where the resource lacks it)."""
+
+    key: str
+
+    @property
+    def name(self) -> str:
+        return f"tag:{self.key}"
+
+
+class Metric(enum.StrEnum):
+    LIST = "list"
+    BILLED = "billed"
+    EFFECTIVE = "effective"
+    NET = "net"  # net unblended (after discounts) where the CUR has it, else billed
+
+
+GroupBy = Dimension | Tag
+
+_COLUMN_OF: dict[Dimension, str] = {
+    Dimension.SERVICE: "ServiceName",
+    Dimension.ACCOUNT: "SubAccountId",
+    Dimension.RESOURCE: "ResourceId",
+    Dimension.REGION: "RegionId",
+    Dimension.CHARGE_CATEGORY: "ChargeCategory",
+    Dimension.LINE_ITEM_TYPE: "line_item_type",
+}
+_METRIC_EXPRESSION: dict[Metric, pc.Expression] = {
+    Metric.LIST: pc.field("ListCost"),
+    Metric.BILLED: pc.field("BilledCost"),
+    Metric.EFFECTIVE: pc.field("EffectiveCost"),
+    Metric.NET: pc.coalesce(pc.field("net_unblended_cost"), pc.field("BilledCost")),
+}
+_STRING_COLUMNS = [f.name for f in SCHEMA if f.type == pa.string()]
+
+
+@dataclass(frozen=True)
+class CostFilter:
+    """Rows kept: every given set must contain the row's value (AND across fields, OR within one)."""
+
+    services: Collection[str] = ()
+    regions: Collection[str] = ()
+    charge_categories: Collection[str] = ()
+    line_item_types: Collection[str] = ()
+    accounts: Collection[str] = ()
+    tags: Mapping[str, Collection[str]] = field(default_factory=dict)
+
+    def expression(self) -> pc.Expression | None:
+        parts = []
+        for column, values in (
+            ("ServiceName", self.services),
+            ("RegionId", self.regions),
+            ("ChargeCategory", self.charge_categories),
+            ("line_item_type", self.line_item_types),
+            ("SubAccountId", self.accounts),
+        ):
+            if values:
+                parts.append(pc.field(column).isin(sorted(values)))
+        for key, values in self.tags.items():
+            parts.append(pc.map_lookup(pc.field("Tags"), pa.scalar(key), "first").isin(sorted(values)))
+        if not parts:
+            return None
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part
+        return combined
+
+
+def aggregate(
+    store: CostStore,
+    scope: AccountScope,
+    *,
+    period: str | None = None,
+    period_from: str | None = None,
+    period_to: str | None = None,
+    group_by: Sequence[GroupBy] = (),
+    filter: CostFilter | None = None,
+    metrics: Sequence[Metric] = (Metric.BILLED,),
+) -> list[dict[str, Any]]:
+    """Sum ``metrics`` per group over billing period ``period`` or ``period_from``..``period_to``
+    (``YYYY-MM``, inclusive); rows are dicts keyed by dimension names (``service``, ``tag:user:Team``…)
+    and metric names, with exact :class:`~decimal.Decimal` sums, sorted by the group keys."""
+    if not isinstance(scope, AccountScope):
+        raise TypeError("scope must be an AccountScope from cost.scope.scope_from_database_rows")
+    if not metrics:
+        raise ValueError("at least one metric is required")
+    if not scope.accounts:
+        return []
+    catalog = store.catalog()
+    available = sorted({key.split("/", 1)[0] for key in catalog["partitions"]})
+    periods = _periods(available, period, period_from, period_to)
+    files = store.files(accounts=scope.accounts, periods=periods, catalog=catalog)
+    if not files:
+        return []
+    names = [g.name if isinstance(g, Tag) else g.value for g in group_by]
+    if len(set(names)) != len(names):
+        raise ValueError("a dimension appears twice in group_by")
+    if filter is not None and filter.accounts:
+        files = [f for f in files if f.account in set(filter.accounts)]  # prune by path, never widen scope
+    plan = _Plan(
+        keys={n: _key_expression(g) for n, g in zip(names, group_by, strict=True) if g not in _CONSTANT},
+        constants={n: _CONSTANT[g] for n, g in zip(names, group_by, strict=True) if g in _CONSTANT},
+        metrics={m.value: _METRIC_EXPRESSION[m] for m in metrics},
+        filter=filter.expression() if filter is not None else None,
+        filesystem=store.filesystem,
+    )
+    with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1))) as pool:
+        partials = [t for t in pool.map(plan.partial, _batches_of_rows(files, _GROUP_ROWS)) if t.num_rows]
+    if not partials:
+        table = pa.table(
+            {
+                **{n: pa.array([], pa.string()) for n in names},
+                **{m.value: pa.array([], MONEY) for m in metrics},
+            }
+        )
+        if not names:
+            table = pa.table({m.value: pa.array([None], MONEY) for m in metrics})
+    else:
+        table = _combine(pa.concat_tables(partials, promote_options="permissive"), names, list(plan.metrics))
+    rows = table.to_pylist()
+    for row in rows:
+        for m in metrics:
+            if row[m.value] is None:
+                row[m.value] = Decimal(0).scaleb(-MONEY.scale)
+    return sorted(rows, key=lambda r: tuple(_sort_key(r[n]) for n in names))
+
+
+# Rows aggregated at once: large enough to amortise a hash aggregation, small enough to bound memory.
+_GROUP_ROWS = 512 * 1024
+
+# Dimensions constant within one stored file (the partition): never read, attached from the path.
+_CONSTANT: dict[GroupBy, Callable[[StoredFile], str]] = {
+    Dimension.ACCOUNT: lambda f: f.account,
+    Dimension.MONTH: lambda f: f.period,
+}
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Work on a group of files: read the needed columns (text keys as Parquet dictionaries, partition keys
+    as one-value dictionaries), hash-aggregate on the dictionary codes, decode the few resulting keys.
+    Groups run on a thread pool; their small results are combined at the end."""
+
+    keys: dict[str, pc.Expression]  # read from the files
+    constants: dict[str, Callable[[StoredFile], str]]  # known from the file's partition
+    metrics: dict[str, pc.Expression]
+    filter: pc.Expression | None
+    filesystem: Any
+
+    def partial(self, group: list[StoredFile]) -> pa.Table:
+        """Aggregate a group of files (a few hundred thousand rows) into one small table."""
+        keys, metrics = [*self.keys, *self.constants], list(self.metrics)
+        tables = [t for t in map(self._read, group) if t.num_rows]
+        if not tables:
+            return pa.table({})
+        table = _decode(_combine(pa.concat_tables(tables).unify_dictionaries(), keys, metrics))
+        return table
+
+    def _read(self, stored: StoredFile) -> pa.Table:
+        columns = {**self.keys, **self.metrics}
+        plain = {name: str(expr).strip() for name, expr in columns.items() if _is_field(expr)}
+        if self.filter is None and len(plain) == len(columns):
+            # Fast path (plain columns, no filter): one read of the file, text as Parquet dictionaries.
+            wanted = list(dict.fromkeys(plain.values()))
+            # Pre-buffering coalesces reads for object stores; locally it only adds I/O-thread hops
+            # (measured 2.4x slower).
+            pre_buffer = not isinstance(self.filesystem, pafs.LocalFileSystem)
+            dictionaries = [c for c in wanted if c in _STRING_COLUMNS]
+            with self.filesystem.open_input_file(stored.path) as handle:
+                parquet = pq.ParquetFile(handle, pre_buffer=pre_buffer, read_dictionary=dictionaries)
+                raw = parquet.read(columns=wanted, use_threads=False)
+            table = pa.table([raw[c] for c in plain.values()], names=list(plain))
+        else:
+            dataset = ds.dataset(stored.path, format=_FORMAT, filesystem=self.filesystem)
+            table = dataset.to_table(columns=columns, filter=self.filter, use_threads=False)
+        for name, value in self.constants.items():
+            constant = pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(table.num_rows, dtype=np.int32)), pa.array([value(stored)], pa.string())
+            )
+            table = table.append_column(name, constant)
+        return table
+
+
+def _batches_of_rows(files: list[StoredFile], rows: int) -> list[list[StoredFile]]:
+    groups: list[list[StoredFile]] = [[]]
+    count = 0
+    for stored in files:
+        if count >= rows:
+            groups.append([])
+            count = 0
+        groups[-1].append(stored)
+        count += stored.rows
+    return groups
+
+
+_FORMAT = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=_STRING_COLUMNS))
+
+
+def _combine(table: pa.Table, keys: list[str], metrics: list[str]) -> pa.Table:
+    options = pc.ScalarAggregateOptions(min_count=0)
+    if not keys:
+        return pa.table({m: pa.array([pc.sum(table[m], min_count=0).as_py()], MONEY) for m in metrics})
+    grouped = table.group_by(keys, use_threads=False).aggregate([(m, "sum", options) for m in metrics])
+    return grouped.rename_columns(
+        [n.removesuffix("_sum") if n.removesuffix("_sum") in metrics else n for n in grouped.column_names]
+    )
+
+
+def _is_field(expression: pc.Expression) -> bool:
+    return str(expression).strip().isidentifier() and str(expression).strip() in SCHEMA.names
+
+
+def _decode(table: pa.Table) -> pa.Table:
+    columns = [pc.cast(c, c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
+    return pa.table(columns, names=table.column_names)
+
+
+def _key_expression(group: GroupBy) -> pc.Expression:
+    if isinstance(group, Tag):
+        return pc.map_lookup(pc.field("Tags"), pa.scalar(group.key), "first")
+    if group is Dimension.DAY:
+        return pc.field("ChargePeriodStart").cast(pa.date32())
+    if group is Dimension.MONTH:
+        return pc.strftime(pc.field("BillingPeriodStart"), format="%Y-%m")
+    return pc.field(_COLUMN_OF[group])
+
+
+def _periods(available: list[str], period: str | None, start: str | None, end: str | None) -> list[str]:
+    if period is not None:
+        if start is not None or end is not None:
+            raise ValueError("give period or period_from/period_to, not both")
+        return [period]
+    if start is None and end is None:
+        raise ValueError("a period or a period range is required")
+    return [p for p in available if (start is None or p >= start) and (end is None or p <= end)]
+
+
+def _sort_key(value: object) -> tuple[bool, str]:
+    return (value is None, "" if value is None else str(value))

@@ -1,0 +1,144 @@
+"""The Parquet cost store: per-import version folders plus one atomically replaced catalog pointer.
+
+Layout under the root (a local folder or any URI ``pyarrow.fs`` understands, e.g. ``s3://bucket/prefix``)::
+
+    imports/<sha256>/billing_period=2023-11/sub_account_id=123456789012/part-0.parquet
+    _catalog/v-00000042-<random>.json     immutable catalog versions
+    _catalog/HEAD                         name of the current catalog version
+
+Why this shape: S3 has no rename, so "write to a staging prefix, then move into place" would be a copy and
+a delete per file and never atomic as a whole. Here an import writes its files once, into its own folder
+(the staging area *is* the version folder), and nothing reads them until publication, which is a single
+small object write: first a new immutable catalog version, then ``HEAD`` naming it. A single PUT is atomic on
+S3 (readers see the old or the new object); locally ``HEAD`` is written to a temporary name and renamed.
+A reader resolves ``HEAD`` once and sees one consistent version. A failed import deletes its folder, so the
+store is byte-for-byte as before. Data files stay Hive-partitioned, so an external engine (DuckDB, Athena)
+can read the files the catalog lists.
+
+The catalog maps each partition (period, sub-account) to the files that currently make it up, per source.
+A *source* is one billing export (by default the format and the billing/payer account ids of the file).
+Publishing a file for (source, period) replaces everything that source had published for that period,
+so a month-to-date file re-issued with more rows (or with an account removed) replaces the old one
+entirely; files from other sources for the same partition stay.
+
+Writers must be serialised per store (the import job queue does this; the catalog update is a
+read-modify-write of ``HEAD``). Replaced import folders are left for :meth:`CostStore.vacuum`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow.fs as pafs
+
+from cost.errors import CatalogError
+
+CATALOG_DIR = "_catalog"
+IMPORTS_DIR = "imports"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    period: str
+    account: str
+    path: str  # absolute within the store's filesystem
+    rows: int
+
+
+class CostStore:
+    def __init__(self, root: str, filesystem: pafs.FileSystem | None = None) -> None:
+        if filesystem is None:
+            if "://" in root:
+                filesystem, root = pafs.FileSystem.from_uri(root)
+            else:
+                import os
+
+                filesystem, root = pafs.LocalFileSystem(), os.path.abspath(root)
+        self.filesystem = filesystem
+        self.root = root.rstrip("/")
+
+    # -- paths ---------------------------------------------------------------------------------------------
+    def import_dir(self, sha256: str) -> str:
+        return f"{self.root}/{IMPORTS_DIR}/{sha256}"
+
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.filesystem, pafs.LocalFileSystem)
+
+    # -- catalog -------------------------------------------------------------------------------------------
+    def catalog(self) -> dict[str, Any]:
+        head = f"{self.root}/{CATALOG_DIR}/HEAD"
+        if self.filesystem.get_file_info(head).type != pafs.FileType.File:
+            return {"version": 0, "imports": {}, "partitions": {}}
+        try:
+            with self.filesystem.open_input_stream(head) as handle:
+                name = handle.read().decode().strip()
+            with self.filesystem.open_input_stream(f"{self.root}/{CATALOG_DIR}/{name}") as handle:
+                return json.loads(handle.read())
+        except (OSError, ValueError) as exc:
+            raise CatalogError(f"{self.root}: cannot read the catalog ({exc})") from exc
+
+    def publish(self, catalog: dict[str, Any]) -> int:
+        """Write ``catalog`` as the next version and point ``HEAD`` at it; returns the version number."""
+        version = int(catalog["version"]) + 1
+        catalog = {**catalog, "version": version}
+        name = f"v-{version:08d}-{secrets.token_hex(4)}.json"
+        directory = f"{self.root}/{CATALOG_DIR}"
+        self.filesystem.create_dir(directory, recursive=True)
+        with self.filesystem.open_output_stream(f"{directory}/{name}") as out:
+            out.write(json.dumps(catalog, sort_keys=True).encode())
+        try:
+            if self.is_local:
+                temporary = f"{directory}/.HEAD-{secrets.token_hex(4)}"
+                with self.filesystem.open_output_stream(temporary) as out:
+                    out.write(name.encode())
+                self.filesystem.move(temporary, f"{directory}/HEAD")  # rename(2): atomic
+            else:
+                with self.filesystem.open_output_stream(f"{directory}/HEAD") as out:
+                    out.write(name.encode())  # one PUT: atomic on S3
+        except BaseException:
+            self.filesystem.delete_file(f"{directory}/{name}")
+            raise
+        return version
+
+    def files(
+        self,
+        *,
+        accounts: Iterable[str],
+        periods: Iterable[str] | None = None,
+        catalog: dict[str, Any] | None = None,
+    ) -> list[StoredFile]:
+        """Files of the given accounts (and periods), from the catalog only: no listing, no other files."""
+        catalog = self.catalog() if catalog is None else catalog
+        wanted_accounts = set(accounts)
+        wanted_periods = None if periods is None else set(periods)
+        out = []
+        for key, sources in catalog["partitions"].items():
+            period, account = key.split("/", 1)
+            if account not in wanted_accounts or (
+                wanted_periods is not None and period not in wanted_periods
+            ):
+                continue
+            for entry in sources.values():
+                for item in entry["files"]:
+                    out.append(StoredFile(period, account, f"{self.root}/{item['path']}", item["rows"]))
+        return sorted(out, key=lambda f: (f.period, f.account, f.path))
+
+    def vacuum(self) -> list[str]:
+        """Delete import folders the current catalog no longer references; returns the folders removed.
+
+        Only safe when no reader still holds an older catalog version (run it from the maintenance job).
+        """
+        catalog = self.catalog()
+        live = {entry["import"] for sources in catalog["partitions"].values() for entry in sources.values()}
+        selector = pafs.FileSelector(f"{self.root}/{IMPORTS_DIR}", allow_not_found=True)
+        removed = []
+        for info in self.filesystem.get_file_info(selector):
+            if info.type == pafs.FileType.Directory and info.base_name not in live:
+                self.filesystem.delete_dir(info.path)
+                removed.append(info.path)
+        return removed

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from cost.partitions import PartitionedWriter
+from cost.readers import Reader
+from tests.cost.conftest import WriteLegacy
+
+
+def test_memory_pressure_keeps_every_row_and_few_row_groups(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
+    accounts = [f"{100000000000 + i}" for i in range(7)]
+    rows = [
+        {"lineItem/UsageAccountId": accounts[(i * i) % 7], "lineItem/UnblendedCost": f"{i}E-10"}
+        for i in range(6000)
+    ]
+    batches = list(Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=500))
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(),
+        str(tmp_path / "out"),
+        row_group_rows=2000,
+        max_buffered_bytes=200_000,
+        sort_rows=700,
+    )
+    for batch in batches:
+        writer.write(batch)
+    files = writer.close()
+    assert sum(f.rows for f in files) == 6000
+    total = Decimal(0)
+    for f in files:
+        parquet = pq.ParquetFile(tmp_path / "out" / f.path)
+        table = parquet.read()
+        assert set(table.column("SubAccountId").to_pylist()) == {f.account}
+        assert table.num_rows == f.rows
+        assert parquet.num_row_groups <= 8
+        total += sum(table.column("BilledCost").to_pylist(), Decimal(0))
+    assert total == sum((Decimal(f"{i}E-10") for i in range(6000)), Decimal(0))
+
+
+def test_sub_account_ids_are_escaped_in_paths(tmp_path: Path) -> None:
+    from cost.columns import SCHEMA
+
+    row = {name: None for name in SCHEMA.names}
+    row.update(
+        SubAccountId="/subscriptions/abc",
+        BillingPeriodStart=pa.scalar(0, pa.timestamp("us", "UTC")).as_py(),
+        Tags=[],
+    )
+    writer = PartitionedWriter(pafs.LocalFileSystem(), str(tmp_path))
+    writer.write(pa.RecordBatch.from_pylist([row], schema=SCHEMA))
+    [written] = writer.close()
+    assert written.account == "/subscriptions/abc"
+    assert written.path == "billing_period=1970-01/sub_account_id=%2Fsubscriptions%2Fabc/part-0.parquet"
