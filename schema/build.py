@@ -11,17 +11,23 @@ from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.roots.captable_mutation import CapTableMutation
+from schema.roots.captable_query import CapTableQuery
+from schema.roots.financials_mutation import FinancialsMutation
+from schema.roots.financials_query import FinancialsQuery
 from schema.roots.tenancy_mutation import TenancyMutation
 from schema.roots.tenancy_query import TenancyQuery
 
 # One class per domain; each domain adds its own here.
-QUERIES: tuple[type, ...] = (TenancyQuery,)
-MUTATIONS: tuple[type, ...] = (TenancyMutation,)
+QUERIES: tuple[type, ...] = (TenancyQuery, CapTableQuery, FinancialsQuery)
+MUTATIONS: tuple[type, ...] = (TenancyMutation, CapTableMutation, FinancialsMutation)
 
 
 @dataclass(frozen=True)
@@ -38,10 +44,14 @@ class RoundpoolSchema(strawberry.Schema):
 
 
 def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
+    parser_cache, validation_cache = ParserCache(maxsize=256), ValidationCache(maxsize=256)
     extensions: list[Any] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+        # Shared on purpose: keyed by document text, they hold no tenant data, and a per-request cache is none.
+        lambda: parser_cache,
+        lambda: validation_cache,
     ]
     if not limits.introspection:
         extensions.append(DisableIntrospection)

@@ -1,0 +1,225 @@
+"""Financial statements, KPIs and KPI requests. Money is `Decimal` (serialised as a string) plus a currency."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from db.financials_records import (
+    FinancialLineRecord,
+    KpiDefinitionRecord,
+    KpiRequestRecord,
+    KpiValueRecord,
+)
+from resolvers.context import RequestContext
+from resolvers.financials import ReportWithLines, Statement
+from resolvers.kpi_requests import RequestStatus
+from resolvers.kpis import Direction, ReportWithValues, Unit
+from schema.types.tenancy import Tenant
+
+FinancialStatement = strawberry.enum(Statement, name="FinancialStatement")
+KpiUnit = strawberry.enum(Unit, name="KpiUnit")
+KpiDirection = strawberry.enum(Direction, name="KpiDirection", description="Which way of change is good.")
+KpiRequestStatus = strawberry.enum(RequestStatus, name="KpiRequestStatus")
+
+
+@strawberry.enum
+class ReportStatus(Enum):
+    DRAFT = "draft"
+    FINAL = "final"
+
+
+async def _tenant(info: Info[RequestContext, None], tenant_id: UUID) -> Tenant | None:
+    record = await info.context.loaders.tenant.load(tenant_id)
+    return None if record is None else Tenant.from_record(record)
+
+
+@strawberry.type
+class FinancialReportLine:
+    key: str
+    label: str
+    amount: Decimal
+    position: int
+
+    @classmethod
+    def from_record(cls, record: FinancialLineRecord) -> FinancialReportLine:
+        return cls(key=record.line_key, label=record.label, amount=record.amount, position=record.position)
+
+
+@strawberry.type(description="A statement of one fiscal period; final ones never change.")
+class FinancialReport:
+    id: strawberry.ID
+    statement: FinancialStatement
+    period_start: date
+    period_end: date
+    currency: str
+    status: ReportStatus
+    finalized_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    lines: list[FinancialReportLine]
+    tenant_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_view(cls, view: ReportWithLines) -> FinancialReport:
+        report = view.report
+        return cls(
+            id=strawberry.ID(str(report.id)),
+            statement=Statement(report.statement),
+            period_start=report.period_start,
+            period_end=report.period_end,
+            currency=report.currency,
+            status=ReportStatus(report.status),
+            finalized_at=report.finalized_at,
+            created_at=report.created_at,
+            updated_at=report.updated_at,
+            lines=[FinancialReportLine.from_record(line) for line in view.lines],
+            tenant_id=report.tenant_id,
+        )
+
+    @strawberry.field
+    async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
+        return await _tenant(info, self.tenant_id)
+
+
+@strawberry.type
+class KpiDefinition:
+    id: strawberry.ID
+    key: str
+    name: str
+    unit: KpiUnit
+    currency: str | None
+    direction: KpiDirection
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, record: KpiDefinitionRecord) -> KpiDefinition:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            key=record.key,
+            name=record.name,
+            unit=Unit(record.unit),
+            currency=record.currency,
+            direction=Direction(record.direction),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
+
+
+@strawberry.type(description="One KPI's value in a report, with what it measures.")
+class KpiValue:
+    key: str
+    name: str
+    unit: KpiUnit
+    currency: str | None
+    direction: KpiDirection
+    value: Decimal
+    definition_id: strawberry.ID
+
+    @classmethod
+    def from_record(cls, record: KpiValueRecord) -> KpiValue:
+        return cls(
+            key=record.key,
+            name=record.name,
+            unit=Unit(record.unit),
+            currency=record.currency,
+            direction=Direction(record.direction),
+            value=record.value,
+            definition_id=strawberry.ID(str(record.definition_id)),
+        )
+
+
+@strawberry.type(description="KPI values of one period; final ones never change.")
+class KpiReport:
+    id: strawberry.ID
+    period_start: date
+    period_end: date
+    status: ReportStatus
+    finalized_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    values: list[KpiValue]
+    tenant_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_view(cls, view: ReportWithValues) -> KpiReport:
+        report = view.report
+        return cls(
+            id=strawberry.ID(str(report.id)),
+            period_start=report.period_start,
+            period_end=report.period_end,
+            status=ReportStatus(report.status),
+            finalized_at=report.finalized_at,
+            created_at=report.created_at,
+            updated_at=report.updated_at,
+            values=[KpiValue.from_record(v) for v in view.values],
+            tenant_id=report.tenant_id,
+        )
+
+    @strawberry.field
+    async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
+        return await _tenant(info, self.tenant_id)
+
+
+@strawberry.type(description="A VC's request for a startup's KPIs of a period.")
+class KpiRequest:
+    id: strawberry.ID
+    period_start: date
+    period_end: date
+    kpi_keys: list[str]
+    message: str
+    due_on: date | None
+    status: KpiRequestStatus
+    response: str
+    kpi_report_id: strawberry.ID | None
+    created_at: datetime
+    updated_at: datetime
+    startup_id: strawberry.Private[UUID]
+    vc_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_record(cls, record: KpiRequestRecord) -> KpiRequest:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            period_start=record.period_start,
+            period_end=record.period_end,
+            kpi_keys=list(record.kpi_keys),
+            message=record.message,
+            due_on=record.due_on,
+            status=RequestStatus(record.status),
+            response=record.response,
+            kpi_report_id=None if record.kpi_report_id is None else strawberry.ID(str(record.kpi_report_id)),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+            startup_id=record.tenant_id,
+            vc_id=record.vc_tenant_id,
+        )
+
+    @strawberry.field
+    async def startup(self, info: Info[RequestContext, None]) -> Tenant | None:
+        return await _tenant(info, self.startup_id)
+
+    @strawberry.field
+    async def vc(self, info: Info[RequestContext, None]) -> Tenant | None:
+        return await _tenant(info, self.vc_id)
+
+
+@strawberry.type
+class DeletedFinancialReport:
+    id: strawberry.ID
+
+
+@strawberry.type
+class DeletedKpiDefinition:
+    id: strawberry.ID
+
+
+@strawberry.type
+class DeletedKpiReport:
+    id: strawberry.ID
