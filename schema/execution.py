@@ -71,8 +71,15 @@ async def _run(schema: strawberry.Schema, context: RequestContext, request: Grap
     )
 
 
+def _is_request_error(error: GraphQLError) -> bool:
+    """Variables that do not coerce to their declared types: graphql-core wraps its own GraphQLError before
+    execution starts (no path). The client sent them, so they are bad input, not a server fault."""
+    return error.path is None and isinstance(error.original_error, GraphQLError)
+
+
 def _is_unexpected(error: GraphQLError) -> bool:
-    return error.original_error is not None and not isinstance(error.original_error, ApiError)
+    original = error.original_error
+    return original is not None and not isinstance(original, ApiError) and not _is_request_error(error)
 
 
 def _response(result: ExecutionResult, request_id: str) -> dict[str, Any]:
@@ -87,6 +94,10 @@ def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if original is None:
         formatted = error.formatted
         formatted.setdefault("extensions", {})["code"] = "GRAPHQL_VALIDATION_FAILED"
+        return formatted
+    if _is_request_error(error):
+        formatted = error.formatted
+        formatted["extensions"] = {"code": "BAD_USER_INPUT"}
         return formatted
     if isinstance(original, ApiError):
         formatted = error.formatted

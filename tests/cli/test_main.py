@@ -32,15 +32,19 @@ def _run(cli: CliRunner, *args: str) -> Any:
 
 def test_a_vc_sees_the_granted_startup_until_it_revokes(cli: CliRunner, world: World) -> None:
     vc, founder = world.actor("vc_active"), world.actor("startup_owner")
-    assert vc.email and founder.email and vc.tenant_slug and founder.tenant_slug
+    assert vc.email
+    assert founder.email
+    assert vc.tenant_slug
+    assert founder.tenant_slug
 
     before = _run(cli, "graphql", COMPANIES, "--user", vc.email, "--tenant", vc.tenant_slug)
     slugs = [e["node"]["company"]["slug"] for e in before["data"]["companies"]["edges"]]
     assert slugs == [world.slugs["startup"]]
 
     variables = json.dumps({"id": str(world.grants["vc_active"])})
-    revoked = _run(cli, "graphql", REVOKE, "--variables", variables, "--user", founder.email,
-                   "--tenant", founder.tenant_slug)
+    revoked = _run(
+        cli, "graphql", REVOKE, "--variables", variables, "--user", founder.email, "--tenant", founder.tenant_slug
+    )
     assert revoked["data"]["revokePortfolioAccess"] == {"__typename": "PortfolioGrant", "status": "REVOKED"}
 
     after = _run(cli, "graphql", COMPANIES, "--user", vc.email, "--tenant", vc.tenant_slug)
@@ -56,8 +60,17 @@ def test_graphql_refuses_a_tenant_the_user_does_not_belong_to(cli: CliRunner, wo
 
 def test_graphql_reports_errors_with_a_nonzero_exit(cli: CliRunner, world: World) -> None:
     viewer = world.actor("startup_viewer")
-    result = cli.invoke(app, ["graphql", "{ auditEvents { edges { cursor } } }", "--user", viewer.email or "",
-                              "--tenant", viewer.tenant_slug or ""])
+    result = cli.invoke(
+        app,
+        [
+            "graphql",
+            "{ auditEvents { edges { cursor } } }",
+            "--user",
+            viewer.email or "",
+            "--tenant",
+            viewer.tenant_slug or "",
+        ],
+    )
     assert result.exit_code == 2
     assert json.loads(result.stdout)["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 

@@ -31,7 +31,8 @@ def _start(home: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def _leave(process: subprocess.Popen[str]) -> None:
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin is not None
+    assert process.stdout is not None
     process.stdin.close()
     process.wait(timeout=60)
     process.stdout.close()

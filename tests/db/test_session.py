@@ -29,8 +29,10 @@ async def _settings_outside_a_request(db: Database) -> tuple[int, str | None, st
     async with db.engine.connect() as conn:
         row = (
             await conn.execute(
-                text("select pg_backend_pid(), current_setting('app.user_id', true),"
-                     " current_setting('app.tenant_id', true)")
+                text(
+                    "select pg_backend_pid(), current_setting('app.user_id', true),"
+                    " current_setting('app.tenant_id', true)"
+                )
             )
         ).one()
         await conn.rollback()
@@ -46,7 +48,8 @@ async def test_interleaved_requests_on_one_connection_never_see_each_others_cont
         pids = set()
         for step in range(12):
             actor = first if step % 2 == 0 else second
-            assert actor.user_id and actor.tenant_id
+            assert actor.user_id
+            assert actor.tenant_id
             pid, user, tenant, names = await _probe(db, actor.user_id, actor.tenant_id)
             pids.add(pid)
             assert (user, tenant) == (str(actor.user_id), str(actor.tenant_id))

@@ -18,7 +18,8 @@ def test_every_table_with_tenant_id_has_rls_enabled_forced_and_a_policy(owner_co
     ).fetchall()
     assert rows, "no table has a tenant_id column: the query is wrong"
     offenders = [
-        (name, enabled, forced, policies) for name, enabled, forced, policies in rows
+        (name, enabled, forced, policies)
+        for name, enabled, forced, policies in rows
         if not (enabled and forced and policies > 0)
     ]
     assert offenders == []
@@ -26,8 +27,7 @@ def test_every_table_with_tenant_id_has_rls_enabled_forced_and_a_policy(owner_co
 
 def test_global_tables_are_under_rls_too(owner_conn: psycopg.Connection) -> None:
     rows = owner_conn.execute(
-        "select relname from pg_class where relname in ('tenants', 'users')"
-        " and relrowsecurity and relforcerowsecurity"
+        "select relname from pg_class where relname in ('tenants', 'users') and relrowsecurity and relforcerowsecurity"
     ).fetchall()
     assert sorted(r[0] for r in rows) == ["tenants", "users"]
 
@@ -62,9 +62,11 @@ def test_every_view_is_security_invoker(owner_conn: psycopg.Connection) -> None:
         """
     ).fetchall()
     not_invoker = [
-        name for name, options in rows
-        if not any(o.lower() in ("security_invoker=true", "security_invoker=on", "security_invoker=1")
-                   for o in options or [])
+        name
+        for name, options in rows
+        if not any(
+            o.lower() in ("security_invoker=true", "security_invoker=on", "security_invoker=1") for o in options or []
+        )
     ]
     assert not_invoker == []
 
@@ -85,11 +87,12 @@ def test_app_role_cannot_bypass_rls_and_owns_nothing(owner_conn: psycopg.Connect
     assert inherited == []
     owned = owner_conn.execute(
         """
+        with system as (select oid from pg_namespace where nspname like 'pg_%%' or nspname = 'information_schema')
         select 'class', relname from pg_class where pg_has_role(%(r)s, relowner, 'MEMBER')
-          and relnamespace not in (select oid from pg_namespace where nspname like 'pg_%%' or nspname = 'information_schema')
+          and relnamespace not in (select oid from system)
         union all
         select 'function', proname from pg_proc where pg_has_role(%(r)s, proowner, 'MEMBER')
-          and pronamespace not in (select oid from pg_namespace where nspname like 'pg_%%' or nspname = 'information_schema')
+          and pronamespace not in (select oid from system)
         union all
         select 'schema', nspname from pg_namespace where pg_has_role(%(r)s, nspowner, 'MEMBER')
         """,

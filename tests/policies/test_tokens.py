@@ -32,13 +32,25 @@ def test_a_minted_token_verifies_with_user_and_tenant() -> None:
         ("expired", mint_token(SECRET, uuid4(), ttl_seconds=-3600)),
         ("wrong key", mint_token("t" * 40, uuid4())),
         ("wrong audience", mint_token(SECRET, uuid4(), audience="someone-else")),
-        ("alg none", jwt.encode({"sub": str(uuid4()), "aud": "roundpool", "exp": int(time.time()) + 60},
-                                key=None, algorithm="none")),
-        ("sub not a uuid", jwt.encode({"sub": "alice", "aud": "roundpool", "exp": int(time.time()) + 60},
-                                      SECRET, algorithm="HS256")),
+        (
+            "alg none",
+            jwt.encode(
+                {"sub": str(uuid4()), "aud": "roundpool", "exp": int(time.time()) + 60}, key=None, algorithm="none"
+            ),
+        ),
+        (
+            "sub not a uuid",
+            jwt.encode({"sub": "alice", "aud": "roundpool", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"),
+        ),
         ("no exp", jwt.encode({"sub": str(uuid4()), "aud": "roundpool"}, SECRET, algorithm="HS256")),
-        ("tenant not a string", jwt.encode({"sub": str(uuid4()), "aud": "roundpool", "exp": int(time.time()) + 60,
-                                            "tenant": ["a", "b"]}, SECRET, algorithm="HS256")),
+        (
+            "tenant not a string",
+            jwt.encode(
+                {"sub": str(uuid4()), "aud": "roundpool", "exp": int(time.time()) + 60, "tenant": ["a", "b"]},
+                SECRET,
+                algorithm="HS256",
+            ),
+        ),
     ],
 )
 def test_bad_tokens_are_refused(label: str, token: str) -> None:

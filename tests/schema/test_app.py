@@ -55,8 +55,10 @@ async def test_a_valid_token_reaches_graphql(http_client: httpx.AsyncClient, wor
         lambda uid: "Bearer " + mint_token(JWT_SECRET, uid, ttl_seconds=-600),
         lambda uid: "Bearer " + mint_token("another-secret-" + "y" * 30, uid),
         lambda uid: "Bearer " + mint_token(JWT_SECRET, uid, audience="not-roundpool"),
-        lambda uid: "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
-        "eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJhdWQiOiJyb3VuZHBvb2wiLCJleHAiOjk5OTk5OTk5OTl9.",
+        lambda uid: (
+            "Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."
+            "eyJzdWIiOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJhdWQiOiJyb3VuZHBvb2wiLCJleHAiOjk5OTk5OTk5OTl9."
+        ),
     ],
     ids=["malformed", "not-bearer", "expired", "wrong-key", "wrong-audience", "alg-none"],
 )
@@ -122,10 +124,10 @@ async def test_graphiql_and_introspection_are_off_in_production(test_database: A
 
     settings = Settings(jwt_secret=JWT_SECRET, environment="production")
     app = create_app(settings, test_database.app_url)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            assert (await client.get("/graphql")).status_code == 405
-            response = await client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
+    transport = httpx.ASGITransport(app=app)
+    async with app.router.lifespan_context(app), httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        assert (await client.get("/graphql")).status_code == 405
+        response = await client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
     assert response.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
@@ -151,9 +153,25 @@ async def test_unexpected_errors_are_masked_with_the_request_id(
 
     monkeypatch.setattr(resolvers.tenants, "me", broken)
     response = await http_client.post(
-        "/graphql", json=ME, headers={**_bearer(token_for(world.actor("startup_owner"))), "x-request-id": "req-12345678"}
+        "/graphql",
+        json=ME,
+        headers={**_bearer(token_for(world.actor("startup_owner"))), "x-request-id": "req-12345678"},
     )
     error = response.json()["errors"][0]
     assert "hunter2" not in response.text
     assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR", "requestId": "req-12345678"}
     assert "req-12345678" in error["message"]
+
+
+async def test_variables_of_the_wrong_type_are_bad_input_not_a_server_error(
+    http_client: httpx.AsyncClient, world: World
+) -> None:
+    query = "query($slug: String!) { tenant(slug: $slug) { slug } }"
+    response = await http_client.post(
+        "/graphql",
+        json={"query": query, "variables": {"slug": 1.5}},
+        headers=_bearer(token_for(world.actor("startup_owner"))),
+    )
+    error = response.json()["errors"][0]
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+    assert "String cannot represent" in error["message"]

@@ -13,7 +13,7 @@ def _codes(response: httpx.Response) -> list[str]:
 
 async def test_a_deep_query_is_rejected(http_client: httpx.AsyncClient) -> None:
     nested = "profile { company { " * 10 + "slug" + " } }" * 10
-    query = "{ tenant(slug: \"x\") { " + nested + " } }"
+    query = '{ tenant(slug: "x") { ' + nested + " } }"
     with counting_checkouts(http_client) as taken:
         response = await http_client.post("/graphql", json={"query": query})
     assert "exceeds maximum operation depth" in response.text
@@ -29,7 +29,9 @@ async def test_a_thousand_aliases_are_rejected(http_client: httpx.AsyncClient) -
     assert "alias" in response.text.lower() or "token" in response.text.lower() or response.status_code == 413
 
 
-async def test_many_aliases_within_the_byte_limit_are_rejected_by_the_alias_limit(http_client: httpx.AsyncClient) -> None:
+async def test_many_aliases_within_the_byte_limit_are_rejected_by_the_alias_limit(
+    http_client: httpx.AsyncClient,
+) -> None:
     query = "{ " + " ".join(f"a{i}: me {{ role }}" for i in range(40)) + " }"
     response = await http_client.post("/graphql", json={"query": query})
     assert "aliases" in response.text.lower()
