@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Protocol, TypeVar
-from uuid import UUID
 
 import strawberry
 from strawberry.scalars import JSON
@@ -16,7 +15,8 @@ from strawberry.types import Info
 from resolvers import captable, funds, ocf
 from resolvers.captable import LedgerProblems
 from resolvers.context import RequestContext
-from resolvers.errors import ApiError, InvalidInput
+from resolvers.errors import InvalidInput
+from schema.outcomes import outcome, parse_id
 from schema.types import captable_inputs as inputs
 from schema.types.captable import (
     Deleted,
@@ -31,7 +31,7 @@ from schema.types.captable import (
     StakeholderLink,
     Unlinked,
 )
-from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
+from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 
 Ctx = Info[RequestContext, None]
 T = TypeVar("T")
@@ -66,19 +66,15 @@ class _OcfInput(Protocol):
 
 
 async def _outcome(make: Callable[[], Awaitable[T]], rejected: type = LedgerRejected) -> Any:
-    try:
-        return await make()
-    except LedgerProblems as error:
-        return rejected(message=error.message, problems=[LedgerProblem.of(p) for p in error.problems])
-    except ApiError as error:
-        return problem_from(error)
+    """Like `schema.outcomes.outcome`, plus the ledger's own rejection (every problem, field by field)."""
 
+    async def ledger_checked() -> Any:
+        try:
+            return await make()
+        except LedgerProblems as error:
+            return rejected(message=error.message, problems=[LedgerProblem.of(p) for p in error.problems])
 
-def _id(value: strawberry.ID, field: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field=field) from error
+    return await outcome(ledger_checked)
 
 
 async def _write(info: Ctx, items: list[dict[str, Any]]) -> Any:
@@ -97,7 +93,7 @@ async def _flow(
     info: Ctx, kind: str, fund_id: strawberry.ID, on: date, amount: Decimal, limited_partner: str | None
 ) -> Any:
     async def run() -> FundFlow:
-        record = await funds.add_flow(info.context, kind, _id(fund_id, "fundId"), on, amount, limited_partner)
+        record = await funds.add_flow(info.context, kind, parse_id(fund_id, "fundId"), on, amount, limited_partner)
         return FundFlow.from_record(record)
 
     return await _outcome(run)
@@ -105,7 +101,7 @@ async def _flow(
 
 async def _delete_flow(info: Ctx, kind: str, id: strawberry.ID) -> Any:
     async def run() -> Deleted:
-        return Deleted(id=strawberry.ID(str(await funds.delete_flow(info.context, kind, _id(id, "id")))))
+        return Deleted(id=strawberry.ID(str(await funds.delete_flow(info.context, kind, parse_id(id, "id")))))
 
     return await _outcome(run)
 
@@ -233,14 +229,14 @@ class CapTableMutation:
             fields = {k: v for k, v in given.items() if v is not strawberry.UNSET}
             if not fields:
                 raise InvalidInput("nothing to change")
-            return Fund.from_record(await funds.update_fund(info.context, _id(id, "id"), fields))
+            return Fund.from_record(await funds.update_fund(info.context, parse_id(id, "id"), fields))
 
         return await _outcome(run)
 
     @strawberry.mutation(description="Delete a fund with its commitments, calls, distributions and investments.")
     async def delete_fund(self, info: Ctx, id: strawberry.ID) -> DeleteResult:
         async def run() -> Deleted:
-            return Deleted(id=strawberry.ID(str(await funds.delete_fund(info.context, _id(id, "id")))))
+            return Deleted(id=strawberry.ID(str(await funds.delete_fund(info.context, parse_id(id, "id")))))
 
         return await _outcome(run)
 
@@ -288,7 +284,7 @@ class CapTableMutation:
     ) -> FundInvestmentResult:
         async def run() -> FundInvestment:
             record = await funds.add_investment(
-                info.context, _id(fund_id, "fundId"), _id(company_id, "companyId"), stakeholder_id, allocation
+                info.context, parse_id(fund_id, "fundId"), parse_id(company_id, "companyId"), stakeholder_id, allocation
             )
             return FundInvestment.from_record(record)
 
@@ -297,6 +293,6 @@ class CapTableMutation:
     @strawberry.mutation(description="Delete a fund investment.")
     async def delete_fund_investment(self, info: Ctx, id: strawberry.ID) -> DeleteResult:
         async def run() -> Deleted:
-            return Deleted(id=strawberry.ID(str(await funds.delete_investment(info.context, _id(id, "id")))))
+            return Deleted(id=strawberry.ID(str(await funds.delete_investment(info.context, parse_id(id, "id")))))
 
         return await _outcome(run)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date
-from typing import Annotated, Any, TypeVar
-from uuid import UUID
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import financials, kpi_requests, kpis
 from resolvers.context import RequestContext
-from resolvers.errors import ApiError, InvalidInput
+from schema.outcomes import outcome, parse_id, parse_optional_id
 from schema.types.financials import (
     DeletedFinancialReport,
     DeletedKpiDefinition,
@@ -25,10 +23,9 @@ from schema.types.financials import (
     KpiRequest,
     KpiUnit,
 )
-from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
+from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 
 Ctx = Info[RequestContext, None]
-T = TypeVar("T")
 
 FinancialReportResult = Annotated[
     FinancialReport | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
@@ -103,27 +100,8 @@ class KpiReportInput:
     values: list[KpiValueInput]
 
 
-async def _outcome(make: Callable[[], Awaitable[T]]) -> Any:
-    try:
-        return await make()
-    except ApiError as error:
-        return problem_from(error)
 
 
-def _id(value: strawberry.ID | None, field: str) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field=field) from error
-
-
-def _required_id(value: strawberry.ID, field: str = "id") -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field=field) from error
 
 
 @strawberry.type
@@ -132,7 +110,7 @@ class FinancialsMutation:
     async def save_financial_report(self, info: Ctx, input: FinancialReportInput) -> FinancialReportResult:
         async def run() -> FinancialReport:
             data = financials.ReportInput(
-                id=_id(input.id, "id"),
+                id=parse_optional_id(input.id, "id"),
                 statement=financials.Statement(input.statement),
                 period_start=input.period_start,
                 period_end=input.period_end,
@@ -141,73 +119,73 @@ class FinancialsMutation:
             )
             return FinancialReport.from_view(await financials.save_report(info.context, data))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Make a draft financial statement final: immutable, and visible to granted VCs.")
     async def finalize_financial_report(self, info: Ctx, id: strawberry.ID) -> FinancialReportResult:
         async def run() -> FinancialReport:
-            return FinancialReport.from_view(await financials.finalize_report(info.context, _required_id(id)))
+            return FinancialReport.from_view(await financials.finalize_report(info.context, parse_id(id)))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Delete a draft financial statement (final ones are kept forever).")
     async def delete_draft_financial_report(self, info: Ctx, id: strawberry.ID) -> DeleteFinancialReportResult:
         async def run() -> DeletedFinancialReport:
-            deleted = await financials.delete_draft(info.context, _required_id(id))
+            deleted = await financials.delete_draft(info.context, parse_id(id))
             return DeletedFinancialReport(id=strawberry.ID(str(deleted)))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Define a KPI of the acting startup.")
     async def create_kpi_definition(self, info: Ctx, input: KpiDefinitionInput) -> KpiDefinitionResult:
         async def run() -> KpiDefinition:
             return KpiDefinition.from_record(await kpis.save_definition(info.context, _definition(input), None))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Edit a KPI definition; one used by a final report keeps key, unit, currency.")
     async def update_kpi_definition(
         self, info: Ctx, id: strawberry.ID, input: KpiDefinitionInput
     ) -> KpiDefinitionResult:
         async def run() -> KpiDefinition:
-            record = await kpis.save_definition(info.context, _definition(input), _required_id(id))
+            record = await kpis.save_definition(info.context, _definition(input), parse_id(id))
             return KpiDefinition.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Delete a KPI definition that no report uses.")
     async def delete_kpi_definition(self, info: Ctx, id: strawberry.ID) -> DeleteKpiDefinitionResult:
         async def run() -> DeletedKpiDefinition:
-            deleted = await kpis.delete_definition(info.context, _required_id(id))
+            deleted = await kpis.delete_definition(info.context, parse_id(id))
             return DeletedKpiDefinition(id=strawberry.ID(str(deleted)))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Create a draft KPI report, or replace a draft's period and values.")
     async def save_kpi_report(self, info: Ctx, input: KpiReportInput) -> KpiReportResult:
         async def run() -> KpiReport:
             values = [kpis.ValueInput(v.key, v.value) for v in input.values]
             view = await kpis.save_report(
-                info.context, _id(input.id, "id"), input.period_start, input.period_end, values
+                info.context, parse_optional_id(input.id, "id"), input.period_start, input.period_end, values
             )
             return KpiReport.from_view(view)
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Make a draft KPI report final: immutable, and visible to granted VCs.")
     async def finalize_kpi_report(self, info: Ctx, id: strawberry.ID) -> KpiReportResult:
         async def run() -> KpiReport:
-            return KpiReport.from_view(await kpis.finalize_report(info.context, _required_id(id)))
+            return KpiReport.from_view(await kpis.finalize_report(info.context, parse_id(id)))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Delete a draft KPI report (final ones are kept forever).")
     async def delete_draft_kpi_report(self, info: Ctx, id: strawberry.ID) -> DeleteKpiReportResult:
         async def run() -> DeletedKpiReport:
-            deleted = await kpis.delete_draft(info.context, _required_id(id))
+            deleted = await kpis.delete_draft(info.context, parse_id(id))
             return DeletedKpiReport(id=strawberry.ID(str(deleted)))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="A VC's writer asks a startup that granted it FINANCIALS for KPIs of a period.")
     async def request_kpis(
@@ -226,7 +204,7 @@ class FinancialsMutation:
             )
             return KpiRequest.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(
         description="The startup fulfils a KPI request (its final KPI report of the period must hold every"
@@ -236,17 +214,17 @@ class FinancialsMutation:
         self, info: Ctx, id: strawberry.ID, fulfilled: bool, message: str = ""
     ) -> KpiRequestResult:
         async def run() -> KpiRequest:
-            record = await kpi_requests.respond(info.context, _required_id(id), fulfilled, message)
+            record = await kpi_requests.respond(info.context, parse_id(id), fulfilled, message)
             return KpiRequest.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="The requesting VC cancels an open KPI request.")
     async def cancel_kpi_request(self, info: Ctx, id: strawberry.ID) -> KpiRequestResult:
         async def run() -> KpiRequest:
-            return KpiRequest.from_record(await kpi_requests.cancel(info.context, _required_id(id)))
+            return KpiRequest.from_record(await kpi_requests.cancel(info.context, parse_id(id)))
 
-        return await _outcome(run)
+        return await outcome(run)
 
 
 def _definition(input: KpiDefinitionInput) -> kpis.DefinitionInput:

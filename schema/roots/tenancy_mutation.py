@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
-from uuid import UUID
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import companies, grants, members
 from resolvers.context import RequestContext
-from resolvers.errors import ApiError, InvalidInput
+from schema.outcomes import outcome, parse_id
 from schema.types.grants import GrantScope, PortfolioGrant
-from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
+from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 from schema.types.tenancy import CompanyProfile, Membership, RemovedMember, Role
 
 Ctx = Info[RequestContext, None]
-T = TypeVar("T")
 
 MemberResult = Annotated[
     Membership | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
@@ -47,18 +44,6 @@ class CompanyProfileInput:
     website: str | None = strawberry.UNSET
 
 
-async def _outcome(make: Callable[[], Awaitable[T]]) -> Any:
-    try:
-        return await make()
-    except ApiError as error:
-        return problem_from(error)
-
-
-def _id(value: strawberry.ID, field: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field=field) from error
 
 
 @strawberry.type
@@ -68,47 +53,47 @@ class TenancyMutation:
         async def run() -> Membership:
             return Membership.from_record(await members.add_member(info.context, email, role, display_name))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Change a member's role. Owners and admins; only owners touch owners.")
     async def change_member_role(self, info: Ctx, user_id: strawberry.ID, role: Role) -> MemberResult:
         async def run() -> Membership:
-            record = await members.change_member_role(info.context, _id(user_id, "userId"), role)
+            record = await members.change_member_role(info.context, parse_id(user_id, "userId"), role)
             return Membership.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Remove a member. A tenant always keeps one owner.")
     async def remove_member(self, info: Ctx, user_id: strawberry.ID) -> RemoveMemberResult:
         async def run() -> RemovedMember:
-            removed = await members.remove_member(info.context, _id(user_id, "userId"))
+            removed = await members.remove_member(info.context, parse_id(user_id, "userId"))
             return RemovedMember(user_id=strawberry.ID(str(removed)))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="A VC's owner or admin asks a startup for access to some scopes.")
     async def request_portfolio_access(self, info: Ctx, startup_slug: str, scopes: list[GrantScope]) -> GrantResult:
         async def run() -> PortfolioGrant:
             return PortfolioGrant.from_record(await grants.request_access(info.context, startup_slug, scopes))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="The startup's owner or admin approves (some of) the requested scopes.")
     async def approve_portfolio_access(
         self, info: Ctx, id: strawberry.ID, scopes: list[GrantScope], expires_at: datetime | None = None
     ) -> GrantResult:
         async def run() -> PortfolioGrant:
-            record = await grants.approve_access(info.context, _id(id, "id"), scopes, expires_at)
+            record = await grants.approve_access(info.context, parse_id(id, "id"), scopes, expires_at)
             return PortfolioGrant.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="The startup's owner or admin revokes a grant; effective on the next statement.")
     async def revoke_portfolio_access(self, info: Ctx, id: strawberry.ID) -> GrantResult:
         async def run() -> PortfolioGrant:
-            return PortfolioGrant.from_record(await grants.revoke_access(info.context, _id(id, "id")))
+            return PortfolioGrant.from_record(await grants.revoke_access(info.context, parse_id(id, "id")))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Create or edit the acting startup's company profile. Owners and admins.")
     async def update_company_profile(self, info: Ctx, input: CompanyProfileInput) -> CompanyProfileResult:
@@ -116,4 +101,4 @@ class TenancyMutation:
             fields = {name: value for name, value in vars(input).items() if value is not strawberry.UNSET}
             return CompanyProfile.from_record(await companies.update_profile(info.context, fields))
 
-        return await _outcome(run)
+        return await outcome(run)
