@@ -219,6 +219,8 @@ begin
            or (select kind from public.tenants where id = new.vc_tenant_id) <> 'vc' then
             raise exception 'a portfolio grant links a startup to a VC' using errcode = 'check_violation';
         end if;
+        -- Whoever files the request is the request's author, whatever the row claims.
+        new.requested_by := coalesce(app.current_user_id(), new.requested_by);
         action := 'grant.requested';
     else
         if old.tenant_id <> new.tenant_id or old.vc_tenant_id <> new.vc_tenant_id or old.id <> new.id
@@ -230,6 +232,9 @@ begin
         end if;
         if new.status = 'requested' and old.status <> 'requested' then
             raise exception 'grant % cannot return to requested', old.id using errcode = 'check_violation';
+        end if;
+        if not new.scopes <@ new.requested_scopes then
+            raise exception 'grant % approves scopes that were not requested', old.id using errcode = 'check_violation';
         end if;
         if new.status = 'active' and new.scopes = '{}' then
             raise exception 'an active grant needs at least one scope' using errcode = 'check_violation';

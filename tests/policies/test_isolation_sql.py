@@ -26,7 +26,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from tests.plugins.database import TestDatabase
-from tests.plugins.world import ACTORS, World, build_world
+from tests.plugins.world import ACTORS, World, acting_as, build_world
 
 SET_CONTEXT = "select set_config('app.user_id', %s, true), set_config('app.tenant_id', %s, true)"
 
@@ -1004,3 +1004,24 @@ def test_forged_user_id_matching_no_membership_gets_nothing_even_with_a_valid_te
         with app.transaction(force_rollback=True):
             app.execute(SET_CONTEXT, (str(uuid.uuid4()), str(sw.tenants["startup"])))
             assert app.execute(f"select count(*) from {table}").fetchone() == (0,), f"{table} as {ctx.name}"
+
+
+def test_the_database_refuses_scopes_beyond_the_request_and_records_the_real_requester(
+    app_conn: psycopg.Connection, owner_conn: psycopg.Connection, world: World
+) -> None:
+    founder, vc = world.actor("startup_owner"), world.actor("vc_requested")
+    grant = world.grants["vc_requested"]  # requested_scopes = {company}
+    with acting_as(app_conn, founder) as conn, pytest.raises(psycopg.errors.CheckViolation):
+        conn.execute("update portfolio_grants set status = 'active', scopes = '{company,costs}' where id = %s", (grant,))
+    assert owner_conn.execute("select status, scopes from portfolio_grants where id = %s", (grant,)).fetchone() == (
+        "requested",
+        [],
+    )
+    owner_conn.execute("update portfolio_grants set status = 'revoked' where id = %s", (grant,))
+    with acting_as(app_conn, vc) as conn:
+        row = conn.execute(
+            "insert into portfolio_grants (tenant_id, vc_tenant_id, requested_scopes, requested_by)"
+            " values (%s, %s, '{company}', %s) returning requested_by",
+            (world.tenants["startup"], vc.tenant_id, founder.user_id),
+        ).fetchone()
+    assert row == (vc.user_id,)
