@@ -228,6 +228,32 @@ def ocf_export(
     raise typer.Exit(code=run_export(out, user, tenant))
 
 
+cost_app = typer.Typer(no_args_is_help=True, help="Cloud cost: import billing files (CUR, CUR 2.0, FOCUS).")
+app.add_typer(cost_app, name="cost")
+
+
+@cost_app.command("import")
+def cost_import(
+    path: Annotated[str, typer.Argument(help="A server-side file (CSV, .gz, .zip, Parquet) or an s3:// URI.")],
+    user: Annotated[str, typer.Option(help="Run as this user (e-mail): a billing admin of the operator.")],
+    tenant: Annotated[str, typer.Option(help="The operator (slug) that imports.")],
+    wait: Annotated[bool, typer.Option(help="Follow the job to its end (runs it here if no worker is up).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """Queue a cost import through the same resolver and policies as the API's importCostReport."""
+    from cli.costs import run_cost_import
+
+    raise typer.Exit(code=run_cost_import(path, user, tenant, wait=wait, as_json=as_json))
+
+
+@app.command()
+def worker() -> None:
+    """Run the background job queue (cost imports) until interrupted."""
+    from cli.costs import run_worker
+
+    raise typer.Exit(code=run_worker())
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="roundpool")
 

@@ -39,7 +39,8 @@ class ImportResult:
 def file_sha256(location: str, filesystem: pafs.FileSystem | None = None) -> str:
     source = Source.open(location, filesystem)
     digest = hashlib.sha256()
-    with source.filesystem.open_input_stream(source.path) as handle:
+    # compression=None: hash the bytes as stored (pyarrow would otherwise decompress .gz by its extension).
+    with source.filesystem.open_input_stream(source.path, compression=None) as handle:
         while chunk := handle.read(_HASH_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -39,6 +39,7 @@ class Dimension(enum.StrEnum):
     MONTH = "month"
     CHARGE_CATEGORY = "charge_category"
     LINE_ITEM_TYPE = "line_item_type"
+    CURRENCY = "currency"
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ _COLUMN_OF: dict[Dimension, str] = {
     Dimension.REGION: "RegionId",
     Dimension.CHARGE_CATEGORY: "ChargeCategory",
     Dimension.LINE_ITEM_TYPE: "line_item_type",
+    Dimension.CURRENCY: "BillingCurrency",
 }
 _METRIC_EXPRESSION: dict[Metric, pc.Expression] = {
     Metric.LIST: pc.field("ListCost"),

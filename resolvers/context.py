@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cost.store import CostStore
 from db.session import RequestTransaction
 from policies.principal import ActingTenant, Principal, Role, TenantKind
 from resolvers.errors import Forbidden, InvalidInput, Unauthenticated
@@ -16,6 +17,7 @@ class RequestContext:
     max_page_size: int
     principal: Principal | None = None
     transaction: RequestTransaction | None = None
+    cost_store: CostStore | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

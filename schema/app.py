@@ -20,8 +20,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
+from cost import CostStore
 from db.session import Database
 from policies.tokens import TokenVerifier
+from resolvers.jobs import in_process_worker
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, claims_from_header, resolve_principal
 from schema.build import Limits, build_schema
 from schema.execution import GraphQLRequest, execute
@@ -37,6 +39,7 @@ class _Runtime:
     schema: strawberry.Schema
     verifier: TokenVerifier
     settings: Settings
+    cost_store: CostStore
 
 
 def token_verifier(settings: Settings) -> TokenVerifier:
@@ -66,9 +69,14 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(app_url, pool_size=settings.pool_size, statement_timeout_ms=settings.statement_timeout_ms)
-        app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings)
+        store = CostStore(settings.cost_store_root)
+        app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings, store)
         try:
-            yield
+            if settings.database_url is None:  # the embedded default: no separate worker process to rely on
+                async with in_process_worker(app_url, database, store):
+                    yield
+            else:
+                yield
         finally:
             await database.dispose()
 
@@ -117,6 +125,7 @@ async def _graphql(request: Request) -> Response:
         parsed,
         request_id=request_id_var.get(),
         max_page_size=settings.max_page_size,
+        cost_store=runtime.cost_store,
     )
     return JSONResponse(result)
 

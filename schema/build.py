@@ -20,14 +20,18 @@ from strawberry.types import ExecutionContext
 
 from schema.roots.captable_mutation import CapTableMutation
 from schema.roots.captable_query import CapTableQuery
+from schema.roots.costs_mutation import CostsMutation
+from schema.roots.costs_query import CostsQuery
 from schema.roots.financials_mutation import FinancialsMutation
 from schema.roots.financials_query import FinancialsQuery
 from schema.roots.tenancy_mutation import TenancyMutation
 from schema.roots.tenancy_query import TenancyQuery
 
 # One class per domain; each domain adds its own here.
-QUERIES: tuple[type, ...] = (TenancyQuery, CapTableQuery, FinancialsQuery)
-MUTATIONS: tuple[type, ...] = (TenancyMutation, CapTableMutation, FinancialsMutation)
+QUERIES: tuple[type, ...] = (TenancyQuery, CapTableQuery, FinancialsQuery, CostsQuery)
+MUTATIONS: tuple[type, ...] = (
+    TenancyMutation, CapTableMutation, FinancialsMutation, CostsMutation
+)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
+from cost.store import CostStore
 from db.session import Database, DbContext
 from policies.principal import Principal
 from resolvers.context import RequestContext
@@ -44,9 +45,12 @@ async def execute(
     *,
     request_id: str,
     max_page_size: int,
+    cost_store: CostStore | None = None,
 ) -> dict[str, Any]:
     """Execute and return the response body ({"data", "errors"})."""
-    context = RequestContext(request_id=request_id, max_page_size=max_page_size, principal=principal)
+    context = RequestContext(
+        request_id=request_id, max_page_size=max_page_size, principal=principal, cost_store=cost_store
+    )
     if principal is None:
         result = await _run(schema, context, request)
         return _response(result, request_id)

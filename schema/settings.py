@@ -39,10 +39,16 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     statement_timeout_ms: int = 5_000
     pool_size: int = 10
+    # Root of the Parquet cost store: a local folder or an object-store URI (s3://bucket/prefix).
+    cost_store: str | None = None
 
     @property
     def development(self) -> bool:
         return self.environment == "development"
+
+    @property
+    def cost_store_root(self) -> str:
+        return self.cost_store or str(self.home / "cost-store")
 
     @property
     def graphiql_enabled(self) -> bool:

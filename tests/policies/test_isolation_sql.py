@@ -1012,7 +1012,9 @@ def test_the_database_refuses_scopes_beyond_the_request_and_records_the_real_req
     founder, vc = world.actor("startup_owner"), world.actor("vc_requested")
     grant = world.grants["vc_requested"]  # requested_scopes = {company}
     with acting_as(app_conn, founder) as conn, pytest.raises(psycopg.errors.CheckViolation):
-        conn.execute("update portfolio_grants set status = 'active', scopes = '{company,costs}' where id = %s", (grant,))
+        conn.execute(
+            "update portfolio_grants set status = 'active', scopes = '{company,costs}' where id = %s", (grant,)
+        )
     assert owner_conn.execute("select status, scopes from portfolio_grants where id = %s", (grant,)).fetchone() == (
         "requested",
         [],

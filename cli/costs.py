@@ -1,0 +1,150 @@
+"""`roundpool cost import` and `roundpool worker`.
+
+`cost import` queues the job through the resolver of `importCostReport` (same checks, same transaction
+shape, same policies). With `--wait` it follows the manifest's progress (bytes) until the job ends; when no
+worker has sent a heartbeat lately it runs the queue in-process (procrastinate, `wait=False`: the jobs
+queued now, then it stops), so the command works on a laptop with the embedded database and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+from uuid import UUID
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+from cli.runtime import CliError, Runtime, load_settings, prepare, user_id_by_email
+from cost import CostStore
+from db.cost_records import CostImportRecord
+from db.queries import costs
+from db.session import Database, DbContext
+from resolvers import cost_imports
+from resolvers.context import RequestContext
+from resolvers.errors import ApiError
+from resolvers.jobs import QUEUES, create_job_app, live_workers, run_queued_jobs
+from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
+
+err = Console(stderr=True)
+POLL_S = 0.5
+
+
+def summary(record: CostImportRecord) -> dict[str, Any]:
+    return {
+        "id": str(record.id),
+        "status": record.status,
+        "rows": record.rows,
+        "bytes": record.bytes,
+        "periods": list(record.periods),
+        "accounts": list(record.accounts),
+        "error": record.error,
+    }
+
+
+async def _queue(database: Database, settings: Any, store: CostStore, user_id: UUID, tenant: str,
+                 path: str) -> tuple[CostImportRecord, DbContext]:
+    principal = await resolve_principal(database, user_id, tenant)
+    if principal.tenant is None:
+        raise CliError(f"you are not a member of {tenant!r}")
+    context = DbContext(user_id=user_id, tenant_id=principal.tenant.id)
+    ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size, principal=principal,
+                         cost_store=store)
+    async with database.transaction(context) as tx:
+        ctx.transaction = tx
+        record = await cost_imports.import_cost_report(ctx, path)
+    return record, context
+
+
+async def _follow(database: Database, context: DbContext, import_id: UUID, quiet: bool) -> CostImportRecord:
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+               TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=quiet) as bar:
+        task = bar.add_task("queued", total=None)
+        while True:
+            async with database.transaction(context) as tx:
+                record = await costs.import_by_id(tx, import_id)
+            if record is None:
+                raise CliError(f"cost import {import_id} is no longer visible to you")
+            bar.update(task, description=f"{record.status} · {record.rows:,} rows", completed=record.bytes,
+                       total=record.bytes_total)
+            if record.finished:
+                return record
+            await asyncio.sleep(POLL_S)
+
+
+def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: bool) -> int:
+    try:
+        settings = load_settings()
+        runtime: Runtime = prepare(settings)
+        user_id = UUID(user_id_by_email(runtime.location, user))
+    except CliError as error:
+        err.print(f"[red]error:[/red] {error}")
+        return 1
+    store = CostStore(settings.cost_store_root)
+
+    async def run() -> CostImportRecord:
+        app_url = runtime.location.app_url
+        database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            record, context = await _queue(database, settings, store, user_id, tenant, path)
+            if not wait:
+                return record
+            if await live_workers(database):
+                return await _follow(database, context, record.id, as_json)
+            err.print("no worker is running: processing the queue in this process")
+            job_app = create_job_app(app_url, database, store)
+            async with job_app.open_async():
+                worker = asyncio.create_task(run_queued_jobs(job_app))
+                try:
+                    return await _follow(database, context, record.id, as_json)
+                finally:
+                    await worker
+        finally:
+            await database.dispose()
+
+    try:
+        record = asyncio.run(run())
+    except (ApiError, CliError, AuthenticationFailed, TenantNotAllowed) as error:
+        err.print(f"[red]error:[/red] {getattr(error, 'message', error)}")
+        return 1
+    if as_json:
+        print(json.dumps(summary(record)))
+    elif record.status == "failed" and record.error:
+        e = record.error
+        where = ", ".join(f"{k} {e[k]}" for k in ("row", "column") if e.get(k) is not None)
+        err.print(f"[red]failed:[/red] {e.get('file')}{' (' + where + ')' if where else ''}: {e.get('reason')}")
+    else:
+        periods = ", ".join(record.periods) or "none"
+        err.print(f"cost import {record.id}: {record.status}, {record.rows:,} rows, periods {periods}")
+    return 2 if record.status == "failed" else 0
+
+
+def run_worker() -> int:
+    """Run the job queue until interrupted (SIGINT/SIGTERM finish the current job first)."""
+    try:
+        settings = load_settings()
+        runtime = prepare(settings)
+    except CliError as error:
+        err.print(f"[red]error:[/red] {error}")
+        return 1
+    store = CostStore(settings.cost_store_root)
+
+    async def run() -> None:
+        app_url = runtime.location.app_url
+        database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            job_app = create_job_app(app_url, database, store)
+            async with job_app.open_async():
+                err.print(f"worker: queues {', '.join(QUEUES)}; cost store {store.root}")
+                await job_app.run_worker_async(queues=QUEUES, name="roundpool-worker")
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+    return 0
+
+
+

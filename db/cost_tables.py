@@ -1,0 +1,63 @@
+"""SQLAlchemy Core descriptions of the cost tables (the DDL lives in migration 0004)."""
+
+from __future__ import annotations
+
+from sqlalchemy import ARRAY, BigInteger, Column, DateTime, FetchedValue, Table, Text, Uuid
+from sqlalchemy.dialects.postgresql import JSONB
+
+from db.tables import metadata
+
+cloud_accounts = Table(
+    "cloud_accounts",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("account_id", Text, primary_key=True),
+    Column("payer_account_id", Text),
+    Column("name", Text, nullable=False, server_default=FetchedValue()),
+    Column("assigned_by", Uuid, server_default=FetchedValue()),
+    Column("assigned_at", DateTime(timezone=True), server_default=FetchedValue()),
+)
+
+cloud_account_assignments = Table(
+    "cloud_account_assignments",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("account_id", Text, primary_key=True),
+    Column("valid_from", DateTime(timezone=True), primary_key=True),
+    Column("valid_to", DateTime(timezone=True)),
+    Column("assigned_by", Uuid),
+)
+
+cost_imports = Table(
+    "cost_imports",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True, server_default=FetchedValue()),
+    Column("source_uri", Text, nullable=False),
+    Column("source_name", Text, nullable=False, server_default=FetchedValue()),
+    Column("sha256", Text),
+    Column("format", Text),
+    Column("currency", Text),
+    Column("rows", BigInteger, nullable=False, server_default=FetchedValue()),
+    Column("bytes", BigInteger, nullable=False, server_default=FetchedValue()),
+    Column("bytes_total", BigInteger),
+    Column("periods", ARRAY(Text), nullable=False, server_default=FetchedValue()),
+    Column("accounts", ARRAY(Text), nullable=False, server_default=FetchedValue()),
+    Column("status", Text, nullable=False, server_default=FetchedValue()),
+    Column("error", JSONB(none_as_null=True)),
+    Column("job_id", BigInteger),
+    Column("created_by", Uuid, nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+cost_period_locks = Table(
+    "cost_period_locks",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("period", Text, primary_key=True),
+    Column("locked_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("locked_by", Uuid),
+    Column("reason", Text, nullable=False, server_default=FetchedValue()),
+)

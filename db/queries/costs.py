@@ -1,0 +1,183 @@
+"""Cloud accounts, the account scope of cost reads, import manifests and period locks.
+
+Every function runs in the caller's transaction, under its context: what a function returns is what the
+policies let that principal see, and what it writes is what they let it write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, insert, select, text, update
+
+from cost.scope import AccountScope, scope_from_database_rows
+from db.cost_records import CloudAccountRecord, CostImportRecord
+from db.cost_tables import cloud_accounts, cost_imports, cost_period_locks
+from db.errors import mapped_errors
+from db.pagination import Page, keyset, page_of
+from db.session import RequestTransaction
+
+# procrastinate's versioned SQL API (schema in migration 0004): deferring in the request's own transaction
+# makes the manifest row and its job appear together, or not at all.
+_DEFER = text(
+    "select (procrastinate_defer_jobs_v1(array[row(:queue, :task, 0, :lock, null, cast(:args as jsonb), null)"
+    "::procrastinate_job_to_defer_v1]))[1]"
+)
+
+
+async def visible_account_scope(tx: RequestTransaction, tenant_ids: Sequence[UUID] | None) -> AccountScope:
+    """The accounts whose cost this principal may read, per the `cloud_accounts` policies, restricted to
+    `tenant_ids` when given (None: every account the policies show)."""
+    statement = select(cloud_accounts.c.account_id)
+    if tenant_ids is not None:
+        statement = statement.where(cloud_accounts.c.tenant_id.in_(list(tenant_ids)))
+    return scope_from_database_rows((await tx.execute(statement)).all())
+
+
+async def may_read_costs_of(tx: RequestTransaction, tenant_id: UUID) -> bool:
+    """Whether `tenant_id` is the acting tenant, granted this VC `costs`, or billed by this billing admin."""
+    statement = text(
+        "select cast(:t as uuid) = app.current_tenant() or cast(:t as uuid) = any(app.granted_tenants('costs'))"
+        " or cast(:t as uuid) = any(app.billed_tenants())"
+    )
+    return bool((await tx.execute(statement, {"t": str(tenant_id)})).scalar_one())
+
+
+async def is_billed_tenant(tx: RequestTransaction, tenant_id: UUID) -> bool:
+    statement = text("select cast(:t as uuid) = any(app.billed_tenants())")
+    return bool((await tx.execute(statement, {"t": str(tenant_id)})).scalar_one())
+
+
+# -- cloud accounts ----------------------------------------------------------------------------------------
+
+
+async def account_by_id(tx: RequestTransaction, account_id: str) -> CloudAccountRecord | None:
+    row = (await tx.execute(select(cloud_accounts).where(cloud_accounts.c.account_id == account_id))).first()
+    return CloudAccountRecord(**row._mapping) if row else None
+
+
+async def insert_account(
+    tx: RequestTransaction, tenant_id: UUID, account_id: str, name: str, payer_account_id: str | None
+) -> CloudAccountRecord:
+    statement = (
+        insert(cloud_accounts)
+        .values(tenant_id=tenant_id, account_id=account_id, name=name, payer_account_id=payer_account_id)
+        .returning(*cloud_accounts.columns)
+    )
+    with mapped_errors():
+        row = (await tx.execute(statement)).one()
+    return CloudAccountRecord(**row._mapping)
+
+
+async def update_account(
+    tx: RequestTransaction, account: CloudAccountRecord, tenant_id: UUID, fields: dict[str, Any]
+) -> CloudAccountRecord | None:
+    """Rename and/or move the account to `tenant_id`; None when the policies let no row change."""
+    statement = (
+        update(cloud_accounts)
+        .where(cloud_accounts.c.tenant_id == account.tenant_id, cloud_accounts.c.account_id == account.account_id)
+        .values(tenant_id=tenant_id, **fields)
+        .returning(*cloud_accounts.columns)
+    )
+    with mapped_errors():
+        row = (await tx.execute(statement)).first()
+    return CloudAccountRecord(**row._mapping) if row else None
+
+
+async def accounts_page(
+    tx: RequestTransaction, tenant_ids: Sequence[UUID] | None, after: Sequence[Any] | None, first: int
+) -> Page[CloudAccountRecord]:
+    statement = select(cloud_accounts)
+    if tenant_ids is not None:
+        statement = statement.where(cloud_accounts.c.tenant_id.in_(list(tenant_ids)))
+    statement = keyset(statement, [cloud_accounts.c.account_id], after, first)
+    rows = (await tx.execute(statement)).all()
+    return page_of([CloudAccountRecord(**r._mapping) for r in rows], first)
+
+
+# -- import manifests --------------------------------------------------------------------------------------
+
+
+def _import(row: Any) -> CostImportRecord:
+    return CostImportRecord(**row._mapping)
+
+
+async def insert_import(
+    tx: RequestTransaction, tenant_id: UUID, source_uri: str, source_name: str, bytes_total: int | None
+) -> CostImportRecord:
+    statement = (
+        insert(cost_imports)
+        .values(
+            tenant_id=tenant_id,
+            source_uri=source_uri,
+            source_name=source_name,
+            bytes_total=bytes_total,
+            created_by=tx.context.user_id,
+        )
+        .returning(*cost_imports.columns)
+    )
+    with mapped_errors():
+        return _import((await tx.execute(statement)).one())
+
+
+async def defer_job(tx: RequestTransaction, *, queue: str, task: str, lock: str | None, args: str) -> int:
+    """Queue a procrastinate job in this transaction (`args`: the task's keyword arguments as JSON)."""
+    with mapped_errors():
+        value = (await tx.execute(_DEFER, {"queue": queue, "task": task, "lock": lock, "args": args})).scalar_one()
+    return int(value)
+
+
+async def import_by_id(tx: RequestTransaction, import_id: UUID) -> CostImportRecord | None:
+    row = (await tx.execute(select(cost_imports).where(cost_imports.c.id == import_id))).first()
+    return _import(row) if row else None
+
+
+async def imports_page(
+    tx: RequestTransaction, tenant_id: UUID, after: Sequence[Any] | None, first: int
+) -> Page[CostImportRecord]:
+    statement = select(cost_imports).where(cost_imports.c.tenant_id == tenant_id)
+    statement = keyset(statement, [cost_imports.c.created_at, cost_imports.c.id], after, first)
+    rows = (await tx.execute(statement)).all()
+    return page_of([_import(r) for r in rows], first)
+
+
+async def update_import(tx: RequestTransaction, import_id: UUID, **fields: Any) -> CostImportRecord | None:
+    """Set `fields` on the manifest; None when it is invisible to this context."""
+    statement = (
+        update(cost_imports).where(cost_imports.c.id == import_id).values(**fields).returning(*cost_imports.columns)
+    )
+    with mapped_errors():
+        row = (await tx.execute(statement)).first()
+    return _import(row) if row else None
+
+
+async def claim_import(tx: RequestTransaction, import_id: UUID) -> CostImportRecord | None:
+    """queued → running (once): None when the manifest is invisible here or was already claimed."""
+    statement = (
+        update(cost_imports)
+        .where(cost_imports.c.id == import_id, cost_imports.c.status == "queued")
+        .values(status="running", started_at=func.now())
+        .returning(*cost_imports.columns)
+    )
+    with mapped_errors():
+        row = (await tx.execute(statement)).first()
+    return _import(row) if row else None
+
+
+async def record_progress(tx: RequestTransaction, import_id: UUID, bytes_read: int, rows: int) -> None:
+    statement = (
+        update(cost_imports)
+        .where(cost_imports.c.id == import_id, cost_imports.c.status == "running")
+        .values(bytes=bytes_read, rows=rows)
+    )
+    await tx.execute(statement)
+
+
+# -- period locks ------------------------------------------------------------------------------------------
+
+
+async def locked_periods(tx: RequestTransaction, tenant_id: UUID) -> list[str]:
+    statement = select(cost_period_locks.c.period).where(cost_period_locks.c.tenant_id == tenant_id)
+    return sorted(r[0] for r in (await tx.execute(statement)).all())

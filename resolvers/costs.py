@@ -1,0 +1,114 @@
+"""Cost queries: the account scope comes from the RLS-protected `cloud_accounts` query in the request's own
+transaction, then the engine sums the Parquet store for those accounts only, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from cost import CostFilter, Dimension, Metric, Tag, aggregate
+from db.queries import costs, tenancy
+from policies.principal import Role, TenantKind
+from resolvers.companies import audit_granted_reads
+from resolvers.context import RequestContext
+from resolvers.cost_imports import require_store
+from resolvers.errors import Forbidden, InvalidInput, NotFound
+
+MAX_ROWS = 10_000
+_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class CostQuery:
+    group_by: Sequence[Dimension | None]  # None: the tag named by `tag_key`
+    metrics: Sequence[Metric]
+    period: str | None = None
+    period_from: str | None = None
+    period_to: str | None = None
+    tag_key: str | None = None
+    services: Collection[str] = ()
+    regions: Collection[str] = ()
+    charge_categories: Collection[str] = ()
+    line_item_types: Collection[str] = ()
+    accounts: Collection[str] = ()
+    tags: Mapping[str, Collection[str]] = field(default_factory=dict)
+    company: str | None = None
+
+
+def _period(value: str | None, name: str) -> str | None:
+    if value is not None and not _PERIOD.match(value):
+        raise InvalidInput(f"{name} must be a month, YYYY-MM", field=name)
+    return value
+
+
+def _grouping(query: CostQuery) -> list[Dimension | Tag]:
+    groups: list[Dimension | Tag] = []
+    for dimension in query.group_by:
+        if dimension is None:
+            if not query.tag_key:
+                raise InvalidInput("grouping by TAG needs tagKey", field="tagKey")
+            groups.append(Tag(query.tag_key))
+        else:
+            groups.append(dimension)
+    if len(set(groups)) != len(groups):
+        raise InvalidInput("a dimension appears twice in groupBy", field="groupBy")
+    return groups
+
+
+async def _tenant_scope(ctx: RequestContext, company: str | None) -> list[UUID] | None:
+    """Whose accounts: the company's (if readable), every billed tenant's for a billing admin, else own."""
+    acting = ctx.require_tenant()
+    if company is None:
+        if acting.kind is TenantKind.OPERATOR and acting.role is Role.BILLING_ADMIN:
+            return None  # the policies narrow it to the tenants this operator bills
+        return [acting.id]
+    tenant = await tenancy.tenant_by_slug(ctx.tx, company)
+    if tenant is None:
+        raise NotFound(f"no tenant {company!r} is visible to you")
+    if not await costs.may_read_costs_of(ctx.tx, tenant.id):
+        raise Forbidden(f"{company} has not granted you access to its costs")
+    return [tenant.id]
+
+
+async def cost_rows(ctx: RequestContext, query: CostQuery) -> list[dict[str, Any]]:
+    """Rows keyed by dimension (`service`, `account`, …, `tag`), `currency`, and each metric (Decimal)."""
+    store = require_store(ctx)
+    if not query.metrics:
+        raise InvalidInput("ask for at least one metric", field="metrics")
+    period = _period(query.period, "period")
+    start, end = _period(query.period_from, "from"), _period(query.period_to, "to")
+    if (period is None) == (start is None and end is None):
+        raise InvalidInput("give either period or from/to", field="period")
+    groups = _grouping(query)
+    tenant_ids = await _tenant_scope(ctx, query.company)
+    scope = await costs.visible_account_scope(ctx.tx, tenant_ids)
+    if query.company is not None and tenant_ids is not None:
+        await audit_granted_reads(ctx, tenant_ids, "costs", "costs")
+    cost_filter = CostFilter(
+        services=query.services,
+        regions=query.regions,
+        charge_categories=query.charge_categories,
+        line_item_types=query.line_item_types,
+        accounts=query.accounts,
+        tags=query.tags,
+    )
+    # Currency is always a group key: amounts in different currencies are never added together.
+    rows = await asyncio.to_thread(
+        aggregate,
+        store,
+        scope,
+        period=period,
+        period_from=start,
+        period_to=end,
+        group_by=[*groups, Dimension.CURRENCY],
+        filter=cost_filter,
+        metrics=list(dict.fromkeys(query.metrics)),
+    )
+    if len(rows) > MAX_ROWS:
+        raise InvalidInput(f"more than {MAX_ROWS} groups; narrow the filter or group by less", field="groupBy")
+    tag_name = Tag(query.tag_key).name if query.tag_key else None
+    return [{**row, "tag": row.get(tag_name)} if tag_name else row for row in rows]

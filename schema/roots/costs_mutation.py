@@ -1,0 +1,67 @@
+"""Mutations of the cost domain. Each returns a union of its result and the expected problems."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import cloud_accounts, cost_imports
+from resolvers.context import RequestContext
+from resolvers.errors import ApiError
+from schema.types.costs import CloudAccount, CostImport
+from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
+
+Ctx = Info[RequestContext, None]
+T = TypeVar("T")
+
+ImportCostReportResult = Annotated[
+    CostImport | NotAllowed | InvalidInputProblem, strawberry.union("ImportCostReportResult")
+]
+AssignCloudAccountResult = Annotated[
+    CloudAccount | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
+    strawberry.union("AssignCloudAccountResult"),
+]
+
+
+async def _outcome(make: Callable[[], Awaitable[T]]) -> Any:
+    try:
+        return await make()
+    except ApiError as error:
+        return problem_from(error)
+
+
+@strawberry.type
+class CostsMutation:
+    @strawberry.mutation(
+        description="Queue the import of a billing file (legacy CUR, CUR 2.0, FOCUS; CSV, gzip, zip or Parquet) "
+        "at a server-side absolute path or an s3:// URI. Billing admins of an operator. Follow it with "
+        "`costImport(id)`."
+    )
+    async def import_cost_report(self, info: Ctx, path: str) -> ImportCostReportResult:
+        async def run() -> CostImport:
+            return CostImport.from_record(await cost_imports.import_cost_report(info.context, path))
+
+        return await _outcome(run)
+
+    @strawberry.mutation(
+        description="Assign a cloud account to a tenant your operator bills, or move it there (the history "
+        "keeps where it was). Billing admins. `name` renames it when given."
+    )
+    async def assign_cloud_account(
+        self,
+        info: Ctx,
+        account_id: str,
+        tenant_slug: str,
+        name: str | None = None,
+        payer_account_id: str | None = None,
+    ) -> AssignCloudAccountResult:
+        async def run() -> CloudAccount:
+            record = await cloud_accounts.assign_cloud_account(
+                info.context, account_id, tenant_slug, name, payer_account_id
+            )
+            return CloudAccount.from_record(record)
+
+        return await _outcome(run)

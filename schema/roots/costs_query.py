@@ -1,0 +1,83 @@
+"""Queries of the cost domain: cost rows, cloud accounts, import manifests."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import cloud_accounts, cost_imports, costs
+from resolvers.context import RequestContext
+from resolvers.errors import InvalidInput
+from resolvers.pages import page_request
+from schema.types.costs import CloudAccount, CostFilterInput, CostGroupBy, CostImport, CostMetric, CostRow
+from schema.types.pagination import Connection, connection
+
+Ctx = Info[RequestContext, None]
+
+
+def _import_id(value: strawberry.ID) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError as error:
+        raise InvalidInput(f"{value!r} is not an id", field="id") from error
+
+
+@strawberry.type
+class CostsQuery:
+    @strawberry.field(
+        description="Cloud cost summed per group, in each row's currency. Yours by default; with `company`, "
+        "a startup that granted you COSTS or that your operator bills; a billing admin without `company` "
+        "sees every tenant the operator bills. Give `period` (YYYY-MM) or `from`/`to` (inclusive)."
+    )
+    async def costs(
+        self,
+        info: Ctx,
+        group_by: list[CostGroupBy],
+        metrics: list[CostMetric],
+        period: str | None = None,
+        from_: Annotated[str | None, strawberry.argument(name="from")] = None,
+        to: str | None = None,
+        tag_key: str | None = None,
+        filter: CostFilterInput | None = None,
+        company: str | None = None,
+    ) -> list[CostRow]:
+        chosen = filter or CostFilterInput()
+        query = costs.CostQuery(
+            group_by=[g.dimension() for g in group_by],
+            metrics=[m.metric() for m in metrics],
+            period=period,
+            period_from=from_,
+            period_to=to,
+            tag_key=tag_key,
+            services=chosen.services or (),
+            regions=chosen.regions or (),
+            charge_categories=chosen.charge_categories or (),
+            line_item_types=chosen.line_item_types or (),
+            accounts=chosen.accounts or (),
+            tags={t.key: t.values for t in chosen.tags or ()},
+            company=company,
+        )
+        return [CostRow.from_row(row) for row in await costs.cost_rows(info.context, query)]
+
+    @strawberry.field(description="Cloud accounts you may see (yours, granted COSTS, billed), by account id.")
+    async def cloud_accounts(
+        self, info: Ctx, company: str | None = None, first: int | None = None, after: str | None = None
+    ) -> Connection[CloudAccount]:
+        ctx = info.context
+        page = await cloud_accounts.cloud_accounts(ctx, page_request(first, after, ctx.max_page_size), company)
+        return connection(page, CloudAccount.from_record, lambda a: (a.account_id,))
+
+    @strawberry.field(description="One cost import of your operator and its progress (billing admins).")
+    async def cost_import(self, info: Ctx, id: strawberry.ID) -> CostImport:
+        return CostImport.from_record(await cost_imports.cost_import(info.context, _import_id(id)))
+
+    @strawberry.field(description="Your operator's cost imports, oldest first (billing admins).")
+    async def cost_imports(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> Connection[CostImport]:
+        ctx = info.context
+        page = await cost_imports.cost_imports(ctx, page_request(first, after, ctx.max_page_size))
+        return connection(page, CostImport.from_record, lambda i: (i.created_at, i.id))

@@ -1,0 +1,184 @@
+"""Cloud accounts, cost import manifests and cost rows. Amounts are `Decimal` (strings) with a currency."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from cost import Dimension, Metric
+from db.cost_records import CloudAccountRecord, CostImportRecord
+from resolvers.context import RequestContext
+from schema.types.tenancy import Tenant
+
+
+@strawberry.enum(description="A dimension to group costs by; TAG groups by the value of `tagKey`.")
+class CostGroupBy(enum.Enum):
+    SERVICE = "service"
+    ACCOUNT = "account"
+    RESOURCE = "resource"
+    REGION = "region"
+    DAY = "day"
+    MONTH = "month"
+    CHARGE_CATEGORY = "charge_category"
+    LINE_ITEM_TYPE = "line_item_type"
+    TAG = "tag"
+
+    def dimension(self) -> Dimension | None:
+        return None if self is CostGroupBy.TAG else Dimension(self.value)
+
+
+@strawberry.enum(description="BILLED: what the provider charged; EFFECTIVE: amortised; LIST: public on-demand; "
+                 "NET: after discounts where the report has it, else billed.")
+class CostMetric(enum.Enum):
+    LIST = "list"
+    BILLED = "billed"
+    EFFECTIVE = "effective"
+    NET = "net"
+
+    def metric(self) -> Metric:
+        return Metric(self.value)
+
+
+@strawberry.enum
+class CostImportStatus(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
+
+@strawberry.input
+class TagFilterInput:
+    key: str
+    values: list[str]
+
+
+@strawberry.input(description="Rows kept: each given list must contain the row's value (AND across fields).")
+class CostFilterInput:
+    services: list[str] | None = None
+    regions: list[str] | None = None
+    charge_categories: list[str] | None = None
+    line_item_types: list[str] | None = None
+    accounts: list[str] | None = None
+    tags: list[TagFilterInput] | None = None
+
+
+def _amount(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(format(value, "f"))
+
+
+@strawberry.type(description="One group: its keys (null when not grouped by), currency and the asked metrics.")
+class CostRow:
+    account: str | None = None
+    service: str | None = None
+    resource: str | None = None
+    region: str | None = None
+    day: str | None = None
+    month: str | None = None
+    charge_category: str | None = None
+    line_item_type: str | None = None
+    tag: str | None = strawberry.field(default=None, description="The value of tag `tagKey`.")
+    currency: str | None = None
+    list: Decimal | None = None
+    billed: Decimal | None = None
+    effective: Decimal | None = None
+    net: Decimal | None = None
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> CostRow:
+        keys = ("account", "service", "resource", "region", "month", "charge_category", "line_item_type", "tag")
+        values: dict[str, Any] = {k: row.get(k) for k in keys}
+        day = row.get("day")
+        values["day"] = None if day is None else str(day)
+        values["currency"] = row.get("currency")
+        for metric in Metric:
+            values[metric.value] = _amount(row.get(metric.value))
+        return cls(**values)
+
+
+@strawberry.type
+class CloudAccount:
+    account_id: str
+    name: str
+    payer_account_id: str | None
+    assigned_at: datetime
+    tenant_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_record(cls, record: CloudAccountRecord) -> CloudAccount:
+        return cls(
+            account_id=record.account_id,
+            name=record.name,
+            payer_account_id=record.payer_account_id,
+            assigned_at=record.assigned_at,
+            tenant_id=record.tenant_id,
+        )
+
+    @strawberry.field(description="The tenant the account is assigned to.")
+    async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
+        record = await info.context.loaders.tenant.load(self.tenant_id)
+        return None if record is None else Tenant.from_record(record)
+
+
+@strawberry.type(description="Where an import failed: file, 1-based data row and column when known, and why.")
+class CostImportError:
+    file: str
+    row: int | None
+    column: str | None
+    reason: str
+
+
+@strawberry.type(description="A billing-file import (a background job) and its progress.")
+class CostImport:
+    id: strawberry.ID
+    status: CostImportStatus
+    source_uri: str
+    source_name: str
+    sha256: str | None
+    format: str | None
+    currency: str | None
+    bytes_processed: float = strawberry.field(description="Bytes of the file read so far (compressed bytes).")
+    bytes_total: float | None
+    rows_processed: float
+    periods: list[str]
+    accounts: list[str]
+    error: CostImportError | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_record(cls, record: CostImportRecord) -> CostImport:
+        error = None
+        if record.error is not None:
+            error = CostImportError(
+                file=str(record.error.get("file", "")),
+                row=record.error.get("row"),
+                column=record.error.get("column"),
+                reason=str(record.error.get("reason", "")),
+            )
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            status=CostImportStatus(record.status),
+            source_uri=record.source_uri,
+            source_name=record.source_name,
+            sha256=record.sha256,
+            format=record.format,
+            currency=record.currency,
+            bytes_processed=record.bytes,
+            bytes_total=record.bytes_total,
+            rows_processed=record.rows,
+            periods=list(record.periods),
+            accounts=list(record.accounts),
+            error=error,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+        )
