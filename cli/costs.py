@@ -51,7 +51,7 @@ async def _queue(database: Database, settings: Any, store: CostStore, user_id: U
         raise CliError(f"you are not a member of {tenant!r}")
     context = DbContext(user_id=user_id, tenant_id=principal.tenant.id)
     ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size, principal=principal,
-                         cost_store=store)
+                         cost_store=store, cost_import_roots=settings.import_roots)
     async with database.transaction(context) as tx:
         ctx.transaction = tx
         record = await cost_imports.import_cost_report(ctx, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cost.store import CostStore
 from db.session import RequestTransaction
@@ -18,6 +19,8 @@ class RequestContext:
     principal: Principal | None = None
     transaction: RequestTransaction | None = None
     cost_store: CostStore | None = None
+    # Local folders imports may read from; None = unrestricted (development).
+    cost_import_roots: tuple[Path, ...] | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -54,8 +55,12 @@ def require_store(ctx: RequestContext) -> CostStore:
     return ctx.cost_store
 
 
-def _checked_location(path: str) -> tuple[str, str, int | None]:
-    """(location, display name, size if known now) of a server-side path or an object-store URI."""
+def _checked_location(path: str, roots: tuple[Path, ...] | None) -> tuple[str, str, int | None]:
+    """(location, display name, size if known now) of a server-side path or an object-store URI.
+
+    Local paths must lie inside one of `roots` (after resolving links), so an import cannot read, and echo
+    in its error, an arbitrary file of the server; `None` (development) allows any absolute path.
+    """
     location = path.strip()
     if not location:
         raise InvalidInput("give a server-side file path or an s3:// URI", field="path")
@@ -65,6 +70,10 @@ def _checked_location(path: str) -> tuple[str, str, int | None]:
         return location, location.rstrip("/").rsplit("/", 1)[-1], None
     if not os.path.isabs(location):
         raise InvalidInput("a server-side path must be absolute", field="path")
+    if roots is not None:
+        real = Path(os.path.realpath(location))
+        if not any(real.is_relative_to(Path(os.path.realpath(root))) for root in roots):
+            raise InvalidInput("local imports are limited to the folders in ROUNDPOOL_COST_IMPORT_ROOTS", field="path")
     if not os.path.isfile(location):
         raise InvalidInput(f"no such file on the server: {location}", field="path")
     return location, os.path.basename(location), os.path.getsize(location)
@@ -73,7 +82,7 @@ def _checked_location(path: str) -> tuple[str, str, int | None]:
 async def import_cost_report(ctx: RequestContext, path: str) -> CostImportRecord:
     """Queue an import of `path` for the acting operator; returns the manifest (status queued)."""
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
-    location, name, size = _checked_location(path)
+    location, name, size = _checked_location(path, ctx.cost_import_roots)
     async with ctx.tx.savepoint():
         try:
             record = await costs.insert_import(ctx.tx, acting.id, location, name, size)

@@ -126,6 +126,7 @@ async def _graphql(request: Request) -> Response:
         request_id=request_id_var.get(),
         max_page_size=settings.max_page_size,
         cost_store=runtime.cost_store,
+        cost_import_roots=settings.import_roots,
     )
     return JSONResponse(result)
 

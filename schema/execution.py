@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import strawberry
@@ -46,10 +47,15 @@ async def execute(
     request_id: str,
     max_page_size: int,
     cost_store: CostStore | None = None,
+    cost_import_roots: tuple[Path, ...] | None = None,
 ) -> dict[str, Any]:
     """Execute and return the response body ({"data", "errors"})."""
     context = RequestContext(
-        request_id=request_id, max_page_size=max_page_size, principal=principal, cost_store=cost_store
+        request_id=request_id,
+        max_page_size=max_page_size,
+        principal=principal,
+        cost_store=cost_store,
+        cost_import_roots=cost_import_roots,
     )
     if principal is None:
         result = await _run(schema, context, request)

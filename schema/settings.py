@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     pool_size: int = 10
     # Root of the Parquet cost store: a local folder or an object-store URI (s3://bucket/prefix).
     cost_store: str | None = None
+    # Folders a billing admin may import local files from (JSON list). Unset: any absolute path in
+    # development, none in production (object-store URIs only).
+    cost_import_roots: list[Path] | None = None
 
     @property
     def development(self) -> bool:
@@ -49,6 +52,13 @@ class Settings(BaseSettings):
     @property
     def cost_store_root(self) -> str:
         return self.cost_store or str(self.home / "cost-store")
+
+    @property
+    def import_roots(self) -> tuple[Path, ...] | None:
+        """None means unrestricted (development only)."""
+        if self.cost_import_roots is not None:
+            return tuple(self.cost_import_roots)
+        return None if self.development else ()
 
     @property
     def graphiql_enabled(self) -> bool:
