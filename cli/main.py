@@ -18,7 +18,8 @@ from uuid import UUID
 import typer
 from rich.console import Console
 
-from cli.runtime import CliError, load_settings, prepare, user_id_by_email
+from cli.demo import seed_kitsune_captable
+from cli.runtime import CliError, Runtime, load_settings, prepare, user_id_by_email
 from db.bootstrap import bootstrap
 from db.demo import load_demo
 from db.migrate import upgrade
@@ -59,23 +60,33 @@ def serve(
         settings = load_settings()
         runtime = prepare(settings)
         if demo:
-            _print_demo_tokens(runtime.location.owner_url, settings.jwt_secret or "")
+            _load_demo(runtime)
     except CliError as error:
         raise _fail(str(error)) from error
     err.print(f"GraphQL at http://{host}:{port}/graphql")
     uvicorn.run(create_app(settings, runtime.location.app_url), host=host, port=port, log_config=None)
 
 
-def _print_demo_tokens(owner_url: str, secret: str) -> None:
+def _load_demo(runtime: Runtime) -> None:
+    """Seed tenants and users (as the owner), Kitsune's cap table (through the API), then print tokens."""
     from db.location import DatabaseLocation
 
-    users = load_demo(owner_url)
-    location = DatabaseLocation(app_url=owner_url, owner_url=owner_url, embedded=False)
+    secret = runtime.settings.jwt_secret or ""
+    users, ledger_missing = load_demo(runtime.location.owner_url)
+    owner_only = DatabaseLocation(
+        app_url=runtime.location.owner_url, owner_url=runtime.location.owner_url, embedded=False
+    )
+    ids = {user.email: UUID(user_id_by_email(owner_only, user.email)) for user in users}
+    if ledger_missing:
+        problems = asyncio.run(
+            seed_kitsune_captable(runtime.settings, runtime.location.app_url, ids["founder@kitsune.example"])
+        )
+        if problems:
+            raise CliError("the demo cap table was refused: " + "; ".join(problems))
     typer.echo("Demo users; send a token as 'Authorization: Bearer <token>':")
     for user in users:
-        user_id = UUID(user_id_by_email(location, user.email))
         typer.echo(f"\n# {user.email}  ({user.role} of {user.tenant})")
-        typer.echo(mint_token(secret, user_id, tenant=user.tenant))
+        typer.echo(mint_token(secret, ids[user.email], tenant=user.tenant))
 
 
 @app.command()
@@ -195,7 +206,7 @@ def demo() -> None:
     try:
         settings = load_settings()
         runtime = prepare(settings)
-        _print_demo_tokens(runtime.location.owner_url, settings.jwt_secret or "")
+        _load_demo(runtime)
     except CliError as error:
         raise _fail(str(error)) from error
 

@@ -37,11 +37,17 @@ class DemoUser:
     role: str
 
 
-def load_demo(owner_url: str) -> list[DemoUser]:
+def load_demo(owner_url: str) -> tuple[list[DemoUser], bool]:
+    """The demo users, and whether the cap table of the first startup still has to be written (through the API,
+    by the caller: it is not seed data but what a founder would enter)."""
     with psycopg.connect(owner_url) as conn, conn.transaction():
         if conn.execute("select 1 from tenants where slug = %s", (OPERATOR[0],)).fetchone() is None:
             _insert(conn)
-    return [DemoUser(email, tenant, role) for email, _, tenant, role in USERS]
+        ledger = conn.execute(
+            "select count(*) from captable_objects o join tenants t on t.id = o.tenant_id where t.slug = %s",
+            (STARTUPS[0][0],),
+        ).fetchone()
+    return [DemoUser(email, tenant, role) for email, _, tenant, role in USERS], ledger == (0,)
 
 
 def _insert(conn: psycopg.Connection) -> None:
