@@ -265,6 +265,25 @@ def worker() -> None:
     raise typer.Exit(code=run_worker())
 
 
+invoices_app = typer.Typer(no_args_is_help=True, help="Invoices: close a billing period.")
+app.add_typer(invoices_app, name="invoices")
+
+
+@invoices_app.command("close")
+def invoices_close(
+    period: Annotated[str, typer.Option(help="The billing period, YYYY-MM.")],
+    user: Annotated[str, typer.Option(help="Run as this user (e-mail): a billing admin of the operator.")],
+    tenant: Annotated[str | None, typer.Option(help="Close this billed tenant's invoice (slug).")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Close every tenant the operator bills.")] = False,
+    operator: Annotated[str | None, typer.Option(help="The operator (slug) to act for.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
+) -> None:
+    """Close invoices through the same functions as `closeInvoice`: one transaction per invoice."""
+    from cli.invoices import run_close
+
+    raise typer.Exit(code=run_close(period, tenant, every, user, operator, as_json))
+
+
 def main() -> None:  # pragma: no cover - console entry point
     app(prog_name="roundpool")
 

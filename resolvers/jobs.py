@@ -23,8 +23,9 @@ from sqlalchemy import text
 from cost import CostStore
 from db.session import Database, DbContext
 from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK, STORE_LOCK, run_import
+from resolvers.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
 
-QUEUES = [COST_QUEUE]
+QUEUES = [COST_QUEUE, INVOICE_QUEUE]
 # A worker that has not sent a heartbeat for this long counts as gone.
 WORKER_STALE_S = 30
 
@@ -39,6 +40,7 @@ def create_job_app(app_url: str, database: Database, store: CostStore) -> procra
         context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
         await run_import(database, store, UUID(import_id), context)
 
+    register_invoice_tasks(app, database, store)
     return app
 
 

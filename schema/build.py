@@ -18,6 +18,8 @@ from strawberry.extensions import (
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.roots.billing_mutation import BillingMutation
+from schema.roots.billing_query import BillingQuery
 from schema.roots.captable_mutation import CapTableMutation
 from schema.roots.captable_query import CapTableQuery
 from schema.roots.costs_mutation import CostsMutation
@@ -28,9 +30,9 @@ from schema.roots.tenancy_mutation import TenancyMutation
 from schema.roots.tenancy_query import TenancyQuery
 
 # One class per domain; each domain adds its own here.
-QUERIES: tuple[type, ...] = (TenancyQuery, CapTableQuery, FinancialsQuery, CostsQuery)
+QUERIES: tuple[type, ...] = (TenancyQuery, CapTableQuery, FinancialsQuery, CostsQuery, BillingQuery)
 MUTATIONS: tuple[type, ...] = (
-    TenancyMutation, CapTableMutation, FinancialsMutation, CostsMutation
+    TenancyMutation, CapTableMutation, FinancialsMutation, CostsMutation, BillingMutation
 )
 
 

@@ -1,2 +1,2 @@
 pytest_plugins = ["tests.plugins.database", "tests.plugins.world", "tests.plugins.graphql", "tests.plugins.captable",
-                  "tests.plugins.financials", "tests.plugins.costs"]
+                  "tests.plugins.financials", "tests.plugins.costs", "tests.plugins.billing"]

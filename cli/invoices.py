@@ -1,0 +1,125 @@
+"""`roundpool invoices close`: the resolvers of `closeInvoice` / the close-all job, run in-process for a billing
+admin resolved like `roundpool graphql` does — one transaction per invoice, under the policies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from cli.runtime import CliError, load_settings, prepare, user_id_by_email
+from cost import CostStore
+from db.session import Database, DbContext
+from policies.principal import Principal, Role, TenantKind
+from resolvers import invoices
+from resolvers.context import RequestContext
+from resolvers.errors import ApiError
+from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
+
+err = Console(stderr=True)
+
+
+def _billing_admin(principal: Principal) -> DbContext:
+    tenant = principal.tenant
+    if tenant is None or tenant.kind is not TenantKind.OPERATOR or tenant.role is not Role.BILLING_ADMIN:
+        raise CliError("closing invoices needs a billing admin of an operator (give --operator SLUG)")
+    return DbContext(user_id=principal.user_id, tenant_id=tenant.id)
+
+
+async def close_invoices(
+    database: Database,
+    store: CostStore,
+    principal: Principal,
+    period: str,
+    tenant: str | None,
+    *,
+    show_progress: bool = False,
+    max_page_size: int = 100,
+) -> dict[str, Any]:
+    """Close one tenant's invoice (`tenant`) or every billed tenant's (`None`); returns a summary."""
+    context = _billing_admin(principal)
+    started = time.perf_counter()
+    if tenant is not None:
+        ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=max_page_size, principal=principal,
+                             cost_store=store)
+        outcome: dict[str, Any] = {"period": period, "tenant": tenant}
+        try:
+            async with database.transaction(context) as tx:
+                ctx.transaction = tx
+                record = await invoices.close_invoice(ctx, tenant, period, None)
+            outcome.update(status="closed", number=record.number, currency=record.currency, total=str(record.total))
+        except invoices.InvoiceAlreadyClosed as closed:
+            outcome.update(status="already_closed", number=closed.invoice.number, total=str(closed.invoice.total),
+                           currency=closed.invoice.currency)
+        except invoices.PeriodHasNoData:
+            outcome.update(status="no_data")
+        outcome["seconds"] = round(time.perf_counter() - started, 3)
+        return outcome
+    if not show_progress:
+        summary = await invoices.close_all(database, store, context, period)
+    else:
+        with Progress(TextColumn("closing {task.description}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err) as bar:
+            task = bar.add_task(period, total=None)
+
+            def advance(s: invoices.CloseSummary) -> None:
+                bar.update(task, total=s.total,
+                           completed=s.closed + s.already_closed + s.no_data + s.failed)
+
+            summary = await invoices.close_all(database, store, context, period, on_progress=advance)
+    result = asdict(summary)
+    result["invoices"] = {
+        slug: {"number": number, "currency": currency, "total": str(total)}
+        for slug, (number, currency, total) in (summary.invoice_totals or {}).items()
+    }
+    del result["invoice_totals"]
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+def run_close(period: str, tenant: str | None, every: bool, user: str, operator: str | None, as_json: bool) -> int:
+    if (tenant is None) == (not every):
+        err.print("[red]error:[/red] give --tenant SLUG or --all")
+        return 2
+    try:
+        settings = load_settings()
+        runtime = prepare(settings)
+        user_id = UUID(user_id_by_email(runtime.location, user))
+
+        async def run() -> dict[str, Any]:
+            database = Database(runtime.location.app_url, pool_size=2,
+                                statement_timeout_ms=settings.statement_timeout_ms)
+            try:
+                principal = await resolve_principal(database, user_id, operator)
+                return await close_invoices(database, CostStore(settings.cost_store_root), principal,
+                                            invoices.period_of(period), tenant, show_progress=every and not as_json,
+                                            max_page_size=settings.max_page_size)
+            finally:
+                await database.dispose()
+
+        result = asyncio.run(run())
+    except (ApiError, CliError, AuthenticationFailed, TenantNotAllowed) as error:
+        err.print(f"[red]error:[/red] {getattr(error, 'message', error)}")
+        return 1
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    elif tenant is not None:
+        typer.echo(f"{tenant} {period}: {result['status']}"
+                   + (f" — invoice {result['number']}, {result['total']} {result['currency']}"
+                      if "number" in result else ""))
+    else:
+        typer.echo(f"{period}: {result['closed']} closed, {result['already_closed']} already closed, "
+                   f"{result['no_data']} without data, {result['failed']} failed of {result['total']} "
+                   f"in {result['seconds']} s")
+        for problem in result["errors"]:
+            err.print(f"  [yellow]{problem['tenant']}[/yellow]: {problem['reason']}")
+    failed = result.get("failed", 0) or result.get("status") == "no_data"
+    return 1 if failed else 0

@@ -1,0 +1,153 @@
+"""Billing rows as the layers above see them: frozen, typed, no SQLAlchemy objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class PricingPlanRecord:
+    tenant_id: UUID
+    id: UUID
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PlanVersionRecord:
+    tenant_id: UUID
+    id: UUID
+    plan_id: UUID
+    version: int
+    valid_from: str
+    definition: dict[str, Any]
+    created_by: UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ExchangeRateRecord:
+    tenant_id: UUID
+    period: str
+    currency: str
+    rate: Decimal
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CostCategoryRecord:
+    tenant_id: UUID
+    id: UUID
+    name: str
+    definition: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class BillingIssuerRecord:
+    tenant_id: UUID
+    legal_name: str
+    address: str
+    tax_id: str
+    email: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerBillingRecord:
+    tenant_id: UUID
+    operator_id: UUID
+    plan_id: UUID | None
+    currency: str
+    tax_rate_percent: Decimal
+    tax_name: str
+    legal_name: str
+    address: str
+    email: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomItemRecord:
+    tenant_id: UUID
+    id: UUID
+    operator_id: UUID
+    description: str
+    kind: str
+    amount_type: str
+    value: Decimal
+    period: str
+    recurrence: str
+    until: str | None
+    currency: str | None
+    created_by: UUID | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceLineRecord:
+    tenant_id: UUID
+    invoice_id: UUID
+    position: int
+    kind: str
+    service: str | None
+    description: str
+    quantity: Decimal | None
+    unit: str | None
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class InvoiceRecord:
+    tenant_id: UUID
+    id: UUID
+    operator_id: UUID
+    number: int | None
+    kind: str
+    period: str
+    status: str
+    currency: str
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    plan_version_id: UUID | None
+    idempotency_key: str | None
+    replaces_id: UUID | None
+    credit_note_for_id: UUID | None
+    bill_from: dict[str, Any]
+    bill_to: dict[str, Any]
+    void_reason: str | None
+    created_by: UUID | None
+    created_at: datetime
+    closed_at: datetime | None
+    closed_by: UUID | None
+    voided_at: datetime | None
+    voided_by: UUID | None
+    lines: tuple[InvoiceLineRecord, ...] = field(default=(), compare=False)
+
+
+@dataclass(frozen=True)
+class InvoiceRunRecord:
+    tenant_id: UUID
+    id: UUID
+    period: str
+    status: str
+    total: int
+    closed: int
+    already_closed: int
+    no_data: int
+    failed: int
+    errors: list[dict[str, Any]]
+    job_id: int | None
+    created_by: UUID
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed")

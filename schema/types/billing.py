@@ -1,0 +1,486 @@
+"""Billing types: pricing plans, customer settings, custom items, rates, invoices, runs, margins.
+Amounts are `Decimal` (strings) in the invoice's `currency`."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from cost.billing import InvoiceDraft
+from cost.billing import InvoiceLine as DraftLine
+from db.billing_records import (
+    BillingIssuerRecord,
+    CostCategoryRecord,
+    CustomerBillingRecord,
+    CustomItemRecord,
+    ExchangeRateRecord,
+    InvoiceLineRecord,
+    InvoiceRecord,
+    InvoiceRunRecord,
+    PlanVersionRecord,
+)
+from resolvers.billing import PlanWithVersions
+from resolvers.context import RequestContext
+from resolvers.invoices import MarginLine, Voided
+from schema.types.problems import Problem
+from schema.types.tenancy import Tenant
+
+
+def _plain(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(format(Decimal(value), "f"))
+
+
+@strawberry.enum
+class InvoiceStatus(enum.Enum):
+    DRAFT = "draft"
+    CLOSED = "closed"
+    VOID = "void"
+
+
+@strawberry.enum
+class InvoiceKind(enum.Enum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+@strawberry.enum
+class InvoiceLineKind(enum.Enum):
+    USAGE = "USAGE"
+    FEE = "FEE"
+    CREDIT = "CREDIT"
+    TAX = "TAX"
+    CORRECTION = "CORRECTION"
+
+
+@strawberry.enum(description="HTML or PDF; the document comes back base64-encoded.")
+class DocumentFormat(enum.Enum):
+    HTML = "HTML"
+    PDF = "PDF"
+
+
+@strawberry.enum
+class MarginGroupBy(enum.Enum):
+    TENANT = "TENANT"
+    SERVICE = "SERVICE"
+
+
+@strawberry.enum
+class RuleScope(enum.Enum):
+    GLOBAL = "GLOBAL"
+    SERVICE = "SERVICE"
+    USAGE_TYPE = "USAGE_TYPE"
+    SKU = "SKU"
+
+
+@strawberry.enum
+class RuleAdjustment(enum.Enum):
+    MARKUP = "MARKUP"
+    DISCOUNT = "DISCOUNT"
+
+
+@strawberry.enum(description="ACTUAL: the operator's amortised cost; PUBLIC_ON_DEMAND: the list price.")
+class RuleBase(enum.Enum):
+    ACTUAL = "ACTUAL"
+    PUBLIC_ON_DEMAND = "PUBLIC_ON_DEMAND"
+
+
+@strawberry.enum(description="RI / Savings Plan benefit: pass it through, keep it, or assign it per tenant.")
+class CommitmentTreatment(enum.Enum):
+    PASS_THROUGH = "PASS_THROUGH"
+    RETAIN = "RETAIN"
+    ASSIGNED = "ASSIGNED"
+
+
+@strawberry.enum
+class RoundingMode(enum.Enum):
+    HALF_UP = "ROUND_HALF_UP"
+    HALF_EVEN = "ROUND_HALF_EVEN"
+
+
+@strawberry.enum
+class ItemKind(enum.Enum):
+    FEE = "FEE"
+    CREDIT = "CREDIT"
+
+
+@strawberry.enum
+class ItemAmountType(enum.Enum):
+    FLAT = "FLAT"
+    PERCENT = "PERCENT"
+
+
+@strawberry.enum
+class ItemRecurrence(enum.Enum):
+    ONE_OFF = "ONE_OFF"
+    RECURRING = "RECURRING"
+
+
+@strawberry.input(description="A pricing rule; the most specific matching rule wins (SKU > usage type > service).")
+class PricingRuleInput:
+    scope: RuleScope
+    adjustment: RuleAdjustment
+    percent: Decimal
+    value: str | None = strawberry.field(default=None, description="Service, usage type or SKU; none for GLOBAL.")
+    base: RuleBase = RuleBase.ACTUAL
+
+
+@strawberry.input(description="Rows billed at exactly their cost, outside the rules. All on by default.")
+class ExclusionsInput:
+    marketplace: bool = True
+    support: bool = True
+    tax: bool = True
+    credits: bool = True
+    services: list[str] = strawberry.field(default_factory=list)
+
+
+@strawberry.input(description="Only the fields given change.")
+class CustomerBillingInput:
+    currency: str | None = None
+    tax_rate_percent: Decimal | None = None
+    tax_name: str | None = None
+    legal_name: str | None = None
+    address: str | None = None
+    email: str | None = None
+
+
+@strawberry.input
+class BillingIssuerInput:
+    legal_name: str
+    address: str | None = None
+    tax_id: str | None = None
+    email: str | None = None
+
+
+@strawberry.type
+class PlanVersion:
+    id: strawberry.ID
+    version: int
+    valid_from: str
+    definition: JSON
+
+    @classmethod
+    def from_record(cls, record: PlanVersionRecord) -> PlanVersion:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            version=record.version,
+            valid_from=record.valid_from,
+            definition=record.definition,
+        )
+
+
+@strawberry.type
+class PricingPlan:
+    id: strawberry.ID
+    name: str
+    versions: list[PlanVersion]
+
+    @classmethod
+    def from_plan(cls, found: PlanWithVersions) -> PricingPlan:
+        return cls(
+            id=strawberry.ID(str(found.plan.id)),
+            name=found.plan.name,
+            versions=[PlanVersion.from_record(v) for v in found.versions],
+        )
+
+
+@strawberry.type(description="A billed tenant's plan, currency, tax and legal details.")
+class CustomerBilling:
+    plan_id: strawberry.ID | None
+    currency: str
+    tax_rate_percent: Decimal
+    tax_name: str
+    legal_name: str
+    address: str
+    email: str
+    tenant_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_record(cls, record: CustomerBillingRecord) -> CustomerBilling:
+        return cls(
+            plan_id=None if record.plan_id is None else strawberry.ID(str(record.plan_id)),
+            currency=record.currency,
+            tax_rate_percent=Decimal(record.tax_rate_percent),
+            tax_name=record.tax_name,
+            legal_name=record.legal_name,
+            address=record.address,
+            email=record.email,
+            tenant_id=record.tenant_id,
+        )
+
+    @strawberry.field
+    async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
+        record = await info.context.loaders.tenant.load(self.tenant_id)
+        return None if record is None else Tenant.from_record(record)
+
+
+@strawberry.type
+class CustomLineItem:
+    id: strawberry.ID
+    description: str
+    kind: ItemKind
+    amount_type: ItemAmountType
+    value: Decimal
+    period: str
+    recurrence: ItemRecurrence
+    until: str | None
+    currency: str | None
+
+    @classmethod
+    def from_record(cls, record: CustomItemRecord) -> CustomLineItem:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            description=record.description,
+            kind=ItemKind(record.kind),
+            amount_type=ItemAmountType(record.amount_type),
+            value=Decimal(record.value),
+            period=record.period,
+            recurrence=ItemRecurrence(record.recurrence),
+            until=record.until,
+            currency=record.currency,
+        )
+
+
+@strawberry.type(description="Units of `currency` for one USD in `period`.")
+class ExchangeRate:
+    period: str
+    currency: str
+    rate: Decimal
+
+    @classmethod
+    def from_record(cls, record: ExchangeRateRecord) -> ExchangeRate:
+        return cls(period=record.period, currency=record.currency, rate=Decimal(record.rate))
+
+
+@strawberry.type
+class CostCategorySet:
+    id: strawberry.ID
+    name: str
+    definition: JSON
+
+    @classmethod
+    def from_record(cls, record: CostCategoryRecord) -> CostCategorySet:
+        return cls(id=strawberry.ID(str(record.id)), name=record.name, definition=record.definition)
+
+
+@strawberry.type
+class BillingParty:
+    name: str
+    address: str
+    tax_id: str
+    email: str
+
+    @classmethod
+    def from_snapshot(cls, snapshot: dict[str, Any]) -> BillingParty:
+        return cls(
+            name=str(snapshot.get("name") or ""),
+            address=str(snapshot.get("address") or ""),
+            tax_id=str(snapshot.get("tax_id") or ""),
+            email=str(snapshot.get("email") or ""),
+        )
+
+    @classmethod
+    def from_issuer(cls, record: BillingIssuerRecord) -> BillingParty:
+        return cls(name=record.legal_name, address=record.address, tax_id=record.tax_id, email=record.email)
+
+
+@strawberry.type
+class InvoiceLine:
+    kind: InvoiceLineKind
+    service: str | None
+    description: str
+    quantity: Decimal | None
+    unit: str | None
+    amount: Decimal
+
+    @classmethod
+    def from_record(cls, record: InvoiceLineRecord | DraftLine) -> InvoiceLine:
+        return cls(
+            kind=InvoiceLineKind(str(record.kind)),
+            service=record.service,
+            description=record.description,
+            quantity=_plain(record.quantity),
+            unit=record.unit,
+            amount=Decimal(format(Decimal(record.amount), "f")),
+        )
+
+
+@strawberry.type(description="A stored invoice or credit note. Closed and void ones never change.")
+class Invoice:
+    id: strawberry.ID
+    number: int | None
+    kind: InvoiceKind
+    period: str
+    status: InvoiceStatus
+    currency: str
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    lines: list[InvoiceLine]
+    bill_from: BillingParty
+    bill_to: BillingParty
+    idempotency_key: str | None
+    replaces_id: strawberry.ID | None
+    credit_note_for_id: strawberry.ID | None
+    void_reason: str | None
+    created_at: datetime
+    closed_at: datetime | None
+    voided_at: datetime | None
+    tenant_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_record(cls, record: InvoiceRecord) -> Invoice:
+        def opt_id(value: UUID | None) -> strawberry.ID | None:
+            return None if value is None else strawberry.ID(str(value))
+
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            number=record.number,
+            kind=InvoiceKind(record.kind),
+            period=record.period,
+            status=InvoiceStatus(record.status),
+            currency=record.currency,
+            subtotal=Decimal(format(Decimal(record.subtotal), "f")),
+            tax=Decimal(format(Decimal(record.tax), "f")),
+            total=Decimal(format(Decimal(record.total), "f")),
+            lines=[InvoiceLine.from_record(line) for line in record.lines],
+            bill_from=BillingParty.from_snapshot(record.bill_from),
+            bill_to=BillingParty.from_snapshot(record.bill_to),
+            idempotency_key=record.idempotency_key,
+            replaces_id=opt_id(record.replaces_id),
+            credit_note_for_id=opt_id(record.credit_note_for_id),
+            void_reason=record.void_reason,
+            created_at=record.created_at,
+            closed_at=record.closed_at,
+            voided_at=record.voided_at,
+            tenant_id=record.tenant_id,
+        )
+
+    @strawberry.field(description="The tenant billed.")
+    async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
+        record = await info.context.loaders.tenant.load(self.tenant_id)
+        return None if record is None else Tenant.from_record(record)
+
+
+@strawberry.type(description="The invoice as it would close now: recomputed on every request, never stored.")
+class InvoicePreview:
+    tenant_slug: str
+    period: str
+    currency: str
+    plan_version_id: strawberry.ID
+    lines: list[InvoiceLine]
+    subtotal: Decimal
+    tax: Decimal
+    total: Decimal
+    operator_cost: Decimal = strawberry.field(description="Your amortised cost, in the invoice currency.")
+    margin: Decimal = strawberry.field(description="Subtotal minus operator cost (tax is not revenue).")
+
+    @classmethod
+    def from_draft(cls, tenant_slug: str, draft: InvoiceDraft) -> InvoicePreview:
+        return cls(
+            tenant_slug=tenant_slug,
+            period=draft.period,
+            currency=draft.currency,
+            plan_version_id=strawberry.ID(draft.plan_version_id),
+            lines=[InvoiceLine.from_record(line) for line in draft.lines],
+            subtotal=draft.subtotal,
+            tax=draft.tax,
+            total=draft.total,
+            operator_cost=draft.operator_cost,
+            margin=draft.margin,
+        )
+
+
+@strawberry.type(description="The (tenant, period) has a closed invoice already: `invoice`.")
+class InvoiceAlreadyClosed(Problem):
+    invoice: Invoice
+
+
+@strawberry.type(description="No cost rows of the tenant's accounts in the period.")
+class PeriodHasNoData(Problem):
+    tenant_slug: str
+    period: str
+
+
+@strawberry.type(description="The voided invoice, its credit note and the reissued invoice (none without data).")
+class InvoiceVoided:
+    voided: Invoice
+    credit_note: Invoice
+    reissued: Invoice | None
+
+    @classmethod
+    def from_outcome(cls, outcome: Voided) -> InvoiceVoided:
+        return cls(
+            voided=Invoice.from_record(outcome.voided),
+            credit_note=Invoice.from_record(outcome.credit_note),
+            reissued=None if outcome.reissued is None else Invoice.from_record(outcome.reissued),
+        )
+
+
+@strawberry.enum
+class InvoiceRunStatus(enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@strawberry.type(description="A job closing every billed tenant's invoice for a period, and its progress.")
+class InvoiceRun:
+    id: strawberry.ID
+    period: str
+    status: InvoiceRunStatus
+    total: int
+    closed: int
+    already_closed: int
+    no_data: int
+    failed: int
+    errors: JSON
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_record(cls, record: InvoiceRunRecord) -> InvoiceRun:
+        return cls(
+            id=strawberry.ID(str(record.id)),
+            period=record.period,
+            status=InvoiceRunStatus(record.status),
+            total=record.total,
+            closed=record.closed,
+            already_closed=record.already_closed,
+            no_data=record.no_data,
+            failed=record.failed,
+            errors=record.errors,
+            created_at=record.created_at,
+            started_at=record.started_at,
+            finished_at=record.finished_at,
+        )
+
+
+@strawberry.type(description="Billed (rated, before invoice rounding and fees) against your amortised cost, in "
+                 "the cost rows' currency.")
+class MarginRow:
+    tenant_slug: str | None
+    service: str | None
+    currency: str
+    billed: Decimal
+    cost: Decimal
+    margin: Decimal
+
+    @classmethod
+    def from_line(cls, line: MarginLine) -> MarginRow:
+        return cls(
+            tenant_slug=None if line.tenant is None else line.tenant.slug,
+            service=line.service,
+            currency=line.currency,
+            billed=Decimal(format(line.billed, "f")),
+            cost=Decimal(format(line.cost, "f")),
+            margin=Decimal(format(line.margin, "f")),
+        )
