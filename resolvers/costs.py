@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from cost import CostFilter, Dimension, Metric, Tag, aggregate
-from db.queries import costs, tenancy
+from cost.billing import CostCategories, allocate
+from cost.billing.definitions import categories_from_json
+from cost.billing.errors import ConfigurationError
+from cost.rows import read_rows
+from db.queries import billing, costs, tenancy
 from policies.principal import Role, TenantKind
 from resolvers.companies import audit_granted_reads
 from resolvers.context import RequestContext
@@ -37,6 +44,7 @@ class CostQuery:
     accounts: Collection[str] = ()
     tags: Mapping[str, Collection[str]] = field(default_factory=dict)
     company: str | None = None
+    category_set: str | None = None  # group by the categories of this named set (billing admins)
 
 
 def _period(value: str | None, name: str) -> str | None:
@@ -76,6 +84,8 @@ async def _tenant_scope(ctx: RequestContext, company: str | None) -> list[UUID] 
 
 async def cost_rows(ctx: RequestContext, query: CostQuery) -> list[dict[str, Any]]:
     """Rows keyed by dimension (`service`, `account`, …, `tag`), `currency`, and each metric (Decimal)."""
+    if query.category_set is not None:
+        return await category_rows(ctx, query)
     store = require_store(ctx)
     if not query.metrics:
         raise InvalidInput("ask for at least one metric", field="metrics")
@@ -112,3 +122,48 @@ async def cost_rows(ctx: RequestContext, query: CostQuery) -> list[dict[str, Any
         raise InvalidInput(f"more than {MAX_ROWS} groups; narrow the filter or group by less", field="groupBy")
     tag_name = Tag(query.tag_key).name if query.tag_key else None
     return [{**row, "tag": row.get(tag_name)} if tag_name else row for row in rows]
+
+
+_METRIC_COLUMN: dict[Metric, Callable[[pa.Table], pa.ChunkedArray]] = {
+    Metric.LIST: lambda t: t["ListCost"],
+    Metric.BILLED: lambda t: t["BilledCost"],
+    Metric.EFFECTIVE: lambda t: t["EffectiveCost"],
+    Metric.NET: lambda t: pc.coalesce(t["net_unblended_cost"], t["BilledCost"]),
+}
+
+
+async def category_rows(ctx: RequestContext, query: CostQuery) -> list[dict[str, Any]]:
+    """One row per cost category of the operator's named set, per currency: each metric allocated by the set's
+    ordered rules, shared costs split as the set says (exactly: the categories sum to the scope's total)."""
+    acting = ctx.require_role(frozenset({Role.BILLING_ADMIN}), TenantKind.OPERATOR)
+    store = require_store(ctx)
+    if query.group_by:
+        raise InvalidInput("CATEGORY is the only grouping a categorised query takes", field="groupBy")
+    if not query.metrics:
+        raise InvalidInput("ask for at least one metric", field="metrics")
+    period = _period(query.period, "period")
+    if period is None:
+        raise InvalidInput("grouping by CATEGORY needs one period (YYYY-MM)", field="period")
+    if any((query.services, query.regions, query.charge_categories, query.line_item_types, query.accounts, query.tags)):
+        raise InvalidInput("categories allocate a whole scope; narrow it with `company`, not a filter", field="filter")
+    assert query.category_set is not None
+    record = await billing.category_by_name(ctx.tx, acting.id, query.category_set)
+    if record is None:
+        raise NotFound(f"no cost category set {query.category_set!r}")
+    try:
+        categories = categories_from_json(record.definition)
+    except ConfigurationError as error:
+        raise InvalidInput(str(error), field="categorySet") from error
+    scope = await costs.visible_account_scope(ctx.tx, await _tenant_scope(ctx, query.company))
+    table = await asyncio.to_thread(read_rows, store, scope, period)
+    return await asyncio.to_thread(_allocated, table, categories, list(dict.fromkeys(query.metrics)))
+
+
+def _allocated(table: pa.Table, categories: CostCategories, metrics: list[Metric]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for currency in sorted(c for c in set(table["BillingCurrency"].to_pylist()) if c is not None):
+        part = table.filter(pc.equal(table["BillingCurrency"], currency))
+        totals = {m: allocate(part, categories, amounts=_METRIC_COLUMN[m](part)).totals for m in metrics}
+        for name in sorted(set().union(*(t.keys() for t in totals.values()))):
+            rows.append({"category": name, "currency": currency, **{m.value: totals[m].get(name) for m in metrics}})
+    return rows

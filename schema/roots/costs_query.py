@@ -43,10 +43,13 @@ class CostsQuery:
         tag_key: str | None = None,
         filter: CostFilterInput | None = None,
         company: str | None = None,
+        category_set: str | None = None,
     ) -> list[CostRow]:
         chosen = filter or CostFilterInput()
+        if (CostGroupBy.CATEGORY in group_by) != (category_set is not None):
+            raise InvalidInput("group by CATEGORY together with categorySet", field="categorySet")
         query = costs.CostQuery(
-            group_by=[g.dimension() for g in group_by],
+            group_by=[g.dimension() for g in group_by if g is not CostGroupBy.CATEGORY],
             metrics=[m.metric() for m in metrics],
             period=period,
             period_from=from_,
@@ -59,6 +62,7 @@ class CostsQuery:
             accounts=chosen.accounts or (),
             tags={t.key: t.values for t in chosen.tags or ()},
             company=company,
+            category_set=category_set,
         )
         return [CostRow.from_row(row) for row in await costs.cost_rows(info.context, query)]
 

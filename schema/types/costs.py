@@ -17,7 +17,10 @@ from resolvers.context import RequestContext
 from schema.types.tenancy import Tenant
 
 
-@strawberry.enum(description="A dimension to group costs by; TAG groups by the value of `tagKey`.")
+@strawberry.enum(
+    description="A dimension to group costs by; TAG groups by the value of `tagKey`; CATEGORY (alone) by the cost "
+    "categories of the set named in `categorySet` (billing admins)."
+)
 class CostGroupBy(enum.Enum):
     SERVICE = "service"
     ACCOUNT = "account"
@@ -28,6 +31,7 @@ class CostGroupBy(enum.Enum):
     CHARGE_CATEGORY = "charge_category"
     LINE_ITEM_TYPE = "line_item_type"
     TAG = "tag"
+    CATEGORY = "category"
 
     def dimension(self) -> Dimension | None:
         return None if self is CostGroupBy.TAG else Dimension(self.value)
@@ -85,6 +89,7 @@ class CostRow:
     charge_category: str | None = None
     line_item_type: str | None = None
     tag: str | None = strawberry.field(default=None, description="The value of tag `tagKey`.")
+    category: str | None = strawberry.field(default=None, description="The cost category (grouping by CATEGORY).")
     currency: str | None = None
     list: Decimal | None = None
     billed: Decimal | None = None
@@ -93,7 +98,8 @@ class CostRow:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> CostRow:
-        keys = ("account", "service", "resource", "region", "month", "charge_category", "line_item_type", "tag")
+        keys = ("account", "service", "resource", "region", "month", "charge_category", "line_item_type", "tag",
+                "category")
         values: dict[str, Any] = {k: row.get(k) for k in keys}
         day = row.get("day")
         values["day"] = None if day is None else str(day)
