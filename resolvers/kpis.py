@@ -167,6 +167,13 @@ async def reports(
     return await _with_values(ctx, found)
 
 
+async def latest_final_values(ctx: RequestContext, tenant_ids: Sequence[UUID]) -> dict[UUID, list[KpiValueRecord]]:
+    """Each company's latest finalized KPI values in one statement (the portfolio), the granted reads audited."""
+    found = await kpis.latest_final_kpis(ctx.tx, tenant_ids)
+    await audit_granted_reads(ctx, [t for t, values in found.items() if values], SCOPE, "kpi_values")
+    return found
+
+
 async def latest(ctx: RequestContext, company_slug: str | None) -> ReportWithValues | None:
     """The company's latest finalized KPI report (drafts never count, even for the company itself)."""
     tenant_id = await company_id(ctx, company_slug)

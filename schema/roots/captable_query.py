@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from captable.replay import ConvertibleRule as RuleValue
-from resolvers import captable, funds, ocf, portfolio
+from resolvers import captable, funds, kpis, ocf, portfolio
 from resolvers.context import RequestContext
 from resolvers.errors import InvalidInput
 from resolvers.pages import page_request
@@ -23,7 +23,9 @@ from schema.types.captable import (
     PortfolioCompany,
     VestingStatus,
 )
+from schema.types.financials import KpiValue
 from schema.types.pagination import Connection, connection
+from schema.types.selection import selects
 from schema.types.tenancy import Tenant
 
 Ctx = Info[RequestContext, None]
@@ -86,9 +88,15 @@ class CapTableQuery:
     async def portfolio(self, info: Ctx, as_of: date | None = None) -> list[PortfolioCompany]:
         entries = await portfolio.portfolio(info.context, as_of)
         # one batched load, and plain (not async) fields per entry: hundreds of awaitables cost more than the SQL
-        tenants = await info.context.loaders.tenant.load_many([e.company_id for e in entries])
+        ids = [e.company_id for e in entries]
+        tenants = await info.context.loaders.tenant.load_many(ids)
+        latest = await kpis.latest_final_values(info.context, ids) if selects(info, "latestKpis") else {}
         return [
-            PortfolioCompany.of(e, None if t is None else Tenant.from_record(t))
+            PortfolioCompany.of(
+                e,
+                None if t is None else Tenant.from_record(t),
+                [KpiValue.from_record(v) for v in latest.get(e.company_id, [])],
+            )
             for e, t in zip(entries, tenants, strict=True)
         ]
 

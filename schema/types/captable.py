@@ -21,6 +21,7 @@ from resolvers import funds
 from resolvers.captable import CapTableView
 from resolvers.context import RequestContext
 from resolvers.portfolio import PortfolioEntry
+from schema.types.financials import KpiValue
 from schema.types.problems import Problem as ProblemInterface
 from schema.types.tenancy import Tenant
 
@@ -283,9 +284,15 @@ class PortfolioCompany:
     moic: MetricValue
 
     company: Tenant | None = strawberry.field(description="The company (loaded for all entries in one batch).")
+    latest_kpis: list[KpiValue] = strawberry.field(
+        description="The values of the company's latest finalized KPI report; empty without one or without the "
+        "`financials` scope (loaded for all entries in one statement, only when asked for)."
+    )
 
     @classmethod
-    def of(cls, entry: PortfolioEntry, company: Tenant | None) -> PortfolioCompany:
+    def of(
+        cls, entry: PortfolioEntry, company: Tenant | None, latest_kpis: list[KpiValue] | None = None
+    ) -> PortfolioCompany:
         return cls(
             company_id=strawberry.ID(str(entry.company_id)),
             as_of=entry.as_of,
@@ -298,6 +305,7 @@ class PortfolioCompany:
             holding_value=money(entry.holding_value, entry.currency),
             moic=MetricValue.of(entry.moic),
             company=company,
+            latest_kpis=latest_kpis or [],
         )
 
 

@@ -121,10 +121,14 @@ class KpiValue:
     direction: KpiDirection
     value: Decimal
     definition_id: strawberry.ID
+    period_start: date = strawberry.field(description="The period of the report the value belongs to.")
+    period_end: date
 
     @classmethod
     def from_record(cls, record: KpiValueRecord) -> KpiValue:
         return cls(
+            period_start=record.period_start,
+            period_end=record.period_end,
             key=record.key,
             name=record.name,
             unit=Unit(record.unit),

@@ -121,3 +121,42 @@ async def test_fund_metrics_from_calls_distributions_and_holdings(
         )
         assert refused["data"]["recordCapitalCall"]["__typename"] in ("NotFound", "NotAllowed"), name
     assert counts(owner_conn) == before
+
+
+PORTFOLIO_KPIS = """
+query { portfolio { company { slug } latestKpis { key value periodStart } } }
+"""
+
+
+async def test_portfolio_carries_each_companys_latest_finalized_kpis_in_one_statement(
+    gql: GraphQL, world: World, seed_cap_table: SeedCapTable, owner_conn: psycopg.Connection
+) -> None:
+    from tests.plugins.financials import seed_financials
+
+    await seed_cap_table(world)
+    seed_financials(owner_conn, world)  # January final (arr 12,000,000, headcount 12), February a draft
+    vc = world.actor("vc_active")
+    audited_before = owner_conn.execute(
+        "select count(*) from audit_events where tenant_id = %s and subject_id = 'kpi_values'",
+        (world.tenants["startup"],),
+    ).fetchone()
+
+    result = await gql(vc, PORTFOLIO_KPIS)
+
+    assert "errors" not in result, result
+    (entry,) = result["data"]["portfolio"]
+    assert sorted((k["key"], Decimal(k["value"]), k["periodStart"]) for k in entry["latestKpis"]) == [
+        ("arr", Decimal(12_000_000), "2024-01-01"),
+        ("headcount", Decimal(12), "2024-01-01"),
+    ]
+    audited_after = owner_conn.execute(
+        "select count(*) from audit_events where tenant_id = %s and subject_id = 'kpi_values'",
+        (world.tenants["startup"],),
+    ).fetchone()
+    assert audited_after[0] == audited_before[0] + 1  # type: ignore[index]
+    without = await gql(vc, PORTFOLIO)  # not selected: no KPI read, nothing audited
+    assert "errors" not in without
+    assert owner_conn.execute(
+        "select count(*) from audit_events where tenant_id = %s and subject_id = 'kpi_values'",
+        (world.tenants["startup"],),
+    ).fetchone() == audited_after
