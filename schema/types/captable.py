@@ -17,10 +17,13 @@ from captable.funds import Defined, Metric
 from captable.replay import ConvertibleRule as ConvertibleRuleValue
 from captable.vesting import VestingStatus as VestingStatusValue
 from db.captable_records import FundFlowRecord, FundInvestmentRecord, FundRecord, LedgerRow, LinkRecord
+from resolvers import costs as cost_queries
 from resolvers import funds
 from resolvers.captable import CapTableView
 from resolvers.context import RequestContext
+from resolvers.errors import Forbidden
 from resolvers.portfolio import PortfolioEntry
+from schema.types.costs import CostGroupBy, CostMetric, CostRow
 from schema.types.financials import KpiValue
 from schema.types.problems import Problem as ProblemInterface
 from schema.types.tenancy import Tenant
@@ -288,6 +291,25 @@ class PortfolioCompany:
         description="The values of the company's latest finalized KPI report; empty without one or without the "
         "`financials` scope (loaded for all entries in one statement, only when asked for)."
     )
+
+    @strawberry.field(
+        description="The company's cloud cost for a period (`YYYY-MM`), as `costs(company:)` gives it; null when "
+        "the company has not granted you `costs`."
+    )
+    async def costs(
+        self, info: Info[RequestContext, None], period: str, group_by: list[CostGroupBy], metrics: list[CostMetric]
+    ) -> list[CostRow] | None:
+        if self.company is None:
+            return None
+        query = cost_queries.CostQuery(
+            group_by=[g.dimension() for g in group_by], metrics=[m.metric() for m in metrics], period=period,
+            company=self.company.slug,
+        )
+        try:
+            rows = await cost_queries.cost_rows(info.context, query)
+        except Forbidden:
+            return None
+        return [CostRow.from_row(row) for row in rows]
 
     @classmethod
     def of(
