@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from cli.runtime import CliError, Runtime, load_settings, prepare, user_id_by_email
-from cost import CostStore
+from cost import CostStore, LateData
 from db.cost_records import CostImportRecord
 from db.queries import costs
 from db.session import Database, DbContext
@@ -40,12 +40,14 @@ def summary(record: CostImportRecord) -> dict[str, Any]:
         "bytes": record.bytes,
         "periods": list(record.periods),
         "accounts": list(record.accounts),
+        "late_data": record.late_data,
+        "rehomed": list(record.rehomed),
         "error": record.error,
     }
 
 
 async def _queue(database: Database, settings: Any, store: CostStore, user_id: UUID, tenant: str,
-                 path: str) -> tuple[CostImportRecord, DbContext]:
+                 path: str, late_data: LateData) -> tuple[CostImportRecord, DbContext]:
     principal = await resolve_principal(database, user_id, tenant)
     if principal.tenant is None:
         raise CliError(f"you are not a member of {tenant!r}")
@@ -54,7 +56,7 @@ async def _queue(database: Database, settings: Any, store: CostStore, user_id: U
                          cost_store=store, cost_import_roots=settings.import_roots)
     async with database.transaction(context) as tx:
         ctx.transaction = tx
-        record = await cost_imports.import_cost_report(ctx, path)
+        record = await cost_imports.import_cost_report(ctx, path, late_data)
     return record, context
 
 
@@ -75,7 +77,8 @@ async def _follow(database: Database, context: DbContext, import_id: UUID, quiet
             await asyncio.sleep(POLL_S)
 
 
-def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: bool) -> int:
+def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: bool,
+                    late_data: LateData = LateData.REJECT) -> int:
     try:
         settings = load_settings()
         runtime: Runtime = prepare(settings)
@@ -89,7 +92,7 @@ def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: b
         app_url = runtime.location.app_url
         database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
         try:
-            record, context = await _queue(database, settings, store, user_id, tenant, path)
+            record, context = await _queue(database, settings, store, user_id, tenant, path, late_data)
             if not wait:
                 return record
             if await live_workers(database):
@@ -119,6 +122,9 @@ def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: b
     else:
         periods = ", ".join(record.periods) or "none"
         err.print(f"cost import {record.id}: {record.status}, {record.rows:,} rows, periods {periods}")
+        for moved in record.rehomed:
+            err.print(f"  {moved['rows']:,} rows of closed {moved['source_period']} re-homed to "
+                      f"{moved['target_period']} as corrections")
     return 2 if record.status == "failed" else 0
 
 

@@ -41,6 +41,11 @@ class DbRole(StrEnum):
     OWNER = "owner"
 
 
+class LateDataOption(StrEnum):  # mirrors cost.LateData (cost is imported lazily, by the command)
+    REJECT = "reject"
+    CORRECTIONS = "corrections"
+
+
 def _fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code=1)
@@ -250,11 +255,21 @@ def cost_import(
     tenant: Annotated[str, typer.Option(help="The operator (slug) that imports.")],
     wait: Annotated[bool, typer.Option(help="Follow the job to its end (runs it here if no worker is up).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+    late_data: Annotated[
+        LateDataOption,
+        typer.Option(
+            "--late-data",
+            help="Rows of a closed period: 'reject' fails the import; 'corrections' re-homes them into the next "
+            "open period as corrections.",
+        ),
+    ] = LateDataOption.REJECT,
 ) -> None:
     """Queue a cost import through the same resolver and policies as the API's importCostReport."""
     from cli.costs import run_cost_import
+    from cost import LateData
 
-    raise typer.Exit(code=run_cost_import(path, user, tenant, wait=wait, as_json=as_json))
+    raise typer.Exit(code=run_cost_import(path, user, tenant, wait=wait, as_json=as_json,
+                                          late_data=LateData(late_data.value)))
 
 
 @app.command()

@@ -7,7 +7,7 @@
 """
 
 from cost.errors import CostError, InputError, LockedPeriodError, StoreError
-from cost.imports import ImportResult, import_file
+from cost.imports import ImportResult, LateData, Rehomed, import_file
 from cost.queries import CostFilter, Dimension, Metric, Tag, aggregate
 from cost.scope import AccountScope, scope_from_database_rows
 from cost.store import CostStore
@@ -20,8 +20,10 @@ __all__ = [
     "Dimension",
     "ImportResult",
     "InputError",
+    "LateData",
     "LockedPeriodError",
     "Metric",
+    "Rehomed",
     "StoreError",
     "Tag",
     "aggregate",

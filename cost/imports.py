@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
+from cost.columns import TIMESTAMP
 from cost.errors import LockedPeriodError
 from cost.partitions import PartitionedWriter, PartitionFile, periods_in
 from cost.readers import Reader
@@ -20,6 +25,31 @@ from cost.store import IMPORTS_DIR, CostStore
 
 Progress = Callable[[int, int], None]
 _HASH_CHUNK = 8 << 20
+CORRECTION = "Correction"  # FOCUS ChargeClass of late rows re-homed out of a closed period
+# Re-homed rows are written under their own folder and published under their own source (see import_file).
+CORRECTIONS_DIR = "corrections"
+
+
+class LateData(enum.Enum):
+    """What an import does with rows of a locked (closed) billing period.
+
+    ``REJECT`` (default): the whole import fails with :class:`LockedPeriodError`, nothing is published, so an
+    explicit replacement of a closed month is refused. ``CORRECTIONS``: each such row is re-homed to the first
+    period after its own that is not locked (``BillingPeriodStart`` = that period's first instant, UTC;
+    ``ChargeClass`` = ``Correction``; everything else unchanged), i.e. a closed period never changes.
+    """
+
+    REJECT = "reject"
+    CORRECTIONS = "corrections"
+
+
+@dataclass(frozen=True)
+class Rehomed:
+    """Rows of locked period ``source_period`` that this import moved into ``target_period``."""
+
+    source_period: str
+    target_period: str
+    rows: int
 
 
 @dataclass(frozen=True)
@@ -34,6 +64,7 @@ class ImportResult:
     source: str
     version: int
     already_imported: bool = False
+    rehomed: tuple[Rehomed, ...] = field(default=())
 
 
 def file_sha256(location: str, filesystem: pafs.FileSystem | None = None) -> str:
@@ -55,6 +86,7 @@ def import_file(
     source: str | None = None,
     filesystem: pafs.FileSystem | None = None,
     sha256: str | None = None,
+    late_data: LateData = LateData.REJECT,
 ) -> ImportResult:
     """Import ``path`` (local path or URI) into ``store`` and publish it atomically.
 
@@ -62,7 +94,14 @@ def import_file(
     nothing is read beyond hashing (pass ``sha256`` when already known, e.g. from the manifest).
     ``on_progress(bytes_read, rows)`` is called after every batch (bytes of the file as stored, i.e.
     compressed bytes for ``.gz``/``.zip``).
-    A period in ``locked_periods`` (``"YYYY-MM"``) → :class:`LockedPeriodError`, nothing published.
+    A period in ``locked_periods`` (``"YYYY-MM"``) → :class:`LockedPeriodError`, nothing published, unless
+    ``late_data`` is :attr:`LateData.CORRECTIONS`: then its rows are re-homed as corrections into the first
+    later period that is not locked (see :class:`LateData`; ``ImportResult.rehomed`` says which moved where).
+    Re-homed rows are published under a source of their own (``<source>#late:<sha256>``), so they add to the
+    target period's data instead of replacing that source's regular rows there, and a later import of the
+    source for the target period leaves them in place. The late-data mode is not part of the content: a file
+    whose sha256 was imported before stays a no-op duplicate whatever the mode (a file refused under
+    ``REJECT`` published nothing, so it can be imported again with ``CORRECTIONS``).
     Any error → the import's folder is removed and the store is exactly as before.
     """
     # Hashing first costs one extra sequential read (~1 GB/s) but makes a re-import a true no-op: nothing is
@@ -77,18 +116,14 @@ def import_file(
     base = store.import_dir(import_id)
     try:
         if store.is_local:
-            files, billing_accounts = _write(
-                reader, PartitionedWriter(store.filesystem, base), locked_periods, on_progress
-            )
+            written = _write(reader, store.filesystem, base, locked_periods, late_data, on_progress)
         else:
             # An object store would hold one multipart upload buffer per open partition file (hundreds);
             # spool to local disk instead and upload the finished files one by one: memory stays flat.
             with tempfile.TemporaryDirectory(prefix="roundpool-import-") as spool:
                 local = pafs.LocalFileSystem()
-                files, billing_accounts = _write(
-                    reader, PartitionedWriter(local, spool), locked_periods, on_progress
-                )
-                for f in files:
+                written = _write(reader, local, spool, locked_periods, late_data, on_progress)
+                for f in written.files + written.corrections:
                     store.filesystem.create_dir(f"{base}/{f.path.rsplit('/', 1)[0]}", recursive=True)
                     pafs.copy_files(
                         f"{spool}/{f.path}",
@@ -99,18 +134,22 @@ def import_file(
     except BaseException:
         _remove(store, base)
         raise
-    source = source or f"{reader.format.value}:{'+'.join(sorted(billing_accounts)) or 'unknown'}"
+    source = source or f"{reader.format.value}:{'+'.join(sorted(written.billing_accounts)) or 'unknown'}"
+    late_source = f"{source}#late:{sha256}"
+    files = written.files + written.corrections
+    # Only the regular rows replace what the source had for their periods; corrections only ever add.
+    replaced = {f.period for f in written.files}
     periods = tuple(sorted({f.period for f in files}))
     accounts = tuple(sorted({f.account for f in files}))
     try:
         partitions = {
             key: {
-                s: entry for s, entry in sources.items() if not (s == source and key.split("/")[0] in periods)
+                s: entry for s, entry in sources.items() if not (s == source and key.split("/")[0] in replaced)
             }
             for key, sources in catalog["partitions"].items()
         }
-        for f in files:
-            partitions.setdefault(f"{f.period}/{f.account}", {})[source] = {
+        for f, name in [(f, source) for f in written.files] + [(f, late_source) for f in written.corrections]:
+            partitions.setdefault(f"{f.period}/{f.account}", {})[name] = {
                 "import": import_id,
                 "files": [{"path": f"{IMPORTS_DIR}/{import_id}/{f.path}", "rows": f.rows}],
             }
@@ -125,9 +164,11 @@ def import_file(
             format=reader.format.value,
             source=source,
             version=catalog["version"] + 1,
+            rehomed=written.rehomed,
         )
         record = {k: v for k, v in result.__dict__.items() if k != "already_imported"}
         record["periods"], record["accounts"] = list(periods), list(accounts)
+        record["rehomed"] = [r.__dict__ for r in written.rehomed]
         store.publish(
             {**catalog, "imports": {**catalog["imports"], sha256: record}, "partitions": partitions}
         )
@@ -142,27 +183,116 @@ def import_file(
 def _existing(catalog: dict[str, Any], sha256: str) -> ImportResult:
     record = dict(catalog["imports"][sha256])
     record["periods"], record["accounts"] = tuple(record["periods"]), tuple(record["accounts"])
+    record["rehomed"] = tuple(Rehomed(**r) for r in record.get("rehomed", ()))
     return ImportResult(**record, already_imported=True)
 
 
+@dataclass
+class _Written:
+    files: list[PartitionFile]
+    corrections: list[PartitionFile]  # relative to the same base, under CORRECTIONS_DIR/
+    billing_accounts: set[str]
+    rehomed: tuple[Rehomed, ...]
+
+
 def _write(
-    reader: Reader, writer: PartitionedWriter, locked_periods: Collection[str], on_progress: Progress | None
-) -> tuple[list[PartitionFile], set[str]]:
+    reader: Reader,
+    filesystem: pafs.FileSystem,
+    base: str,
+    locked_periods: Collection[str],
+    late_data: LateData,
+    on_progress: Progress | None,
+) -> _Written:
     locked = set(locked_periods)
+    writer = PartitionedWriter(filesystem, base)
+    late_writer: PartitionedWriter | None = None
+    moved: Counter[tuple[str, str]] = Counter()
     billing_accounts: set[str] = set()
     try:
         for batch in reader:
-            for period in periods_in(batch):
-                if period in locked:
-                    raise LockedPeriodError(reader.name, period)
+            late = [p for p in periods_in(batch) if p in locked]
+            if late and late_data is LateData.REJECT:
+                raise LockedPeriodError(reader.name, late[0])
             billing_accounts.update(a for a in pc.unique(batch.column("BillingAccountId")).to_pylist() if a)
-            writer.write(batch)
+            if late:
+                if late_writer is None:
+                    late_writer = PartitionedWriter(filesystem, f"{base}/{CORRECTIONS_DIR}")
+                regular, corrections, counts = rehome(batch, locked)
+                moved.update(counts)
+                if corrections.num_rows:
+                    late_writer.write(corrections)
+                batch = regular
+            if batch.num_rows:
+                writer.write(batch)
             if on_progress is not None:
                 on_progress(reader.bytes_read(), reader.rows)
-        return writer.close(), billing_accounts
+        files = writer.close()
+        corrections = [] if late_writer is None else late_writer.close()
+        rehomed = tuple(Rehomed(s, t, n) for (s, t), n in sorted(moved.items()))
+        return _Written(
+            files,
+            [PartitionFile(f.period, f.account, f"{CORRECTIONS_DIR}/{f.path}", f.rows) for f in corrections],
+            billing_accounts,
+            rehomed,
+        )
     except BaseException:
         writer.abort()
+        if late_writer is not None:
+            late_writer.abort()
         raise
+
+
+def next_open_period(period: str, locked: Collection[str]) -> str:
+    """The first ``YYYY-MM`` after ``period`` that is not in ``locked``."""
+    year, month = map(int, period.split("-"))
+    while True:
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        candidate = f"{year:04d}-{month:02d}"
+        if candidate not in locked:
+            return candidate
+
+
+def rehome(
+    batch: pa.RecordBatch, locked: Collection[str]
+) -> tuple[pa.RecordBatch, pa.RecordBatch, dict[tuple[str, str], int]]:
+    """Split ``batch`` into its rows of open periods (unchanged) and its rows of ``locked`` periods re-homed as
+    corrections; also returns ``{(locked period, target period): rows}``.
+
+    Vectorised: only the batch's distinct BillingPeriodStart values are looked at in Python.
+    """
+    column = batch.column("BillingPeriodStart")
+    distinct = pc.unique(column)
+    names = pc.strftime(distinct, format="%Y-%m").to_pylist()
+    late_starts, targets, pairs = [], [], []
+    for start, name in zip(distinct.to_pylist(), names, strict=True):
+        if name in locked:
+            target = next_open_period(name, locked)
+            late_starts.append(start)
+            targets.append(datetime.strptime(target, "%Y-%m").replace(tzinfo=UTC))
+            pairs.append((name, target))
+    if not late_starts:
+        return batch, batch.slice(0, 0), {}
+    index = pc.index_in(column, value_set=pa.array(late_starts, type=column.type))
+    is_late = pc.is_valid(index)
+    late_index = pc.filter(index, is_late)
+    corrections = batch.filter(is_late)
+    new_start = pc.take(pa.array(targets, type=TIMESTAMP), late_index).cast(column.type)
+    charge_class = pa.repeat(pa.scalar(CORRECTION, pa.string()), corrections.num_rows)
+    schema = batch.schema
+    corrections = corrections.set_column(
+        schema.get_field_index("BillingPeriodStart"), schema.field("BillingPeriodStart"), new_start
+    )
+    corrections = corrections.set_column(
+        schema.get_field_index("ChargeClass"), schema.field("ChargeClass"), charge_class
+    )
+    counts = pc.value_counts(late_index)
+    tally = {
+        pairs[i]: n
+        for i, n in zip(
+            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+        )
+    }
+    return batch.filter(pc.invert(is_late)), corrections, tally
 
 
 def _remove(store: CostStore, base: str) -> None:

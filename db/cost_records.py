@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -39,6 +39,8 @@ class CostImportRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    late_data: str = "reject"  # 'reject' | 'corrections' (cost.imports.LateData values)
+    rehomed: list[dict[str, Any]] = field(default_factory=list)  # [{source_period, target_period, rows}]
 
     @property
     def finished(self) -> bool:

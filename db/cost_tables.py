@@ -50,6 +50,8 @@ cost_imports = Table(
     Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
+    Column("late_data", Text, nullable=False, server_default=FetchedValue()),
+    Column("rehomed", JSONB, nullable=False, server_default=FetchedValue()),
 )
 
 cost_period_locks = Table(

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from sqlalchemy import func
 
-from cost import CostError, CostStore, ImportResult, InputError, LockedPeriodError, import_file
+from cost import CostError, CostStore, ImportResult, InputError, LateData, LockedPeriodError, import_file
 from cost.sources import Source
 from db.cost_records import CostImportRecord
 from db.errors import PolicyViolation
@@ -79,13 +79,19 @@ def _checked_location(path: str, roots: tuple[Path, ...] | None) -> tuple[str, s
     return location, os.path.basename(location), os.path.getsize(location)
 
 
-async def import_cost_report(ctx: RequestContext, path: str) -> CostImportRecord:
-    """Queue an import of `path` for the acting operator; returns the manifest (status queued)."""
+async def import_cost_report(
+    ctx: RequestContext, path: str, late_data: LateData = LateData.REJECT
+) -> CostImportRecord:
+    """Queue an import of `path` for the acting operator; returns the manifest (status queued).
+
+    `late_data` (kept on the manifest, read by the job): REJECT fails the import when the file has rows of a
+    locked period; CORRECTIONS re-homes them into the next open period as corrections.
+    """
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
     location, name, size = _checked_location(path, ctx.cost_import_roots)
     async with ctx.tx.savepoint():
         try:
-            record = await costs.insert_import(ctx.tx, acting.id, location, name, size)
+            record = await costs.insert_import(ctx.tx, acting.id, location, name, size, late_data.value)
             args = {"import_id": str(record.id), "tenant_id": str(acting.id), "user_id": str(ctx.tx.context.user_id)}
             job_id = await costs.defer_job(
                 ctx.tx, queue=COST_QUEUE, task=IMPORT_TASK, lock=STORE_LOCK, args=json.dumps(args)
@@ -145,8 +151,11 @@ async def run_import(
     """Run one queued import as `context` (the requesting billing admin); returns the final manifest.
 
     Input problems (the engine's :class:`~cost.errors.InputError`, a locked period) end as status
-    ``failed`` with ``error = {file, row, column, reason}`` and nothing published; the same content imported
-    before ends as ``duplicate``. Any other error is recorded as failed, then re-raised for the queue.
+    ``failed`` with ``error = {file, row, column, reason}`` and nothing published, unless the manifest asked for
+    ``late_data = 'corrections'``: then rows of locked periods are re-homed into the next open period and the
+    manifest's ``rehomed`` says which periods went where. The same content imported before ends as
+    ``duplicate`` whatever the mode (its ``rehomed`` is the first import's). Any other error is recorded as
+    failed, then re-raised for the queue.
     """
     async with database.transaction(context) as tx:
         manifest = await costs.claim_import(tx, import_id)
@@ -164,7 +173,12 @@ async def run_import(
         async with database.transaction(context) as tx:
             await costs.update_import(tx, import_id, bytes_total=size)
         result = await asyncio.to_thread(
-            import_file, manifest.source_uri, store, on_progress=progress.update, locked_periods=locked
+            import_file,
+            manifest.source_uri,
+            store,
+            on_progress=progress.update,
+            locked_periods=locked,
+            late_data=LateData(manifest.late_data),
         )
         fields: dict[str, Any] = _succeeded(result)
     except (CostError, OSError) as error:
@@ -211,6 +225,7 @@ def _succeeded(result: ImportResult) -> dict[str, Any]:
         "bytes_total": result.bytes,
         "periods": list(result.periods),
         "accounts": list(result.accounts),
+        "rehomed": [r.__dict__ for r in result.rehomed],
         "error": None,
     }
 

@@ -105,7 +105,12 @@ def _import(row: Any) -> CostImportRecord:
 
 
 async def insert_import(
-    tx: RequestTransaction, tenant_id: UUID, source_uri: str, source_name: str, bytes_total: int | None
+    tx: RequestTransaction,
+    tenant_id: UUID,
+    source_uri: str,
+    source_name: str,
+    bytes_total: int | None,
+    late_data: str = "reject",
 ) -> CostImportRecord:
     statement = (
         insert(cost_imports)
@@ -114,6 +119,7 @@ async def insert_import(
             source_uri=source_uri,
             source_name=source_name,
             bytes_total=bytes_total,
+            late_data=late_data,
             created_by=tx.context.user_id,
         )
         .returning(*cost_imports.columns)

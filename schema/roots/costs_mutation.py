@@ -11,7 +11,7 @@ from strawberry.types import Info
 from resolvers import cloud_accounts, cost_imports
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError
-from schema.types.costs import CloudAccount, CostImport
+from schema.types.costs import CloudAccount, CostImport, LateDataMode
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
 
 Ctx = Info[RequestContext, None]
@@ -38,11 +38,15 @@ class CostsMutation:
     @strawberry.mutation(
         description="Queue the import of a billing file (legacy CUR, CUR 2.0, FOCUS; CSV, gzip, zip or Parquet) "
         "at a server-side absolute path or an s3:// URI. Billing admins of an operator. Follow it with "
-        "`costImport(id)`."
+        "`costImport(id)`. `lateData` says what happens to rows of a closed period: REJECT (default) fails the "
+        "import; CORRECTIONS re-homes them into the next open period as corrections."
     )
-    async def import_cost_report(self, info: Ctx, path: str) -> ImportCostReportResult:
+    async def import_cost_report(
+        self, info: Ctx, path: str, late_data: LateDataMode = LateDataMode.REJECT
+    ) -> ImportCostReportResult:
         async def run() -> CostImport:
-            return CostImport.from_record(await cost_imports.import_cost_report(info.context, path))
+            record = await cost_imports.import_cost_report(info.context, path, late_data.late_data())
+            return CostImport.from_record(record)
 
         return await _outcome(run)
 

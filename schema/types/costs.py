@@ -11,7 +11,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from cost import Dimension, Metric
+from cost import Dimension, LateData, Metric
 from db.cost_records import CloudAccountRecord, CostImportRecord
 from resolvers.context import RequestContext
 from schema.types.tenancy import Tenant
@@ -56,6 +56,20 @@ class CostImportStatus(enum.Enum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DUPLICATE = "duplicate"
+
+
+@strawberry.enum(
+    name="LateData",
+    description="What an import does with rows of a closed (locked) billing period. REJECT: the import fails "
+    "and publishes nothing. CORRECTIONS: each such row moves to the first later period that is not closed, as a "
+    "correction (ChargeClass `Correction`, billed as CORRECTION lines); a closed period never changes.",
+)
+class LateDataMode(enum.Enum):
+    REJECT = "reject"
+    CORRECTIONS = "corrections"
+
+    def late_data(self) -> LateData:
+        return LateData(self.value)
 
 
 @strawberry.input
@@ -141,6 +155,13 @@ class CostImportError:
     reason: str
 
 
+@strawberry.type(description="Rows of a closed period that an import re-homed into a later open period.")
+class RehomedPeriod:
+    source_period: str = strawberry.field(description="The closed period the rows belong to (YYYY-MM).")
+    target_period: str = strawberry.field(description="The open period they were imported into as corrections.")
+    rows: float
+
+
 @strawberry.type(description="A billing-file import (a background job) and its progress.")
 class CostImport:
     id: strawberry.ID
@@ -156,6 +177,10 @@ class CostImport:
     periods: list[str]
     accounts: list[str]
     error: CostImportError | None
+    late_data: LateDataMode
+    rehomed: list[RehomedPeriod] = strawberry.field(
+        description="Periods whose rows were re-homed as corrections (lateData CORRECTIONS); empty otherwise."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -184,6 +209,11 @@ class CostImport:
             periods=list(record.periods),
             accounts=list(record.accounts),
             error=error,
+            late_data=LateDataMode(record.late_data),
+            rehomed=[
+                RehomedPeriod(source_period=r["source_period"], target_period=r["target_period"], rows=r["rows"])
+                for r in record.rehomed
+            ],
             created_at=record.created_at,
             started_at=record.started_at,
             finished_at=record.finished_at,
