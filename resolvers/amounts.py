@@ -6,6 +6,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
+from cost.billing.errors import BillingError
+from cost.billing.money import check_period
 from resolvers.errors import InvalidInput
 
 _DECIMAL = re.compile(r"([+-]?)(\d+)(?:\.(\d+))?")
@@ -34,3 +36,11 @@ def checked_currency(code: str, field: str = "currency") -> str:
 def checked_period(start: date, end: date, *, end_field: str = "periodEnd") -> None:
     if end < start:
         raise InvalidInput(f"the period ends ({end}) before it starts ({start})", field=end_field)
+
+
+def period_of(value: str, field: str = "period") -> str:
+    """A billing period, `YYYY-MM`, or bad input naming `field`."""
+    try:
+        return check_period(value)
+    except BillingError:
+        raise InvalidInput(f"{field} must be a month, YYYY-MM", field=field) from None

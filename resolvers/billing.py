@@ -36,9 +36,10 @@ from db.errors import ConstraintViolation, PolicyViolation, UniqueViolation
 from db.pagination import Page
 from db.queries import billing
 from policies.principal import TenantKind
+from resolvers.amounts import period_of
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, Forbidden, InvalidInput, NotFound
-from resolvers.invoices import BILLING_ADMINS, billed_customer, period_of
+from resolvers.invoices import BILLING_ADMINS, billed_customer
 from resolvers.pages import PageRequest
 
 

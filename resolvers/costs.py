@@ -4,7 +4,6 @@ transaction, then the engine sums the Parquet store for those accounts only, off
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +19,13 @@ from cost.billing.errors import ConfigurationError
 from cost.rows import read_rows
 from db.queries import billing, costs, tenancy
 from policies.principal import Role, TenantKind
+from resolvers.amounts import period_of
 from resolvers.companies import audit_granted_reads
 from resolvers.context import RequestContext
 from resolvers.cost_imports import require_store
 from resolvers.errors import Forbidden, InvalidInput, NotFound
 
 MAX_ROWS = 10_000
-_PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -48,9 +47,7 @@ class CostQuery:
 
 
 def _period(value: str | None, name: str) -> str | None:
-    if value is not None and not _PERIOD.match(value):
-        raise InvalidInput(f"{name} must be a month, YYYY-MM", field=name)
-    return value
+    return None if value is None else period_of(value, name)
 
 
 def _grouping(query: CostQuery) -> list[Dimension | Tag]:

@@ -20,9 +20,10 @@ from db.errors import PolicyViolation
 from db.queries import costs, invoices
 from db.session import Database, DbContext
 from policies.principal import TenantKind
+from resolvers.amounts import period_of
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
-from resolvers.invoices import BILLING_ADMINS, CloseSummary, close_all, period_of
+from resolvers.invoices import BILLING_ADMINS, CloseSummary, close_all
 
 INVOICE_QUEUE = "invoices"
 CLOSE_TASK = "close_invoices"

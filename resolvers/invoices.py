@@ -39,7 +39,6 @@ from cost.billing import (
 )
 from cost.billing.definitions import plan_from_json
 from cost.billing.document import DocumentLine, InvoiceDocument, render_html, render_pdf
-from cost.billing.money import check_period
 from cost.columns import SCHEMA
 from cost.rows import read_rows
 from cost.scope import AccountScope, scope_from_database_rows
@@ -50,6 +49,7 @@ from db.queries import billing, costs, invoices, tenancy
 from db.records import TenantRecord
 from db.session import Database, DbContext, RequestTransaction
 from policies.principal import Role, TenantKind
+from resolvers.amounts import period_of
 from resolvers.companies import audit_granted_reads
 from resolvers.context import RequestContext
 from resolvers.cost_imports import require_store
@@ -116,13 +116,6 @@ class CloseSummary:
     failed: int = 0
     errors: list[dict[str, Any]] | None = None
     invoice_totals: dict[str, tuple[int | None, str, Decimal]] | None = None  # slug → (number, currency, total)
-
-
-def period_of(value: str, field: str = "period") -> str:
-    try:
-        return check_period(value)
-    except BillingError:
-        raise InvalidInput(f"{field} must be a month, YYYY-MM", field=field) from None
 
 
 def billing_groups(history: Sequence[Any]) -> BillingGroups:
