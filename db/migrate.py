@@ -19,7 +19,7 @@ def alembic_config(owner_url: str) -> Config:
     return config
 
 
-def upgrade(owner_url: str, revision: str = "heads") -> None:
+def upgrade(owner_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(owner_url), revision)
 
 
