@@ -30,7 +30,7 @@ from resolvers.billing import PlanWithVersions
 from resolvers.context import RequestContext
 from resolvers.invoices import MarginLine, Voided
 from schema.types.problems import Problem
-from schema.types.tenancy import Tenant
+from schema.types.tenancy import Tenant, load_tenant
 
 
 def _plain(value: Decimal | None) -> Decimal | None:
@@ -216,8 +216,7 @@ class CustomerBilling:
 
     @strawberry.field
     async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.tenant_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.tenant_id)
 
 
 @strawberry.type
@@ -364,8 +363,7 @@ class Invoice:
 
     @strawberry.field(description="The tenant billed.")
     async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.tenant_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.tenant_id)
 
 
 @strawberry.type(description="The invoice as it would close now: recomputed on every request, never stored.")

@@ -26,7 +26,7 @@ from resolvers.portfolio import PortfolioEntry
 from schema.types.costs import CostGroupBy, CostMetric, CostRow
 from schema.types.financials import KpiValue
 from schema.types.problems import Problem as ProblemInterface
-from schema.types.tenancy import Tenant
+from schema.types.tenancy import Tenant, load_tenant
 
 ConvertibleRule = strawberry.enum(
     ConvertibleRuleValue,
@@ -264,8 +264,7 @@ class StakeholderLink:
 
     @strawberry.field
     async def investor(self, info: Ctx) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.vc_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.vc_id)
 
 
 @strawberry.type

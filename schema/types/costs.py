@@ -14,7 +14,7 @@ from strawberry.types import Info
 from cost import Dimension, LateData, Metric
 from db.cost_records import CloudAccountRecord, CostImportRecord
 from resolvers.context import RequestContext
-from schema.types.tenancy import Tenant
+from schema.types.tenancy import Tenant, load_tenant
 
 
 @strawberry.enum(
@@ -143,8 +143,7 @@ class CloudAccount:
 
     @strawberry.field(description="The tenant the account is assigned to.")
     async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.tenant_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.tenant_id)
 
 
 @strawberry.type(description="Where an import failed: file, 1-based data row and column when known, and why.")

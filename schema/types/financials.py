@@ -20,7 +20,7 @@ from resolvers.context import RequestContext
 from resolvers.financials import ReportWithLines, Statement
 from resolvers.kpi_requests import RequestStatus
 from resolvers.kpis import Direction, ReportWithValues, Unit
-from schema.types.tenancy import Tenant
+from schema.types.tenancy import Tenant, load_tenant
 
 FinancialStatement = strawberry.enum(Statement, name="FinancialStatement")
 KpiUnit = strawberry.enum(Unit, name="KpiUnit")
@@ -35,8 +35,7 @@ class ReportStatus(Enum):
 
 
 async def _tenant(info: Info[RequestContext, None], tenant_id: UUID) -> Tenant | None:
-    record = await info.context.loaders.tenant.load(tenant_id)
-    return None if record is None else Tenant.from_record(record)
+    return await load_tenant(info, tenant_id)
 
 
 @strawberry.type

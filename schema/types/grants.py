@@ -12,7 +12,7 @@ from strawberry.types import Info
 from db.records import GrantRecord
 from resolvers.context import RequestContext
 from resolvers.grants import Scope
-from schema.types.tenancy import Tenant
+from schema.types.tenancy import Tenant, load_tenant
 
 GrantScope = strawberry.enum(Scope, name="GrantScope")
 
@@ -52,10 +52,8 @@ class PortfolioGrant:
 
     @strawberry.field
     async def startup(self, info: Info[RequestContext, None]) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.startup_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.startup_id)
 
     @strawberry.field
     async def vc(self, info: Info[RequestContext, None]) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.vc_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.vc_id)

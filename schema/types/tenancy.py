@@ -20,6 +20,12 @@ TenantKind = strawberry.enum(TenantKindValue, name="TenantKind")
 Role = strawberry.enum(RoleValue, name="Role")
 
 
+async def load_tenant(info: Info[RequestContext, None], tenant_id: UUID) -> Tenant | None:
+    """The tenant through the request's loader (batched, and hidden when the policies hide it)."""
+    record = await info.context.loaders.tenant.load(tenant_id)
+    return None if record is None else Tenant.from_record(record)
+
+
 @strawberry.type
 class User:
     id: strawberry.ID
@@ -57,8 +63,7 @@ class CompanyProfile:
 
     @strawberry.field
     async def company(self, info: Info[RequestContext, None]) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.tenant_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.tenant_id)
 
 
 @strawberry.type
@@ -117,8 +122,7 @@ class Membership:
 
     @strawberry.field
     async def tenant(self, info: Info[RequestContext, None]) -> Tenant | None:
-        record = await info.context.loaders.tenant.load(self.tenant_id)
-        return None if record is None else Tenant.from_record(record)
+        return await load_tenant(info, self.tenant_id)
 
     @strawberry.field
     async def user(self, info: Info[RequestContext, None]) -> User | None:
