@@ -2,6 +2,7 @@
 
 DatabaseError
  ├── MissingContext      a transaction began without a user (a bug: the request never authenticated)
+ ├── TransactionClosed   a statement arrived after the request's transaction ended
  ├── PolicyViolation     a row-level security check or missing privilege refused the statement (42501)
  ├── ConstraintViolation a check, unique or foreign-key constraint, or a trigger's check (23xxx)
  │    └── UniqueViolation  the row exists already (23505)
@@ -25,6 +26,10 @@ class MissingContext(DatabaseError):
     pass
 
 
+class TransactionClosed(DatabaseError):
+    pass
+
+
 class PolicyViolation(DatabaseError):
     pass
 
@@ -45,6 +50,13 @@ def _message(error: BaseException) -> str:
     diag = getattr(error, "diag", None)
     primary = getattr(diag, "message_primary", None)
     return primary or str(error)
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether `error` is the statement timeout, mapped or still the driver's."""
+    if isinstance(error, StatementTimeout):
+        return True
+    return isinstance(error, DBAPIError) and isinstance(error.orig, psycopg.errors.QueryCanceled)
 
 
 @contextmanager

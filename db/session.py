@@ -8,10 +8,12 @@ a session without a context refuses to begin.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import contextlib
+import inspect
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from sqlalchemy import Connection, event, text
@@ -20,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import Executable
 
-from db.errors import MissingContext
+from db.errors import MissingContext, TransactionClosed
 from db.location import sqlalchemy_url
+
+T = TypeVar("T")
 
 _SET_CONTEXT = text(
     "select set_config('app.user_id', :user_id, true), set_config('app.tenant_id', :tenant_id, true),"
@@ -79,13 +83,17 @@ class Database:
 class RequestTransaction:
     """One request's transaction: commits when the block ends cleanly, rolls back otherwise.
 
-    graphql-core resolves sibling fields concurrently, and one AsyncSession must not serve two tasks at
-    once, so every statement goes through a lock.
+    graphql-core resolves sibling fields concurrently and cancels the pending ones when a non-null sibling
+    fails. One AsyncSession must not serve two tasks at once, and a statement cancelled half-way leaves its
+    connection unusable, so every statement runs in its own task that holds the lock and is shielded from
+    the caller's cancellation; the block's end waits for those tasks before it commits or rolls back.
     """
 
     def __init__(self, session: AsyncSession, context: DbContext) -> None:
         self._session = session
         self._lock = asyncio.Lock()
+        self._running: set[asyncio.Task[Any]] = set()
+        self._closed = False
         self.context = context
 
     async def __aenter__(self) -> RequestTransaction:
@@ -94,26 +102,55 @@ class RequestTransaction:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._closed = True
+        await self._settle()
         async with self._lock:
             try:
                 if exc_type is None:
-                    await self._session.commit()
+                    try:
+                        await self._session.commit()
+                    except BaseException:
+                        with contextlib.suppress(Exception):  # the commit's own error is the one to report
+                            await self._session.rollback()
+                        raise
                 else:
                     await self._session.rollback()
             finally:
                 await self._session.close()
 
     async def execute(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:
-        async with self._lock:
-            return await self._session.execute(statement, params)
+        return await self._shielded(self._session.execute(statement, params))
 
     async def rollback(self) -> None:
-        async with self._lock:
-            await self._session.rollback()
+        await self._shielded(self._session.rollback())
 
     def savepoint(self) -> _Savepoint:
         """A nested block whose failure undoes only its own statements (one mutation among several)."""
         return _Savepoint(self)
+
+    async def _shielded(self, work: Awaitable[T]) -> T:
+        if self._closed:
+            if inspect.iscoroutine(work):
+                work.close()
+            raise TransactionClosed("the request's transaction has ended")
+        task = asyncio.ensure_future(self._locked(work))
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+        return await asyncio.shield(task)
+
+    async def _locked(self, work: Awaitable[T]) -> T:
+        async with self._lock:
+            return await work
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._running.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved here: a cancelled caller never awaits it
+
+    async def _settle(self) -> None:
+        """Let statements whose callers were cancelled finish, so the connection is idle again."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
 
 
 class _Savepoint:
@@ -122,14 +159,15 @@ class _Savepoint:
         self._nested: Any = None
 
     async def __aenter__(self) -> None:
-        async with self._tx._lock:
-            self._nested = await self._tx._session.begin_nested()
+        self._nested = await self._tx._shielded(self._begin())
+
+    async def _begin(self) -> Any:
+        return await self._tx._session.begin_nested()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        async with self._tx._lock:
-            if exc_type is None:
-                await self._nested.commit()
-            else:
-                await self._nested.rollback()
+        if exc_type is None:
+            await self._tx._shielded(self._nested.commit())
+        else:
+            await self._tx._shielded(self._nested.rollback())

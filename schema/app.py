@@ -26,7 +26,7 @@ from policies.tokens import TokenVerifier
 from resolvers.jobs import in_process_worker
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, claims_from_header, resolve_principal
 from schema.build import Limits, build_schema
-from schema.execution import GraphQLRequest, execute
+from schema.execution import GraphQLRequest, execute, masked_error
 from schema.logs import request_id_var
 from schema.settings import Settings
 
@@ -196,7 +196,21 @@ class RequestIdMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
             await send(message)
 
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, send_tracked)
+        except Exception as error:
+            # The one place every request passes through: a fault anywhere still answers in JSON with its id.
+            _logger.error("unhandled error", exc_info=error, extra={"request_id": request_id})
+            if started:
+                raise
+            response = JSONResponse({"data": None, "errors": [masked_error(request_id)]}, status_code=500)
+            await response(scope, receive, send_with_id)
         finally:
             request_id_var.reset(token)

@@ -16,6 +16,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
 from cost.store import CostStore
+from db.errors import timed_out
 from db.session import Database, DbContext
 from policies.principal import Principal
 from resolvers.context import RequestContext
@@ -57,19 +58,27 @@ async def execute(
         cost_store=cost_store,
         cost_import_roots=cost_import_roots,
     )
-    if principal is None:
-        result = await _run(schema, context, request)
-        return _response(result, request_id)
-    db_context = DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id if principal.tenant else None)
+    result: ExecutionResult | None = None
     try:
-        async with database.transaction(db_context) as tx:
-            context.transaction = tx
+        if principal is None:
             result = await _run(schema, context, request)
-            if any(_is_unexpected(e) for e in result.errors or []):
-                raise _Unexpected(result)
-    except _Unexpected as rolled_back:
-        result = rolled_back.result
-    return _response(result, request_id)
+            return _response(result, request_id)
+        db_context = DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id if principal.tenant else None)
+        try:
+            async with database.transaction(db_context) as tx:
+                context.transaction = tx
+                result = await _run(schema, context, request)
+                if any(_is_unexpected(e) for e in result.errors or []):
+                    raise _Unexpected(result)
+        except _Unexpected as rolled_back:
+            result = rolled_back.result
+        return _response(result, request_id)
+    except Exception as error:
+        # The transaction did not commit (or execution itself broke): no data may be shown as if it had.
+        _logger.error("request failed outside a resolver", exc_info=error, extra={"request_id": request_id})
+        body = _response(result, request_id) if result is not None else {}
+        errors = [e for e in body.get("errors", []) if e["extensions"]["code"] != "INTERNAL_SERVER_ERROR"]
+        return {"data": None, "errors": [*errors, masked_error(request_id)]}
 
 
 async def _run(schema: strawberry.Schema, context: RequestContext, request: GraphQLRequest) -> ExecutionResult:
@@ -117,9 +126,18 @@ def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
         formatted["extensions"] = extensions
         return formatted
     _logger.error("unexpected error", exc_info=original, extra={"request_id": request_id})
-    masked = GraphQLError(
-        f"Internal server error (request id {request_id})",
-        path=error.path,
-        extensions={"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-    )
-    return masked.formatted
+    masked = masked_error(request_id)
+    if error.path is not None:
+        masked["path"] = error.path
+    if timed_out(original):
+        masked["message"] = f"The request ran past its statement time limit (request id {request_id})"
+        masked["extensions"]["code"] = "TIMEOUT"
+    return masked
+
+
+def masked_error(request_id: str) -> dict[str, Any]:
+    """What a client sees of a fault on our side: a code and the request id to quote, nothing else."""
+    return {
+        "message": f"Internal server error (request id {request_id})",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
