@@ -2,9 +2,10 @@
 
 FOCUS columns keep their names; ``Tags`` (JSON text in CSV, a map in Parquet) keeps its own keys. The CUR
 re-rating columns are null except ``line_item_type`` (null) — FOCUS rows are rated from FOCUS columns.
-A null ``SubAccountId`` (allowed by FOCUS for charges at billing-account level) is stored under the
-``BillingAccountId`` so every row has a partition. ``"NULL"`` text reads as null (the official sample
-writes it).
+A null ``SubAccountId`` (allowed by FOCUS for charges at billing-account level), or no ``SubAccountId``
+column at all (FOCUS makes it conditional: present only where the provider has sub accounts), is stored
+under the ``BillingAccountId`` so every row has a partition; a file needs one of the two columns.
+``"NULL"`` text reads as null (the official sample writes it).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ TEXT_COLUMNS = (
 CURRENCY = "BillingCurrency"
 PERIOD = "BillingPeriodStart"
 ACCOUNT = "SubAccountId"
+BILLING_ACCOUNT = "BillingAccountId"
 NULL_VALUES = ("", "NULL")
 
 
@@ -42,12 +44,21 @@ def columns_to_read(header: list[str]) -> list[str]:
     return [name for name in header if name in wanted]
 
 
+def has_account(header: list[str]) -> bool:
+    return ACCOUNT in header or BILLING_ACCOUNT in header
+
+
+def account_ids(batch: Batch) -> pa.Array:
+    """The partition account of each row: SubAccountId, else BillingAccountId."""
+    return coalesce(batch.text(ACCOUNT), batch.text(BILLING_ACCOUNT))
+
+
 def normalise(batch: Batch) -> pa.RecordBatch:
     n = len(batch)
     none_text = pa.nulls(n, pa.string())
     none_money = pa.nulls(n, MONEY)
     billed = batch.money("BilledCost")
-    account = batch.text("BillingAccountId")
+    account = batch.text(BILLING_ACCOUNT)
     return assemble(
         {
             "BilledCost": billed,
@@ -60,7 +71,7 @@ def normalise(batch: Batch) -> pa.RecordBatch:
             "ChargePeriodEnd": batch.timestamp("ChargePeriodEnd"),
             "BillingPeriodStart": batch.timestamp("BillingPeriodStart"),
             "BillingAccountId": account,
-            "SubAccountId": coalesce(batch.text("SubAccountId"), account),
+            "SubAccountId": account_ids(batch),
             "ServiceName": batch.text("ServiceName"),
             "SkuId": batch.text("SkuId"),
             "ResourceId": batch.text("ResourceId"),

@@ -44,6 +44,9 @@ _MARKERS: dict[Format, str] = {
 }
 
 
+NOT_A_BILLING_FILE = "not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)"
+
+
 def detect(header: Collection[str], *, file: str) -> Format:
     """Return the format of a file from its column names or raise :class:`UnknownFormatError`."""
     names = set(header)
@@ -56,7 +59,5 @@ def detect(header: Collection[str], *, file: str) -> Format:
             raise UnknownFormatError(
                 file, f"header looks like {fmt.value} but lacks required column(s) {', '.join(missing)}"
             )
-    shown = ", ".join(sorted(names)[:5]) or "(no columns)"
-    raise UnknownFormatError(
-        file, f"header matches none of legacy CUR, CUR 2.0 or FOCUS 1.x (first columns: {shown})"
-    )
+    # Nothing of the header is quoted: an unrecognised file may be anything (a secret, a server's answer).
+    raise UnknownFormatError(file, NOT_A_BILLING_FILE)

@@ -4,6 +4,11 @@ CSV goes through Arrow's multithreaded streaming reader (``pyarrow.csv.open_csv`
 only the columns the mapping needs, all as text (then converted exactly, see :mod:`cost.decimals`);
 Parquet through ``ParquetFile.iter_batches``. Memory is bounded by a few blocks whatever the file size.
 Row numbers in errors are 1-based data rows (the header is row 0).
+
+A file is first recognised from its header (:func:`cost.formats.detect`); only then may an error quote its
+content. A recognised file is refused when a column the mapping reads appears twice in the header, or when
+a required column (:data:`cost.formats.REQUIRED`, and the account) has an empty cell: silently reading one
+of two ``BilledCost`` columns, or an empty cost as nothing, would invoice a wrong amount.
 """
 
 from __future__ import annotations
@@ -20,8 +25,16 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from cost import cur2, focus, legacy
-from cost.errors import CorruptFileError, EmptyFileError, InputError, InvalidValueError, MixedCurrencyError
-from cost.formats import Format, detect
+from cost.errors import (
+    CorruptFileError,
+    DuplicateColumnError,
+    EmptyFileError,
+    InputError,
+    InvalidValueError,
+    MixedCurrencyError,
+    UnknownFormatError,
+)
+from cost.formats import REQUIRED, Format, detect
 from cost.prefetch import prefetch
 from cost.sources import Source
 from cost.values import Batch
@@ -62,6 +75,9 @@ class Reader:
         self.batch_rows = batch_rows
         self.header = self._header()
         self.format = detect(self.header, file=self.source.name)
+        mapping: _Mapping = MAPPINGS[self.format]  # type: ignore[assignment]
+        self._refuse_duplicates(mapping)
+        self._required = self._required_values(mapping)
         self.rows = 0
         self.currency: str | None = None
         self._raw: pa.NativeFile | None = None
@@ -91,6 +107,29 @@ class Reader:
             raise EmptyFileError(self.name, "header present but no data rows")
         self._bytes = self.source.size
 
+    def _refuse_duplicates(self, mapping: _Mapping) -> None:
+        seen: set[str] = set()
+        for name in mapping.columns_to_read(self.header):
+            if name in seen:
+                raise DuplicateColumnError(
+                    self.name, "the header has this column more than once; which one holds the values is ambiguous",
+                    row=0, column=name,
+                )
+            seen.add(name)
+
+    def _required_values(self, mapping: _Mapping) -> tuple[str, ...]:
+        """Columns that must have a value in every row (the FOCUS account is checked on its own)."""
+        required = set(REQUIRED[self.format]) | {mapping.PERIOD}
+        if mapping is focus:
+            if not focus.has_account(self.header):
+                raise UnknownFormatError(
+                    self.name, f"header looks like {self.format.value} but lacks required column(s) "
+                    f"{focus.ACCOUNT} or {focus.BILLING_ACCOUNT}",
+                )
+        else:
+            required.add(mapping.ACCOUNT)
+        return tuple(sorted(required))
+
     def _parsed(self, mapping: _Mapping) -> Iterator[tuple[pa.RecordBatch, int]]:
         columns = mapping.columns_to_read(self.header)
         raw_batches = self._parquet(columns) if self.source.kind == "parquet" else self._csv(columns)
@@ -103,8 +142,8 @@ class Reader:
             with self.source.filesystem.open_input_file(self.source.path) as handle:
                 try:
                     return pq.ParquetFile(handle).schema_arrow.names
-                except (pa.ArrowInvalid, OSError) as exc:
-                    raise CorruptFileError(self.name, f"not a readable Parquet file ({exc})") from exc
+                except pa.ArrowInvalid as exc:  # not recognised yet: quote nothing of it
+                    raise CorruptFileError(self.name, "not a readable Parquet file") from exc
         return self.source.csv_header()
 
     def _csv(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
@@ -125,7 +164,7 @@ class Reader:
             except InputError:
                 raise
             except (pa.ArrowInvalid, OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise CorruptFileError(self.name, _csv_reason(exc), row=None) from exc
+                raise CorruptFileError(self.name, _csv_reason(exc, self.source.kind), row=None) from exc
 
     def _parquet(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
         with self.source.filesystem.open_input_file(self.source.path) as handle:
@@ -134,21 +173,18 @@ class Reader:
                 yield from pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns)
             except InputError:
                 raise
-            except (pa.ArrowInvalid, OSError) as exc:
+            except pa.ArrowInvalid as exc:
                 raise CorruptFileError(
                     self.name, f"unreadable Parquet data after row {self.rows} ({exc})"
                 ) from exc
 
     def _check(self, batch: Batch, mapping: _Mapping) -> None:
-        for column in (mapping.PERIOD, mapping.ACCOUNT):
-            values = batch.data.column(column)
-            if values.null_count:
-                if mapping is focus and column == focus.ACCOUNT:
-                    continue
-                first = pc.index(values.is_null(), True).as_py()
-                raise InvalidValueError(
-                    self.name, "value is required", row=batch.first_row + first, column=column
-                )
+        for column in self._required:
+            _require(batch, batch.data.column(column), column, "value is required")
+        if mapping is focus:
+            _require(batch, focus.account_ids(batch), focus.ACCOUNT,
+                     f"value is required ({focus.ACCOUNT}, or {focus.BILLING_ACCOUNT} for charges at "
+                     "billing-account level)")
         if mapping.CURRENCY not in batch.data.schema.names:
             return
         currency = batch.data.column(mapping.CURRENCY)
@@ -169,11 +205,20 @@ class Reader:
             )
 
 
-def _csv_reason(exc: BaseException) -> str:
-    text = str(exc)
-    if "compress" in text.lower() or "gzip" in text.lower() or isinstance(exc, EOFError | zipfile.BadZipFile):
-        return f"truncated or corrupt compressed data ({text})"
-    return f"malformed CSV ({text})"
+def _require(batch: Batch, values: pa.Array, column: str, reason: str) -> None:
+    if values.null_count:
+        first = pc.index(values.is_null(), True).as_py()
+        raise InvalidValueError(batch.file, reason, row=batch.first_row + first, column=column)
+
+
+def _csv_reason(exc: BaseException, kind: str) -> str:
+    """Arrow's parse errors are about a recognised billing file and may quote it; an OSError may carry an
+    object store's answer, so only its kind is said."""
+    if kind in ("gzip", "zip") and not isinstance(exc, pa.ArrowInvalid):
+        return "truncated or corrupt compressed data"
+    if isinstance(exc, pa.ArrowInvalid):
+        return f"malformed CSV ({exc})"
+    return "the file could not be read to its end"
 
 
 def _regroup(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:

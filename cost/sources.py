@@ -1,7 +1,10 @@
-"""Opening an input file (local path or URI; plain, ``.gz`` or ``.zip`` CSV, or Parquet) as a byte stream.
+"""Opening an input file (plain, ``.gz`` or ``.zip`` CSV, or Parquet) as a byte stream.
 
 A :class:`Source` knows its file name for error messages and counts the bytes read from the underlying file
-(compressed bytes for ``.gz``/``.zip``) so imports can report progress.
+(compressed bytes for ``.gz``/``.zip``) so imports can report progress. Without a filesystem, a location is
+a local path and nothing else: object stores are reached only through a filesystem built from configuration
+(:mod:`cost.locations`), never from a URI's text. Errors raised here come before the file is recognised as a
+billing file, so none quotes its bytes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 
-from cost.errors import CorruptFileError, EmptyFileError
+from cost.errors import CorruptFileError, EmptyFileError, LocationRefused
 
 _HEADER_PROBE = 1 << 20
 
@@ -44,7 +47,9 @@ class Source:
     @classmethod
     def open(cls, location: str, filesystem: pafs.FileSystem | None = None) -> Source:
         if filesystem is None:
-            filesystem, path = pafs.FileSystem.from_uri(_as_uri(location))
+            if "://" in location:
+                raise LocationRefused("a URI needs a configured cost source (cost.locations)")
+            filesystem, path = pafs.LocalFileSystem(), os.path.abspath(location)
         else:
             path = location
         info = filesystem.get_file_info(path)
@@ -74,7 +79,7 @@ class Source:
         try:
             archive = zipfile.ZipFile(raw)  # type: ignore[arg-type]
         except zipfile.BadZipFile as exc:
-            raise CorruptFileError(self.name, f"not a valid zip archive ({exc})") from exc
+            raise CorruptFileError(self.name, "not a valid zip archive") from exc
         with archive:
             members = [i for i in archive.infolist() if not i.is_dir()]
             if len(members) != 1:
@@ -88,13 +93,9 @@ class Source:
             try:
                 head = stream.read(_HEADER_PROBE)
             except (OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise CorruptFileError(self.name, f"truncated or corrupt compressed data ({exc})") from exc
+                raise CorruptFileError(self.name, "truncated or corrupt compressed data") from exc
         if not head.strip():
             raise EmptyFileError(self.name, "file has no header and no data")
         text = head.decode("utf-8-sig", errors="replace")
         first_line = next(csv.reader(io.StringIO(text)), [])
         return [name.strip() for name in first_line]
-
-
-def _as_uri(location: str) -> str:
-    return location if "://" in location else os.path.abspath(location)

@@ -26,4 +26,11 @@ def test_unknown_header_names_the_file() -> None:
     with pytest.raises(UnknownFormatError) as caught:
         detect(["a", "b"], file="s3://bucket/x.csv")
     assert caught.value.file == "s3://bucket/x.csv"
-    assert str(caught.value).startswith("s3://bucket/x.csv: header matches none")
+    assert str(caught.value) == "s3://bucket/x.csv: not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)"
+
+
+def test_an_unrecognised_header_is_not_quoted() -> None:
+    with pytest.raises(UnknownFormatError) as caught:
+        detect(["JWT_SECRET=hunter2", "password"], file="f.csv")
+    assert "hunter2" not in str(caught.value)
+    assert "password" not in str(caught.value)

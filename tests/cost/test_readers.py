@@ -103,7 +103,8 @@ def test_unknown_header(tmp_path: Path) -> None:
     with pytest.raises(UnknownFormatError) as caught:
         Reader(str(path))
     assert str(path) in str(caught.value)
-    assert "matches none" in caught.value.reason
+    assert caught.value.reason == "not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)"
+    assert "amount" not in str(caught.value)
 
 
 def test_header_of_a_known_format_missing_a_required_column(tmp_path: Path) -> None:
