@@ -1,5 +1,6 @@
-"""Demo data: one operator with a billing admin, three startups, two VCs, users in each, one active grant
-and one pending request. Loaded as the owner (it is seed data, not a request); idempotent."""
+"""Demo data: one operator with a billing admin, three startups, two VCs, users in each, one active grant,
+one pending request and one pending invitation. Loaded as the owner (it is seed data, not a request);
+idempotent."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ USERS = [
     ("analyst@sakura.example", "Saki Analyst", "sakura-vc", "viewer"),
     ("partner@harbor.example", "Hugo Partner", "harbor-capital", "owner"),
 ]
+
+# A pending invitation: (tenant slug, inviting admin, invited e-mail, role). The invitee accepts it through the
+# API (acceptInvitation); the database files it under the inviter's context, as the API would.
+INVITATIONS = [("bluefinch", "founder@bluefinch.example", "board@kitsune.example", "viewer")]
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,10 @@ def _insert(conn: psycopg.Connection) -> None:
         " values (%s, %s, %s, %s)",
         (ids["bluefinch"], ids["harbor-capital"], ["company", "captable"], user_ids["partner@harbor.example"]),
     )
+    for tenant, inviter, email, role in INVITATIONS:
+        conn.execute(
+            "select set_config('app.user_id', %s, true), set_config('app.tenant_id', %s, true)",
+            (str(user_ids[inviter]), str(ids[tenant])),
+        )
+        conn.execute("insert into invitations (tenant_id, email, role) values (%s, %s, %s)", (ids[tenant], email, role))
+    conn.execute("select set_config('app.user_id', '', true), set_config('app.tenant_id', '', true)")

@@ -35,6 +35,20 @@ class MembershipRecord:
 
 
 @dataclass(frozen=True)
+class InvitationRecord:
+    tenant_id: UUID
+    id: UUID
+    email: str
+    role: str
+    invited_by: UUID | None
+    created_at: datetime
+    expires_at: datetime
+    status: str
+    accepted_by: UUID | None
+    responded_at: datetime | None
+
+
+@dataclass(frozen=True)
 class GrantRecord:
     tenant_id: UUID
     id: UUID

@@ -89,3 +89,18 @@ company_profiles = Table(
     Column("website", Text),
     Column("updated_at", DateTime(timezone=True)),
 )
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True, server_default=FetchedValue()),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("invited_by", Uuid),
+    Column("created_at", DateTime(timezone=True)),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("status", Text, nullable=False),
+    Column("accepted_by", Uuid),
+    Column("responded_at", DateTime(timezone=True)),
+)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, func, select, update
 
 from db.errors import mapped_errors
 from db.pagination import Page, keyset, page_of
@@ -89,36 +89,10 @@ async def count_members(tx: RequestTransaction, tenant_id: UUID) -> int:
     return int((await tx.execute(statement)).scalar_one())
 
 
-async def user_id_by_email(tx: RequestTransaction, email: str) -> UUID | None:
-    statement = text("select app.user_id_by_email(:email)")
-    value = (await tx.execute(statement, {"email": email})).scalar_one()
-    return value if value is None else UUID(str(value))
-
-
-async def create_user(tx: RequestTransaction, email: str, display_name: str) -> UUID:
-    """The id is made here: RETURNING would need the new user to be visible, and it is not a co-member yet."""
-    user_id = uuid4()
-    with mapped_errors():
-        await tx.execute(insert(users).values(id=user_id, email=email.lower(), display_name=display_name))
-    return user_id
-
-
 async def membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID) -> MembershipRecord | None:
     statement = select(memberships).where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
     row = (await tx.execute(statement)).first()
     return MembershipRecord(**row._mapping) if row else None
-
-
-async def add_membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID, role: str) -> MembershipRecord:
-    with mapped_errors():
-        row = (
-            await tx.execute(
-                insert(memberships)
-                .values(tenant_id=tenant_id, user_id=user_id, role=role)
-                .returning(*memberships.columns)
-            )
-        ).one()
-    return MembershipRecord(**row._mapping)
 
 
 async def set_membership_role(

@@ -8,10 +8,11 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import companies, grants, members
+from resolvers import companies, grants, invitations, members
 from resolvers.context import RequestContext
 from schema.outcomes import outcome, parse_id
 from schema.types.grants import GrantScope, PortfolioGrant
+from schema.types.invitations import Invitation
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 from schema.types.tenancy import CompanyProfile, Membership, RemovedMember, Role
 
@@ -20,6 +21,17 @@ Ctx = Info[RequestContext, None]
 MemberResult = Annotated[
     Membership | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
     strawberry.union("MemberResult"),
+]
+InviteMemberResult = Annotated[
+    Invitation | NotAllowed | InvalidInputProblem | ConflictProblem, strawberry.union("InviteMemberResult")
+]
+InvitationResult = Annotated[
+    Invitation | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
+    strawberry.union("InvitationResult"),
+]
+AcceptInvitationResult = Annotated[
+    Membership | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
+    strawberry.union("AcceptInvitationResult"),
 ]
 RemoveMemberResult = Annotated[
     RemovedMember | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
@@ -48,10 +60,34 @@ class CompanyProfileInput:
 
 @strawberry.type
 class TenancyMutation:
-    @strawberry.mutation(description="Add a user (created if new) to the acting tenant. Owners and admins.")
-    async def add_member(self, info: Ctx, email: str, role: Role, display_name: str = "") -> MemberResult:
+    @strawberry.mutation(
+        description="Invite an e-mail address into the acting tenant (owners and admins; only owners invite"
+        " owners). The answer is the same whether or not the address belongs to a user."
+    )
+    async def invite_member(self, info: Ctx, email: str, role: Role) -> InviteMemberResult:
+        async def run() -> Invitation:
+            return Invitation.from_record(await invitations.invite(info.context, email, role))
+
+        return await outcome(run)
+
+    @strawberry.mutation(description="Revoke a pending invitation of the acting tenant. Owners and admins.")
+    async def revoke_invitation(self, info: Ctx, id: strawberry.ID) -> InvitationResult:
+        async def run() -> Invitation:
+            return Invitation.from_record(await invitations.revoke(info.context, parse_id(id, "id")))
+
+        return await outcome(run)
+
+    @strawberry.mutation(description="Accept an invitation addressed to you: you become a member with its role.")
+    async def accept_invitation(self, info: Ctx, id: strawberry.ID) -> AcceptInvitationResult:
         async def run() -> Membership:
-            return Membership.from_record(await members.add_member(info.context, email, role, display_name))
+            return Membership.from_record(await invitations.accept(info.context, parse_id(id, "id")))
+
+        return await outcome(run)
+
+    @strawberry.mutation(description="Decline an invitation addressed to you.")
+    async def decline_invitation(self, info: Ctx, id: strawberry.ID) -> InvitationResult:
+        async def run() -> Invitation:
+            return Invitation.from_record(await invitations.decline(info.context, parse_id(id, "id")))
 
         return await outcome(run)
 
