@@ -88,9 +88,9 @@ def import_file(
     sha256: str | None = None,
     late_data: LateData = LateData.REJECT,
 ) -> ImportResult:
-    """Import ``path`` (local path or URI) into ``store`` and publish it atomically.
+    """Import ``path`` (local path or URI) into ``store``, one operator's store, and publish it atomically.
 
-    Same content (sha256) already imported → returns the stored result with ``already_imported=True``;
+    Same content (sha256) already imported into this operator's store → returns the stored result with ``already_imported=True``;
     nothing is read beyond hashing (pass ``sha256`` when already known, e.g. from the manifest).
     ``on_progress(bytes_read, rows)`` is called after every batch (bytes of the file as stored, i.e.
     compressed bytes for ``.gz``/``.zip``).
@@ -104,6 +104,8 @@ def import_file(
     ``REJECT`` published nothing, so it can be imported again with ``CORRECTIONS``).
     Any error → the import's folder is removed and the store is exactly as before.
     """
+    if store.operator_id is None:
+        raise TypeError("import into one operator's store: CostStore.for_operator(operator_id)")
     # Hashing first costs one extra sequential read (~1 GB/s) but makes a re-import a true no-op: nothing is
     # parsed or written. (Hashing on a thread during the import was measured no faster on 2 cores.)
     if sha256 is None:

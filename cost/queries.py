@@ -1,8 +1,9 @@
-"""Aggregations over the cost store, scoped to the accounts a principal may see.
+"""Aggregations over the cost store, scoped to the holdings a principal may see.
 
 Only the files of accounts in the :class:`~cost.scope.AccountScope` (and of the requested periods) are
-opened: the file list comes from the store's catalog, by partition, before any byte is read; an empty scope
-reads nothing. Files are scanned batch by batch and aggregated as they stream, so memory is bounded by the
+opened, each in its own operator's store: the file list comes from that store's catalog, by partition,
+before any byte is read; an empty scope reads nothing. Within a file only the rows charged inside the
+account's intervals in scope count (rows belong to whoever held the account at the time). Files are scanned batch by batch and aggregated as they stream, so memory is bounded by the
 number of groups, and decimal sums are exact 128-bit integer sums. The account and month of a row are known
 from its file's partition and are never read; text keys are read as Parquet dictionaries and aggregated on
 their codes.
@@ -25,8 +26,8 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from cost.columns import MONEY, SCHEMA
-from cost.scope import AccountScope
+from cost.columns import MONEY, SCHEMA, TIMESTAMP
+from cost.scope import ALWAYS, AccountScope, Interval
 from cost.store import CostStore, StoredFile
 
 
@@ -130,19 +131,19 @@ def aggregate(
         raise TypeError("scope must be an AccountScope from cost.scope.scope_from_database_rows")
     if not metrics:
         raise ValueError("at least one metric is required")
-    if not scope.accounts:
-        return []
-    catalog = store.catalog()
-    available = sorted({key.split("/", 1)[0] for key in catalog["partitions"]})
-    periods = _periods(available, period, period_from, period_to)
-    files = store.files(accounts=scope.accounts, periods=periods, catalog=catalog)
+    if period is not None and (period_from is not None or period_to is not None):
+        raise ValueError("give period or period_from/period_to, not both")
+    if period is None and period_from is None and period_to is None:
+        raise ValueError("a period or a period range is required")
+    files = scoped_files(store, scope, lambda available: _periods(available, period, period_from, period_to))
     if not files:
         return []
     names = [g.name if isinstance(g, Tag) else g.value for g in group_by]
     if len(set(names)) != len(names):
         raise ValueError("a dimension appears twice in group_by")
     if filter is not None and filter.accounts:
-        files = [f for f in files if f.account in set(filter.accounts)]  # prune by path, never widen scope
+        wanted = set(filter.accounts)
+        files = [f for f in files if f.file.account in wanted]  # prune by path, never widen scope
     plan = _Plan(
         keys={n: _key_expression(g) for n, g in zip(names, group_by, strict=True) if g not in _CONSTANT},
         constants={n: _CONSTANT[g] for n, g in zip(names, group_by, strict=True) if g in _CONSTANT},
@@ -193,7 +194,7 @@ class _Plan:
     filter: pc.Expression | None
     filesystem: Any
 
-    def partial(self, group: list[StoredFile]) -> pa.Table:
+    def partial(self, group: list[ScopedFile]) -> pa.Table:
         """Aggregate a group of files (a few hundred thousand rows) into one small table."""
         keys, metrics = [*self.keys, *self.constants], list(self.metrics)
         tables = [t for t in map(self._read, group) if t.num_rows]
@@ -202,10 +203,12 @@ class _Plan:
         table = _decode(_combine(pa.concat_tables(tables).unify_dictionaries(), keys, metrics))
         return table
 
-    def _read(self, stored: StoredFile) -> pa.Table:
+    def _read(self, scoped: ScopedFile) -> pa.Table:
+        stored = scoped.file
         columns = {**self.keys, **self.metrics}
         plain = {name: str(expr).strip() for name, expr in columns.items() if _is_field(expr)}
-        if self.filter is None and len(plain) == len(columns):
+        row_filter = _both(self.filter, scoped.when)
+        if row_filter is None and len(plain) == len(columns):
             # Fast path (plain columns, no filter): one read of the file, text as Parquet dictionaries.
             wanted = list(dict.fromkeys(plain.values()))
             # Pre-buffering coalesces reads for object stores; locally it only adds I/O-thread hops
@@ -218,7 +221,7 @@ class _Plan:
             table = pa.table([raw[c] for c in plain.values()], names=list(plain))
         else:
             dataset = ds.dataset(stored.path, format=_FORMAT, filesystem=self.filesystem)
-            table = dataset.to_table(columns=columns, filter=self.filter, use_threads=False)
+            table = dataset.to_table(columns=columns, filter=row_filter, use_threads=False)
         for name, value in self.constants.items():
             constant = pa.DictionaryArray.from_arrays(
                 pa.array(np.zeros(table.num_rows, dtype=np.int32)), pa.array([value(stored)], pa.string())
@@ -227,16 +230,72 @@ class _Plan:
         return table
 
 
-def _batches_of_rows(files: list[StoredFile], rows: int) -> list[list[StoredFile]]:
-    groups: list[list[StoredFile]] = [[]]
+def _batches_of_rows(files: list[ScopedFile], rows: int) -> list[list[ScopedFile]]:
+    groups: list[list[ScopedFile]] = [[]]
     count = 0
-    for stored in files:
+    for scoped in files:
         if count >= rows:
             groups.append([])
             count = 0
-        groups[-1].append(stored)
-        count += stored.rows
+        groups[-1].append(scoped)
+        count += scoped.file.rows
     return groups
+
+
+@dataclass(frozen=True)
+class ScopedFile:
+    """A stored file of an account in scope, and which of its rows are (None: all of them)."""
+
+    file: StoredFile
+    when: pc.Expression | None
+
+
+def scoped_files(
+    store: CostStore, scope: AccountScope, periods_of: Callable[[list[str]], list[str]]
+) -> list[ScopedFile]:
+    """The files of the scope's accounts, each from its own operator's store, for the periods that
+    ``periods_of(periods available in that store)`` picks, with the charge-time filter of the account's
+    intervals in scope. Only the catalogs are read."""
+    out = []
+    for operator_id in sorted(scope.operators, key=str):
+        operator_store = store.for_operator(operator_id)
+        catalog = operator_store.catalog()
+        available = sorted({key.split("/", 1)[0] for key in catalog["partitions"]})
+        accounts = scope.accounts_of(operator_id)
+        for stored in operator_store.files(accounts=accounts, periods=periods_of(available), catalog=catalog):
+            intervals = scope.intervals(operator_id, stored.account)
+            if intervals:
+                out.append(ScopedFile(stored, charged_within(intervals)))
+    return out
+
+
+# A row's charge time: its charge period's start (a row without one: its billing period's start). Late rows
+# re-homed into a later billing period keep their charge time, so they stay with the account's holder then.
+CHARGE_TIME = pc.coalesce(pc.field("ChargePeriodStart"), pc.field("BillingPeriodStart"))
+
+
+def charged_within(intervals: Sequence[Interval]) -> pc.Expression | None:
+    """Rows whose charge time lies in one of the ``[from, to)`` intervals; None when they cover all time."""
+    if tuple(intervals) == ALWAYS:
+        return None
+    parts = []
+    for lo, hi in intervals:
+        bounds = []
+        if lo is not None:
+            bounds.append(CHARGE_TIME >= pa.scalar(lo, TIMESTAMP))
+        if hi is not None:
+            bounds.append(CHARGE_TIME < pa.scalar(hi, TIMESTAMP))
+        parts.append(bounds[0] & bounds[1] if len(bounds) == 2 else bounds[0])
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined | part
+    return combined
+
+
+def _both(first: pc.Expression | None, second: pc.Expression | None) -> pc.Expression | None:
+    if first is None or second is None:
+        return first if second is None else second
+    return first & second
 
 
 _FORMAT = ds.ParquetFileFormat(read_options=ds.ParquetReadOptions(dictionary_columns=_STRING_COLUMNS))
@@ -273,11 +332,7 @@ def _key_expression(group: GroupBy) -> pc.Expression:
 
 def _periods(available: list[str], period: str | None, start: str | None, end: str | None) -> list[str]:
     if period is not None:
-        if start is not None or end is not None:
-            raise ValueError("give period or period_from/period_to, not both")
         return [period]
-    if start is None and end is None:
-        raise ValueError("a period or a period range is required")
     return [p for p in available if (start is None or p >= start) and (end is None or p <= end)]
 
 

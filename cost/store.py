@@ -1,10 +1,18 @@
-"""The Parquet cost store: per-import version folders plus one atomically replaced catalog pointer.
+"""The Parquet cost store: one store per operator, each made of per-import version folders plus one
+atomically replaced catalog pointer.
 
 Layout under the root (a local folder or any URI ``pyarrow.fs`` understands, e.g. ``s3://bucket/prefix``)::
 
-    imports/<sha256>/billing_period=2023-11/sub_account_id=123456789012/part-0.parquet
-    _catalog/v-00000042-<random>.json     immutable catalog versions
-    _catalog/HEAD                         name of the current catalog version
+    operators/<operator uuid>/imports/<import id>/billing_period=2023-11/sub_account_id=123456789012/part-0.parquet
+    operators/<operator uuid>/_catalog/v-00000042-<random>.json     immutable catalog versions
+    operators/<operator uuid>/_catalog/HEAD                         name of the current catalog version
+
+Account ids are unique per operator only, so nothing is shared between operators: partitions, catalog,
+duplicate detection (by sha256), period locks and the writers' lock are all per operator store.
+:meth:`CostStore.for_operator` is the only way to reach one, with an operator id that comes from the
+database (a manifest's tenant, the billed tenant's operator, an :class:`~cost.scope.AccountScope`), never
+from a client. Before revision 0008 the store had one catalog at the root (``_catalog``, ``imports``);
+:mod:`cost.migration` moves such a store to this layout.
 
 Why this shape: S3 has no rename, so "write to a staging prefix, then move into place" would be a copy and
 a delete per file and never atomic as a whole. Here an import writes its files once, into its own folder
@@ -28,10 +36,12 @@ read-modify-write of ``HEAD``). Replaced import folders are left for :meth:`Cost
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import pyarrow.fs as pafs
 
@@ -39,6 +49,7 @@ from cost.errors import CatalogError
 
 CATALOG_DIR = "_catalog"
 IMPORTS_DIR = "imports"
+OPERATORS_DIR = "operators"
 
 
 @dataclass(frozen=True)
@@ -50,16 +61,34 @@ class StoredFile:
 
 
 class CostStore:
+    """The store root (``operator_id`` None), or one operator's store under it (see :meth:`for_operator`)."""
+
     def __init__(self, root: str, filesystem: pafs.FileSystem | None = None) -> None:
         if filesystem is None:
             if "://" in root:
                 filesystem, root = pafs.FileSystem.from_uri(root)
             else:
-                import os
-
                 filesystem, root = pafs.LocalFileSystem(), os.path.abspath(root)
         self.filesystem = filesystem
         self.root = root.rstrip("/")
+        self.operator_id: UUID | None = None
+
+    def for_operator(self, operator_id: UUID) -> CostStore:
+        """The store of one operator, at ``<root>/operators/<uuid>``; an operator's store only gives itself."""
+        if not isinstance(operator_id, UUID):
+            raise TypeError("an operator id is a UUID read from the database")
+        if self.operator_id is not None:
+            if operator_id != self.operator_id:
+                raise ValueError(f"this is the store of operator {self.operator_id}, not of {operator_id}")
+            return self
+        store = CostStore(f"{self.root}/{OPERATORS_DIR}/{operator_id}", self.filesystem)
+        store.operator_id = operator_id
+        return store
+
+    def has_legacy_catalog(self) -> bool:
+        """Whether this root still holds a catalog of the pre-0008 single-store layout (see cost.migration)."""
+        head = f"{self.root}/{CATALOG_DIR}/HEAD"
+        return self.operator_id is None and self.filesystem.get_file_info(head).type == pafs.FileType.File
 
     # -- paths ---------------------------------------------------------------------------------------------
     def import_dir(self, sha256: str) -> str:

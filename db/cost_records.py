@@ -16,6 +16,7 @@ class CloudAccountRecord:
     name: str
     assigned_by: UUID | None
     assigned_at: datetime
+    operator_id: UUID
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""SQLAlchemy Core descriptions of the cost tables (the DDL lives in migration 0004)."""
+"""SQLAlchemy Core descriptions of the cost tables (the DDL lives in migrations 0004, 0006 and 0008)."""
 
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, BigInteger, Column, DateTime, FetchedValue, Table, Text, Uuid
+from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, FetchedValue, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 
 from db.tables import metadata
@@ -16,6 +16,7 @@ cloud_accounts = Table(
     Column("name", Text, nullable=False, server_default=FetchedValue()),
     Column("assigned_by", Uuid, server_default=FetchedValue()),
     Column("assigned_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("operator_id", Uuid, server_default=FetchedValue()),  # set by the trigger
 )
 
 cloud_account_assignments = Table(
@@ -26,6 +27,8 @@ cloud_account_assignments = Table(
     Column("valid_from", DateTime(timezone=True), primary_key=True),
     Column("valid_to", DateTime(timezone=True)),
     Column("assigned_by", Uuid),
+    Column("operator_id", Uuid, nullable=False),
+    Column("is_first", Boolean, nullable=False),
 )
 
 cost_imports = Table(

@@ -22,7 +22,7 @@ async def assign_cloud_account(
     ctx: RequestContext, account_id: str, tenant_slug: str, name: str | None, payer_account_id: str | None = None
 ) -> CloudAccountRecord:
     """Assign an account to a billed tenant, or move it there (its history keeps the previous tenant)."""
-    ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
+    acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
     account_id = account_id.strip()
     if not account_id or len(account_id) > 300:
         raise InvalidInput("an account id has 1 to 300 characters", field="accountId")
@@ -33,7 +33,7 @@ async def assign_cloud_account(
         raise NotFound(f"no tenant {tenant_slug!r} is billed by your operator")
     async with ctx.tx.savepoint():
         try:
-            existing = await costs.account_by_id(ctx.tx, account_id)
+            existing = await costs.account_by_id(ctx.tx, acting.id, account_id)
             if existing is None:
                 saved = await costs.insert_account(ctx.tx, tenant.id, account_id, name or "", payer_account_id)
             else:
@@ -47,8 +47,8 @@ async def assign_cloud_account(
                     raise Forbidden("you may not change this cloud account")
                 saved = updated
         except UniqueViolation as error:
-            # Invisible here but present: it belongs to a tenant another operator bills.
-            raise Conflict(f"cloud account {account_id} is assigned to a tenant your operator does not bill") from error
+            # Ids are unique per operator: only a concurrent assignment of the same id gets here.
+            raise Conflict(f"cloud account {account_id} was assigned concurrently; try again") from error
         except PolicyViolation as error:
             raise Forbidden("only the billing admins of the tenant's operator assign its cloud accounts") from error
         except ConstraintViolation as error:
@@ -65,7 +65,6 @@ async def cloud_accounts(ctx: RequestContext, page: PageRequest, company: str | 
         if tenant is None:
             raise NotFound(f"no tenant {company!r} is visible to you")
         tenant_ids = [tenant.id]
-    after = [str(page.after[0])] if page.after else None
-    result = await costs.accounts_page(ctx.tx, tenant_ids, after, page.first)
+    result = await costs.accounts_page(ctx.tx, tenant_ids, page.after, page.first)
     await audit_granted_reads(ctx, [a.tenant_id for a in result.items], "costs", "cloud_accounts")
     return result

@@ -1,4 +1,4 @@
-"""Cloud accounts, the account scope of cost reads, import manifests and period locks.
+"""Cloud accounts, the holdings scope of cost reads, import manifests and period locks.
 
 Every function runs in the caller's transaction, under its context: what a function returns is what the
 policies let that principal see, and what it writes is what they let it write.
@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, text, update
 
 from cost.scope import AccountScope, scope_from_database_rows
 from db.cost_records import CloudAccountRecord, CostImportRecord
-from db.cost_tables import cloud_accounts, cost_imports, cost_period_locks
+from db.cost_tables import cloud_account_assignments, cloud_accounts, cost_imports, cost_period_locks
 from db.errors import mapped_errors
 from db.pagination import Page, keyset, page_of
 from db.session import RequestTransaction
@@ -28,11 +28,15 @@ _DEFER = text(
 
 
 async def visible_account_scope(tx: RequestTransaction, tenant_ids: Sequence[UUID] | None) -> AccountScope:
-    """The accounts whose cost this principal may read, per the `cloud_accounts` policies, restricted to
-    `tenant_ids` when given (None: every account the policies show)."""
-    statement = select(cloud_accounts.c.account_id)
+    """The holdings whose cost rows this principal may read: each (operator, account, interval) of the
+    assignment history that the `cloud_account_assignments` policies show (own tenant, tenants that granted
+    `costs`, tenants the acting operator bills), restricted to `tenant_ids` when given (None: all of them).
+    An account's rows belong to whoever held it at the time, so a tenant never sees rows charged while
+    another tenant held the account."""
+    a = cloud_account_assignments
+    statement = select(a.c.operator_id, a.c.account_id, a.c.valid_from, a.c.valid_to, a.c.is_first)
     if tenant_ids is not None:
-        statement = statement.where(cloud_accounts.c.tenant_id.in_(list(tenant_ids)))
+        statement = statement.where(a.c.tenant_id.in_(list(tenant_ids)))
     return scope_from_database_rows((await tx.execute(statement)).all())
 
 
@@ -53,8 +57,12 @@ async def is_billed_tenant(tx: RequestTransaction, tenant_id: UUID) -> bool:
 # -- cloud accounts ----------------------------------------------------------------------------------------
 
 
-async def account_by_id(tx: RequestTransaction, account_id: str) -> CloudAccountRecord | None:
-    row = (await tx.execute(select(cloud_accounts).where(cloud_accounts.c.account_id == account_id))).first()
+async def account_by_id(tx: RequestTransaction, operator_id: UUID, account_id: str) -> CloudAccountRecord | None:
+    """The operator's account `account_id` (ids are unique per operator), if the policies show it."""
+    statement = select(cloud_accounts).where(
+        cloud_accounts.c.operator_id == operator_id, cloud_accounts.c.account_id == account_id
+    )
+    row = (await tx.execute(statement)).first()
     return CloudAccountRecord(**row._mapping) if row else None
 
 
@@ -92,7 +100,7 @@ async def accounts_page(
     statement = select(cloud_accounts)
     if tenant_ids is not None:
         statement = statement.where(cloud_accounts.c.tenant_id.in_(list(tenant_ids)))
-    statement = keyset(statement, [cloud_accounts.c.account_id], after, first)
+    statement = keyset(statement, [cloud_accounts.c.account_id, cloud_accounts.c.tenant_id], after, first)
     rows = (await tx.execute(statement)).all()
     return page_of([CloudAccountRecord(**r._mapping) for r in rows], first)
 
@@ -159,17 +167,32 @@ async def update_import(tx: RequestTransaction, import_id: UUID, **fields: Any) 
     return _import(row) if row else None
 
 
-async def claim_import(tx: RequestTransaction, import_id: UUID) -> CostImportRecord | None:
-    """queued → running (once): None when the manifest is invisible here or was already claimed."""
+async def claim_import(tx: RequestTransaction, import_id: UUID, *, retry: bool = False) -> CostImportRecord | None:
+    """queued → running (once): None when the manifest is invisible here or was already claimed.
+
+    `retry` (the job was requeued after its worker died): a `running` manifest is claimed again, its progress
+    counted from zero."""
+    statuses = ["queued", "running"] if retry else ["queued"]
     statement = (
         update(cost_imports)
-        .where(cost_imports.c.id == import_id, cost_imports.c.status == "queued")
-        .values(status="running", started_at=func.now())
+        .where(cost_imports.c.id == import_id, cost_imports.c.status.in_(statuses))
+        .values(status="running", started_at=func.now(), bytes=0, rows=0)
         .returning(*cost_imports.columns)
     )
     with mapped_errors():
         row = (await tx.execute(statement)).first()
     return _import(row) if row else None
+
+
+async def imported_before(tx: RequestTransaction, tenant_id: UUID, sha256: str, other_than: UUID) -> bool:
+    """Whether another manifest of the operator published the file `sha256`."""
+    statement = select(func.count()).where(
+        cost_imports.c.tenant_id == tenant_id,
+        cost_imports.c.sha256 == sha256,
+        cost_imports.c.status == "succeeded",
+        cost_imports.c.id != other_than,
+    )
+    return bool((await tx.execute(statement)).scalar_one())
 
 
 async def record_progress(tx: RequestTransaction, import_id: UUID, bytes_read: int, rows: int) -> None:

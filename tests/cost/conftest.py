@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from uuid import UUID
 
 import pytest
 
@@ -82,13 +83,19 @@ def legacy_csv(tmp_path: Path) -> WriteLegacy:
     return write
 
 
+# The operator whose store the engine tests use (in the API, operator ids come from the database).
+OPERATOR = UUID("00000000-0000-4000-8000-000000000001")
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> CostStore:
-    return CostStore(str(tmp_path / "store"))
+    """One operator's store under the root ``tmp_path/store``."""
+    return CostStore(str(tmp_path / "store")).for_operator(OPERATOR)
 
 
-def scope_of(*accounts: str) -> AccountScope:
-    return scope_from_database_rows([{"account_id": a} for a in accounts])
+def scope_of(*accounts: str, operator: UUID = OPERATOR) -> AccountScope:
+    """A scope of whole accounts (every charge time) of one operator."""
+    return scope_from_database_rows([{"operator_id": operator, "account_id": a} for a in accounts])
 
 
 def shared_file(relative: str) -> Path:

@@ -12,7 +12,7 @@ from cost.imports import import_file
 from cost.queries import CostFilter, Dimension, Metric, Tag, aggregate
 from cost.scope import AccountScope, scope_from_database_rows
 from cost.store import CostStore
-from tests.cost.conftest import WriteLegacy, scope_of
+from tests.cost.conftest import OPERATOR, WriteLegacy, scope_of
 
 A, B = "111111111111", "222222222222"
 
@@ -71,11 +71,18 @@ def test_scope_from_rows_of_several_shapes() -> None:
     class Row:
         def __init__(self, account_id: str) -> None:
             self.account_id = account_id
+            self.operator_id = OPERATOR
 
-    scope = scope_from_database_rows([{"sub_account_id": A}, Row(B), ("333",)])
-    assert scope.accounts == {A, B, "333"}
+    scope = scope_from_database_rows([{"sub_account_id": A, "operator_id": OPERATOR}, Row(B)])
+    assert scope.accounts == {A, B}
+    assert scope.accounts_of(OPERATOR) == {A, B}
     with pytest.raises(ValueError, match="empty"):
-        scope_from_database_rows([{"account_id": None}])
+        scope_from_database_rows([{"account_id": None, "operator_id": OPERATOR}])
+    # An account id alone names no store: the operator is required, as a UUID.
+    with pytest.raises(ValueError, match="operator"):
+        scope_from_database_rows([{"account_id": A}])
+    with pytest.raises(ValueError, match="operator"):
+        scope_from_database_rows([{"account_id": A, "operator_id": str(OPERATOR)}])
 
 
 def test_query_reads_only_partitions_in_scope(loaded: CostStore, tmp_path: Path) -> None:

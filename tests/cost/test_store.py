@@ -10,7 +10,7 @@ from cost.errors import InvalidNumberError, LockedPeriodError
 from cost.imports import import_file
 from cost.queries import Dimension, aggregate
 from cost.store import CostStore
-from tests.cost.conftest import WriteLegacy, listing, scope_of
+from tests.cost.conftest import OPERATOR, WriteLegacy, listing, scope_of
 from tests.cost.s3server import moto_s3
 
 NOVEMBER = "2023-11-01T00:00:00.000Z"
@@ -134,7 +134,7 @@ def test_s3_round_trip(legacy_csv: WriteLegacy, monkeypatch: pytest.MonkeyPatch)
             endpoint_override=endpoint,
             scheme="http",
         )
-        store = CostStore("costs/prefix", filesystem=fs)
+        store = CostStore("costs/prefix", filesystem=fs).for_operator(OPERATOR)
         path = legacy_csv(
             [
                 {"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": "1.81E-8"},
@@ -147,7 +147,7 @@ def test_s3_round_trip(legacy_csv: WriteLegacy, monkeypatch: pytest.MonkeyPatch)
         assert import_file(str(path), store).already_imported
         listed = client.list_objects_v2(Bucket="costs", Prefix="prefix/")["Contents"]
         names = sorted(item["Key"] for item in listed)
-        assert "prefix/_catalog/HEAD" in names
+        assert f"prefix/operators/{OPERATOR}/_catalog/HEAD" in names
         data = [n for n in names if n.endswith(".parquet")]
         assert len(data) == 2
         assert all("/billing_period=2023-11/sub_account_id=" in n for n in data)
@@ -155,7 +155,7 @@ def test_s3_round_trip(legacy_csv: WriteLegacy, monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
         monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         by_uri = CostStore(f"s3://costs/prefix?endpoint_override={endpoint}&scheme=http&region=us-east-1")
-        assert billed_by_account(by_uri, "222222222222") == {"222222222222": Decimal("1.5")}
+        assert billed_by_account(by_uri.for_operator(OPERATOR), "222222222222") == {"222222222222": Decimal("1.5")}
         client.close()
 
 

@@ -104,7 +104,7 @@ def seed_costs(world: World, owner_conn: psycopg.Connection, cost_store: CostSto
         chosen = {t: [str(rng.randrange(10**11, 10**12)) for _ in range(accounts)] for t in tenants}
         rows = cost_rows([a for ids in chosen.values() for a in ids], period, per_account, rng.randrange(1 << 30))
         path = write_legacy_csv(tmp_path / f"cur-{rng.randrange(1 << 30)}.csv", rows)
-        import_file(str(path), store or cost_store)
+        import_file(str(path), store or cost_store.for_operator(world.tenants["operator"]))
         with owner_conn.transaction():
             for tenant, ids in chosen.items():
                 for account in ids:

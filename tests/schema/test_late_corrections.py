@@ -73,13 +73,14 @@ async def test_late_october_lands_in_november_as_corrections(
     accounts = seeded.accounts["startup"]
     rng = random.Random()
     november = cost_rows(accounts, NEXT, 12, rng.randrange(1 << 30))  # November's regular usage, same source
-    import_file(str(write_legacy_csv(tmp_path / "november.csv", november)), cost_store)
+    import_file(str(write_legacy_csv(tmp_path / "november.csv", november)),
+                cost_store.for_operator(world.tenants["operator"]))
     late = cost_rows(accounts, PERIOD, 7, rng.randrange(1 << 30))  # arrives after October was closed
     path = write_legacy_csv(tmp_path / "late-october.csv", late)
     admin = world.actor("billing_admin")
 
     # Default: refused, nothing published.
-    catalog = cost_store.catalog()
+    catalog = cost_store.for_operator(world.tenants["operator"]).catalog()
     queued = (await cost_gql(admin, IMPORT_DEFAULT, {"path": str(path)}))["data"]["importCostReport"]
     assert (queued["__typename"], queued["lateData"]) == ("CostImport", "REJECT"), queued
     await run_job(admin, queued["id"])
@@ -88,7 +89,7 @@ async def test_late_october_lands_in_november_as_corrections(
     assert refused["error"]["file"] == str(path)
     assert PERIOD in refused["error"]["reason"]
     assert refused["rehomed"] == []
-    assert cost_store.catalog() == catalog
+    assert cost_store.for_operator(world.tenants["operator"]).catalog() == catalog
 
     # Opt-in: re-homed into November as corrections.
     queued = (await cost_gql(admin, IMPORT, {"path": str(path), "late": "CORRECTIONS"}))["data"]["importCostReport"]
