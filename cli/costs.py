@@ -154,3 +154,28 @@ def run_worker() -> int:
 
 
 
+
+
+def run_migrate_store() -> int:
+    """Split the old single-catalog store by operator, attributing imports from the manifests (as the owner)."""
+    import psycopg
+
+    from cost.migration import migrate_store
+    from db.cost_store_owners import import_owners
+
+    try:
+        settings = load_settings()
+        runtime = prepare(settings)
+    except CliError as error:
+        err.print(f"[red]error:[/red] {error}")
+        return 1
+    with psycopg.connect(runtime.location.owner_url) as conn:
+        owners = import_owners(conn)
+    result = migrate_store(CostStore(settings.cost_store_root), owners)
+    for operator, count in sorted(result.imports.items(), key=lambda item: str(item[0])):
+        err.print(f"operator {operator}: {count} imports moved")
+    for sha in result.unattributed:
+        err.print(f"[yellow]left in the old root:[/yellow] import {sha} (no operator's manifest published it)")
+    if not result.imports and not result.unattributed:
+        err.print("the cost store has no old catalog; nothing to do")
+    return 0

@@ -272,6 +272,14 @@ def cost_import(
                                           late_data=LateData(late_data.value)))
 
 
+@cost_app.command("migrate-store")
+def cost_migrate_store() -> None:
+    """Move a cost store of the old single-catalog layout to one store per operator (idempotent)."""
+    from cli.costs import run_migrate_store
+
+    raise typer.Exit(code=run_migrate_store())
+
+
 @app.command()
 def worker() -> None:
     """Run the background job queue (cost imports) until interrupted."""

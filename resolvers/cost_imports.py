@@ -175,7 +175,7 @@ async def run_import(
         result = await asyncio.to_thread(
             import_file,
             manifest.source_uri,
-            store,
+            store.for_operator(manifest.tenant_id),  # the manifest's operator: its own catalog, locks, dedup
             on_progress=progress.update,
             locked_periods=locked,
             late_data=LateData(manifest.late_data),

@@ -41,7 +41,7 @@ from cost.billing.definitions import plan_from_json
 from cost.billing.document import DocumentLine, InvoiceDocument, render_html, render_pdf
 from cost.columns import SCHEMA
 from cost.rows import read_rows
-from cost.scope import AccountScope, scope_from_database_rows
+from cost.scope import AccountScope
 from db.billing_records import CustomerBillingRecord, InvoiceRecord, InvoiceRunRecord
 from db.errors import PolicyViolation, UniqueViolation
 from db.pagination import Page
@@ -175,7 +175,7 @@ async def billing_setup(tx: RequestTransaction, customer: TenantRecord, period: 
         tax=tax,
         items=items,
         groups=billing_groups(history),
-        scope=scope_from_database_rows(history),
+        scope=await costs.visible_account_scope(tx, [customer.id]),
     )
 
 
@@ -184,7 +184,8 @@ async def compute_draft(tx: RequestTransaction, store: CostStore, customer: Tena
     setup = await billing_setup(tx, customer, period)
 
     def work() -> InvoiceDraft | None:
-        rows = read_rows(store, setup.scope, period, columns=RATING_COLUMNS)
+        # Rows overlapping the customer's intervals; the billing groups split those that cross a boundary.
+        rows = read_rows(store, setup.scope, period, columns=RATING_COLUMNS, overlapping=True)
         mine = rows_for_tenant(rows, setup.groups, str(customer.id))
         if mine.num_rows == 0:
             return None
@@ -509,10 +510,11 @@ async def margins(ctx: RequestContext, period: str, group_by: Sequence[str]) -> 
         except InvalidInput:
             continue  # no plan (or none in force): it bills nothing
     history = await billing.assignment_history(tx, list(by_id))
-    groups, scope = billing_groups(history), scope_from_database_rows(history)
+    groups, scope = billing_groups(history), await costs.visible_account_scope(tx, list(by_id))
 
     def work() -> list[Any]:
-        return margin_report(read_rows(store, scope, period, columns=RATING_COLUMNS), groups, plans)
+        rows = read_rows(store, scope, period, columns=RATING_COLUMNS, overlapping=True)
+        return margin_report(rows, groups, plans)
 
     try:
         rows = await asyncio.to_thread(work)

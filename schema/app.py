@@ -70,6 +70,9 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(app_url, pool_size=settings.pool_size, statement_timeout_ms=settings.statement_timeout_ms)
         store = CostStore(settings.cost_store_root)
+        if store.has_legacy_catalog():  # pre-0008 layout: nothing in it is read until it is split by operator
+            _logger.error("cost store %s has the old single-catalog layout; run `roundpool cost migrate-store`",
+                          store.root)
         app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings, store)
         try:
             if settings.database_url is None:  # the embedded default: no separate worker process to rely on
