@@ -16,14 +16,16 @@ import pytest
 from cost.columns import SCHEMA
 from cost.errors import (
     CorruptFileError,
+    DuplicateColumnError,
     EmptyFileError,
     InvalidNumberError,
+    InvalidValueError,
     MixedCurrencyError,
     UnknownFormatError,
 )
 from cost.formats import Format
 from cost.readers import Reader
-from tests.cost.conftest import WriteLegacy, shared_file
+from tests.cost.conftest import LEGACY_HEADER, WriteLegacy, shared_file
 
 
 def read_all(path: Path, **kwargs: int) -> pa.Table:
@@ -301,3 +303,80 @@ def test_focus_parquet(tmp_path: Path) -> None:
     parquet_table = read_all(path)
     assert parquet_table.column("BilledCost").equals(csv_table.column("BilledCost"))
     assert parquet_table.column("SubAccountId").equals(csv_table.column("SubAccountId"))
+
+
+FOCUS_HEADER = ["BillingAccountId", "SubAccountId", "BillingPeriodStart", "ChargeCategory", "BillingCurrency",
+                "BilledCost", "EffectiveCost", "ServiceName"]
+FOCUS_ROW = {"BillingAccountId": "999", "SubAccountId": "123", "BillingPeriodStart": "2024-09-01T00:00:00Z",
+             "ChargeCategory": "Usage", "BillingCurrency": "USD", "BilledCost": "2.5", "EffectiveCost": "2.5",
+             "ServiceName": "Compute"}
+
+
+def write_focus(path: Path, rows: list[dict[str, str]], header: list[str] | None = None) -> Path:
+    header = header or FOCUS_HEADER
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([{**FOCUS_ROW, **row}.get(name, "") for name in header])
+    return path
+
+
+@pytest.mark.parametrize("column", ["BilledCost", "SubAccountId", "ServiceName"])
+def test_a_duplicated_column_refuses_the_file(tmp_path: Path, column: str) -> None:
+    path = write_focus(tmp_path / "dup.csv", [{}] * 3, [*FOCUS_HEADER, column])
+    with pytest.raises(DuplicateColumnError) as caught:
+        read_all(path)
+    assert (caught.value.file, caught.value.row, caught.value.column) == (str(path), 0, column)
+
+
+def test_a_duplicated_legacy_cost_or_tag_column_refuses_the_file(legacy_csv: WriteLegacy) -> None:
+    for column in ("lineItem/UnblendedCost", "resourceTags/user:Team"):
+        path = legacy_csv([{column: "9"}], header=[*LEGACY_HEADER, column])
+        with pytest.raises(DuplicateColumnError) as caught:
+            read_all(path)
+        assert (caught.value.row, caught.value.column) == (0, column)
+
+
+def test_a_duplicated_parquet_column_refuses_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "dup.parquet"
+    names = [*FOCUS_HEADER, "BilledCost"]
+    pq.write_table(pa.Table.from_arrays([pa.array([{**FOCUS_ROW}.get(n, "7")]) for n in names], names=names), path)
+    with pytest.raises(DuplicateColumnError) as caught:
+        read_all(path)
+    assert (caught.value.row, caught.value.column) == (0, "BilledCost")
+
+
+@pytest.mark.parametrize("column", ["BilledCost", "EffectiveCost", "ChargeCategory", "BillingCurrency"])
+def test_an_empty_required_focus_cell_names_file_row_and_column(tmp_path: Path, column: str) -> None:
+    path = write_focus(tmp_path / "empty.csv", [{}, {}, {column: ""}, {}])
+    with pytest.raises(InvalidValueError) as caught:
+        read_all(path)
+    assert (caught.value.file, caught.value.row, caught.value.column) == (str(path), 3, column)
+    assert caught.value.reason == "value is required"
+
+
+@pytest.mark.parametrize("column", ["lineItem/UnblendedCost", "lineItem/LineItemType", "lineItem/UsageAccountId"])
+def test_an_empty_required_legacy_cell_names_file_row_and_column(legacy_csv: WriteLegacy, column: str) -> None:
+    path = legacy_csv([{}] * 2999 + [{column: ""}])
+    with pytest.raises(InvalidValueError) as caught:
+        read_all(path, block_size=4096, batch_rows=100)
+    assert (caught.value.row, caught.value.column) == (3000, column)
+
+
+def test_focus_without_sub_account_column_uses_the_billing_account(tmp_path: Path) -> None:
+    header = [name for name in FOCUS_HEADER if name != "SubAccountId"]
+    table = read_all(write_focus(tmp_path / "no-sub.csv", [{}, {"BillingAccountId": "888"}], header))
+    assert table.column("SubAccountId").to_pylist() == ["999", "888"]
+    assert table.column("BilledCost").to_pylist() == [Decimal("2.5"), Decimal("2.5")]
+
+
+def test_focus_without_any_account_is_refused_precisely(tmp_path: Path) -> None:
+    header = [name for name in FOCUS_HEADER if name not in ("SubAccountId", "BillingAccountId")]
+    path = write_focus(tmp_path / "no-account.csv", [{}], header)
+    with pytest.raises(UnknownFormatError, match=r"lacks required column\(s\) SubAccountId or BillingAccountId"):
+        read_all(path)
+    both_empty = write_focus(tmp_path / "empty-account.csv", [{}, {"SubAccountId": "", "BillingAccountId": ""}])
+    with pytest.raises(InvalidValueError) as caught:
+        read_all(both_empty)
+    assert (caught.value.row, caught.value.column) == (2, "SubAccountId")
