@@ -38,7 +38,10 @@ def _run(user: str, tenant: str, work: Callable[[RequestContext], Awaitable[T]])
             principal = await resolve_principal(database, user_id, tenant)
             assert principal.tenant is not None
             context = RequestContext(
-                request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size, principal=principal
+                request_id=uuid.uuid4().hex,
+                max_page_size=settings.max_page_size,
+                principal=principal,
+                limits=settings.request_limits,
             )
             async with database.transaction(DbContext(user_id=user_id, tenant_id=principal.tenant.id)) as tx:
                 context.transaction = tx
@@ -51,7 +54,7 @@ def _run(user: str, tenant: str, work: Callable[[RequestContext], Awaitable[T]])
 
 def run_import(path: Path, user: str, tenant: str) -> int:
     try:
-        imported = _run(user, tenant, lambda ctx: ocf.import_package(ctx, ocf.read_path(path)))
+        imported = _run(user, tenant, lambda ctx: ocf.import_package(ctx, ocf.read_path(path, ctx.limits.package)))
     except LedgerProblems as rejected:
         err.print(f"[red]rejected:[/red] {len(rejected.problems)} problem(s); nothing was written")
         for problem in rejected.problems:

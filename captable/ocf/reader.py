@@ -11,18 +11,28 @@ ship ``~~~ SAMPLE ~~~``) is only a warning, and the package is read as 1.2.
 
 from __future__ import annotations
 
-import json
+import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from captable.errors import OcfPackageError
+from captable.ocf.limits import (
+    JsonTooDeep,
+    OcfLimitExceeded,
+    PackageLimits,
+    UnsafeMemberName,
+    load_json,
+    unsafe_path_reason,
+)
 from captable.problems import Problem
 
 MANIFEST = "OCF_MANIFEST_FILE"
+DEFAULT_LIMITS = PackageLimits()
 SUPPORTED = ((1, 0), (1, 2))
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 
@@ -57,41 +67,111 @@ class RawPackage:
     files: Mapping[str, str] = field(default_factory=dict)  # filepath -> file_type, in manifest order
 
 
-def read_package(path: str | Path) -> RawPackage:
-    """Read a package; raise :class:`OcfPackageError` only when no manifest can be read at all."""
+def read_package(path: str | Path, limits: PackageLimits = DEFAULT_LIMITS) -> RawPackage:
+    """Read a package; raise :class:`OcfPackageError` only when no manifest can be read at all, or when the
+    package exceeds `limits` (:class:`~captable.ocf.limits.OcfLimitExceeded`) or names a member outside itself."""
     path = Path(path)
     if path.is_dir():
-        return _read(
-            _folder_opener(path),
-            _find_manifest(
-                [p.relative_to(path).as_posix() for p in path.rglob("*.json")], _folder_opener(path)
-            ),
-        )
+        names = [p.relative_to(path).as_posix() for p in path.rglob("*.json")]
+        _check_count(len(names), limits)
+        opener = _Members(_folder_reader(path), limits)
+        return _read(opener, _find_manifest(names, opener, limits), limits)
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n.endswith(".json")]
-
-            def opener(name: str) -> bytes:
-                return archive.read(name)
-
-            return _read(opener, _find_manifest(names, opener))
+            return _read_archive(archive, limits)
     if path.is_file():
-        return _read(_folder_opener(path.parent), path.name)
+        return _read(_Members(_folder_reader(path.parent), limits), path.name, limits)
     raise OcfPackageError(f"{path} is neither a folder, a zip file nor a manifest")
 
 
-def _folder_opener(root: Path) -> Callable[[str], bytes]:
-    def opener(name: str) -> bytes:
-        return (root / name).read_bytes()
+def read_zip(data: bytes, limits: PackageLimits = DEFAULT_LIMITS) -> RawPackage:
+    """Read an ``.ocf.zip`` held in memory (nothing is extracted to disk)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as error:
+        raise OcfPackageError(f"not a readable zip archive: {error}") from error
+    with archive:
+        return _read_archive(archive, limits)
 
-    return opener
+
+def _read_archive(archive: zipfile.ZipFile, limits: PackageLimits) -> RawPackage:
+    infos = archive.infolist()
+    _check_count(len(infos), limits)
+    for info in infos:
+        reason = unsafe_path_reason(info.filename)
+        if reason is not None:
+            raise UnsafeMemberName(f"member {info.filename!r} {reason}")
+    json_members = [i for i in infos if i.filename.endswith(".json") and not i.is_dir()]
+    names = [i.filename for i in json_members]
+    declared = sum(i.file_size for i in json_members)
+    if declared > limits.max_bytes:
+        raise OcfLimitExceeded(
+            f"the archive's JSON members expand to {declared} bytes; at most {limits.max_bytes} are read", "bytes"
+        )
+    opener = _Members(_zip_reader(archive), limits)
+    return _read(opener, _find_manifest(names, opener, limits), limits)
 
 
-def _find_manifest(names: list[str], opener: Callable[[str], bytes]) -> str:
+def _check_count(count: int, limits: PackageLimits) -> None:
+    if count > limits.max_files:
+        raise OcfLimitExceeded(f"the package has {count} files; at most {limits.max_files} are read", "files")
+
+
+class _Members:
+    """Reads each member once, and no more bytes in all than the limit allows (whatever headers claim)."""
+
+    def __init__(self, read: Callable[[str, int], bytes], limits: PackageLimits) -> None:
+        self._read = read
+        self._limits = limits
+        self._cache: dict[str, bytes] = {}
+        self._used = 0
+
+    def __call__(self, name: str) -> bytes:
+        if name in self._cache:
+            return self._cache[name]
+        allowance = self._limits.max_bytes - self._used
+        data = self._read(name, allowance)
+        if len(data) > allowance:
+            raise OcfLimitExceeded(
+                f"{name!r} makes the package larger than {self._limits.max_bytes} decompressed bytes", "bytes"
+            )
+        self._used += len(data)
+        self._cache[name] = data
+        return data
+
+
+def _zip_reader(archive: zipfile.ZipFile) -> Callable[[str, int], bytes]:
+    def read(name: str, allowance: int) -> bytes:
+        try:
+            with archive.open(name) as stream:
+                return stream.read(allowance + 1)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, zlib.error) as error:
+            # encrypted, unsupported compression, corrupt data or CRC mismatch
+            raise OcfPackageError(f"member {name!r} cannot be read: {error}") from error
+
+    return read
+
+
+def _folder_reader(root: Path) -> Callable[[str, int], bytes]:
+    def read(name: str, allowance: int) -> bytes:
+        with (root / name).open("rb") as stream:
+            return stream.read(allowance + 1)
+
+    return read
+
+
+def _json(opener: Callable[[str], bytes], name: str, limits: PackageLimits) -> Any:
+    try:
+        return load_json(opener(name), limits.max_depth)
+    except JsonTooDeep as error:
+        raise OcfLimitExceeded(f"{name!r} nests JSON deeper than {error.max_depth} levels", "depth") from error
+
+
+def _find_manifest(names: list[str], opener: Callable[[str], bytes], limits: PackageLimits) -> str:
     found = []
     for name in sorted(names, key=lambda n: (n.count("/"), n)):
         try:
-            data = json.loads(opener(name))
+            data = _json(opener, name, limits)
         except (OSError, ValueError):
             continue
         if isinstance(data, dict) and data.get("file_type") == MANIFEST:
@@ -103,30 +183,40 @@ def _find_manifest(names: list[str], opener: Callable[[str], bytes]) -> str:
     return found[0]
 
 
-def _read(opener: Callable[[str], bytes], manifest_name: str) -> RawPackage:
+def _read(opener: Callable[[str], bytes], manifest_name: str, limits: PackageLimits) -> RawPackage:
     try:
-        manifest = json.loads(opener(manifest_name))
+        manifest = _json(opener, manifest_name, limits)
     except (OSError, ValueError) as exc:
         raise OcfPackageError(f"unreadable manifest {manifest_name}: {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise OcfPackageError(f"manifest {manifest_name} is not a JSON object")
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    manifest_id = str(manifest.get("issuer", {}).get("id", manifest_name))
+    issuer = manifest.get("issuer")
+    manifest_id = str(issuer.get("id", manifest_name)) if isinstance(issuer, dict) else manifest_name
     version = _version(manifest.get("ocf_version"), manifest_id, problems, warnings)
     base = PurePosixPath(manifest_name).parent
     items: list[RawItem] = []
     files: dict[str, str] = {}
     for key, file_type in FILE_LISTS.items():
         entries = manifest.get(key) or []
+        if not isinstance(entries, list):
+            problems.append(Problem(manifest_id, MANIFEST, key, "is not a list of files"))
+            continue
         for index, entry in enumerate(entries):
             where = f"{key}[{index}].filepath"
             filepath = entry.get("filepath") if isinstance(entry, dict) else None
             if not isinstance(filepath, str):
                 problems.append(Problem(manifest_id, MANIFEST, where, "filepath is missing"))
                 continue
+            unsafe = unsafe_path_reason(filepath)
+            if unsafe is not None:
+                problems.append(Problem(manifest_id, MANIFEST, where, f"filepath {filepath!r} {unsafe}"))
+                continue
             name = (base / PurePosixPath(filepath)).as_posix().removeprefix("./")
             name = str(PurePosixPath(name))
             try:
-                data = json.loads(opener(name))
+                data = _json(opener, name, limits)
             except (OSError, KeyError):
                 problems.append(
                     Problem(manifest_id, MANIFEST, where, f"file {filepath!r} is not in the package")

@@ -1,0 +1,16 @@
+"""The per-request work limits resolvers enforce, built from the settings at the entry point."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from captable.ocf.limits import PackageLimits
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    # Rows all non-paginated list fields of one request may return together (`costs` under every alias, …).
+    max_response_rows: int = 20_000
+    # Bytes of an uploaded file (an `.ocf.zip`) once its base64 is decoded.
+    max_upload_bytes: int = 10 * 1024 * 1024
+    package: PackageLimits = field(default_factory=PackageLimits)
