@@ -68,16 +68,32 @@ class Database:
             sqlalchemy_url(app_url), pool_size=pool_size, max_overflow=0, pool_pre_ping=True
         )
         self._sessions = async_sessionmaker(self.engine, sync_session_class=_ContextSession, expire_on_commit=False)
+        # Side transactions (see RequestTransaction.aside) come from a pool of their own: a request holding a
+        # connection of the main pool never waits for a second one from it, which could exhaust it for good.
+        self._side_engine: AsyncEngine = create_async_engine(
+            sqlalchemy_url(app_url), pool_size=max(1, pool_size // 4), max_overflow=0, pool_pre_ping=True
+        )
+        self._side_sessions = async_sessionmaker(
+            self._side_engine, sync_session_class=_ContextSession, expire_on_commit=False
+        )
         self.statement_timeout_ms = statement_timeout_ms
 
     def transaction(self, context: DbContext) -> RequestTransaction:
         session = self._sessions()
         session.info["context"] = context
         session.info["statement_timeout_ms"] = self.statement_timeout_ms
+        return RequestTransaction(session, context, database=self)
+
+    def side_transaction(self, context: DbContext) -> RequestTransaction:
+        """A short transaction beside a request's, with the same context, that commits on its own."""
+        session = self._side_sessions()
+        session.info["context"] = context
+        session.info["statement_timeout_ms"] = self.statement_timeout_ms
         return RequestTransaction(session, context)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self._side_engine.dispose()
 
 
 class RequestTransaction:
@@ -89,8 +105,9 @@ class RequestTransaction:
     the caller's cancellation; the block's end waits for those tasks before it commits or rolls back.
     """
 
-    def __init__(self, session: AsyncSession, context: DbContext) -> None:
+    def __init__(self, session: AsyncSession, context: DbContext, *, database: Database | None = None) -> None:
         self._session = session
+        self._database = database
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Task[Any]] = set()
         self._closed = False
@@ -127,6 +144,13 @@ class RequestTransaction:
     def savepoint(self) -> _Savepoint:
         """A nested block whose failure undoes only its own statements (one mutation among several)."""
         return _Savepoint(self)
+
+    def aside(self) -> RequestTransaction:
+        """A separate transaction for the same context, committed when its block ends, whatever becomes of
+        this one (the audit of granted reads, resolvers/audit.py)."""
+        if self._database is None:
+            raise RuntimeError("a side transaction cannot open another one")
+        return self._database.side_transaction(self.context)
 
     async def _shielded(self, work: Awaitable[T]) -> T:
         if self._closed:

@@ -9,21 +9,15 @@ from uuid import UUID
 
 from db.errors import ConstraintViolation, PolicyViolation
 from db.pagination import Page
-from db.queries import companies, grants
+from db.queries import companies
 from db.records import CompanyProfileRecord
 from policies.principal import ADMIN_ROLES, TenantKind
+from resolvers.audit import audit_granted_reads
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden, InvalidInput
 from resolvers.pages import PageRequest
 
 STAGES = ("pre_seed", "seed", "series_a", "series_b", "series_c", "growth", "public")
-
-
-async def audit_granted_reads(ctx: RequestContext, tenant_ids: list[UUID], scope: str, subject: str) -> None:
-    """Log reads of other tenants' rows (those came through a grant) in their audit trails."""
-    acting = ctx.require_tenant()
-    foreign = sorted({t for t in tenant_ids if t != acting.id})
-    await grants.record_grant_read(ctx.tx, foreign, scope, subject)
 
 
 async def visible_profiles(ctx: RequestContext, page: PageRequest) -> Page[CompanyProfileRecord]:

@@ -9,7 +9,8 @@ from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
-from db.queries import companies, tenancy
+from db.queries import audit, companies, tenancy
+from db.queries.audit import GrantRead
 from db.records import CompanyProfileRecord, TenantRecord, UserRecord
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ class Loaders:
         self.tenant = DataLoader[UUID, TenantRecord | None](load_fn=self._tenants)
         self.user = DataLoader[UUID, UserRecord | None](load_fn=self._users)
         self.profile = DataLoader[UUID, CompanyProfileRecord | None](load_fn=self._profiles)
+        # Uncached (every read is logged each time), batched (one side transaction for the reads of a tick).
+        self.grant_read = DataLoader[GrantRead, None](load_fn=self._grant_reads, cache=False)
 
     async def _tenants(self, ids: Sequence[UUID]) -> list[TenantRecord | None]:
         by_id = {t.id: t for t in await tenancy.tenants_by_ids(self._context.tx, ids)}
@@ -34,3 +37,7 @@ class Loaders:
     async def _profiles(self, ids: Sequence[UUID]) -> list[CompanyProfileRecord | None]:
         by_id = {p.tenant_id: p for p in await companies.profiles_by_tenant(self._context.tx, ids)}
         return [by_id.get(i) for i in ids]
+
+    async def _grant_reads(self, reads: Sequence[GrantRead]) -> list[None]:
+        await audit.record_grant_reads(self._context.tx, reads)
+        return [None] * len(reads)

@@ -1,16 +1,40 @@
-"""The append-only audit trail, newest first."""
+"""The append-only audit trail: reading it (newest first) and logging reads through a grant."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, text, tuple_
 
 from db.pagination import Page, page_of
 from db.records import AuditEventRecord
 from db.session import RequestTransaction
 from db.tables import audit_events
+
+
+@dataclass(frozen=True)
+class GrantRead:
+    """Rows of `startups` read under `scope`, for the field family `subject`."""
+
+    startups: tuple[UUID, ...]
+    scope: str
+    subject: str
+
+
+async def record_grant_reads(tx: RequestTransaction, reads: Sequence[GrantRead]) -> None:
+    """Append `grant.read` events (only where a grant for the scope is active: the function checks) in a
+    transaction of their own beside `tx`, committed before this returns."""
+    reads = [r for r in reads if r.startups]
+    if not reads:
+        return
+    async with tx.aside() as side:
+        for read in reads:
+            await side.execute(
+                text("select app.record_grant_read(cast(:startups as uuid[]), :scope, :subject)"),
+                {"startups": [str(s) for s in read.startups], "scope": read.scope, "subject": read.subject},
+            )
 
 
 async def audit_page(

@@ -77,13 +77,3 @@ async def grants_page(
     statement = keyset(statement, [portfolio_grants.c.created_at, portfolio_grants.c.id], after, first)
     rows = (await tx.execute(statement)).all()
     return page_of([GrantRecord(**r._mapping) for r in rows], first)
-
-
-async def record_grant_read(tx: RequestTransaction, startups: Sequence[UUID], scope: str, subject: str) -> None:
-    """Append a `grant.read` event to each startup's trail (only where a grant for `scope` is active)."""
-    if not startups:
-        return
-    await tx.execute(
-        text("select app.record_grant_read(cast(:startups as uuid[]), :scope, :subject)"),
-        {"startups": [str(s) for s in startups], "scope": scope, "subject": subject},
-    )
