@@ -25,7 +25,6 @@ from db.queries.audit import GrantRead
 from db.records import AuditEventRecord
 from policies.principal import ADMIN_ROLES
 from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
 from resolvers.pages import PageRequest
 
 
@@ -39,9 +38,4 @@ async def audit_granted_reads(ctx: RequestContext, tenant_ids: list[UUID], scope
 
 async def audit_events(ctx: RequestContext, page: PageRequest) -> Page[AuditEventRecord]:
     acting = ctx.require_role(ADMIN_ROLES)
-    after = None
-    if page.after:
-        if not isinstance(page.after[0], int):
-            raise InvalidInput("malformed cursor", field="after")
-        after = [page.after[0]]
-    return await audit.audit_page(ctx.tx, acting.id, after, page.first)
+    return await audit.audit_page(ctx.tx, acting.id, page.after, page.first)

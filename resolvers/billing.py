@@ -145,8 +145,7 @@ def make_rule(scope: str, adjustment: str, percent: Decimal, value: str | None, 
 
 async def pricing_plans(ctx: RequestContext, page: PageRequest) -> Page[PlanWithVersions]:
     operator = _operator(ctx)
-    after = [page.after[0], UUID(str(page.after[1]))] if page.after else None
-    found = await billing.plans_page(ctx.tx, operator, after, page.first)
+    found = await billing.plans_page(ctx.tx, operator, page.after, page.first)
     versions = await billing.plan_versions(ctx.tx, [p.id for p in found.items])
     return Page(
         items=[PlanWithVersions(p, tuple(v for v in versions if v.plan_id == p.id)) for p in found.items],

@@ -22,8 +22,7 @@ STAGES = ("pre_seed", "seed", "series_a", "series_b", "series_c", "growth", "pub
 
 async def visible_profiles(ctx: RequestContext, page: PageRequest) -> Page[CompanyProfileRecord]:
     ctx.require_tenant()
-    after = [UUID(page.after[0])] if page.after else None
-    result = await companies.visible_profiles_page(ctx.tx, after, page.first)
+    result = await companies.visible_profiles_page(ctx.tx, page.after, page.first)
     await audit_granted_reads(ctx, [p.tenant_id for p in result.items], "company", "company_profiles")
     return result
 

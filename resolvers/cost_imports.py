@@ -33,7 +33,7 @@ from db.session import Database, DbContext
 from policies.principal import Role, TenantKind
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden, InvalidInput, NotFound
-from resolvers.pages import PageRequest, datetime_key
+from resolvers.pages import PageRequest
 
 COST_QUEUE = "costs"
 IMPORT_TASK = "import_cost_report"
@@ -113,11 +113,7 @@ async def cost_import(ctx: RequestContext, import_id: UUID) -> CostImportRecord:
 
 async def cost_imports(ctx: RequestContext, page: PageRequest) -> Page[CostImportRecord]:
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
-    after = None
-    if page.after:
-        after = datetime_key(page.after)
-        after[1] = UUID(str(after[1]))
-    return await costs.imports_page(ctx.tx, acting.id, after, page.first)
+    return await costs.imports_page(ctx.tx, acting.id, page.after, page.first)
 
 
 # -- the job -----------------------------------------------------------------------------------------------

@@ -136,18 +136,12 @@ async def reports_page(
     page: PageRequest,
 ) -> Page[ReportWithLines]:
     tenant_id = await company_id(ctx, company_slug)
-    after = None
-    if page.after is not None:
-        try:
-            after = [date.fromisoformat(page.after[0]), UUID(page.after[1])]
-        except (TypeError, ValueError, IndexError) as error:
-            raise InvalidInput("malformed cursor", field="after") from error
     result = await financials.reports_page(
         ctx.tx,
         tenant_id,
         statement=None if statement is None else statement.value,
         overlapping=overlapping,
-        after=after,
+        after=page.after,
         first=page.first,
     )
     await audit_granted_reads(ctx, [r.tenant_id for r in result.items], SCOPE, "financial_reports")

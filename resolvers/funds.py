@@ -95,12 +95,7 @@ async def fund(ctx: RequestContext, fund_id: UUID) -> FundRecord:
 
 async def funds_page(ctx: RequestContext, page: PageRequest) -> Page[FundRecord]:
     acting = _reader(ctx)
-    after = None
-    if page.after:
-        if len(page.after) != 2:
-            raise InvalidInput("malformed cursor", field="after")
-        after = [page.after[0], UUID(str(page.after[1]))]
-    return await funds.funds_page(ctx.tx, acting.id, after, page.first)
+    return await funds.funds_page(ctx.tx, acting.id, page.after, page.first)
 
 
 async def add_flow(

@@ -14,7 +14,7 @@ from db.records import GrantRecord
 from policies.principal import ADMIN_ROLES, TenantKind
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, Forbidden, InvalidInput, NotFound
-from resolvers.pages import PageRequest, datetime_key
+from resolvers.pages import PageRequest
 
 
 class Scope(StrEnum):
@@ -94,7 +94,4 @@ async def _decide(
 
 async def grants_page(ctx: RequestContext, status: str | None, page: PageRequest) -> Page[GrantRecord]:
     acting = ctx.require_tenant()
-    after = datetime_key(page.after) if page.after else None
-    if after is not None:
-        after[1] = UUID(after[1])
-    return await grants.grants_page(ctx.tx, acting.id, status, after, page.first)
+    return await grants.grants_page(ctx.tx, acting.id, status, page.after, page.first)

@@ -54,7 +54,7 @@ from resolvers.companies import audit_granted_reads
 from resolvers.context import RequestContext
 from resolvers.cost_imports import require_store
 from resolvers.errors import ApiError, Conflict, Forbidden, InvalidInput, NotFound
-from resolvers.pages import PageRequest, datetime_key
+from resolvers.pages import PageRequest
 
 BILLING_ADMINS = frozenset({Role.BILLING_ADMIN})
 # Rating needs every column but the tags (the heaviest one).
@@ -429,11 +429,7 @@ async def invoice_list(
         if tenant is None:
             raise NotFound(f"no tenant {tenant_slug!r} is visible to you")
         tenant_ids = [tenant.id]
-    after = None
-    if page.after:
-        after = datetime_key(page.after)
-        after[1] = UUID(str(after[1]))
-    result = await invoices.invoices_page(ctx.tx, tenant_ids, period, status, after, page.first)
+    result = await invoices.invoices_page(ctx.tx, tenant_ids, period, status, page.after, page.first)
     await audit_granted_reads(ctx, _granted([r.tenant_id for r in result.items], ctx), "invoices", "invoices")
     return result
 

@@ -18,7 +18,7 @@ from resolvers.amounts import checked_period
 from resolvers.context import RequestContext
 from resolvers.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.kpis import KPI_KEY, SCOPE
-from resolvers.pages import PageRequest, datetime_key
+from resolvers.pages import PageRequest
 
 MAX_KEYS = 50
 
@@ -83,15 +83,8 @@ async def request_kpis(
 
 async def requests_page(ctx: RequestContext, status: RequestStatus | None, page: PageRequest) -> Page[KpiRequestRecord]:
     acting = ctx.require_tenant()
-    after = None
-    if page.after is not None:
-        after = datetime_key(page.after)
-        try:
-            after[1] = UUID(after[1])
-        except (TypeError, ValueError, IndexError) as error:
-            raise InvalidInput("malformed cursor", field="after") from error
     return await kpi_requests.requests_page(
-        ctx.tx, acting.id, None if status is None else status.value, after, page.first
+        ctx.tx, acting.id, None if status is None else status.value, page.after, page.first
     )
 
 

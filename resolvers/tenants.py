@@ -42,8 +42,7 @@ async def members(ctx: RequestContext, tenant_id: UUID, page: PageRequest) -> Pa
     acting = ctx.require_tenant()
     if acting.id != tenant_id:
         raise Forbidden("members are visible only in the tenant you act for")
-    after = [UUID(page.after[0])] if page.after else None
-    return await tenancy.members_page(ctx.tx, tenant_id, after, page.first)
+    return await tenancy.members_page(ctx.tx, tenant_id, page.after, page.first)
 
 
 async def count_members(ctx: RequestContext, tenant_id: UUID) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import billing, invoices
+from resolvers import billing, cursors, invoices
 from resolvers.context import RequestContext
 from resolvers.pages import page_request
 from schema.outcomes import parse_id
@@ -55,9 +55,9 @@ class BillingQuery:
             tenant_slug,
             period,
             None if status is None else status.value,
-            page_request(first, after, ctx.max_page_size),
+            page_request(first, after, ctx.max_page_size, cursors.INVOICES),
         )
-        return connection(page, Invoice.from_record, lambda i: (i.created_at, i.id))
+        return connection(page, Invoice.from_record, lambda i: (i.created_at, i.id), cursor=cursors.INVOICES)
 
     @strawberry.field(description="One invoice or credit note you may read.")
     async def invoice(self, info: Ctx, id: strawberry.ID) -> Invoice:
@@ -83,8 +83,8 @@ class BillingQuery:
         self, info: Ctx, first: int | None = None, after: str | None = None
     ) -> Connection[PricingPlan]:
         ctx = info.context
-        page = await billing.pricing_plans(ctx, page_request(first, after, ctx.max_page_size))
-        return connection(page, PricingPlan.from_plan, lambda p: (p.plan.name, p.plan.id))
+        page = await billing.pricing_plans(ctx, page_request(first, after, ctx.max_page_size, cursors.PRICING_PLANS))
+        return connection(page, PricingPlan.from_plan, lambda p: (p.plan.name, p.plan.id), cursor=cursors.PRICING_PLANS)
 
     @strawberry.field(description="A billed tenant's billing settings (billing admins); null when none yet.")
     async def customer_billing(self, info: Ctx, tenant_slug: str) -> CustomerBilling | None:

@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from captable.replay import ConvertibleRule as RuleValue
-from resolvers import captable, funds, kpis, ocf, portfolio
+from resolvers import captable, cursors, funds, kpis, ocf, portfolio
 from resolvers.context import RequestContext
 from resolvers.errors import InvalidInput
 from resolvers.pages import page_request
@@ -70,8 +70,10 @@ class CapTableQuery:
         self, info: Ctx, company: strawberry.ID | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[LedgerItem]:
         ctx = info.context
-        page = await captable.ledger_page(ctx, company_id(company), page_request(first, after, ctx.max_page_size))
-        return connection(page, LedgerItem.from_record, lambda r: (r.seq,))
+        page = await captable.ledger_page(
+            ctx, company_id(company), page_request(first, after, ctx.max_page_size, cursors.CAP_TABLE_LEDGER)
+        )
+        return connection(page, LedgerItem.from_record, lambda r: (r.seq,), cursor=cursors.CAP_TABLE_LEDGER)
 
     @strawberry.field(description="The acting startup's ledger as an OCF 1.2 package (.ocf.zip, base64).")
     async def export_ocf_package(self, info: Ctx) -> OcfPackage:
@@ -103,8 +105,8 @@ class CapTableQuery:
     @strawberry.field(description="The acting VC's funds, by name.")
     async def funds(self, info: Ctx, first: int | None = None, after: str | None = None) -> Connection[Fund]:
         ctx = info.context
-        page = await funds.funds_page(ctx, page_request(first, after, ctx.max_page_size))
-        return connection(page, Fund.from_record, lambda f: (f.name, f.id))
+        page = await funds.funds_page(ctx, page_request(first, after, ctx.max_page_size, cursors.FUNDS))
+        return connection(page, Fund.from_record, lambda f: (f.name, f.id), cursor=cursors.FUNDS)
 
     @strawberry.field(description="One of the acting VC's funds, with TVPI, DPI, RVPI and IRR.")
     async def fund(self, info: Ctx, id: strawberry.ID) -> Fund:

@@ -8,7 +8,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from resolvers import cloud_accounts, cost_imports, costs
+from resolvers import cloud_accounts, cost_imports, costs, cursors
 from resolvers.context import RequestContext
 from resolvers.errors import InvalidInput
 from resolvers.pages import page_request
@@ -71,8 +71,12 @@ class CostsQuery:
         self, info: Ctx, company: str | None = None, first: int | None = None, after: str | None = None
     ) -> Connection[CloudAccount]:
         ctx = info.context
-        page = await cloud_accounts.cloud_accounts(ctx, page_request(first, after, ctx.max_page_size), company)
-        return connection(page, CloudAccount.from_record, lambda a: (a.account_id,))
+        page = await cloud_accounts.cloud_accounts(
+            ctx, page_request(first, after, ctx.max_page_size, cursors.CLOUD_ACCOUNTS), company
+        )
+        return connection(
+            page, CloudAccount.from_record, lambda a: (a.account_id, str(a.tenant_id)), cursor=cursors.CLOUD_ACCOUNTS
+        )
 
     @strawberry.field(description="One cost import of your operator and its progress (billing admins).")
     async def cost_import(self, info: Ctx, id: strawberry.ID) -> CostImport:
@@ -83,5 +87,5 @@ class CostsQuery:
         self, info: Ctx, first: int | None = None, after: str | None = None
     ) -> Connection[CostImport]:
         ctx = info.context
-        page = await cost_imports.cost_imports(ctx, page_request(first, after, ctx.max_page_size))
-        return connection(page, CostImport.from_record, lambda i: (i.created_at, i.id))
+        page = await cost_imports.cost_imports(ctx, page_request(first, after, ctx.max_page_size, cursors.COST_IMPORTS))
+        return connection(page, CostImport.from_record, lambda i: (i.created_at, i.id), cursor=cursors.COST_IMPORTS)

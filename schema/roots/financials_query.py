@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from resolvers import financials, kpi_requests, kpis
+from resolvers import cursors, financials, kpi_requests, kpis
 from resolvers.context import RequestContext
 from resolvers.errors import InvalidInput
 from resolvers.pages import page_request
@@ -54,9 +54,18 @@ class FinancialsQuery:
     ) -> Connection[FinancialReport]:
         ctx = info.context
         page = await financials.reports_page(
-            ctx, company_slug, statement, (from_, to), page_request(first, after, ctx.max_page_size)
+            ctx,
+            company_slug,
+            statement,
+            (from_, to),
+            page_request(first, after, ctx.max_page_size, cursors.FINANCIAL_REPORTS),
         )
-        return connection(page, FinancialReport.from_view, lambda v: (v.report.period_start.isoformat(), v.report.id))
+        return connection(
+            page,
+            FinancialReport.from_view,
+            lambda v: (v.report.period_start, v.report.id),
+            cursor=cursors.FINANCIAL_REPORTS,
+        )
 
     @strawberry.field(description="One financial statement you may read.")
     async def financial_report(self, info: Ctx, id: strawberry.ID) -> FinancialReport:
@@ -89,5 +98,7 @@ class FinancialsQuery:
         after: str | None = None,
     ) -> Connection[KpiRequest]:
         ctx = info.context
-        page = await kpi_requests.requests_page(ctx, status, page_request(first, after, ctx.max_page_size))
-        return connection(page, KpiRequest.from_record, lambda r: (r.created_at, r.id))
+        page = await kpi_requests.requests_page(
+            ctx, status, page_request(first, after, ctx.max_page_size, cursors.KPI_REQUESTS)
+        )
+        return connection(page, KpiRequest.from_record, lambda r: (r.created_at, r.id), cursor=cursors.KPI_REQUESTS)

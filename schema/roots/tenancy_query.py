@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import audit, companies, grants, tenants
+from resolvers import audit, companies, cursors, grants, tenants
 from resolvers.context import RequestContext
 from resolvers.pages import page_request
 from schema.types.audit import AuditEvent
@@ -33,7 +33,7 @@ class TenancyQuery:
     @strawberry.field(description="Your memberships, ordered by tenant slug.")
     async def tenants(self, info: Ctx, first: int | None = None, after: str | None = None) -> Connection[Membership]:
         ctx = info.context
-        page = await tenants.my_tenants(ctx, page_request(first, after, ctx.max_page_size))
+        page = await tenants.my_tenants(ctx, page_request(first, after, ctx.max_page_size, cursors.TENANTS))
         return connection(
             page,
             lambda item: Membership(
@@ -43,6 +43,7 @@ class TenancyQuery:
                 user_id=ctx.require_principal().user_id,
             ),
             lambda item: (item[0].slug,),
+            cursor=cursors.TENANTS,
         )
 
     @strawberry.field(description="A tenant you belong to or are related to (grant counterpart, billed tenant).")
@@ -54,8 +55,8 @@ class TenancyQuery:
         self, info: Ctx, first: int | None = None, after: str | None = None
     ) -> Connection[CompanyProfile]:
         ctx = info.context
-        page = await companies.visible_profiles(ctx, page_request(first, after, ctx.max_page_size))
-        return connection(page, CompanyProfile.from_record, lambda p: (p.tenant_id,))
+        page = await companies.visible_profiles(ctx, page_request(first, after, ctx.max_page_size, cursors.COMPANIES))
+        return connection(page, CompanyProfile.from_record, lambda p: (p.tenant_id,), cursor=cursors.COMPANIES)
 
     @strawberry.field(description="Grants where the acting tenant is the startup or the VC, oldest first.")
     async def portfolio_grants(
@@ -63,14 +64,18 @@ class TenancyQuery:
     ) -> Connection[PortfolioGrant]:
         ctx = info.context
         page = await grants.grants_page(
-            ctx, None if status is None else status.value, page_request(first, after, ctx.max_page_size)
+            ctx,
+            None if status is None else status.value,
+            page_request(first, after, ctx.max_page_size, cursors.PORTFOLIO_GRANTS),
         )
-        return connection(page, PortfolioGrant.from_record, lambda g: (g.created_at, g.id))
+        return connection(
+            page, PortfolioGrant.from_record, lambda g: (g.created_at, g.id), cursor=cursors.PORTFOLIO_GRANTS
+        )
 
     @strawberry.field(description="The acting tenant's audit trail, newest first (owners and admins).")
     async def audit_events(
         self, info: Ctx, first: int | None = None, after: str | None = None
     ) -> Connection[AuditEvent]:
         ctx = info.context
-        page = await audit.audit_events(ctx, page_request(first, after, ctx.max_page_size))
-        return connection(page, AuditEvent.from_record, lambda e: (e.id,))
+        page = await audit.audit_events(ctx, page_request(first, after, ctx.max_page_size, cursors.AUDIT_EVENTS))
+        return connection(page, AuditEvent.from_record, lambda e: (e.id,), cursor=cursors.AUDIT_EVENTS)

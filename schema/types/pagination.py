@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from db.pagination import Page
-from resolvers.pages import encode_cursor
+from resolvers.pages import Cursor
 
 Node = TypeVar("Node")
 Item = TypeVar("Item")
@@ -41,9 +41,11 @@ def connection(
     page: Page[Item],
     to_node: Callable[[Item], Node],
     key: Callable[[Item], Sequence[Any]],
+    *,
+    cursor: Cursor,
     count: Callable[[], Awaitable[int]] | None = None,
 ) -> Connection[Node]:
-    edges = [Edge(cursor=encode_cursor(tuple(key(item))), node=to_node(item)) for item in page.items]
+    edges = [Edge(cursor=cursor.encode(key(item)), node=to_node(item)) for item in page.items]
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),

@@ -11,7 +11,7 @@ from strawberry.types import Info
 from db.records import CompanyProfileRecord, MembershipRecord, TenantRecord, UserRecord
 from policies.principal import Role as RoleValue
 from policies.principal import TenantKind as TenantKindValue
-from resolvers import companies, tenants
+from resolvers import companies, cursors, tenants
 from resolvers.context import RequestContext
 from resolvers.pages import page_request
 from schema.types.pagination import Connection, connection
@@ -95,11 +95,12 @@ class Tenant:
     ) -> Connection[Membership]:
         ctx = info.context
         tenant_id = UUID(self.id)
-        page = await tenants.members(ctx, tenant_id, page_request(first, after, ctx.max_page_size))
+        page = await tenants.members(ctx, tenant_id, page_request(first, after, ctx.max_page_size, cursors.MEMBERS))
         return connection(
             page,
             lambda m: Membership.from_record(m),
             lambda m: (m.user_id,),
+            cursor=cursors.MEMBERS,
             count=lambda: tenants.count_members(ctx, tenant_id),
         )
 
