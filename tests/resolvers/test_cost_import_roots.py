@@ -1,70 +1,267 @@
-"""Local imports are confined to the configured folders, so a billing admin cannot make the server read
-(and echo in an error) an arbitrary file."""
+"""Imports read only from configured cost sources, attacked over HTTP as a billing admin of a production server.
 
-import uuid
+Every refusal leaves `cost_imports` and the store exactly as they were, and no response, manifest or error
+ever carries the content of a file outside the sources or of a file that is not a billing file.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
+import httpx
 import psycopg
-import strawberry
+import pytest
 
 from cost import CostStore
-from db.session import Database
-from schema.authentication import resolve_principal
-from schema.execution import GraphQLRequest, execute
+from db.session import Database, DbContext
+from resolvers.cost_imports import run_import
+from schema.app import create_app
 from schema.settings import Settings
+from tests.cost.conftest import write_legacy_csv
+from tests.cost.s3server import moto_s3
+from tests.plugins.database import TestDatabase
+from tests.plugins.graphql import JWT_SECRET, token_for
 from tests.plugins.world import World
 
+SECRET = "JWT_SECRET=leaked-" + "z" * 24
 IMPORT = """
 mutation($path: String!) {
-  importCostReport(path: $path) { __typename ... on InvalidInput { message field } ... on CostImport { status } }
+  importCostReport(path: $path) {
+    __typename ... on InvalidInput { message field } ... on CostImport { id status }
+  }
 }"""
+STATUS = "query($id: ID!) { costImport(id: $id) { status error { file row column reason } } }"
 
 
-async def _import(
-    database: Database, schema: strawberry.Schema, world: World, store: CostStore, roots: tuple[Path, ...], path: Path
-) -> dict[str, object]:
+@dataclass
+class Server:
+    client: httpx.AsyncClient
+    settings: Settings
+    root: Path
+    secret: Path
+    s3_endpoint: str | None
+
+
+@pytest.fixture
+def internal_service() -> Iterator[tuple[int, list[bytes]]]:
+    """An HTTP service on loopback that only the server itself could reach (the SSRF target)."""
+    received: list[bytes] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                received.append(conn.recv(4096))
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nINTERNAL-TOKEN")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], received
+    stop.set()
+    thread.join()
+    listener.close()
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str | None]:
+    if not _has("moto.server") or not _has("boto3"):
+        yield None
+        return
+    import boto3
+
+    with moto_s3() as endpoint:
+        client = boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client.create_bucket(Bucket="nimbus-cur")
+        client.put_object(Bucket="nimbus-cur", Key="private/secret.txt", Body=SECRET.encode())
+        client.close()
+        yield endpoint
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module.split(".")[0]) is not None
+
+
+@pytest.fixture
+async def server(
+    test_database: TestDatabase, tmp_path: Path, world: World, s3_endpoint: str | None
+) -> AsyncIterator[Server]:
+    root = tmp_path / "deliveries"
+    root.mkdir()
+    secret = tmp_path / "jwt-secret"
+    secret.write_text(SECRET)
+    key_file = tmp_path / "s3-key"
+    key_file.write_text("testing")
+    sources: list[dict[str, Any]] = [
+        {"name": "elsewhere", "url": str(tmp_path / "elsewhere"), "operators": ["not-" + world.slugs["operator"]]},
+    ]
+    if s3_endpoint is not None:
+        sources.append({"name": "nimbus-cur", "url": "s3://nimbus-cur/cur", "endpoint": f"http://{s3_endpoint}",
+                        "region": "us-east-1", "access_key_id": "testing", "secret_access_key_file": str(key_file)})
+    settings = Settings(
+        database_url=test_database.app_url,
+        migration_database_url=test_database.owner_url,
+        jwt_secret=JWT_SECRET,
+        environment="production",
+        cost_store=str(tmp_path / "store"),
+        cost_import_roots=[root],
+        cost_sources=sources,  # type: ignore[arg-type]
+    )
+    app = create_app(settings, test_database.app_url)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield Server(client, settings, root, secret, s3_endpoint)
+
+
+async def _post(server: Server, world: World, query: str, variables: dict[str, Any]) -> httpx.Response:
+    headers = {"authorization": f"Bearer {token_for(world.actor('billing_admin'))}"}
+    return await server.client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
+
+
+def _snapshot(owner_conn: psycopg.Connection, server: Server) -> tuple[Any, list[str]]:
+    store = Path(server.settings.cost_store_root)
+    files = sorted(str(p.relative_to(store)) for p in store.rglob("*")) if store.exists() else []
+    rows = owner_conn.execute("select count(*), coalesce(max(created_at)::text, '') from cost_imports").fetchone()
+    return rows, files
+
+
+async def _run_job(server: Server, database: Database, world: World, import_id: str) -> None:
     admin = world.actor("billing_admin")
     assert admin.user_id is not None
-    principal = await resolve_principal(database, admin.user_id, admin.tenant_slug)
-    body = await execute(
-        schema,
-        database,
-        principal,
-        GraphQLRequest(IMPORT, {"path": str(path)}),
-        request_id=uuid.uuid4().hex,
-        max_page_size=100,
-        cost_store=store,
-        cost_import_roots=roots,
-    )
-    return body["data"]["importCostReport"]  # type: ignore[index,return-value]
+    assert admin.tenant_id is not None
+    await run_import(database, CostStore(server.settings.cost_store_root), UUID(import_id),
+                     DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id), interval=0.05,
+                     sources=server.settings.cost_import_sources)
 
 
-async def test_paths_outside_the_import_roots_are_refused_and_nothing_is_queued(
-    database: Database, schema: strawberry.Schema, world: World, tmp_path: Path, owner_conn: psycopg.Connection
+ATTACKS = {
+    "file URI": "file://{secret}",
+    "file URI inside the root": "file://{root}/x.csv",
+    "path outside the roots": "{secret}",
+    "dot-dot out of the root": "{root}/../jwt-secret",
+    "system file": "/etc/passwd",
+    "symlink to a secret": "{root}/report.csv",
+    "symlinked folder": "{root}/linked/jwt-secret",
+    "s3 with an endpoint override": "s3://nimbus-cur/cur/x.csv?endpoint_override=127.0.0.1:{port}&scheme=http",
+    "s3 host of the attacker's choice": "s3://127.0.0.1:{port}/cur/x.csv",
+    "unconfigured bucket": "s3://other-bucket/cur/x.csv",
+    "s3 outside the prefix": "s3://nimbus-cur/private/secret.txt",
+    "s3 dot-dot": "s3://nimbus-cur/cur/../private/secret.txt",
+    "source of another operator": "{elsewhere}/cur.csv",
+    "gs URI": "gs://bucket/cur.csv",
+}
+
+
+@pytest.mark.parametrize("attack", list(ATTACKS))
+async def test_locations_outside_the_configured_sources_are_refused_and_nothing_changes(
+    attack: str, server: Server, world: World, owner_conn: psycopg.Connection, tmp_path: Path,
+    internal_service: tuple[int, list[bytes]],
 ) -> None:
-    allowed = tmp_path / "imports"
-    allowed.mkdir()
-    inside = allowed / "cur.csv"
-    inside.write_text("identity/LineItemId\n")
-    outside = tmp_path / "secret.csv"
-    outside.write_text("password\n")
-    link = allowed / "sneaky.csv"
-    link.symlink_to(outside)
-    store = CostStore(str(tmp_path / "store"))
-    before = owner_conn.execute("select count(*) from cost_imports").fetchone()
+    port, received = internal_service
+    (server.root / "report.csv").symlink_to(server.secret)
+    (server.root / "linked").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "elsewhere").mkdir()
+    write_legacy_csv(tmp_path / "elsewhere" / "cur.csv", [{}])
+    path = ATTACKS[attack].format(secret=server.secret, root=server.root, port=port, elsewhere=tmp_path / "elsewhere")
+    before = _snapshot(owner_conn, server)
 
-    for path in (outside, link, Path("/etc/passwd")):
-        result = await _import(database, schema, world, store, (allowed,), path)
-        assert result["__typename"] == "InvalidInput", path
-        assert result["field"] == "path"
-        assert "ROUNDPOOL_COST_IMPORT_ROOTS" in str(result["message"])
-    assert owner_conn.execute("select count(*) from cost_imports").fetchone() == before
+    response = await _post(server, world, IMPORT, {"path": path})
 
-    accepted = await _import(database, schema, world, store, (allowed,), inside)
-    assert accepted == {"__typename": "CostImport", "status": "QUEUED"}
+    assert response.status_code == 200
+    result = response.json()["data"]["importCostReport"]
+    assert result["__typename"] == "InvalidInput", result
+    assert result["field"] == "path"
+    assert "configured cost sources" in result["message"]
+    assert SECRET not in response.text
+    assert "INTERNAL-TOKEN" not in response.text
+    assert "elsewhere" not in result["message"]  # another operator's source is not even named
+    assert _snapshot(owner_conn, server) == before
+    assert received == []  # no request left the server
 
 
-def test_production_allows_no_local_path_unless_roots_are_configured(tmp_path: Path) -> None:
-    assert Settings(environment="production").import_roots == ()
-    assert Settings(environment="development").import_roots is None
-    assert Settings(environment="production", cost_import_roots=[tmp_path]).import_roots == (tmp_path,)
+async def test_a_non_billing_file_inside_a_root_fails_without_quoting_it(
+    server: Server, world: World, database: Database, owner_conn: psycopg.Connection
+) -> None:
+    notes = server.root / "notes.csv"
+    notes.write_text(f"{SECRET},other\n1,2\n")
+    before = _snapshot(owner_conn, server)[1]
+
+    queued = (await _post(server, world, IMPORT, {"path": str(notes)})).json()["data"]["importCostReport"]
+    assert queued["__typename"] == "CostImport"
+    await _run_job(server, database, world, queued["id"])
+    response = await _post(server, world, STATUS, {"id": queued["id"]})
+
+    status = response.json()["data"]["costImport"]
+    assert status["status"] == "FAILED"
+    assert status["error"] == {"file": str(notes), "row": None, "column": None,
+                               "reason": "not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)"}
+    assert SECRET not in response.text
+    stored = owner_conn.execute("select error::text from cost_imports where id = %s", (queued["id"],)).fetchone()
+    assert stored is not None
+    assert SECRET not in stored[0]
+    assert _snapshot(owner_conn, server)[1] == before
+
+
+async def test_a_manifest_edited_to_point_outside_the_sources_is_refused_by_the_job(
+    server: Server, world: World, database: Database, owner_conn: psycopg.Connection
+) -> None:
+    good = write_legacy_csv(server.root / "cur.csv", [{"lineItem/UsageAccountId": "424242424242"}])
+    queued = (await _post(server, world, IMPORT, {"path": str(good)})).json()["data"]["importCostReport"]
+    assert queued["__typename"] == "CostImport"
+    store_before = _snapshot(owner_conn, server)[1]
+    for tampered in (str(server.secret), f"file://{server.secret}", f"{server.root}/../jwt-secret"):
+        owner_conn.execute("update cost_imports set source_uri = %s, status = 'queued', error = null,"
+                           " finished_at = null where id = %s", (tampered, queued["id"]))
+
+        await _run_job(server, database, world, queued["id"])
+
+        row = owner_conn.execute("select status, error from cost_imports where id = %s", (queued["id"],)).fetchone()
+        assert row is not None
+        assert row[0] == "failed", tampered
+        assert row[1]["reason"].startswith("imports read only from configured cost sources")
+        assert SECRET not in json.dumps(row[1])
+        assert _snapshot(owner_conn, server)[1] == store_before
+
+
+async def test_a_configured_s3_source_imports(
+    server: Server, world: World, database: Database, owner_conn: psycopg.Connection, tmp_path: Path
+) -> None:
+    if server.s3_endpoint is None:
+        pytest.skip("moto and boto3 are needed for the S3 source")
+    import boto3
+
+    account = "515151515151"
+    body = write_legacy_csv(tmp_path / "cur.csv", [{"lineItem/UsageAccountId": account}] * 3).read_bytes()
+    client = boto3.client("s3", endpoint_url=f"http://{server.s3_endpoint}", region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client.put_object(Bucket="nimbus-cur", Key="cur/2023-11/cur.csv", Body=body)
+    client.close()
+
+    queued = (await _post(server, world, IMPORT, {"path": "s3://nimbus-cur/cur/2023-11/cur.csv"})).json()
+    job = queued["data"]["importCostReport"]
+    assert job["__typename"] == "CostImport", queued
+    await _run_job(server, database, world, job["id"])
+
+    row = owner_conn.execute("select status, rows, accounts, source_uri from cost_imports where id = %s",
+                             (job["id"],)).fetchone()
+    assert row is not None
+    assert (row[0], row[1], list(row[2]), row[3]) == ("succeeded", 3, [account],
+                                                      "s3://nimbus-cur/cur/2023-11/cur.csv")
