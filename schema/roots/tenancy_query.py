@@ -5,11 +5,12 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import audit, companies, cursors, grants, tenants
+from resolvers import audit, companies, cursors, grants, invitations, tenants
 from resolvers.context import RequestContext
 from resolvers.pages import page_request
 from schema.types.audit import AuditEvent
 from schema.types.grants import GrantStatus, PortfolioGrant
+from schema.types.invitations import Invitation, InvitationStatus
 from schema.types.pagination import Connection, connection
 from schema.types.tenancy import CompanyProfile, Me, Membership, Tenant, User
 
@@ -70,6 +71,32 @@ class TenancyQuery:
         )
         return connection(
             page, PortfolioGrant.from_record, lambda g: (g.created_at, g.id), cursor=cursors.PORTFOLIO_GRANTS
+        )
+
+    @strawberry.field(description="Pending invitations addressed to your e-mail, oldest first.")
+    async def my_invitations(
+        self, info: Ctx, first: int | None = None, after: str | None = None
+    ) -> Connection[Invitation]:
+        ctx = info.context
+        page = await invitations.mine(ctx, page_request(first, after, ctx.max_page_size, cursors.INVITATIONS))
+        return connection(page, Invitation.from_record, lambda i: (i.created_at, i.id), cursor=cursors.INVITATIONS)
+
+    @strawberry.field(description="The acting tenant's invitations, oldest first (owners and admins).")
+    async def invitations(
+        self,
+        info: Ctx,
+        status: InvitationStatus | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Invitation]:
+        ctx = info.context
+        page = await invitations.of_tenant(
+            ctx,
+            None if status is None else status.value,
+            page_request(first, after, ctx.max_page_size, cursors.TENANT_INVITATIONS),
+        )
+        return connection(
+            page, Invitation.from_record, lambda i: (i.created_at, i.id), cursor=cursors.TENANT_INVITATIONS
         )
 
     @strawberry.field(description="The acting tenant's audit trail, newest first (owners and admins).")

@@ -8,7 +8,8 @@ table, taken before and after the statement.
 
 The world used here is the shared `build_world` plus a few rows that make the matrix discriminating: a
 `lone_startup` with no members and no operator, a company profile and a `seed` audit event in every tenant, a
-requested grant other_startup → vc_requested, and a `spare` user who belongs to no tenant.
+requested grant other_startup → vc_requested, a `spare` user who belongs to no tenant, and invitations in
+every state (see INVITATIONS).
 """
 
 from __future__ import annotations
@@ -79,9 +80,11 @@ GHOST = UUID("00000000-0000-4000-8000-00000000dead")
 # Contexts not listed see nothing.
 
 TENANTS_VISIBLE: dict[str, set[str]] = {
-    # own membership + acting + grant counterparties (any status) + billed tenants
+    # own membership + acting + grant counterparties (any status) + billed tenants + tenants inviting one
+    # (pending, unexpired invitations only)
     **{a: {"startup", *VCS} for a in STAFF},
-    "other_startup_owner": {"other_startup", "vc_requested"},
+    "startup_viewer": {"startup", *VCS, "other_startup"},
+    "other_startup_owner": {"other_startup", "vc_requested", "startup"},
     "vc_active": {"vc_active", "startup"},
     "vc_lacking_scope": {"vc_lacking_scope", "startup"},
     "vc_requested": {"vc_requested", "startup", "other_startup"},
@@ -143,6 +146,39 @@ PROFILES_VISIBLE: dict[str, set[str]] = {
     "billing_admin": {"operator"},
 }
 
+# Invitations of the world: (inviting tenant, invitee) → status, with the inviting admin. "lapsed" is pending
+# past its expiry; "unknown" is an address no user has.
+INVITATIONS: dict[tuple[str, str], str] = {
+    ("startup", "other_startup_owner"): "pending",
+    ("startup", "vc_active"): "revoked",
+    ("startup", "vc_expired"): "lapsed",
+    ("startup", "unknown"): "pending",
+    ("other_startup", "startup_viewer"): "pending",
+}
+INVITERS = {"startup": "startup_admin", "other_startup": "other_startup_owner"}
+
+INVITATIONS_VISIBLE: dict[str, set[tuple[str, str]]] = {
+    # the inviting tenant's owners and admins: all of its invitations; an invitee: those to its address
+    "startup_owner": {k for k in INVITATIONS if k[0] == "startup"},
+    "startup_admin": {k for k in INVITATIONS if k[0] == "startup"},
+    "other_startup_owner": {("other_startup", "startup_viewer"), ("startup", "other_startup_owner")},
+    "startup_viewer": {("other_startup", "startup_viewer")},
+    "vc_active": {("startup", "vc_active")},
+    "vc_expired": {("startup", "vc_expired")},
+    "forged_grantee": {("startup", "vc_active")},  # by address, whatever tenant it claims
+    "forged_owner": set(),
+}
+# accept/decline: only the invitee, only while pending and unexpired; final or lapsed ones raise.
+INVITATION_ANSWERS: dict[str, set[tuple[str, str]]] = {
+    "other_startup_owner": {("startup", "other_startup_owner")},
+    "startup_viewer": {("other_startup", "startup_viewer")},
+}
+INVITATION_REFUSED_ANSWERS: dict[str, set[tuple[str, str]]] = {
+    "vc_active": {("startup", "vc_active")},
+    "vc_expired": {("startup", "vc_expired")},
+    "forged_grantee": {("startup", "vc_active")},
+}
+
 VISIBLE: dict[str, dict[str, set[Any]]] = {
     "tenants": TENANTS_VISIBLE,
     "users": USERS_VISIBLE,
@@ -150,6 +186,7 @@ VISIBLE: dict[str, dict[str, set[Any]]] = {
     "portfolio_grants": GRANTS_VISIBLE,
     "audit_events": AUDIT_VISIBLE,
     "company_profiles": PROFILES_VISIBLE,
+    "invitations": INVITATIONS_VISIBLE,
 }
 
 # Expected writes, written out -------------------------------------------------------------------------
@@ -171,10 +208,12 @@ USER_RENAMES: dict[str, set[str]] = {
     "forged_grantee": {"vc_active"},
     "forged_billing": {"billing_admin"},
 }
-# users: admins (of any tenant) create users.
-USER_CREATORS: set[str] = set(ADMIN_OF)
-# memberships (inserting the spare user as a member): admins, acting tenant only.
-MEMBER_INSERTS: dict[str, set[str]] = {a: {t} for a, t in ADMIN_OF.items()}
+# users: nobody creates users through the app role (a unique violation would tell whether an address exists).
+USER_CREATORS: set[str] = set()
+# memberships: nobody inserts them directly; a membership is created only by accepting an invitation.
+MEMBER_INSERTS: dict[str, set[str]] = {}
+# invitations insert: owners and admins, into the acting tenant only.
+INVITATION_INSERTS: dict[str, set[str]] = {a: {t} for a, t in ADMIN_OF.items()}
 # memberships (update role to a non-owner role / delete): admins of the acting tenant, owners' rows only by owners.
 MEMBER_CHANGES: dict[str, set[tuple[str, str]]] = {
     "startup_owner": {("startup", s) for s in STAFF},
@@ -211,6 +250,9 @@ def test_expected_tables_name_only_known_contexts() -> None:
         GRANT_DECISIONS,
         PROFILE_INSERTS,
         PROFILE_UPDATES,
+        INVITATION_INSERTS,
+        INVITATION_ANSWERS,
+        INVITATION_REFUSED_ANSWERS,
     ]
     for table in tables:
         assert set(table) <= CONTEXT_NAMES, set(table) - CONTEXT_NAMES
@@ -226,6 +268,7 @@ class SqlWorld:
     tenants: dict[str, UUID] = field(default_factory=dict)
     users: dict[str, UUID] = field(default_factory=dict)
     grants: dict[UUID, tuple[str, str]] = field(default_factory=dict)
+    invitations: dict[tuple[str, str], UUID] = field(default_factory=dict)
 
     @property
     def suffix(self) -> str:
@@ -243,8 +286,36 @@ class SqlWorld:
                 return key
         return f"foreign:{user_id}"
 
+    def email_key(self, email: str) -> str:
+        for name, actor in self.base.actors.items():
+            if actor.email == email:
+                return name
+        return "unknown" if email == unknown_email(self.suffix) else f"foreign:{email}"
+
     def grant_id(self, pair: tuple[str, str]) -> UUID:
         return next(g for g, p in self.grants.items() if p == pair)
+
+
+def unknown_email(suffix: str) -> str:
+    return f"unknown-{suffix}@example.com"
+
+
+def _seed_invitations(owner: psycopg.Connection, sw: SqlWorld) -> None:
+    """Filed under each inviter's context (as the API files them), then moved to their state as the owner."""
+    for (tenant, invitee), status in INVITATIONS.items():
+        email = unknown_email(sw.suffix) if invitee == "unknown" else sw.base.actor(invitee).email
+        owner.execute(SET_CONTEXT, (str(sw.users[INVITERS[tenant]]), str(sw.tenants[tenant])))
+        row = owner.execute(
+            "insert into invitations (tenant_id, email, role) values (%s, %s, 'member') returning id",
+            (sw.tenants[tenant], email),
+        ).fetchone()
+        assert row is not None
+        sw.invitations[(tenant, invitee)] = row[0]
+        if status == "revoked":
+            owner.execute("update invitations set status = 'revoked', responded_at = now() where id = %s", (row[0],))
+        if status == "lapsed":
+            owner.execute("update invitations set expires_at = now() - interval '1 hour' where id = %s", (row[0],))
+    owner.execute(SET_CONTEXT, ("", ""))
 
 
 def build_sql_world(owner: psycopg.Connection) -> SqlWorld:
@@ -282,6 +353,7 @@ def build_sql_world(owner: psycopg.Connection) -> SqlWorld:
         ).fetchone()
         assert row is not None
         sw.grants[row[0]] = ("other_startup", "vc_requested")
+        _seed_invitations(owner, sw)
     return sw
 
 
@@ -389,6 +461,13 @@ TABLES: dict[str, Table] = {
         lambda sw, r: sw.tkey(r["tenant_id"]),
         lambda k: k,
     ),
+    "invitations": Table(
+        "invitations",
+        "tenant_id, id, email, role, status, expires_at, invited_by, accepted_by, responded_at",
+        "tenant_id = any(%(t)s)",
+        lambda sw, r: (sw.tkey(r["tenant_id"]), sw.email_key(r["email"]), str(r["id"])),
+        lambda k: k[:2],
+    ),
 }
 
 
@@ -453,6 +532,8 @@ def restore(owner: psycopg.Connection, table: str, before: dict[Any, Any], after
             )
         elif table == "company_profiles" and new:
             owner.execute("delete from company_profiles where tenant_id = %s", (new["tenant_id"],))
+        elif table == "invitations" and new and not old:
+            owner.execute("delete from invitations where tenant_id = %s and id = %s", (new["tenant_id"], new["id"]))
         else:
             raise AssertionError(f"cannot restore {table} {key}: {old} → {new}")
 
@@ -528,6 +609,7 @@ def test_the_world_has_rows_everywhere_the_matrix_looks(owner_conn: psycopg.Conn
     grants = {TABLES["portfolio_grants"].group(k) for k in snapshot(owner_conn, sw, "portfolio_grants")}
     assert grants == STARTUP_GRANTS | {("other_startup", "vc_requested")}
     assert len(snapshot(owner_conn, sw, "memberships")) == len(ACTORS)
+    assert {TABLES["invitations"].group(k) for k in snapshot(owner_conn, sw, "invitations")} == set(INVITATIONS)
     assert set(snapshot(owner_conn, sw, "users")) == {*ACTORS, "spare"}
 
 
@@ -618,6 +700,110 @@ def test_insert_memberships_only_by_admins_into_the_acting_tenant(matrix: Matrix
                 label=f"into {target}",
             )
     matrix.assert_clean()
+
+
+def test_insert_invitations_only_by_admins_into_the_acting_tenant(
+    matrix: Matrix, owner_conn: psycopg.Connection
+) -> None:
+    """The refusal is the same whatever the address (a member of the target or nobody's), so a stranger learns
+    nothing of another tenant's members; an accepted insert is audited in the inviting tenant's trail."""
+    sw = matrix.sw
+    for ctx in CONTEXTS:
+        for target in TENANT_KEYS:
+            for email in (sw.base.actor("startup_member").email, f"new-{sw.suffix}@example.com"):
+                allowed = target in INVITATION_INSERTS.get(ctx.name, set())
+                member_of_target = email == sw.base.actor("startup_member").email and target == "startup"
+                audit_before = snapshot(owner_conn, sw, "audit_events")
+                outcome = matrix.write(
+                    ctx,
+                    "invitations",
+                    "insert into invitations (tenant_id, email, role) values (%s, %s, 'member')",
+                    (sw.tenants[target], email),
+                    allowed=allowed and not member_of_target,
+                    refusal=(
+                        None
+                        if allowed and not member_of_target
+                        else psycopg.errors.UniqueViolation
+                        if allowed
+                        else REFUSED
+                    ),
+                    label=f"into {target} for {email}",
+                )
+                new_audit = {k[0] for k in changed(audit_before, snapshot(owner_conn, sw, "audit_events"))}
+                assert new_audit == ({target} if outcome.error is None else set()), (ctx.name, target, new_audit)
+    matrix.assert_clean()
+
+
+def test_update_invitations_is_refused_to_everyone(matrix: Matrix) -> None:
+    """Only the answering functions change an invitation."""
+    sw = matrix.sw
+    for ctx in CONTEXTS:
+        for key, invitation_id in sw.invitations.items():
+            matrix.write(
+                ctx,
+                "invitations",
+                "update invitations set status = 'accepted' where id = %s",
+                (invitation_id,),
+                allowed=False,
+                refusal=REFUSED,
+                label=str(key),
+            )
+    matrix.assert_clean()
+
+
+@pytest.mark.parametrize("function", ["accept_invitation", "decline_invitation"])
+def test_only_the_invitee_answers_and_only_while_pending(function: str, app: psycopg.Connection, sw: SqlWorld) -> None:
+    """Accepting creates exactly the invited membership for the caller; anybody else gets no row. Each attempt
+    is rolled back, so every context meets the seeded world."""
+    membership = "select role from memberships where tenant_id = %s and user_id = app.current_user_id()"
+    problems = []
+    for ctx in CONTEXTS:
+        for key, invitation_id in sw.invitations.items():
+            allowed = key in INVITATION_ANSWERS.get(ctx.name, set())
+            refused = key in INVITATION_REFUSED_ANSWERS.get(ctx.name, set())
+            try:
+                with app.transaction(force_rollback=True):
+                    bind(app, sw, ctx)
+                    already = app.execute(membership, (sw.tenants[key[0]],)).fetchall()
+                    rows = app.execute(f"select status from app.{function}(%s)", (invitation_id,)).fetchall()
+                    joined = app.execute(membership, (sw.tenants[key[0]],)).fetchall()
+                error: psycopg.Error | None = None
+            except psycopg.Error as raised:
+                rows, already, joined, error = [], [], [], raised
+            label = f"{function} {key} as {ctx.name}"
+            if allowed:
+                expected = [("accepted",)] if function == "accept_invitation" else [("declined",)]
+                if error is not None or rows != expected:
+                    problems.append(f"ALLOWED but got {rows} {error!r} — {label}")
+                if function == "accept_invitation" and joined != [("member",)]:
+                    problems.append(f"accepted without the invited membership: {joined} — {label}")
+            elif refused:
+                if not isinstance(error, psycopg.errors.CheckViolation):
+                    problems.append(f"a final or lapsed invitation should raise CheckViolation: {error!r} — {label}")
+            elif error is not None or rows:
+                problems.append(f"DENIED should return no row: {rows} {error!r} — {label}")
+            if not allowed and joined != already:
+                problems.append(f"a non-invitee joined: {joined} — {label}")
+    assert not problems, "\n".join(problems)
+
+
+def test_revoke_invitation_only_by_the_inviting_tenants_admins(app: psycopg.Connection, sw: SqlWorld) -> None:
+    problems = []
+    for ctx in CONTEXTS:
+        for key, invitation_id in sw.invitations.items():
+            outcome = attempt(
+                app, sw, ctx, "select status from app.revoke_invitation(%s)", (invitation_id,), commit=False
+            )
+            admin = ADMIN_OF.get(ctx.name) == key[0]
+            if admin and INVITATIONS[key] == "revoked":
+                ok = isinstance(outcome.error, psycopg.errors.CheckViolation)
+            elif admin:
+                ok = outcome.error is None and outcome.rows == [("revoked",)]
+            else:
+                ok = outcome.error is None and outcome.rows == []
+            if not ok:
+                problems.append(f"revoke {key} as {ctx.name}: {outcome.describe()} {outcome.rows}")
+    assert not problems, "\n".join(problems)
 
 
 def test_insert_portfolio_grants_only_as_the_acting_vc(matrix: Matrix, owner_conn: psycopg.Connection) -> None:
@@ -793,7 +979,9 @@ def test_update_audit_events_is_refused_to_everyone(matrix: Matrix) -> None:
 # DELETE -----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("table", ["tenants", "users", "portfolio_grants", "audit_events", "company_profiles"])
+@pytest.mark.parametrize(
+    "table", ["tenants", "users", "portfolio_grants", "audit_events", "company_profiles", "invitations"]
+)
 def test_delete_is_refused_to_everyone(table: str, matrix: Matrix) -> None:
     sw = matrix.sw
     where = {"tenants": "id = any(%s)", "users": "id = any(%s)"}.get(table, "tenant_id = any(%s)")
@@ -852,26 +1040,39 @@ def test_role_escalations_are_refused(matrix: Matrix) -> None:
             allowed=False,
             label=f"{target}→{role}",
         )
-    # an admin adds an owner (refused); the owner may (the control that shows the check can pass)
+    # nobody enrols anyone directly, not even the owner: people join by accepting an invitation
     insert_member = "insert into memberships (tenant_id, user_id, role) values (%s, %s, %s)"
+    for actor in ("startup_admin", "startup_owner"):
+        matrix.write(
+            ctx_of(actor),
+            "memberships",
+            insert_member,
+            (startup, sw.users["spare"], "owner"),
+            allowed=False,
+            refusal=REFUSED,
+            label="spare as owner",
+        )
+    # an admin invites an owner (refused); the owner may (the control that shows the check can pass)
+    insert_invitation = "insert into invitations (tenant_id, email, role) values (%s, %s, 'owner')"
+    spare_email = f"spare-{sw.suffix}@example.com"
     matrix.write(
         ctx_of("startup_admin"),
-        "memberships",
-        insert_member,
-        (startup, sw.users["spare"], "owner"),
+        "invitations",
+        insert_invitation,
+        (startup, spare_email),
         allowed=False,
         refusal=REFUSED,
         label="spare as owner",
     )
-    matrix.write(
+    outcome = matrix.write(
         ctx_of("startup_owner"),
-        "memberships",
-        insert_member,
-        (startup, sw.users["spare"], "owner"),
+        "invitations",
+        insert_invitation + " returning id",
+        (startup, spare_email),
         allowed=True,
-        changes={("startup", "spare")},
         label="spare as owner",
     )
+    assert outcome.rows, outcome.describe()
     # a VC approves its own request
     matrix.write(
         ctx_of("vc_requested"),
@@ -955,9 +1156,10 @@ def test_lookup_helpers_answer_only_admins(app: psycopg.Connection, sw: SqlWorld
     email = sw.base.actor("other_startup_owner").email
     slug = sw.base.slugs["startup"]
     for ctx in CONTEXTS:
+        # users are never found by e-mail: that would tell an admin who has an account
         by_email = attempt(app, sw, ctx, "select app.user_id_by_email(%s)", (email,), commit=False)
         by_slug = attempt(app, sw, ctx, "select app.startup_id_by_slug(%s)", (slug,), commit=False)
-        assert by_email.rows == [(sw.users["other_startup_owner"] if ctx.name in ADMIN_OF else None,)], ctx.name
+        assert isinstance(by_email.error, psycopg.errors.UndefinedFunction), ctx.name
         assert by_slug.rows == [(sw.tenants["startup"] if ctx.name in VCS else None,)], ctx.name
     vc = ctx_of("vc_active")
     for other in ("vc_requested", "operator"):  # only startups are found, never VCs or operators
