@@ -58,20 +58,23 @@ def cost_gql(database: Database, schema: strawberry.Schema, settings: Settings, 
             request_id=uuid.uuid4().hex,
             max_page_size=settings.max_page_size,
             cost_store=cost_store,
+            cost_sources=settings.cost_import_sources,
         )
 
     return run
 
 
 @pytest.fixture
-def run_job(database: Database, cost_store: CostStore) -> RunJob:
+def run_job(database: Database, cost_store: CostStore, settings: Settings) -> RunJob:
     """Run the queued import `import_id` as its requester `actor`, inline (what the task does)."""
 
     async def run(actor: Actor, import_id: str) -> CostImportRecord:
         assert actor.user_id is not None
         assert actor.tenant_id is not None
         context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
-        return await run_import(database, cost_store, UUID(import_id), context, interval=0.05)
+        return await run_import(
+            database, cost_store, UUID(import_id), context, interval=0.05, sources=settings.cost_import_sources
+        )
 
     return run
 

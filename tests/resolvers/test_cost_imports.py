@@ -82,7 +82,7 @@ def _header_only(tmp_path: Path, account: Account) -> Path:
 
 BAD_FILES: dict[str, tuple[Callable[[Path, Account], Path], int | None, str | None, str]] = {
     "truncated gzip": (_truncated_gzip, None, None, "truncated or corrupt"),
-    "unknown header": (_unknown_header, None, None, "matches none"),
+    "unknown header": (_unknown_header, None, None, "not a recognised billing file"),
     "non-numeric cost": (_non_numeric, 3, "lineItem/UnblendedCost", ""),
     "mixed currencies": (_mixed_currencies, 3, "lineItem/CurrencyCode", "EUR"),
     "empty file": (_empty, None, None, "0 bytes"),
