@@ -282,7 +282,10 @@ def cost_migrate_store() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run the background job queue (cost imports) until interrupted."""
+    """Run the background job queue (cost imports, invoice runs) until interrupted.
+
+    At start and every ROUNDPOOL_JOB_RECOVERY_INTERVAL_S it retries the jobs of workers that stopped
+    heartbeating (ROUNDPOOL_JOB_STALLED_AFTER_S), up to ROUNDPOOL_JOB_MAX_RETRIES times per job."""
     from cli.costs import run_worker
 
     raise typer.Exit(code=run_worker())

@@ -8,7 +8,9 @@ from pathlib import Path
 from cost.store import CostStore
 from db.session import RequestTransaction
 from policies.principal import ActingTenant, Principal, Role, TenantKind
+from resolvers.budget import RowBudget
 from resolvers.errors import Forbidden, InvalidInput, Unauthenticated
+from resolvers.limits import RequestLimits
 from resolvers.loaders import Loaders
 
 
@@ -21,10 +23,13 @@ class RequestContext:
     cost_store: CostStore | None = None
     # Local folders imports may read from; None = unrestricted (development).
     cost_import_roots: tuple[Path, ...] | None = None
+    limits: RequestLimits = field(default_factory=RequestLimits)
     loaders: Loaders = field(init=False)
+    row_budget: RowBudget = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self)
+        self.row_budget = RowBudget(self.limits.max_response_rows)
 
     @property
     def tx(self) -> RequestTransaction:

@@ -37,12 +37,17 @@ from resolvers.pages import PageRequest
 
 COST_QUEUE = "costs"
 IMPORT_TASK = "import_cost_report"
-# The store's catalog is a read-modify-write: imports into one store run one at a time (procrastinate lock).
+# An operator's store catalog is a read-modify-write: its imports run one at a time (a procrastinate lock per
+# operator, so one operator's imports never wait for another's).
 STORE_LOCK = "cost-store"
 PROGRESS_INTERVAL_S = 1.0
 BILLING_ADMINS = frozenset({Role.BILLING_ADMIN})
 
 _logger = logging.getLogger("roundpool.jobs")
+
+
+def store_lock(operator_id: UUID) -> str:
+    return f"{STORE_LOCK}:{operator_id}"
 
 
 class JobRefused(Exception):
@@ -94,7 +99,7 @@ async def import_cost_report(
             record = await costs.insert_import(ctx.tx, acting.id, location, name, size, late_data.value)
             args = {"import_id": str(record.id), "tenant_id": str(acting.id), "user_id": str(ctx.tx.context.user_id)}
             job_id = await costs.defer_job(
-                ctx.tx, queue=COST_QUEUE, task=IMPORT_TASK, lock=STORE_LOCK, args=json.dumps(args)
+                ctx.tx, queue=COST_QUEUE, task=IMPORT_TASK, lock=store_lock(acting.id), args=json.dumps(args)
             )
             queued = await costs.update_import(ctx.tx, record.id, job_id=job_id)
         except PolicyViolation as error:
@@ -142,6 +147,8 @@ async def run_import(
     import_id: UUID,
     context: DbContext,
     *,
+    attempt: int = 0,
+    max_retries: int = 2,
     interval: float = PROGRESS_INTERVAL_S,
 ) -> CostImportRecord:
     """Run one queued import as `context` (the requesting billing admin); returns the final manifest.
@@ -152,15 +159,29 @@ async def run_import(
     manifest's ``rehomed`` says which periods went where. The same content imported before ends as
     ``duplicate`` whatever the mode (its ``rehomed`` is the first import's). Any other error is recorded as
     failed, then re-raised for the queue.
+
+    `attempt` > 0: the queue retried the job because its worker died (``attempt`` times so far). The import
+    runs again from the start, which is safe: nothing was published (publication is one atomic catalog
+    write, and the dead attempt's unpublished folder is left for :meth:`~cost.store.CostStore.vacuum`), or
+    everything was, and the file is then found in the catalog. Past `max_retries` it ends ``failed``.
     """
     async with database.transaction(context) as tx:
-        manifest = await costs.claim_import(tx, import_id)
-        existing = None if manifest is not None else await costs.import_by_id(tx, import_id)
-        locked = [] if manifest is None else await costs.locked_periods(tx, manifest.tenant_id)
-    if manifest is None:
+        existing = await costs.import_by_id(tx, import_id)
         if existing is None:
             raise JobRefused(f"cost import {import_id} is not visible to its requester's context")
-        return existing  # claimed before (a retried job): never run twice
+        if existing.finished:
+            return existing  # the worker died after the manifest's last write
+        if attempt > max_retries:
+            reason = f"the worker stopped during the import; retried {attempt - 1} times"
+            _logger.error("cost import %s: %s", import_id, reason)
+            error = {"file": existing.source_uri, "row": None, "column": None, "reason": reason}
+            given_up = await costs.update_import(tx, import_id, status="failed", error=error, finished_at=func.now())
+            assert given_up is not None
+            return given_up
+        manifest = await costs.claim_import(tx, import_id, retry=attempt > 0)
+        locked = [] if manifest is None else await costs.locked_periods(tx, manifest.tenant_id)
+    if manifest is None:
+        return existing  # claimed by another run of this job, not a retry: never run twice
     progress = _Progress()
     reporter = asyncio.create_task(_report(database, context, import_id, progress, interval))
     unexpected: BaseException | None = None
@@ -177,6 +198,10 @@ async def run_import(
             late_data=LateData(manifest.late_data),
         )
         fields: dict[str, Any] = _succeeded(result)
+        if result.already_imported and attempt > 0:
+            async with database.transaction(context) as tx:
+                if not await costs.imported_before(tx, manifest.tenant_id, result.sha256, import_id):
+                    fields["status"] = "succeeded"  # published by this job's attempt that the crash cut short
     except (CostError, OSError) as error:
         fields = {"status": "failed", "error": error_details(error, manifest.source_uri)}
     except Exception as error:  # recorded, then re-raised so the queue marks the job failed too

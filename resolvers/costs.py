@@ -20,6 +20,7 @@ from cost.rows import read_rows
 from db.queries import billing, costs, tenancy
 from policies.principal import Role, TenantKind
 from resolvers.amounts import period_of
+from resolvers.budget import charged
 from resolvers.companies import audit_granted_reads
 from resolvers.context import RequestContext
 from resolvers.cost_imports import require_store
@@ -79,6 +80,7 @@ async def _tenant_scope(ctx: RequestContext, company: str | None) -> list[UUID] 
     return [tenant.id]
 
 
+@charged("costs")
 async def cost_rows(ctx: RequestContext, query: CostQuery) -> list[dict[str, Any]]:
     """Rows keyed by dimension (`service`, `account`, …, `tag`), `currency`, and each metric (Decimal)."""
     if query.category_set is not None:

@@ -538,6 +538,11 @@ async def margins(ctx: RequestContext, period: str, group_by: Sequence[str]) -> 
 Progress = Callable[[CloseSummary], Awaitable[None] | None]
 
 
+def run_key(run_id: UUID, tenant_id: UUID) -> str:
+    """The idempotency key of the invoice a close-all run issues for a tenant: a resumed run finds it again."""
+    return f"invoice-run:{run_id}:{tenant_id}"
+
+
 async def close_all(
     database: Database,
     store: CostStore,
@@ -546,16 +551,20 @@ async def close_all(
     *,
     run_id: UUID | None = None,
     on_progress: Progress | None = None,
+    resume: bool = False,
 ) -> CloseSummary:
     """Close `period` for every tenant the context's operator bills: one transaction per invoice (a failure
-    affects that tenant only), progress counted in the run row in the same transaction."""
+    affects that tenant only), progress counted in the run row in the same transaction.
+
+    `resume` (the run's job was retried after its worker died): the running run is claimed again and counted
+    from zero; the invoices its earlier attempt issued are found by their :func:`run_key`."""
     period = period_of(period)
     summary = CloseSummary(period=period, errors=[], invoice_totals={})
     async with database.transaction(context) as tx:
         ids = await billing.billed_tenant_ids(tx)
         customers = sorted(await tenancy.tenants_by_ids(tx, ids), key=lambda t: t.slug)
         if run_id is not None:
-            claimed = await invoices.claim_run(tx, run_id, len(customers))
+            claimed = await invoices.claim_run(tx, run_id, len(customers), resume=resume)
             if claimed is None:
                 raise Forbidden(f"invoice run {run_id} is not queued or not visible to its requester")
     summary.total = len(customers)
@@ -564,7 +573,8 @@ async def close_all(
         try:
             async with database.transaction(context) as tx:
                 try:
-                    record = await close_for(tx, store, customer, period, None)
+                    key = None if run_id is None else run_key(run_id, customer.id)
+                    record = await close_for(tx, store, customer, period, key)
                     assert summary.invoice_totals is not None
                     summary.invoice_totals[customer.slug] = (record.number, record.currency, record.total)
                 except InvoiceAlreadyClosed:

@@ -17,6 +17,7 @@ from captable.funds import Metric, Undefined, moic
 from db.captable_records import PortfolioRow
 from db.queries import captable
 from policies.principal import TenantKind
+from resolvers.budget import charged
 from resolvers.captable import SCOPE
 from resolvers.companies import audit_granted_reads
 from resolvers.context import RequestContext
@@ -88,6 +89,7 @@ async def _replayed(ctx: RequestContext, vc_id: UUID, as_of: date) -> list[Portf
     return rows
 
 
+@charged("portfolio")
 async def portfolio(ctx: RequestContext, as_of: date | None) -> list[PortfolioEntry]:
     acting = ctx.require_tenant(TenantKind.VC)
     rows = await captable.portfolio_rows(ctx.tx, acting.id) if as_of is None else await _replayed(ctx, acting.id, as_of)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.http.ides import get_graphql_ide_html
 
+from captable.ocf.limits import JsonTooDeep, load_json
 from cost import CostStore
 from db.session import Database
 from policies.tokens import TokenVerifier
@@ -31,6 +32,7 @@ from schema.logs import request_id_var
 from schema.settings import Settings
 
 _logger = logging.getLogger("roundpool.http")
+_PARSE_INLINE_BYTES = 256 * 1024  # larger bodies (uploads) are parsed on a worker thread
 
 
 @dataclass
@@ -92,7 +94,8 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
 
 
 def _problem(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status_code=status)
+    extensions = {"code": code, "requestId": request_id_var.get()}
+    return JSONResponse({"errors": [{"message": message, "extensions": extensions}]}, status_code=status)
 
 
 async def _graphql(request: Request) -> Response:
@@ -108,7 +111,11 @@ async def _graphql(request: Request) -> Response:
     body = await _bounded_body(request, settings.max_body_bytes)
     if body is None:
         return _problem(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {settings.max_body_bytes} bytes")
-    parsed = _parse(body)
+    try:
+        parsed = await _parse_off_loop(body, settings.max_json_depth)
+    except JsonTooDeep as error:
+        message = f"the body nests JSON deeper than {error.max_depth} levels (ROUNDPOOL_MAX_JSON_DEPTH)"
+        return _problem(400, "BAD_USER_INPUT", message)
     if isinstance(parsed, str):
         return _problem(400, "BAD_REQUEST", parsed)
     try:
@@ -130,6 +137,7 @@ async def _graphql(request: Request) -> Response:
         max_page_size=settings.max_page_size,
         cost_store=runtime.cost_store,
         cost_import_roots=settings.import_roots,
+        limits=settings.request_limits,
     )
     return JSONResponse(result)
 
@@ -148,9 +156,19 @@ async def _bounded_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-def _parse(body: bytes) -> GraphQLRequest | str:
+async def _parse_off_loop(body: bytes, max_depth: int) -> GraphQLRequest | str:
+    if len(body) <= _PARSE_INLINE_BYTES:
+        return _parse(body, max_depth)
+    return await asyncio.to_thread(_parse, body, max_depth)
+
+
+def _parse(body: bytes, max_depth: int) -> GraphQLRequest | str:
+    """The request, or why it is malformed; :class:`JsonTooDeep` for a body (variables included) nested deeper
+    than `max_depth`, which would otherwise exhaust the parser's or the coercion's recursion."""
     try:
-        payload: Any = json.loads(body)
+        payload: Any = load_json(body, max_depth)
+    except JsonTooDeep:
+        raise
     except ValueError:
         return "the body is not JSON"
     if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):

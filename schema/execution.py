@@ -21,6 +21,7 @@ from db.session import Database, DbContext
 from policies.principal import Principal
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError, InvalidInput
+from resolvers.limits import RequestLimits
 
 _logger = logging.getLogger("roundpool.graphql")
 
@@ -49,6 +50,7 @@ async def execute(
     max_page_size: int,
     cost_store: CostStore | None = None,
     cost_import_roots: tuple[Path, ...] | None = None,
+    limits: RequestLimits | None = None,
 ) -> dict[str, Any]:
     """Execute and return the response body ({"data", "errors"})."""
     context = RequestContext(
@@ -57,6 +59,7 @@ async def execute(
         principal=principal,
         cost_store=cost_store,
         cost_import_roots=cost_import_roots,
+        limits=limits or RequestLimits(),
     )
     result: ExecutionResult | None = None
     try:

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     # Folders a billing admin may import local files from (JSON list). Unset: any absolute path in
     # development, none in production (object-store URIs only).
     cost_import_roots: list[Path] | None = None
+    # Background jobs: a worker heartbeats every `job_heartbeat_s`; one silent for `job_stalled_after_s` counts as
+    # dead, and its running jobs are retried (at most `job_max_retries` times, then they end failed). Every
+    # worker checks at start and every `job_recovery_interval_s`.
+    job_heartbeat_s: float = Field(default=10.0, gt=0)
+    job_stalled_after_s: float = Field(default=60.0, gt=0)
+    job_max_retries: int = Field(default=2, ge=0)
+    job_recovery_interval_s: int = Field(default=60, ge=1, le=3600)
 
     @property
     def development(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -71,3 +72,23 @@ async def http_client(settings: Settings, test_database: TestDatabase) -> AsyncI
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
+
+
+ClientFor = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def client_for(settings: Settings, test_database: TestDatabase) -> ClientFor:
+    """`async with client_for(max_body_bytes=…) as client`: HTTP to an app whose settings differ by those fields."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+        changed = settings.model_copy(update=overrides)
+        app = create_app(changed, test_database.app_url)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+
+    return make
