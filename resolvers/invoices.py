@@ -50,6 +50,7 @@ from db.records import TenantRecord
 from db.session import Database, DbContext, RequestTransaction
 from policies.principal import Role, TenantKind
 from resolvers.amounts import period_of
+from resolvers.budget import charged
 from resolvers.companies import audit_granted_reads
 from resolvers.context import RequestContext
 from resolvers.cost_imports import require_store
@@ -490,6 +491,7 @@ class MarginLine:
         return self.billed - self.cost
 
 
+@charged("margins")
 async def margins(ctx: RequestContext, period: str, group_by: Sequence[str]) -> list[MarginLine]:
     """Billed (rated, before invoice rounding and fees) against the operator's amortised cost, in the rows'
     currency, for every tenant the operator bills that has a plan; grouped by TENANT and/or SERVICE."""

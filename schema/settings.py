@@ -9,6 +9,9 @@ import platformdirs
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from captable.ocf.limits import PackageLimits
+from resolvers.limits import RequestLimits
+
 
 def _default_home() -> Path:
     return platformdirs.user_data_path("roundpool")
@@ -38,6 +41,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = 100_000
     max_page_size: int = 100
     statement_timeout_ms: int = 5_000
+    # Work one request may cause: rows of non-paginated list fields across aliases (`costs`, `margins`, …), an
+    # uploaded file's decoded bytes, an OCF archive's decompressed bytes and member count, JSON nesting (request
+    # bodies, variables and package members).
+    max_response_rows: int = Field(default=20_000, ge=1)
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    max_zip_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    max_zip_files: int = Field(default=1_000, ge=1)
+    max_json_depth: int = Field(default=64, ge=2)
     pool_size: int = 10
     # Root of the Parquet cost store: a local folder or an object-store URI (s3://bucket/prefix).
     cost_store: str | None = None
@@ -51,6 +62,15 @@ class Settings(BaseSettings):
     job_stalled_after_s: float = Field(default=60.0, gt=0)
     job_max_retries: int = Field(default=2, ge=0)
     job_recovery_interval_s: int = Field(default=60, ge=1, le=3600)
+
+    @property
+    def request_limits(self) -> RequestLimits:
+        package = PackageLimits(
+            max_bytes=self.max_zip_bytes, max_files=self.max_zip_files, max_depth=self.max_json_depth
+        )
+        return RequestLimits(
+            max_response_rows=self.max_response_rows, max_upload_bytes=self.max_upload_bytes, package=package
+        )
 
     @property
     def development(self) -> bool:
