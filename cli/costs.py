@@ -4,6 +4,8 @@
 shape, same policies). With `--wait` it follows the manifest's progress (bytes) until the job ends; when no
 worker has sent a heartbeat lately it runs the queue in-process (procrastinate, `wait=False`: the jobs
 queued now, then it stops), so the command works on a laptop with the embedded database and nothing else.
+Before that it retries the jobs of dead workers (one of them may hold this operator's store lock), and it
+switches to running the queue itself when the workers it was following stop heartbeating.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +28,9 @@ from db.session import Database, DbContext
 from resolvers import cost_imports
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError
-from resolvers.jobs import QUEUES, create_job_app, live_workers, run_queued_jobs
+from resolvers.job_recovery import JobTimings, recover_stalled_jobs
+from resolvers.jobs import WORKER_QUEUES, create_job_app, live_workers, run_queued_jobs
+from resolvers.jobs import run_worker as run_job_worker
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
 
 err = Console(stderr=True)
@@ -60,7 +65,11 @@ async def _queue(database: Database, settings: Any, store: CostStore, user_id: U
     return record, context
 
 
-async def _follow(database: Database, context: DbContext, import_id: UUID, quiet: bool) -> CostImportRecord:
+async def _follow(
+    database: Database, context: DbContext, import_id: UUID, quiet: bool, gone: Callable[[], Awaitable[bool]]
+) -> CostImportRecord | None:
+    """The manifest once finished; None when `gone()` said that nobody runs the queue any more."""
+    nobody = False
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                TimeRemainingColumn())
     with Progress(*columns, console=err, disable=quiet) as bar:
@@ -74,6 +83,9 @@ async def _follow(database: Database, context: DbContext, import_id: UUID, quiet
                        total=record.bytes_total)
             if record.finished:
                 return record
+            if nobody:  # read once more after `gone()`: the job may have finished just before
+                return None
+            nobody = await gone()
             await asyncio.sleep(POLL_S)
 
 
@@ -87,24 +99,43 @@ def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: b
         err.print(f"[red]error:[/red] {error}")
         return 1
     store = CostStore(settings.cost_store_root)
+    timings = JobTimings.of(settings)
 
     async def run() -> CostImportRecord:
         app_url = runtime.location.app_url
         database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
+
+        async def no_worker() -> bool:
+            return not await live_workers(database, timings.stalled_after_s)
+
         try:
             record, context = await _queue(database, settings, store, user_id, tenant, path, late_data)
             if not wait:
                 return record
-            if await live_workers(database):
-                return await _follow(database, context, record.id, as_json)
+            if not await no_worker():
+                followed = await _follow(database, context, record.id, as_json, no_worker)
+                if followed is not None:
+                    return followed
             err.print("no worker is running: processing the queue in this process")
-            job_app = create_job_app(app_url, database, store)
+            job_app = create_job_app(app_url, database, store, timings)
             async with job_app.open_async():
+                await recover_stalled_jobs(job_app, timings.stalled_after_s)
                 worker = asyncio.create_task(run_queued_jobs(job_app))
+
+                async def worker_done() -> bool:
+                    return worker.done()
+
                 try:
-                    return await _follow(database, context, record.id, as_json)
+                    followed = await _follow(database, context, record.id, as_json, worker_done)
                 finally:
                     await worker
+            if followed is None:
+                raise CliError(
+                    f"cost import {record.id} is still waiting: another import of this operator holds its store"
+                    " lock on a worker that stopped less than ROUNDPOOL_JOB_STALLED_AFTER_S ago; start"
+                    " `roundpool worker` (it resumes both)"
+                )
+            return followed
         finally:
             await database.dispose()
 
@@ -137,15 +168,20 @@ def run_worker() -> int:
         err.print(f"[red]error:[/red] {error}")
         return 1
     store = CostStore(settings.cost_store_root)
+    try:
+        timings = JobTimings.of(settings)
+    except ValueError as error:
+        err.print(f"[red]error:[/red] {error}")
+        return 1
 
     async def run() -> None:
         app_url = runtime.location.app_url
         database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
         try:
-            job_app = create_job_app(app_url, database, store)
+            job_app = create_job_app(app_url, database, store, timings)
             async with job_app.open_async():
-                err.print(f"worker: queues {', '.join(QUEUES)}; cost store {store.root}")
-                await job_app.run_worker_async(queues=QUEUES, name="roundpool-worker")
+                err.print(f"worker: queues {', '.join(WORKER_QUEUES)}; cost store {store.root}")
+                await run_job_worker(job_app, timings, name="roundpool-worker")
         finally:
             await database.dispose()
 

@@ -7,6 +7,10 @@ its database work runs under that requester's context, so a job bypasses no poli
 Where workers run: `roundpool worker` (production: one or more processes beside the server); the embedded
 default (`roundpool serve` without DATABASE_URL) starts one inside the server's lifespan; `roundpool cost
 import --wait` runs the queue in-process until its job ends when no worker is alive.
+
+Jobs survive the death of their worker (:mod:`resolvers.job_recovery`): every worker heartbeats, retries the
+stalled jobs of dead workers when it starts and every few seconds after (a periodic task on
+:data:`MAINTENANCE_QUEUE`), and each task resumes safely or, past its retry budget, ends its record failed.
 """
 
 from __future__ import annotations
@@ -18,50 +22,92 @@ from contextlib import asynccontextmanager
 from uuid import UUID
 
 import procrastinate
+from procrastinate import JobContext
 from sqlalchemy import text
 
 from cost import CostStore
+from cost.locations import NO_SOURCES, CostSources
 from db.session import Database, DbContext
-from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK, STORE_LOCK, run_import
+from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK, run_import
 from resolvers.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
+from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 
 QUEUES = [COST_QUEUE, INVOICE_QUEUE]
-# A worker that has not sent a heartbeat for this long counts as gone.
-WORKER_STALE_S = 30
+# Recovery and queue housekeeping: only long-running workers listen here (not the CLI's one-shot run).
+MAINTENANCE_QUEUE = "maintenance"
+WORKER_QUEUES = [*QUEUES, MAINTENANCE_QUEUE]
+RECOVERY_TASK = "recover_stalled_jobs"
+# Finished recovery jobs (one per interval) are deleted after this long.
+_KEEP_MAINTENANCE_JOBS_H = 1
 
 
-def create_job_app(app_url: str, database: Database, store: CostStore) -> procrastinate.App:
-    """The queue for the app role's DSN `app_url`; tasks use `database` and `store` (created by the caller)."""
+def create_job_app(
+    app_url: str, database: Database, store: CostStore, timings: JobTimings | None = None,
+    *, sources: CostSources = NO_SOURCES,
+) -> procrastinate.App:
+    """The queue for the app role's DSN `app_url`; tasks use `database` and `store` (created by the caller).
+
+    Imports read only from `sources` (configuration; the default refuses every location).
+    """
+    timings = timings or JobTimings()
     connector = procrastinate.PsycopgConnector(conninfo=app_url, min_size=1, max_size=4)
-    app = procrastinate.App(connector=connector)
+    app = procrastinate.App(
+        connector=connector,
+        worker_defaults={
+            "update_heartbeat_interval": timings.heartbeat_s,
+            "stalled_worker_timeout": timings.stalled_after_s,
+        },
+    )
 
-    @app.task(name=IMPORT_TASK, queue=COST_QUEUE, lock=STORE_LOCK)
-    async def import_cost_report(import_id: str, tenant_id: str, user_id: str) -> None:
+    # No lock here: the request defers the job with its operator's store lock (resolvers.cost_imports).
+    @app.task(name=IMPORT_TASK, queue=COST_QUEUE, pass_context=True)
+    async def import_cost_report(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
         context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
-        await run_import(database, store, UUID(import_id), context)
+        await run_import(
+            database, store, UUID(import_id), context, attempt=job.job.attempts, max_retries=timings.max_retries,
+            sources=sources,
+        )
 
-    register_invoice_tasks(app, database, store)
+    @app.periodic(cron=timings.recovery_cron, periodic_id="stalled")
+    @app.task(name=RECOVERY_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=RECOVERY_TASK, pass_context=True)
+    async def recover(job: JobContext, timestamp: int) -> None:
+        await recover_stalled_jobs(job.app, timings.stalled_after_s)
+        await job.app.job_manager.delete_old_jobs(nb_hours=_KEEP_MAINTENANCE_JOBS_H, queue=MAINTENANCE_QUEUE)
+
+    register_invoice_tasks(app, database, store, timings.max_retries)
     return app
 
 
-async def live_workers(database: Database) -> int:
-    """Workers with a recent heartbeat (procrastinate's table, no tenant data; read on the engine directly)."""
+async def live_workers(database: Database, stalled_after_s: float) -> int:
+    """Workers heard from within `stalled_after_s` (procrastinate's table, no tenant data; read on the engine)."""
     async with database.engine.connect() as conn:
         statement = text(
             "select count(*) from procrastinate_workers"
             " where last_heartbeat > now() - make_interval(secs => :s)"
         )
-        return int((await conn.execute(statement, {"s": WORKER_STALE_S})).scalar_one())
+        return int((await conn.execute(statement, {"s": stalled_after_s})).scalar_one())
+
+
+async def run_worker(
+    job_app: procrastinate.App, timings: JobTimings, *, name: str, install_signal_handlers: bool = True
+) -> None:
+    """A long-running worker: first the jobs of workers that died while none was running, then the queues."""
+    await recover_stalled_jobs(job_app, timings.stalled_after_s)
+    await job_app.run_worker_async(
+        queues=WORKER_QUEUES, name=name, install_signal_handlers=install_signal_handlers
+    )
 
 
 @asynccontextmanager
-async def in_process_worker(app_url: str, database: Database, store: CostStore) -> AsyncIterator[procrastinate.App]:
+async def in_process_worker(
+    app_url: str, database: Database, store: CostStore, timings: JobTimings | None = None,
+    *, sources: CostSources = NO_SOURCES,
+) -> AsyncIterator[procrastinate.App]:
     """A worker running as a task of the current event loop for the duration of the block."""
-    job_app = create_job_app(app_url, database, store)
+    timings = timings or JobTimings()
+    job_app = create_job_app(app_url, database, store, timings, sources=sources)
     async with job_app.open_async():
-        worker = asyncio.create_task(
-            job_app.run_worker_async(queues=QUEUES, install_signal_handlers=False, name="in-process")
-        )
+        worker = asyncio.create_task(run_worker(job_app, timings, name="in-process", install_signal_handlers=False))
         try:
             yield job_app
         finally:

@@ -168,12 +168,18 @@ async def update_run(tx: RequestTransaction, run_id: UUID, **fields: Any) -> Inv
     return _run(row) if row else None
 
 
-async def claim_run(tx: RequestTransaction, run_id: UUID, total: int) -> InvoiceRunRecord | None:
-    """queued → running (once): None when invisible here or claimed before."""
+async def claim_run(
+    tx: RequestTransaction, run_id: UUID, total: int, *, resume: bool = False
+) -> InvoiceRunRecord | None:
+    """queued → running (once): None when invisible here or claimed before.
+
+    `resume` (its worker died): a running run is claimed again, its counters restarted from zero."""
+    statuses = ["queued", "running"] if resume else ["queued"]
     statement = (
         update(invoice_runs)
-        .where(invoice_runs.c.id == run_id, invoice_runs.c.status == "queued")
-        .values(status="running", started_at=func.now(), total=total)
+        .where(invoice_runs.c.id == run_id, invoice_runs.c.status.in_(statuses))
+        .values(status="running", started_at=func.coalesce(invoice_runs.c.started_at, func.now()), total=total,
+                closed=0, already_closed=0, no_data=0, failed=0, errors=[])
         .returning(*invoice_runs.columns)
     )
     with mapped_errors():
