@@ -34,7 +34,7 @@ async def test_import_is_deferred_and_run_by_a_worker(
         (queued["id"],),
     ).fetchone()
     assert job is not None
-    assert job[:3] == (COST_QUEUE, IMPORT_TASK, "cost-store")
+    assert job[:3] == (COST_QUEUE, IMPORT_TASK, f"cost-store:{admin.tenant_id}")  # one lock per operator
     assert str(job[4]) == "todo"
     assert job[3] == {"import_id": queued["id"], "tenant_id": str(admin.tenant_id), "user_id": str(admin.user_id)}
 
