@@ -1,7 +1,8 @@
 """`roundpool cost import` and `roundpool worker`.
 
 `cost import` queues the job through the resolver of `importCostReport` (same checks, same transaction
-shape, same policies). With `--wait` it follows the manifest's progress (bytes) until the job ends; when no
+shape, same policies: the file must lie in a configured cost source, see :mod:`cost.locations`).
+With `--wait` it follows the manifest's progress (bytes) until the job ends; when no
 worker has sent a heartbeat lately it runs the queue in-process (procrastinate, `wait=False`: the jobs
 queued now, then it stops), so the command works on a laptop with the embedded database and nothing else.
 Before that it retries the jobs of dead workers (one of them may hold this operator's store lock), and it
@@ -58,7 +59,7 @@ async def _queue(database: Database, settings: Any, store: CostStore, user_id: U
         raise CliError(f"you are not a member of {tenant!r}")
     context = DbContext(user_id=user_id, tenant_id=principal.tenant.id)
     ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size, principal=principal,
-                         cost_store=store, cost_import_roots=settings.import_roots)
+                         cost_store=store, cost_sources=settings.cost_import_sources)
     async with database.transaction(context) as tx:
         ctx.transaction = tx
         record = await cost_imports.import_cost_report(ctx, path, late_data)
@@ -117,7 +118,7 @@ def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: b
                 if followed is not None:
                     return followed
             err.print("no worker is running: processing the queue in this process")
-            job_app = create_job_app(app_url, database, store, timings)
+            job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
             async with job_app.open_async():
                 await recover_stalled_jobs(job_app, timings.stalled_after_s)
                 worker = asyncio.create_task(run_queued_jobs(job_app))
@@ -178,7 +179,7 @@ def run_worker() -> int:
         app_url = runtime.location.app_url
         database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
         try:
-            job_app = create_job_app(app_url, database, store, timings)
+            job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
             async with job_app.open_async():
                 err.print(f"worker: queues {', '.join(WORKER_QUEUES)}; cost store {store.root}")
                 await run_job_worker(job_app, timings, name="roundpool-worker")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from cost.locations import CostSources
 from cost.store import CostStore
 from db.session import RequestTransaction
 from policies.principal import ActingTenant, Principal, Role, TenantKind
@@ -21,8 +21,8 @@ class RequestContext:
     principal: Principal | None = None
     transaction: RequestTransaction | None = None
     cost_store: CostStore | None = None
-    # Local folders imports may read from; None = unrestricted (development).
-    cost_import_roots: tuple[Path, ...] | None = None
+    # Where imports may read (configuration); the default refuses every location.
+    cost_sources: CostSources = field(default_factory=CostSources)
     limits: RequestLimits = field(default_factory=RequestLimits)
     loaders: Loaders = field(init=False)
     row_budget: RowBudget = field(init=False)

@@ -14,21 +14,20 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func
 
 from cost import CostError, CostStore, ImportResult, InputError, LateData, LockedPeriodError, import_file
-from cost.sources import Source
+from cost.errors import SourceError
+from cost.locations import NO_SOURCES, CostSources, ResolvedLocation
 from db.cost_records import CostImportRecord
 from db.errors import PolicyViolation
 from db.pagination import Page
-from db.queries import costs
+from db.queries import costs, tenancy
 from db.session import Database, DbContext
 from policies.principal import Role, TenantKind
 from resolvers.context import RequestContext
@@ -60,28 +59,16 @@ def require_store(ctx: RequestContext) -> CostStore:
     return ctx.cost_store
 
 
-def _checked_location(path: str, roots: tuple[Path, ...] | None) -> tuple[str, str, int | None]:
-    """(location, display name, size if known now) of a server-side path or an object-store URI.
+async def _checked_location(ctx: RequestContext, path: str, operator: str) -> ResolvedLocation:
+    """The file `path` names in a cost source the acting operator may use (configuration, not input).
 
-    Local paths must lie inside one of `roots` (after resolving links), so an import cannot read, and echo
-    in its error, an arbitrary file of the server; `None` (development) allows any absolute path.
+    Every refusal is one `InvalidInput` on `path` that quotes nothing of the target; the job resolves the
+    stored location again when it runs, so an edited manifest cannot reach further than the request could.
     """
-    location = path.strip()
-    if not location:
-        raise InvalidInput("give a server-side file path or an s3:// URI", field="path")
-    if "://" in location:
-        if not location.startswith(("s3://", "gs://", "file://")):
-            raise InvalidInput("supported URIs are s3://, gs:// and file://", field="path")
-        return location, location.rstrip("/").rsplit("/", 1)[-1], None
-    if not os.path.isabs(location):
-        raise InvalidInput("a server-side path must be absolute", field="path")
-    if roots is not None:
-        real = Path(os.path.realpath(location))
-        if not any(real.is_relative_to(Path(os.path.realpath(root))) for root in roots):
-            raise InvalidInput("local imports are limited to the folders in ROUNDPOOL_COST_IMPORT_ROOTS", field="path")
-    if not os.path.isfile(location):
-        raise InvalidInput(f"no such file on the server: {location}", field="path")
-    return location, os.path.basename(location), os.path.getsize(location)
+    try:
+        return await asyncio.to_thread(ctx.cost_sources.resolve, path, operator)
+    except SourceError as error:
+        raise InvalidInput(error.reason, field="path") from None
 
 
 async def import_cost_report(
@@ -93,10 +80,12 @@ async def import_cost_report(
     locked period; CORRECTIONS re-homes them into the next open period as corrections.
     """
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
-    location, name, size = _checked_location(path, ctx.cost_import_roots)
+    resolved = await _checked_location(ctx, path, acting.slug)
     async with ctx.tx.savepoint():
         try:
-            record = await costs.insert_import(ctx.tx, acting.id, location, name, size, late_data.value)
+            record = await costs.insert_import(
+                ctx.tx, acting.id, resolved.location, resolved.name, resolved.size, late_data.value
+            )
             args = {"import_id": str(record.id), "tenant_id": str(acting.id), "user_id": str(ctx.tx.context.user_id)}
             job_id = await costs.defer_job(
                 ctx.tx, queue=COST_QUEUE, task=IMPORT_TASK, lock=store_lock(acting.id), args=json.dumps(args)
@@ -150,6 +139,7 @@ async def run_import(
     attempt: int = 0,
     max_retries: int = 2,
     interval: float = PROGRESS_INTERVAL_S,
+    sources: CostSources = NO_SOURCES,
 ) -> CostImportRecord:
     """Run one queued import as `context` (the requesting billing admin); returns the final manifest.
 
@@ -186,16 +176,18 @@ async def run_import(
     reporter = asyncio.create_task(_report(database, context, import_id, progress, interval))
     unexpected: BaseException | None = None
     try:
-        size = await asyncio.to_thread(lambda: Source.open(manifest.source_uri).size)
+        # Resolved again, now: the stored location is only text; `sources` decides what it may open.
+        source = await _resolve_for_job(database, context, manifest.tenant_id, manifest.source_uri, sources)
         async with database.transaction(context) as tx:
-            await costs.update_import(tx, import_id, bytes_total=size)
+            await costs.update_import(tx, import_id, bytes_total=source.size)
         result = await asyncio.to_thread(
             import_file,
-            manifest.source_uri,
+            source.path,
             store.for_operator(manifest.tenant_id),  # the manifest's operator: its own catalog, locks, dedup
             on_progress=progress.update,
             locked_periods=locked,
             late_data=LateData(manifest.late_data),
+            filesystem=source.filesystem,
         )
         fields: dict[str, Any] = _succeeded(result)
         if result.already_imported and attempt > 0:
@@ -251,11 +243,33 @@ def _succeeded(result: ImportResult) -> dict[str, Any]:
     }
 
 
+async def _resolve_for_job(
+    database: Database, context: DbContext, operator_id: UUID, location: str, sources: CostSources
+) -> ResolvedLocation:
+    async with database.transaction(context) as tx:
+        found = await tenancy.tenants_by_ids(tx, [operator_id])
+    operator = found[0].slug if found else ""
+    return await asyncio.to_thread(sources.resolve, location, operator)
+
+
 def error_details(error: BaseException, location: str) -> dict[str, Any]:
-    """The manifest's `error`: where (file, 1-based data row, column) and why."""
+    """The manifest's `error`: where (the manifest's location, 1-based data row, column) and why.
+
+    The reason is the engine's own sentence, which quotes file content only once the file was recognised
+    as a billing file; an operating-system or object-store error (whose text may quote a server's answer)
+    is logged and reported without its text.
+    """
+    row: int | None = None
+    column: str | None = None
     if isinstance(error, InputError):
-        return {"file": error.file, "row": error.row, "column": error.column, "reason": error.reason}
-    if isinstance(error, LockedPeriodError):
-        return {"file": error.file, "row": None, "column": None,
-                "reason": f"billing period {error.period} is locked (its invoice is closed)"}
-    return {"file": location, "row": None, "column": None, "reason": str(error)}
+        row, column, reason = error.row, error.column, error.reason
+    elif isinstance(error, LockedPeriodError):
+        reason = f"billing period {error.period} is locked (its invoice is closed)"
+    elif isinstance(error, SourceError):
+        reason = error.reason
+    elif isinstance(error, CostError):
+        reason = str(error)
+    else:
+        _logger.warning("cost import of %s could not read its file", location, exc_info=error)
+        reason = "the file could not be read; see the worker's log"
+    return {"file": location, "row": row, "column": column, "reason": reason}

@@ -78,7 +78,7 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
         app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings, store)
         try:
             if settings.database_url is None:  # the embedded default: no separate worker process to rely on
-                async with in_process_worker(app_url, database, store):
+                async with in_process_worker(app_url, database, store, sources=settings.cost_import_sources):
                     yield
             else:
                 yield
@@ -136,7 +136,7 @@ async def _graphql(request: Request) -> Response:
         request_id=request_id_var.get(),
         max_page_size=settings.max_page_size,
         cost_store=runtime.cost_store,
-        cost_import_roots=settings.import_roots,
+        cost_sources=settings.cost_import_sources,
         limits=settings.request_limits,
     )
     return JSONResponse(result)

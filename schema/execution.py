@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionResult
 
+from cost.locations import CostSources
 from cost.store import CostStore
 from db.errors import timed_out
 from db.session import Database, DbContext
@@ -49,7 +49,7 @@ async def execute(
     request_id: str,
     max_page_size: int,
     cost_store: CostStore | None = None,
-    cost_import_roots: tuple[Path, ...] | None = None,
+    cost_sources: CostSources | None = None,
     limits: RequestLimits | None = None,
 ) -> dict[str, Any]:
     """Execute and return the response body ({"data", "errors"})."""
@@ -58,7 +58,7 @@ async def execute(
         max_page_size=max_page_size,
         principal=principal,
         cost_store=cost_store,
-        cost_import_roots=cost_import_roots,
+        cost_sources=cost_sources or CostSources(),
         limits=limits or RequestLimits(),
     )
     result: ExecutionResult | None = None

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from captable.ocf.limits import PackageLimits
+from cost.locations import CostSources, configured_sources, source_from_config
 from resolvers.limits import RequestLimits
 
 
@@ -19,6 +20,20 @@ def _default_home() -> Path:
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROUNDPOOL_", extra="ignore")
+class CostSourceSetting(BaseModel):
+    """One entry of ROUNDPOOL_COST_SOURCES: a local folder or an s3://bucket/prefix imports may read from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    url: str
+    endpoint: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key_file: Path | None = None
+    operators: list[str] | None = None  # operator tenant slugs that may use it; unset: every operator
+
+
 
     # The app role's DSN. Absent → an embedded PostgreSQL in `home`.
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
@@ -52,8 +67,9 @@ class Settings(BaseSettings):
     pool_size: int = 10
     # Root of the Parquet cost store: a local folder or an object-store URI (s3://bucket/prefix).
     cost_store: str | None = None
-    # Folders a billing admin may import local files from (JSON list). Unset: any absolute path in
-    # development, none in production (object-store URIs only).
+    # Where imports may read (JSON list of CostSourceSetting); ROUNDPOOL_COST_IMPORT_ROOTS adds local folders.
+    # Neither set: any absolute local path in development, nothing in production.
+    cost_sources: list[CostSourceSetting] | None = None
     cost_import_roots: list[Path] | None = None
     # Background jobs: a worker heartbeats every `job_heartbeat_s`; one silent for `job_stalled_after_s` counts as
     # dead, and its running jobs are retried (at most `job_max_retries` times, then they end failed). Every
@@ -80,12 +96,17 @@ class Settings(BaseSettings):
     def cost_store_root(self) -> str:
         return self.cost_store or str(self.home / "cost-store")
 
+    @model_validator(mode="after")
+    def _sources_are_valid(self) -> Settings:
+        self.cost_import_sources  # noqa: B018 -- builds and checks every entry once, at start-up
+        return self
+
     @property
-    def import_roots(self) -> tuple[Path, ...] | None:
-        """None means unrestricted (development only)."""
-        if self.cost_import_roots is not None:
-            return tuple(self.cost_import_roots)
-        return None if self.development else ()
+    def cost_import_sources(self) -> CostSources:
+        entries = None
+        if self.cost_sources is not None:
+            entries = [source_from_config(**entry.model_dump()) for entry in self.cost_sources]
+        return configured_sources(entries, self.cost_import_roots, development=self.development)
 
     @property
     def graphiql_enabled(self) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import psycopg
 
 from cost import CostStore
+from cost.locations import CostSources
 from db.session import Database
 from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK
 from resolvers.jobs import create_job_app, run_queued_jobs
@@ -38,7 +39,7 @@ async def test_import_is_deferred_and_run_by_a_worker(
     assert str(job[4]) == "todo"
     assert job[3] == {"import_id": queued["id"], "tenant_id": str(admin.tenant_id), "user_id": str(admin.user_id)}
 
-    job_app = create_job_app(test_database.app_url, database, cost_store)
+    job_app = create_job_app(test_database.app_url, database, cost_store, sources=CostSources.development())
     async with job_app.open_async():
         await run_queued_jobs(job_app)
 
