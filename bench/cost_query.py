@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from cost.store import CostStore
 
 OUT = Path(__file__).resolve().parent / "out"
+BENCH_OPERATOR = UUID(int=1)  # the store of one (made-up) operator: stores are per operator
 COLUMNS = [
     "bill/PayerAccountId", "bill/BillingPeriodStartDate", "lineItem/UsageAccountId", "lineItem/LineItemType",
     "lineItem/UsageStartDate", "lineItem/UsageEndDate", "lineItem/ProductCode", "lineItem/UsageType",
@@ -45,7 +47,7 @@ COLUMNS = [
 def _scope(accounts: list[str]) -> AccountScope:
     from cost.scope import scope_from_database_rows
 
-    return scope_from_database_rows([{"account_id": a} for a in accounts])
+    return scope_from_database_rows([{"operator_id": BENCH_OPERATOR, "account_id": a} for a in accounts])
 
 
 def _peak_rss() -> int:
@@ -102,7 +104,7 @@ def build(rows: int) -> tuple[Path, list[str]]:
     from cost.store import CostStore
 
     root = OUT / f"query-store-{rows}"
-    store = CostStore(str(root))
+    store = CostStore(str(root)).for_operator(BENCH_OPERATOR)
     if not store.catalog()["imports"]:
         csv_path = generate(OUT / f"cur-narrow-{rows}.csv", rows, columns=COLUMNS)
         started = time.perf_counter()

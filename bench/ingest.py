@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from uuid import UUID
 
 import numpy as np
 import pyarrow as pa
@@ -343,6 +344,7 @@ def generate(
 
 
 OUT = Path(__file__).resolve().parent / "out"
+BENCH_OPERATOR = UUID(int=1)  # the store of one (made-up) operator: stores are per operator
 TOOLS = ("roundpool", "polars", "duckdb")
 
 
@@ -363,7 +365,7 @@ def _child(tool: str, csv_path: str, target: str) -> None:
         from cost.imports import import_file
         from cost.store import CostStore
 
-        rows = import_file(csv_path, CostStore(target)).rows
+        rows = import_file(csv_path, CostStore(target).for_operator(BENCH_OPERATOR)).rows
     elif tool == "polars":
         import polars as pl
 

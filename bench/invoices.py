@@ -211,10 +211,14 @@ def main() -> None:
         started = time.perf_counter()
         path, accounts = generate(OUT / f"cur-invoices-{args.rows}.csv", args.rows)
         print(f"CSV {path.name}: {path.stat().st_size / 1e6:.0f} MB ({time.perf_counter() - started:.1f} s)")
-        started = time.perf_counter()
-        imported = import_file(str(path), CostStore(store_root))
-        print(f"import: {imported.rows} rows in {time.perf_counter() - started:.1f} s")
         user_id, operator, slugs = seed(owner_url, accounts)
+        import psycopg
+
+        with psycopg.connect(owner_url) as conn:  # the operator's own store (one per operator)
+            operator_id = conn.execute("select id from tenants where slug = %s", (operator,)).fetchone()[0]
+        started = time.perf_counter()
+        imported = import_file(str(path), CostStore(store_root).for_operator(operator_id))
+        print(f"import: {imported.rows} rows in {time.perf_counter() - started:.1f} s")
         done = subprocess.run(
             [sys.executable, __file__, "--child-close", app_url, store_root, user_id, operator],
             check=True, capture_output=True, text=True,

@@ -90,7 +90,8 @@ def import_file(
 ) -> ImportResult:
     """Import ``path`` (local path or URI) into ``store``, one operator's store, and publish it atomically.
 
-    Same content (sha256) already imported into this operator's store → returns the stored result with ``already_imported=True``;
+    Same content (sha256) already imported into this operator's store → returns the stored result with
+    ``already_imported=True``;
     nothing is read beyond hashing (pass ``sha256`` when already known, e.g. from the manifest).
     ``on_progress(bytes_read, rows)`` is called after every batch (bytes of the file as stored, i.e.
     compressed bytes for ``.gz``/``.zip``).

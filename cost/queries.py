@@ -3,10 +3,10 @@
 Only the files of accounts in the :class:`~cost.scope.AccountScope` (and of the requested periods) are
 opened, each in its own operator's store: the file list comes from that store's catalog, by partition,
 before any byte is read; an empty scope reads nothing. Within a file only the rows charged inside the
-account's intervals in scope count (rows belong to whoever held the account at the time). Files are scanned batch by batch and aggregated as they stream, so memory is bounded by the
-number of groups, and decimal sums are exact 128-bit integer sums. The account and month of a row are known
-from its file's partition and are never read; text keys are read as Parquet dictionaries and aggregated on
-their codes.
+account's intervals in scope count (rows belong to whoever held the account at the time). Files are
+scanned batch by batch and aggregated as they stream, so memory is bounded by the number of groups, and
+decimal sums are exact 128-bit integer sums. The account and month of a row are known from its file's
+partition and are never read; text keys are read as Parquet dictionaries and aggregated on their codes.
 """
 
 from __future__ import annotations
@@ -282,9 +282,9 @@ def charged_within(intervals: Sequence[Interval]) -> pc.Expression | None:
     for lo, hi in intervals:
         bounds = []
         if lo is not None:
-            bounds.append(CHARGE_TIME >= pa.scalar(lo, TIMESTAMP))
+            bounds.append(pa.scalar(lo, TIMESTAMP) <= CHARGE_TIME)
         if hi is not None:
-            bounds.append(CHARGE_TIME < pa.scalar(hi, TIMESTAMP))
+            bounds.append(pa.scalar(hi, TIMESTAMP) > CHARGE_TIME)
         parts.append(bounds[0] & bounds[1] if len(bounds) == 2 else bounds[0])
     combined = parts[0]
     for part in parts[1:]:
