@@ -34,7 +34,7 @@ from resolvers.jobs import WORKER_QUEUES, create_job_app, live_workers, run_queu
 from resolvers.jobs import run_worker as run_job_worker
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 POLL_S = 0.5
 
 

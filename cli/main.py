@@ -33,7 +33,7 @@ from schema.logs import configure_logging
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 db_app = typer.Typer(no_args_is_help=True, help="The database: migrations, bootstrap, connection strings.")
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 
 
 class DbRole(StrEnum):
@@ -160,7 +160,7 @@ def db_upgrade() -> None:
     """Apply migrations as the owner role (embedded, or MIGRATION_DATABASE_URL)."""
     try:
         settings = load_settings()
-        runtime = prepare(settings, migrate=False)
+        runtime = prepare(settings, migrate=False, check_role=False)
         upgrade(runtime.location.owner_url)
     except CliError as error:
         raise _fail(str(error)) from error
@@ -171,7 +171,7 @@ def db_upgrade() -> None:
 def db_url(role: Annotated[DbRole, typer.Option(help="Whose connection string.")] = DbRole.APP) -> None:
     """Print a DSN usable with psql (the configured server's, or the embedded one's, left running)."""
     try:
-        runtime = prepare(load_settings(), migrate=False, keep_running=True)
+        runtime = prepare(load_settings(), migrate=False, keep_running=True, check_role=False)
     except CliError as error:
         raise _fail(str(error)) from error
     typer.echo(runtime.location.app_url if role is DbRole.APP else runtime.location.owner_url)

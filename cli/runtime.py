@@ -6,9 +6,11 @@ import secrets
 from dataclasses import dataclass
 
 import psycopg
+from pydantic import ValidationError
 
 from db.location import DatabaseLocation, locate_database
 from db.migrate import upgrade
+from db.role_check import UnsafeAppRole, check_app_role
 from schema.settings import Settings
 
 
@@ -23,7 +25,10 @@ class Runtime:
 
 
 def load_settings() -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise CliError(_one_line(error)) from None
     if settings.jwt_secret or settings.jwt_public_key_file or settings.jwt_jwks_file:
         return settings
     if not settings.development:
@@ -31,6 +36,20 @@ def load_settings() -> Settings:
             "production needs ROUNDPOOL_JWT_PUBLIC_KEY_FILE, ROUNDPOOL_JWT_JWKS_FILE or ROUNDPOOL_JWT_SECRET"
         )
     return settings.model_copy(update={"jwt_secret": _development_secret(settings)})
+
+
+def _one_line(error: ValidationError) -> str:
+    """Each problem with the variable it came from; never the input, which holds secrets and passwords."""
+    problems = []
+    for item in error.errors(include_input=False, include_url=False):
+        message = str(item["msg"]).removeprefix("Value error, ")
+        field = item["loc"][0] if item["loc"] else None
+        if not isinstance(field, str):
+            problems.append(message)
+            continue
+        variable = field if field.isupper() else f"ROUNDPOOL_{field.upper()}"  # an alias is the variable itself
+        problems.append(f"{variable}: {message}")
+    return "invalid settings: " + "; ".join(problems)
 
 
 def _development_secret(settings: Settings) -> str:
@@ -43,13 +62,21 @@ def _development_secret(settings: Settings) -> str:
     return path.read_text().strip()
 
 
-def prepare(settings: Settings, *, migrate: bool = True, keep_running: bool = False) -> Runtime:
-    """Locate (or start) the database and, when we hold the owner's DSN, apply migrations."""
+def prepare(
+    settings: Settings, *, migrate: bool = True, keep_running: bool = False, check_role: bool = True
+) -> Runtime:
+    """Locate (or start) the database and, when we hold the owner's DSN, apply migrations; refuse an app role
+    that row-level security would not bind (every command that acts as the app role)."""
     location = locate_database(
         settings.database_url, settings.migration_database_url, settings.home, keep_running=keep_running
     )
     if migrate and (location.embedded or settings.migration_database_url):
         upgrade(location.owner_url)
+    if check_role:
+        try:
+            check_app_role(location.app_url)
+        except UnsafeAppRole as error:
+            raise CliError(str(error)) from error
     return Runtime(settings=settings, location=location)
 
 

@@ -16,11 +16,25 @@ from uuid import UUID
 import jwt
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+# RFC 7518 §3.2: an HS256 key at least as long as the hash; anything shorter can be brute-forced offline
+# from a single token.
+MIN_HS256_SECRET_BYTES = 32
 _LEEWAY_SECONDS = 30
 
 
 class InvalidToken(Exception):
     """The token is malformed, expired, signed with a wrong key or algorithm, or for another audience."""
+
+
+def check_hs256_secret(secret: str) -> None:
+    """Raise ValueError when `secret` is too short to sign HS256 tokens safely (checked in production)."""
+    size = len(secret.encode())
+    if size < MIN_HS256_SECRET_BYTES:
+        raise ValueError(
+            f"the HS256 secret has {size} byte{'' if size == 1 else 's'}; production needs at least"
+            f" {MIN_HS256_SECRET_BYTES}"
+            " (for example `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 from captable.ocf.limits import JsonTooDeep, load_json
 from cost import CostStore
+from db.role_check import UnsafeAppRole, check_database_role
 from db.session import Database
 from policies.tokens import TokenVerifier
 from resolvers.jobs import in_process_worker
@@ -71,6 +72,11 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         database = Database(app_url, pool_size=settings.pool_size, statement_timeout_ms=settings.statement_timeout_ms)
+        try:
+            await check_database_role(database)
+        except UnsafeAppRole:
+            await database.dispose()
+            raise
         store = CostStore(settings.cost_store_root)
         if store.has_legacy_catalog():  # pre-0008 layout: nothing in it is read until it is split by operator
             _logger.error("cost store %s has the old single-catalog layout; run `roundpool cost migrate-store`",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +45,23 @@ class Limits:
     introspection: bool = True
 
 
+# graphql-core's "Did you mean …?" (fields, arguments, types, enum values, input fields) names parts of the
+# schema; its suggestions are quoted GraphQL names, which never contain '?'.
+_SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
+
+
 class RoundpoolSchema(strawberry.Schema):
+    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.hide_suggestions = hide_suggestions
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
-        """Errors are classified and logged with the request id by `schema.execution`."""
+        """Errors are classified and logged with the request id by `schema.execution`; here, only the schema
+        hints are removed when introspection is off (strawberry passes every error through this hook, those of
+        validation and of variable coercion included)."""
+        if self.hide_suggestions:
+            for error in errors:
+                error.message = _SUGGESTION.sub("", error.message)
 
 
 def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
@@ -63,4 +78,6 @@ def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
         extensions.append(DisableIntrospection)
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS)
-    return RoundpoolSchema(query=query, mutation=mutation, extensions=extensions)
+    return RoundpoolSchema(
+        query=query, mutation=mutation, extensions=extensions, hide_suggestions=not limits.introspection
+    )

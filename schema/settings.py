@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from captable.ocf.limits import PackageLimits
 from cost.locations import CostSources, configured_sources, source_from_config
+from policies.tokens import check_hs256_secret
 from resolvers.limits import RequestLimits
 
 
@@ -95,6 +96,13 @@ class CostSourceSetting(BaseModel):
     @property
     def cost_store_root(self) -> str:
         return self.cost_store or str(self.home / "cost-store")
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _jwt_secret_is_strong_in_production(cls, secret: str | None, info: ValidationInfo) -> str | None:
+        if secret and info.data.get("environment") != "development":
+            check_hs256_secret(secret)
+        return secret
 
     @model_validator(mode="after")
     def _sources_are_valid(self) -> Settings:
