@@ -6,7 +6,8 @@ DatabaseError
  ├── PolicyViolation     a row-level security check or missing privilege refused the statement (42501)
  ├── ConstraintViolation a check, unique or foreign-key constraint, or a trigger's check (23xxx)
  │    └── UniqueViolation  the row exists already (23505)
- └── StatementTimeout    the statement ran past the request's statement_timeout (57014)
+ ├── StatementTimeout    the statement ran past the request's statement_timeout (57014)
+ └── InvalidValue        a value the column's type cannot hold: out of range, bad text, NUL (22xxx)
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ class PolicyViolation(DatabaseError):
 
 
 class ConstraintViolation(DatabaseError):
-    pass
+    """`constraint` and `column` are PostgreSQL's names for what refused the row, when it reports them."""
+
+    def __init__(self, message: str, *, constraint: str | None = None, column: str | None = None) -> None:
+        super().__init__(message)
+        self.constraint = constraint
+        self.column = column
 
 
 class UniqueViolation(ConstraintViolation):
@@ -43,6 +49,10 @@ class UniqueViolation(ConstraintViolation):
 
 
 class StatementTimeout(DatabaseError):
+    pass
+
+
+class InvalidValue(DatabaseError):
     pass
 
 
@@ -68,10 +78,14 @@ def mapped_errors() -> Iterator[None]:
         original = wrapped.orig
         if isinstance(original, psycopg.errors.InsufficientPrivilege):
             raise PolicyViolation(_message(original)) from wrapped
+        diag = getattr(original, "diag", None)
+        names = {"constraint": getattr(diag, "constraint_name", None), "column": getattr(diag, "column_name", None)}
         if isinstance(original, psycopg.errors.UniqueViolation):
-            raise UniqueViolation(_message(original)) from wrapped
+            raise UniqueViolation(_message(original), **names) from wrapped
         if isinstance(original, psycopg.errors.IntegrityError):
-            raise ConstraintViolation(_message(original)) from wrapped
+            raise ConstraintViolation(_message(original), **names) from wrapped
+        if isinstance(original, psycopg.errors.DataException):
+            raise InvalidValue(_message(original)) from wrapped
         if isinstance(original, psycopg.errors.QueryCanceled):
             raise StatementTimeout(_message(original)) from wrapped
         raise

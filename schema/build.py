@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -16,6 +17,7 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -29,6 +31,7 @@ from schema.roots.financials_mutation import FinancialsMutation
 from schema.roots.financials_query import FinancialsQuery
 from schema.roots.tenancy_mutation import TenancyMutation
 from schema.roots.tenancy_query import TenancyQuery
+from schema.types.decimals import DECIMAL
 
 # One class per domain; each domain adds its own here.
 QUERIES: tuple[type, ...] = (TenancyQuery, CapTableQuery, FinancialsQuery, CostsQuery, BillingQuery)
@@ -79,5 +82,9 @@ def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS)
     return RoundpoolSchema(
-        query=query, mutation=mutation, extensions=extensions, hide_suggestions=not limits.introspection
+        query=query,
+        mutation=mutation,
+        extensions=extensions,
+        hide_suggestions=not limits.introspection,
+        config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
     )

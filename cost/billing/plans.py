@@ -57,6 +57,9 @@ class CommitmentTreatment(enum.StrEnum):
     ASSIGNED = "ASSIGNED"
 
 
+# Above this a percent is a typo, not a price (the database refuses it too: policies/sql/0009).
+MAX_PERCENT = Decimal(1000)
+
 @dataclass(frozen=True)
 class Rule:
     """``value`` is the ServiceName, usage type or SKU id the rule applies to (``None`` for ``GLOBAL``)."""
@@ -77,6 +80,8 @@ class Rule:
             raise InvalidPlanError(f"rule percent {percent} is negative; use the other adjustment")
         if self.adjustment is Adjustment.DISCOUNT and percent > 100:
             raise InvalidPlanError(f"a discount of {percent} % would bill a negative amount")
+        if percent > MAX_PERCENT:
+            raise InvalidPlanError(f"a markup of {percent} % is above the {MAX_PERCENT} % limit")
         if (self.scope is Scope.GLOBAL) != (self.value is None):
             raise InvalidPlanError(
                 f"a {self.scope} rule {'takes no' if self.scope is Scope.GLOBAL else 'needs a'} value"
@@ -229,6 +234,8 @@ class CustomItem:
         if value < 0:
             raise InvalidPlanError("a custom item value is positive; choose FEE or CREDIT for the sign")
         check_period(self.period)
+        if self.amount_type is ItemAmount.PERCENT and value > MAX_PERCENT:
+            raise InvalidPlanError(f"a percentage item of {value} % is above the {MAX_PERCENT} % limit")
         if self.until is not None:
             check_period(self.until)
             if self.recurrence is Recurrence.ONE_OFF or self.until < self.period:

@@ -50,7 +50,11 @@ def test_open_cap_format_samples(tmp_path: Path) -> None:
     for problem in result.problems:
         if problem.field == "stakeholder_id":
             assert problem.reason.split("'")[1] not in stakeholder_ids
-    assert len(result.problems) == 100
+    # 100, plus the two convertible transfers of -867.53 (a transfer moves a positive amount).
+    assert len(result.problems) == 102
+    assert {p.object_id for p in result.problems if p.reason.endswith("must be greater than 0")} == {
+        "test-convertible-transfer-minimal", "test-convertible-transfer-all-fields"
+    }
     assert not [
         p for p in result.problems if p.object_type in ("STAKEHOLDER", "STOCK_CLASS", "OCF_MANIFEST_FILE")
     ]
