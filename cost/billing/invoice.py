@@ -4,17 +4,20 @@ Order of operations, each amount rounded exactly once in the invoice currency wi
 
 1. the rows are narrowed to the tenant's share (:func:`cost.billing.groups.rows_for_tenant`) and rated
    (:func:`cost.billing.rating.rate`), exactly, in the rows' currency;
-2. rated groups are summed per invoice line — ``USAGE`` per service (pass-through rows of Marketplace,
-   Support and AWS tax on separate lines of the service), ``CREDIT`` per service for AWS credits and refunds,
-   ``CORRECTION`` per service for rows whose ChargeClass is ``Correction`` (late data of a closed period that
-   the caller re-homed into this one) — converted at the period's rate and rounded: one rounding per line;
+2. rated groups are summed per invoice line as a customer reads them — ``USAGE`` per service, then usage
+   type and unit (its own quantity; Marketplace and Support pass-through rows included), ``CREDIT`` per
+   service for AWS credits and refunds, ``CORRECTION`` per service for rows whose ChargeClass is
+   ``Correction`` (late data of a closed period re-homed into this one), the provider's own tax as its
+   :class:`~cost.billing.tax.ProviderTax` treatment says — converted at the period's rate and rounded: one
+   rounding per line. Only usage lines carry a quantity;
 3. custom items: ``FLAT`` amounts converted and rounded, ``PERCENT`` items a percentage of the rated subtotal
    (the sum of the rounded lines of step 2), rounded; credits negative;
-4. subtotal = sum of the rounded lines; tax = the tenant's rate on that subtotal, rounded once;
-   total = subtotal + tax. So ``sum(line.amount for line in lines) == total`` exactly, by construction.
+4. subtotal = sum of the rounded lines; tax per rate on the lines of that rate (:mod:`cost.billing.tax`:
+   once per invoice and rate, or per line where the jurisdiction allows); passed-through provider tax is a
+   ``TAX`` line outside every taxable base; total = subtotal + tax. So ``sum(line.amount) == total`` exactly.
 
-Operator cost is the amortised cost of the same rows, converted and rounded once; margin = subtotal −
-operator cost (tax is not revenue).
+Operator cost is the amortised cost of the same rows (the provider tax included: the operator paid it),
+converted and rounded once; margin = subtotal − operator cost (tax is not revenue).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 import pyarrow as pa
@@ -32,6 +35,7 @@ from cost.billing.groups import rows_for_tenant as _tenant_share
 from cost.billing.money import EXACT, ZERO, ExchangeRates, check_period, percent_of, round_money
 from cost.billing.plans import CustomItem, ItemAmount, ItemKind, PlanVersion, TaxRule
 from cost.billing.rating import RatedGroup, Role, rate
+from cost.billing.tax import ProviderTax, TaxBreakdown, TaxPolicy, TaxRate, single_rate, tax_by_rate
 
 
 class LineKind(enum.StrEnum):
@@ -47,6 +51,7 @@ _DESCRIPTIONS = {
     Role.MARKETPLACE: "AWS Marketplace (passed through)",
     Role.SUPPORT: "AWS Support (passed through)",
     Role.TAX: "AWS tax (passed through)",
+    Role.USAGE: "",
     Role.CREDIT: "AWS credits and refunds",
     Role.EXCLUDED: "Passed through",
 }
@@ -57,9 +62,12 @@ class InvoiceLine:
     kind: LineKind
     service: str | None
     description: str
-    quantity: Decimal | None  # summed PricingQuantity when the line has a single unit, else None
+    quantity: Decimal | None  # summed PricingQuantity of a usage line (one usage type, one unit), else None
     amount: Decimal
     unit: str | None = None
+    usage_type: str | None = None
+    tax_category: str | None = None  # None: outside every taxable base (tax lines, passed-through tax)
+    tax_rate_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -74,13 +82,15 @@ class InvoiceDraft:
     total: Decimal
     operator_cost: Decimal
     margin: Decimal
+    tax_breakdown: tuple[TaxBreakdown, ...] = ()
+    source_currencies: frozenset[str] = frozenset()  # the cost rows' currencies (converted when not `currency`)
+    policy: TaxPolicy | None = None
 
 
 @dataclass
 class _Pending:
     amounts: dict[str, Decimal]  # per source currency
     quantity: Decimal
-    units: set[str | None]
 
 
 def compute_invoice(
@@ -88,7 +98,7 @@ def compute_invoice(
     plan_version: PlanVersion,
     billing_groups: BillingGroups | None,
     fx: ExchangeRates,
-    tax: TaxRule | None,
+    tax: TaxRule | TaxPolicy | None,
     custom_items: Iterable[CustomItem],
     period: str,
     *,
@@ -97,43 +107,57 @@ def compute_invoice(
     """The draft invoice of ``tenant_id`` for ``period`` (``YYYY-MM``) in the plan version's currency.
 
     ``rows_for_tenant`` may hold rows of accounts that moved between tenants: with ``billing_groups`` they are
-    narrowed to this tenant's hours first; pass ``None`` when the caller already did.
+    narrowed to this tenant's hours first; pass ``None`` when the caller already did. ``tax``: a
+    :class:`TaxPolicy`, a single :class:`TaxRule` (one standard rate, provider tax replaced), or ``None`` (no
+    tax; the provider's tax passed through untaxed).
     """
     check_period(period)
+    policy = _policy_of(tax)
     plan = plan_version
     currency, mode = plan.currency, plan.rounding
     rows = rows_for_tenant
     if billing_groups is not None:
         rows = _tenant_share(rows, billing_groups, tenant_id)
-    groups = rate(rows, plan, tenant_id=tenant_id, by=("service", "unit"))
+    groups = rate(rows, plan, tenant_id=tenant_id, by=("service", "usage_type", "unit"))
 
-    pending: dict[tuple[LineKind, str | None, str], _Pending] = {}
+    pending: dict[_Key, _Pending] = {}
     costs: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for g in groups:
-        key = _line_key(g)
-        line = pending.setdefault(key, _Pending(defaultdict(lambda: ZERO), ZERO, set()))
+        costs[g.currency] = EXACT.add(costs[g.currency], g.cost)
+        key = _line_key(g, policy.provider_tax)
+        if key is None:
+            continue
+        line = pending.setdefault(key, _Pending(defaultdict(lambda: ZERO), ZERO))
         line.amounts[g.currency] = EXACT.add(line.amounts[g.currency], g.billed)
         line.quantity = EXACT.add(line.quantity, g.quantity)
-        line.units.add(g.unit)
-        costs[g.currency] = EXACT.add(costs[g.currency], g.cost)
 
     def to_invoice(amounts: dict[str, Decimal]) -> Decimal:
         exact = sum((fx.convert(a, source, currency, period) for source, a in sorted(amounts.items())), ZERO)
         return round_money(exact, currency, mode)
 
-    lines = [
-        InvoiceLine(
-            kind=kind,
-            service=service,
-            description=description,
-            quantity=p.quantity if len(p.units) == 1 else None,
-            unit=next(iter(p.units)) if len(p.units) == 1 else None,
+    default_rate = policy.rate_for(policy.default_category, period)
+
+    def taxed(line: InvoiceLine, category: str | None = None) -> InvoiceLine:
+        category = category or policy.default_category
+        found = default_rate if category == policy.default_category else policy.rate_for(category, period)
+        if found is None:
+            return line
+        return replace(line, tax_category=category, tax_rate_percent=found.rate_percent)
+
+    lines = []
+    for key, p in pending.items():
+        line = InvoiceLine(
+            kind=key.kind,
+            service=key.service,
+            description=key.description,
+            quantity=p.quantity if key.kind is LineKind.USAGE and key.measured else None,
+            unit=key.unit if key.kind is LineKind.USAGE and key.measured else None,
             amount=to_invoice(p.amounts),
+            usage_type=key.usage_type,
         )
-        for (kind, service, description), p in pending.items()
-    ]
-    lines.sort(key=lambda x: (_KIND_ORDER[x.kind], x.service or "", x.description))
-    rated = sum((x.amount for x in lines), ZERO)
+        lines.append(line if key.kind is LineKind.TAX else taxed(line))
+    lines.sort(key=lambda x: (_KIND_ORDER[x.kind], x.service or "", x.description, x.unit or ""))
+    rated = sum((x.amount for x in lines if x.kind is not LineKind.TAX), ZERO)
 
     items: list[InvoiceLine] = []
     for item in custom_items:
@@ -145,16 +169,30 @@ def compute_invoice(
             amount = to_invoice({item.currency or currency: item.value})
         sign = 1 if item.kind is ItemKind.FEE else -1
         kind = LineKind.FEE if item.kind is ItemKind.FEE else LineKind.CREDIT
-        items.append(InvoiceLine(kind, None, item.description, None, amount * sign))
-    lines += items
+        items.append(taxed(InvoiceLine(kind, None, item.description, None, amount * sign), item.tax_category))
+    provider_tax = [x for x in lines if x.kind is LineKind.TAX]
+    lines = [x for x in lines if x.kind is not LineKind.TAX] + items
 
     subtotal = sum((x.amount for x in lines), ZERO)
-    tax_amount = ZERO
-    if tax is not None:
-        tax_amount = round_money(percent_of(subtotal, tax.rate_percent), currency, mode)
-        lines.append(
-            InvoiceLine(LineKind.TAX, None, f"{tax.name} {tax.rate_percent.normalize():f} %", None, tax_amount)
-        )
+    rates = {r.category: r for r in policy.rates}
+    breakdown = tax_by_rate(
+        (
+            (x.amount, policy.rate_for(x.tax_category, period) or rates[x.tax_category])
+            for x in lines
+            if x.tax_category is not None
+        ),
+        policy,
+        currency,
+        mode,
+    )
+    for b in breakdown:
+        if b.tax or not policy.reverse_charge:
+            lines.append(
+                InvoiceLine(LineKind.TAX, None, f"{b.name} {b.rate_percent.normalize():f} %", None, b.tax,
+                            tax_category=b.category, tax_rate_percent=b.rate_percent)
+            )
+    lines += provider_tax
+    tax_amount = sum((x.amount for x in lines if x.kind is LineKind.TAX), ZERO)
     total = subtotal + tax_amount
     assert sum((x.amount for x in lines), ZERO) == total
     operator = to_invoice(dict(costs))
@@ -169,12 +207,43 @@ def compute_invoice(
         total=total,
         operator_cost=operator,
         margin=subtotal - operator,
+        tax_breakdown=tuple(breakdown),
+        source_currencies=frozenset(costs),
+        policy=policy,
     )
 
 
-def _line_key(g: RatedGroup) -> tuple[LineKind, str | None, str]:
+def _policy_of(tax: TaxRule | TaxPolicy | None) -> TaxPolicy:
+    if isinstance(tax, TaxPolicy):
+        return tax
+    if tax is None:
+        return TaxPolicy(provider_tax=ProviderTax.PASS_THROUGH)
+    rates: tuple[TaxRate, ...] = tuple(single_rate(tax.rate_percent, tax.name)) if tax.rate_percent > 0 else ()
+    return TaxPolicy(rates=rates)
+
+
+@dataclass(frozen=True)
+class _Key:
+    kind: LineKind
+    service: str | None
+    description: str
+    usage_type: str | None = None
+    unit: str | None = None
+    measured: bool = False
+
+
+def _line_key(g: RatedGroup, provider_tax: ProviderTax) -> _Key | None:
+    if g.role is Role.TAX:
+        if provider_tax is ProviderTax.REPLACE:
+            return None
+        if provider_tax is ProviderTax.PASS_THROUGH:
+            return _Key(LineKind.TAX, g.service, _DESCRIPTIONS[Role.TAX])
+        return _Key(LineKind.USAGE, g.service, "AWS tax (billed as cost)")
     if g.correction:
-        return LineKind.CORRECTION, g.service, f"Correction: {g.service or 'unknown service'}"
+        return _Key(LineKind.CORRECTION, g.service, f"Correction: {g.service or 'unknown service'}")
     if g.role is Role.CREDIT:
-        return LineKind.CREDIT, g.service, _DESCRIPTIONS[Role.CREDIT]
-    return LineKind.USAGE, g.service, _DESCRIPTIONS.get(g.role, g.service or "Unknown service")
+        return _Key(LineKind.CREDIT, g.service, _DESCRIPTIONS[Role.CREDIT])
+    note = _DESCRIPTIONS.get(g.role, "")
+    label = g.usage_type or g.service or "Unknown service"
+    description = f"{label} — {note}" if note and g.usage_type else (note or label)
+    return _Key(LineKind.USAGE, g.service, description, g.usage_type, g.unit, measured=True)

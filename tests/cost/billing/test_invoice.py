@@ -74,7 +74,7 @@ def test_percentage_fee_flat_credit_and_tax() -> None:
     # subtotal 915.00; tax 8 % = 73.20; total 988.20
     draft = invoice([row("909.0909")], plan, custom_items=items, tax=TaxRule(Decimal(8)))
     assert [(x.kind, x.description, x.amount) for x in draft.lines] == [
-        (LineKind.USAGE, EC2, Decimal("1000.00")),
+        (LineKind.USAGE, "BoxUsage:m5.large", Decimal("1000.00")),
         (LineKind.FEE, "Management fee", Decimal("25.00")),
         (LineKind.CREDIT, "Welcome credit", Decimal("-100.00")),
         (LineKind.CREDIT, "Loyalty credit", Decimal("-10.00")),
@@ -102,10 +102,10 @@ def test_corrections_and_pass_through_rows_get_their_own_lines() -> None:
     ]
     draft = invoice(rows, plan)
     assert [(x.kind, x.description, x.amount) for x in draft.lines] == [
-        (LineKind.USAGE, "AWS tax (passed through)", Decimal("1.00")),
-        (LineKind.USAGE, EC2, Decimal("12.00")),
+        (LineKind.USAGE, "BoxUsage:m5.large", Decimal("12.00")),
         (LineKind.CORRECTION, f"Correction: {EC2}", Decimal("6.00")),
         (LineKind.CREDIT, "AWS credits and refunds", Decimal("-2.00")),
+        (LineKind.TAX, "AWS tax (passed through)", Decimal("1.00")),  # no tax configured: passed through
     ]
     assert draft.total == Decimal("17.00")
 
