@@ -224,6 +224,7 @@ class CustomItem:
     recurrence: Recurrence = Recurrence.ONE_OFF
     until: str | None = None
     currency: str | None = None
+    tax_category: str | None = None  # None: the customer's category
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", ItemKind(self.kind))
@@ -233,9 +234,9 @@ class CustomItem:
         object.__setattr__(self, "value", value)
         if value < 0:
             raise InvalidPlanError("a custom item value is positive; choose FEE or CREDIT for the sign")
-        check_period(self.period)
         if self.amount_type is ItemAmount.PERCENT and value > MAX_PERCENT:
             raise InvalidPlanError(f"a percentage item of {value} % is above the {MAX_PERCENT} % limit")
+        check_period(self.period)
         if self.until is not None:
             check_period(self.until)
             if self.recurrence is Recurrence.ONE_OFF or self.until < self.period:
