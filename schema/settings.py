@@ -19,8 +19,6 @@ def _default_home() -> Path:
     return platformdirs.user_data_path("roundpool")
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROUNDPOOL_", extra="ignore")
 class CostSourceSetting(BaseModel):
     """One entry of ROUNDPOOL_COST_SOURCES: a local folder or an s3://bucket/prefix imports may read from."""
 
@@ -35,6 +33,8 @@ class CostSourceSetting(BaseModel):
     operators: list[str] | None = None  # operator tenant slugs that may use it; unset: every operator
 
 
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROUNDPOOL_", extra="ignore")
 
     # The app role's DSN. Absent → an embedded PostgreSQL in `home`.
     database_url: str | None = Field(default=None, validation_alias=AliasChoices("DATABASE_URL"))
