@@ -5,7 +5,8 @@ Expected defects in a ledger or a package are *not* exceptions: validation retur
 
     CapTableError                 base of everything raised by ``captable``
     ├── LedgerRejected            a ledger (or an imported package) has problems; carries all of them
-    └── OcfPackageError           a package cannot be read at all: no manifest, unreadable zip, bad JSON
+    ├── OcfPackageError           a package cannot be read at all: no manifest, unreadable zip, bad JSON
+    └── ScenarioError             a waterfall or pro-forma argument cannot be used; names the argument
 """
 
 from __future__ import annotations
@@ -33,3 +34,12 @@ class LedgerRejected(CapTableError):
 
 class OcfPackageError(CapTableError):
     """An OCF package is unreadable as a whole (as opposed to containing invalid items)."""
+
+
+class ScenarioError(CapTableError, ValueError):
+    """An exit or round scenario has an argument the calculation cannot use (``argument`` names it)."""
+
+    def __init__(self, argument: str, reason: str) -> None:
+        self.argument = argument
+        self.reason = reason
+        super().__init__(f"{argument}: {reason}")
