@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -36,6 +36,19 @@ class ExchangeRateRecord:
     currency: str
     rate: Decimal
     updated_at: datetime
+    rate_date: date | None = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class TaxRateRecord:
+    tenant_id: UUID
+    category: str
+    valid_from: str
+    rate_percent: Decimal
+    name: str
+    reduced: bool
+    updated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,13 @@ class BillingIssuerRecord:
     tax_id: str
     email: str
     updated_at: datetime
+    registration_number: str = ""
+    jurisdiction: str = ""
+    payment_terms_days: int = 30
+    payment_details: str = ""
+    provider_tax: str = "REPLACE"
+    tax_rounding: str = "PER_RATE"
+    reverse_charge_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,6 +89,11 @@ class CustomerBillingRecord:
     address: str
     email: str
     updated_at: datetime
+    tax_id: str = ""
+    tax_category: str = "standard"
+    provider_tax: str | None = None
+    reverse_charge: bool = False
+    payment_terms_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,7 @@ class CustomItemRecord:
     currency: str | None
     created_by: UUID | None
     created_at: datetime
+    tax_category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +125,9 @@ class InvoiceLineRecord:
     quantity: Decimal | None
     unit: str | None
     amount: Decimal
+    usage_type: str | None = None
+    tax_category: str | None = None
+    tax_rate_percent: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +156,9 @@ class InvoiceRecord:
     closed_by: UUID | None
     voided_at: datetime | None
     voided_by: UUID | None
+    payment_terms_days: int | None = None
+    due_date: date | None = None
+    details: dict[str, Any] = field(default_factory=dict, compare=False)
     lines: tuple[InvoiceLineRecord, ...] = field(default=(), compare=False)
 
 

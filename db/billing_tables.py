@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, FetchedValue, Integer, Numeric, Table, Text, Uuid
+from sqlalchemy import BigInteger, Boolean, Column, Date, DateTime, FetchedValue, Integer, Numeric, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 
 from db.tables import metadata
@@ -39,6 +39,20 @@ exchange_rates = Table(
     Column("currency", Text, primary_key=True),
     Column("rate", Numeric, nullable=False),
     Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("rate_date", Date),
+    Column("source", Text, nullable=False, server_default=_DEFAULT),
+)
+
+tax_rates = Table(
+    "tax_rates",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("category", Text, primary_key=True),
+    Column("valid_from", Text, primary_key=True),
+    Column("rate_percent", Numeric, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("reduced", Boolean, nullable=False, server_default=_DEFAULT),
+    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
 )
 
 cost_categories = Table(
@@ -60,6 +74,13 @@ billing_issuers = Table(
     Column("tax_id", Text, nullable=False, server_default=_DEFAULT),
     Column("email", Text, nullable=False, server_default=_DEFAULT),
     Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("registration_number", Text, nullable=False, server_default=_DEFAULT),
+    Column("jurisdiction", Text, nullable=False, server_default=_DEFAULT),
+    Column("payment_terms_days", Integer, nullable=False, server_default=_DEFAULT),
+    Column("payment_details", Text, nullable=False, server_default=_DEFAULT),
+    Column("provider_tax", Text, nullable=False, server_default=_DEFAULT),
+    Column("tax_rounding", Text, nullable=False, server_default=_DEFAULT),
+    Column("reverse_charge_note", Text, nullable=False, server_default=_DEFAULT),
 )
 
 invoice_counters = Table(
@@ -102,6 +123,11 @@ customer_billing = Table(
     Column("address", Text, nullable=False, server_default=_DEFAULT),
     Column("email", Text, nullable=False, server_default=_DEFAULT),
     Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("tax_id", Text, nullable=False, server_default=_DEFAULT),
+    Column("tax_category", Text, nullable=False, server_default=_DEFAULT),
+    Column("provider_tax", Text),
+    Column("reverse_charge", Boolean, nullable=False, server_default=_DEFAULT),
+    Column("payment_terms_days", Integer),
 )
 
 custom_line_items = Table(
@@ -120,6 +146,7 @@ custom_line_items = Table(
     Column("currency", Text),
     Column("created_by", Uuid),
     Column("created_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("tax_category", Text),
 )
 
 invoices = Table(
@@ -149,6 +176,9 @@ invoices = Table(
     Column("closed_by", Uuid, server_default=_DEFAULT),
     Column("voided_at", DateTime(timezone=True), server_default=_DEFAULT),
     Column("voided_by", Uuid, server_default=_DEFAULT),
+    Column("payment_terms_days", Integer),
+    Column("due_date", Date, server_default=_DEFAULT),
+    Column("details", JSONB, nullable=False, server_default=_DEFAULT),
 )
 
 invoice_lines = Table(
@@ -163,4 +193,7 @@ invoice_lines = Table(
     Column("quantity", Numeric),
     Column("unit", Text),
     Column("amount", Numeric, nullable=False),
+    Column("usage_type", Text),
+    Column("tax_category", Text),
+    Column("tax_rate_percent", Numeric),
 )

@@ -32,13 +32,13 @@ from cost.billing import (
     InvoiceDraft,
     PlanVersion,
     PricingPlan,
-    TaxRule,
     compute_invoice,
     margin_report,
     rows_for_tenant,
 )
 from cost.billing.definitions import plan_from_json
 from cost.billing.document import DocumentLine, InvoiceDocument, render_html, render_pdf
+from cost.billing.tax import TaxPolicy
 from cost.columns import SCHEMA
 from cost.rows import read_rows
 from cost.scope import AccountScope
@@ -49,6 +49,7 @@ from db.queries import billing, costs, invoices, tenancy
 from db.records import TenantRecord
 from db.session import Database, DbContext, RequestTransaction
 from policies.principal import Role, TenantKind
+from resolvers import invoice_details
 from resolvers.amounts import period_of
 from resolvers.budget import charged
 from resolvers.companies import audit_granted_reads
@@ -88,7 +89,7 @@ class BillingSetup:
     settings: CustomerBillingRecord
     plan: PlanVersion
     fx: ExchangeRates
-    tax: TaxRule | None
+    tax: TaxPolicy
     items: tuple[CustomItem, ...]
     groups: BillingGroups
     scope: AccountScope
@@ -149,9 +150,8 @@ async def billing_setup(tx: RequestTransaction, customer: TenantRecord, period: 
         plan = replace(plan, currency=settings.currency)
         rates = await billing.rates_for(tx, settings.operator_id, period)
         fx = ExchangeRates({period: rates} if rates else {})
-        tax = None
-        if settings.tax_rate_percent > 0:
-            tax = TaxRule(Decimal(settings.tax_rate_percent), settings.tax_name)
+        issuer = await billing.issuer_of(tx, settings.operator_id)
+        tax = invoice_details.tax_policy(issuer, settings, await billing.tax_rates_of(tx, settings.operator_id), period)
         items = tuple(
             CustomItem(
                 description=i.description,
@@ -162,6 +162,7 @@ async def billing_setup(tx: RequestTransaction, customer: TenantRecord, period: 
                 recurrence=i.recurrence,
                 until=i.until,
                 currency=i.currency,
+                tax_category=i.tax_category,
             )
             for i in await billing.custom_items_of(tx, customer.id)
         )
@@ -213,11 +214,13 @@ async def _parties(tx: RequestTransaction, customer: TenantRecord) -> tuple[dict
         "name": issuer.legal_name if issuer else (operator.name if operator else ""),
         "address": issuer.address if issuer else "",
         "tax_id": issuer.tax_id if issuer else "",
+        "registration_number": issuer.registration_number if issuer else "",
         "email": issuer.email if issuer else "",
     }
     bill_to = {
         "name": (settings.legal_name if settings and settings.legal_name else customer.name),
         "address": settings.address if settings else "",
+        "tax_id": settings.tax_id if settings else "",
         "email": settings.email if settings else "",
         "slug": customer.slug,
     }
@@ -248,9 +251,24 @@ def _lines_of(draft: InvoiceDraft) -> list[dict[str, Any]]:
             "quantity": line.quantity,
             "unit": line.unit,
             "amount": line.amount,
+            "usage_type": line.usage_type,
+            "tax_category": line.tax_category,
+            "tax_rate_percent": line.tax_rate_percent,
         }
         for line in draft.lines
     ]
+
+
+async def _terms(tx: RequestTransaction, customer: TenantRecord, draft: InvoiceDraft) -> dict[str, Any]:
+    """The invoice's payment terms and details as they are now (frozen on the draft, due date set at close)."""
+    assert customer.operator_id is not None
+    issuer = await billing.issuer_of(tx, customer.operator_id)
+    settings = (await billing.customer_billing_of(tx, [customer.id])).get(customer.id)
+    rates = await billing.rate_records_for(tx, customer.operator_id, draft.period)
+    return {
+        "payment_terms_days": invoice_details.payment_terms(issuer, settings),
+        "details": invoice_details.details_of(draft, issuer, rates),
+    }
 
 
 def _header_of(draft: InvoiceDraft, bill_from: dict[str, Any], bill_to: dict[str, Any]) -> dict[str, Any]:
@@ -295,7 +313,11 @@ async def close_for(
         raise InvoiceAlreadyClosed(existing)
     draft = await compute_draft(tx, store, customer, period)
     bill_from, bill_to = await _parties(tx, customer)
-    header = {**_header_of(draft, bill_from, bill_to), "idempotency_key": idempotency_key}
+    header = {
+        **_header_of(draft, bill_from, bill_to),
+        **await _terms(tx, customer, draft),
+        "idempotency_key": idempotency_key,
+    }
     try:
         async with tx.savepoint():
             record = await _issue(tx, customer, header, _lines_of(draft))
@@ -369,6 +391,9 @@ async def void_invoice(ctx: RequestContext, invoice_id: UUID, reason: str) -> Vo
                     "quantity": line.quantity,
                     "unit": line.unit,
                     "amount": -line.amount,
+                    "usage_type": line.usage_type,
+                    "tax_category": line.tax_category,
+                    "tax_rate_percent": line.tax_rate_percent,
                 }
                 for line in original.lines
             ]
@@ -386,12 +411,17 @@ async def void_invoice(ctx: RequestContext, invoice_id: UUID, reason: str) -> Vo
                     "credit_note_for_id": original.id,
                     "bill_from": original.bill_from,
                     "bill_to": original.bill_to,
+                    "details": invoice_details.credit_note_details(original.details),
                 },
                 credit_lines,
             )
             reissued = None
             if draft is not None:
-                header = {**_header_of(draft, bill_from, bill_to), "replaces_id": original.id}
+                header = {
+                    **_header_of(draft, bill_from, bill_to),
+                    **await _terms(tx, customer, draft),
+                    "replaces_id": original.id,
+                }
                 reissued = await _issue(tx, customer, header, _lines_of(draft))
     except PolicyViolation as error:
         raise Forbidden("only the operator's billing admins void its customers' invoices") from error

@@ -31,7 +31,7 @@ from cost.billing.money import EXACT, ZERO, Rounding, as_decimal, check_period, 
 DEFAULT_CATEGORY = "standard"
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 _REGISTRATION = re.compile(r"^T[0-9]{13}$")
-DEFAULT_REVERSE_CHARGE_NOTE = "Reverse charge: the recipient accounts for the tax (VAT Directive 2006/112/EC, art. 196)."
+DEFAULT_REVERSE_CHARGE_NOTE = "Reverse charge: the recipient accounts for the VAT (Directive 2006/112/EC, art. 196)."
 
 
 class ProviderTax(enum.StrEnum):

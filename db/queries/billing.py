@@ -8,6 +8,7 @@ what it may write (the operator's billing admins, for the tenants it bills).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -23,6 +24,7 @@ from db.billing_records import (
     ExchangeRateRecord,
     PlanVersionRecord,
     PricingPlanRecord,
+    TaxRateRecord,
 )
 from db.billing_tables import (
     billing_issuers,
@@ -32,6 +34,7 @@ from db.billing_tables import (
     exchange_rates,
     pricing_plan_versions,
     pricing_plans,
+    tax_rates,
 )
 from db.cost_tables import cloud_account_assignments
 from db.errors import mapped_errors
@@ -143,12 +146,19 @@ async def custom_items_of(tx: RequestTransaction, tenant_id: UUID) -> list[Custo
 
 
 async def upsert_rate(
-    tx: RequestTransaction, tenant_id: UUID, period: str, currency: str, rate: Decimal
+    tx: RequestTransaction,
+    tenant_id: UUID,
+    period: str,
+    currency: str,
+    rate: Decimal,
+    rate_date: date | None = None,
+    source: str = "",
 ) -> ExchangeRateRecord:
-    statement = pg_insert(exchange_rates).values(tenant_id=tenant_id, period=period, currency=currency, rate=rate)
+    values = {"rate": rate, "rate_date": rate_date, "source": source}
+    statement = pg_insert(exchange_rates).values(tenant_id=tenant_id, period=period, currency=currency, **values)
     statement = statement.on_conflict_do_update(
         index_elements=[exchange_rates.c.tenant_id, exchange_rates.c.period, exchange_rates.c.currency],
-        set_={"rate": rate, "updated_at": func.now()},
+        set_={**values, "updated_at": func.now()},
     ).returning(*exchange_rates.columns)
     with mapped_errors():
         return ExchangeRateRecord(**(await tx.execute(statement)).one()._mapping)
@@ -159,6 +169,32 @@ async def rates_for(tx: RequestTransaction, tenant_id: UUID, period: str) -> dic
         exchange_rates.c.tenant_id == tenant_id, exchange_rates.c.period == period
     )
     return {r.currency: Decimal(r.rate) for r in (await tx.execute(statement)).all()}
+
+
+async def rate_records_for(tx: RequestTransaction, tenant_id: UUID, period: str) -> list[ExchangeRateRecord]:
+    statement = select(exchange_rates).where(exchange_rates.c.tenant_id == tenant_id, exchange_rates.c.period == period)
+    return [ExchangeRateRecord(**r._mapping) for r in (await tx.execute(statement)).all()]
+
+
+async def upsert_tax_rate(
+    tx: RequestTransaction, tenant_id: UUID, category: str, valid_from: str, fields: dict[str, Any]
+) -> TaxRateRecord:
+    statement = pg_insert(tax_rates).values(tenant_id=tenant_id, category=category, valid_from=valid_from, **fields)
+    statement = statement.on_conflict_do_update(
+        index_elements=[tax_rates.c.tenant_id, tax_rates.c.category, tax_rates.c.valid_from],
+        set_={**fields, "updated_at": func.now()},
+    ).returning(*tax_rates.columns)
+    with mapped_errors():
+        return TaxRateRecord(**(await tx.execute(statement)).one()._mapping)
+
+
+async def tax_rates_of(tx: RequestTransaction, tenant_id: UUID) -> list[TaxRateRecord]:
+    statement = (
+        select(tax_rates)
+        .where(tax_rates.c.tenant_id == tenant_id)
+        .order_by(tax_rates.c.category, tax_rates.c.valid_from)
+    )
+    return [TaxRateRecord(**r._mapping) for r in (await tx.execute(statement)).all()]
 
 
 async def upsert_category(
