@@ -9,6 +9,7 @@ short stall threshold must retry the job and finish it correctly, and nothing of
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 
 from cost import CostStore
 from db.session import Database
-from resolvers.jobs import create_job_app, run_queued_jobs
+from resolvers.jobs import create_job_app, live_workers, run_queued_jobs
 from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import SeedCosts, set_up_billing
@@ -171,7 +172,9 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     assert cost_store.for_operator(admin.tenant_id).vacuum() == [staging]
     assert as_totals((await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]}))
                      ["data"]["costs"]) == legacy_totals(path)
-    assert owner_conn.execute("select count(*) from procrastinate_workers").fetchone() == (0,)
+    # The rescuer unregistered; the killed worker's row stays until a worker starts after it went silent, but
+    # it no longer counts as live (what `cost import --wait` asks before relying on a worker).
+    assert await live_workers(database, STALL_AFTER_S) == 0
 
 
 async def test_an_import_killed_past_its_retry_budget_ends_failed_with_the_reason(
@@ -256,3 +259,40 @@ async def test_each_operator_queues_under_its_own_locks(
         assert locks[name] == (f"cost-store:{admin.tenant_id}", f"close-invoices:{admin.tenant_id}")
     assert not set(locks["first"]) & set(locks["second"])
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
+
+
+async def test_cost_import_wait_resumes_a_dead_workers_import_that_holds_the_operators_lock(
+    cost_gql: GraphQL, world: World, owner_conn: psycopg.Connection, start_worker: Start, tmp_path: Path,
+    test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app
+
+    admin = world.actor("billing_admin")
+    first = _cur(tmp_path / "first.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 20)
+    stuck = (await cost_gql(admin, IMPORT, {"path": str(first)}))["data"]["importCostReport"]
+    marker = tmp_path / "stalled"
+    doomed = start_worker(*_stalling("import", marker))
+    await _until(marker.exists, "the first worker to be mid-import")
+    _kill(doomed)
+    await asyncio.sleep(STALL_AFTER_S + 0.5)  # its heartbeat is now older than the stall threshold
+
+    cli_env = {
+        "DATABASE_URL": test_database.app_url, "MIGRATION_DATABASE_URL": test_database.owner_url,
+        "ROUNDPOOL_JWT_SECRET": JWT_SECRET, "ROUNDPOOL_COST_STORE": str(tmp_path / "cost-store"),
+        "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5", "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
+    }
+    for name, value in cli_env.items():
+        monkeypatch.setenv(name, value)
+    second = _cur(tmp_path / "second.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 7)
+    args = ["cost", "import", str(second), "--user", admin.email or "", "--tenant", admin.tenant_slug or ""]
+    result = await asyncio.to_thread(CliRunner().invoke, app, [*args, "--wait", "--json"], catch_exceptions=False)
+
+    assert result.exit_code == 0, result.output
+    assert "no worker is running" in result.output
+    summary = json.loads(result.stdout)
+    assert (summary["status"], summary["rows"]) == ("succeeded", 7)
+    assert _job(owner_conn, "cost_imports", stuck["id"])[::3] == ("succeeded", "succeeded")
+    status = (await cost_gql(admin, STATUS, {"id": stuck["id"]}))["data"]["costImport"]
+    assert (status["status"], status["rowsProcessed"]) == ("SUCCEEDED", 20)
