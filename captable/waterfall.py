@@ -114,6 +114,8 @@ class ClassPayout:
     shares: Decimal  # as-converted shares (conversion shares for convertibles, quantity for awards)
     claim: Decimal  # preference or cash-out amount claimed (0 for common, converted and awards)
     strike: Decimal | None  # exercise price per share of an award
+    received: Decimal  # exact
+    alternative: Decimal | None  # exact amount under the other choice, the others' decisions unchanged
     amount: Decimal  # sum of its rounded lines
 
 
@@ -323,6 +325,7 @@ class _Outcome:
     participation: dict[str, Decimal]  # unit id → paid from the residual
     capped: frozenset[str]
     leftover: Decimal
+    exit_value: Decimal
 
     def total(self, unit_id: str) -> Decimal:
         return self.preference.get(unit_id, ZERO) + self.participation.get(unit_id, ZERO)
@@ -373,7 +376,7 @@ def _distribute(units: list[_Unit], converted: frozenset[str], exit_value: Decim
             capped.add(u.id)
         else:
             participation[u.id] = u.shares * price
-    return _Outcome(price, paid, participation, frozenset(capped), remaining - distributed)
+    return _Outcome(price, paid, participation, frozenset(capped), remaining - distributed, exit_value)
 
 
 def _solve(residual: Decimal, slope: Decimal, changes: list[tuple[Decimal, Decimal]]) -> tuple[Decimal, Decimal]:
@@ -496,7 +499,7 @@ def _waterfall(
         exit_value=exit_value,
         as_of=as_of,
         common_price=+outcome.price,
-        classes=tuple(_class_payout(u, converted, outcome, lines) for u in units),
+        classes=tuple(_class_payout(u, units, converted, outcome, lines) for u in units),
         lines=lines,
         unallocated=rounded[-1],
         stable=stable,
@@ -504,7 +507,12 @@ def _waterfall(
     )
 
 
-def _class_payout(u: _Unit, converted: frozenset[str], outcome: _Outcome, lines: Iterable[Line]) -> ClassPayout:
+def _class_payout(
+    u: _Unit, units: list[_Unit], converted: frozenset[str], outcome: _Outcome, lines: Iterable[Line]
+) -> ClassPayout:
+    alternative = None
+    if u.choice and u.shares > 0:
+        alternative = _distribute(units, converted ^ {u.id}, outcome.exit_value).total(u.id)
     if u.strike is not None:
         decision = Decision.EXERCISES if outcome.price > u.strike else Decision.LAPSES
     elif u.id in converted:
@@ -523,5 +531,7 @@ def _class_payout(u: _Unit, converted: frozenset[str], outcome: _Outcome, lines:
         shares=u.shares,
         claim=u.claim if u.strike is None else ZERO,
         strike=u.strike,
+        received=outcome.total(u.id),
+        alternative=alternative,
         amount=sum((line.amount for line in lines if line.source_id == u.id and line.kind is u.kind), ZERO),
     )
