@@ -83,7 +83,8 @@ def _prepared(raw: RawPackage) -> tuple[ImportResult, list[dict[str, Any]]]:
     result = import_raw(raw)
     if result.problems:
         return result, []
-    items = [dict(i.item) if i.file_type in _PASSTHROUGH_FILE_TYPES else normalize(i.item) for i in raw.items]
+    upgraded = result.package or raw  # OCF 1.0.0 pre-release forms rewritten
+    items = [dict(i.item) if i.file_type in _PASSTHROUGH_FILE_TYPES else normalize(i.item) for i in upgraded.items]
     return result, items
 
 

@@ -3,6 +3,10 @@
 Every problem is reported (package, item and ledger levels); ``ImportResult.ok`` is False when there is any,
 and the caller must then write nothing. The ledger is still returned (items that failed item validation left
 out) so a rejected package can be inspected, replayed and exported.
+
+OCF 1.0.0 pre-release forms are upgraded first (:mod:`captable.ocf.upgrade`, every change reported), and the
+problems are reported by root cause (:mod:`captable.causes`): an object that refers to a rejected item of the
+package depends on it; it is not told that the item "does not exist".
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from captable.causes import ProblemGroup, Rejected, by_cause
 from captable.events import (
     Event,
     Financing,
@@ -25,6 +30,7 @@ from captable.events import (
 from captable.ledger import Ledger, validate
 from captable.ocf.mapping import event_from_ocf, issuer_from_ocf, object_from_ocf
 from captable.ocf.reader import RawPackage, read_package
+from captable.ocf.upgrade import Change, upgrade
 from captable.ocf.validation import normalize, validate_item
 from captable.problems import Problem
 
@@ -38,6 +44,9 @@ class ImportResult:
     warnings: tuple[Problem, ...] = ()
     version: tuple[int, int, int] = (1, 2, 0)
     manifest: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    changes: tuple[Change, ...] = ()  # what the upgrade of OCF 1.0.0 pre-release forms rewrote
+    groups: tuple[ProblemGroup, ...] = ()  # every problem, under its root cause
+    package: RawPackage | None = field(default=None, compare=False)  # the upgraded package the ledger was read from
 
     @property
     def ok(self) -> bool:
@@ -48,7 +57,16 @@ def import_package(path: str | Path) -> ImportResult:
     return import_raw(read_package(path))
 
 
-def import_raw(raw: RawPackage) -> ImportResult:
+def import_raw(source: RawPackage) -> ImportResult:
+    upgraded = upgrade(source)
+    raw = upgraded.package
+    asked: dict[str, list[Problem]] = {}
+    for change in upgraded.changes:
+        if change.needs_value:
+            asked.setdefault(change.object_id, []).append(
+                Problem(change.object_id, change.object_type, change.field, f"needs a value: {change.reason}")
+            )
+    rejected: list[Rejected] = []
     problems = list(raw.problems)
     issuer_item = raw.manifest.get("issuer")
     issuer = issuer_from_ocf(issuer_item) if isinstance(issuer_item, dict) else Issuer("issuer", "")
@@ -64,9 +82,10 @@ def import_raw(raw: RawPackage) -> ImportResult:
             problems.extend(item_problems)
             continue
         item = normalize(raw_item.item)
-        item_problems = validate_item(item)
+        item_problems = _with_asked(validate_item(item), asked.get(str(item.get("id")), []))
         if item_problems:
             problems.extend(item_problems)
+            rejected.append(_rejected(item))
             continue
         if raw_item.file_type == "OCF_TRANSACTIONS_FILE":
             events.append(event_from_ocf(item))
@@ -85,4 +104,19 @@ def import_raw(raw: RawPackage) -> ImportResult:
         passthrough={k: tuple(v) for k, v in passthrough.items()},
     )
     problems.extend(validate(ledger))
-    return ImportResult(ledger, tuple(dict.fromkeys(problems)), raw.warnings, raw.version, raw.manifest)
+    flat, groups = by_cause(tuple(dict.fromkeys(problems)), rejected)
+    return ImportResult(
+        ledger, flat, raw.warnings, raw.version, raw.manifest, upgraded.changes, groups, raw
+    )
+
+
+def _rejected(item: Mapping[str, Any]) -> Rejected:
+    kind = str(item.get("object_type"))
+    security = item.get("security_id") if kind.endswith("_ISSUANCE") else None
+    return Rejected(str(item.get("id", "?")), kind, security if isinstance(security, str) else None)
+
+
+def _with_asked(found: list[Problem], asked: list[Problem]) -> list[Problem]:
+    """Item problems, where a value the upgrade asks for replaces the bare "required field is missing"."""
+    fields = {p.field for p in asked}
+    return [*asked, *(p for p in found if p.field not in fields)]

@@ -88,7 +88,7 @@ _schema(
     {
         "liquidation_preference_multiple": "numeric",
         "participation_cap_multiple": "numeric",
-        "conversion_rights": "list",
+        "conversion_rights": "rights",
         "board_approval_date": "date",
         "price_per_share": "money",
         "par_value": "money",
@@ -223,7 +223,7 @@ _schema(
 _schema("TX_STOCK_CLASS_SPLIT", {**_TX, "stock_class_id": "str", "split_ratio": "ratio"})
 _schema(
     "TX_STOCK_CLASS_CONVERSION_RATIO_ADJUSTMENT",
-    {**_TX, "stock_class_id": "str", "new_ratio_conversion_mechanism": "object"},
+    {**_TX, "stock_class_id": "str", "new_ratio_conversion_mechanism": "mechanism"},
 )
 _schema(
     "TX_STOCK_CLASS_AUTHORIZED_SHARES_ADJUSTMENT",
@@ -260,6 +260,12 @@ def normalize(item: Mapping[str, Any]) -> dict[str, Any]:
     if kind == "STAKEHOLDER" and "current_relationship" in out and "current_relationships" not in out:
         out["current_relationships"] = [out.pop("current_relationship")]
     return out
+
+
+def required_fields(object_type: str) -> frozenset[str]:
+    """The fields an item of `object_type` must have (empty for an unknown type)."""
+    schema = _SCHEMAS.get(object_type)
+    return schema[1] if schema else frozenset()
 
 
 def validate_item(item: Mapping[str, Any]) -> list[Problem]:
@@ -310,6 +316,22 @@ def _check(name: str, kind: str, value: Any) -> str | None:
             return _numeric(value.get("numerator")) or _numeric(value.get("denominator"))
         case "object":
             return None if isinstance(value, dict) else "expected an object"
+        case "mechanism":
+            if not isinstance(value, dict):
+                return "expected an object"
+            ratio = value.get("ratio")
+            return None if ratio is None else _prefixed("ratio", _check("ratio", "ratio", ratio))
+        case "rights":
+            if not isinstance(value, list):
+                return "expected an array"
+            for n, right in enumerate(value):
+                if not isinstance(right, dict):
+                    return f"[{n}]: expected an object"
+                mechanism = right.get("conversion_mechanism")
+                reason = None if mechanism is None else _check("mechanism", "mechanism", mechanism)
+                if reason:
+                    return f"[{n}].conversion_mechanism: {reason}"
+            return None
         case "list":
             return None if isinstance(value, list) else "expected an array"
         case "list[str]":
@@ -319,6 +341,10 @@ def _check(name: str, kind: str, value: Any) -> str | None:
             allowed = ENUMS[name]
             return None if value in allowed else f"{value!r} is not one of {sorted(allowed)}"
     raise AssertionError(kind)
+
+
+def _prefixed(where: str, reason: str | None) -> str | None:
+    return None if reason is None else f"{where}: {reason}"
 
 
 def _numeric(value: Any) -> str | None:
