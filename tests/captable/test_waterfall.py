@@ -43,13 +43,13 @@ def preferred(
     )
 
 
-def company(classes: tuple[StockClass, ...], *events: Issuance) -> Ledger:
+def company(classes: tuple[StockClass, ...], *events: Issuance, reserved: int = 10_000_000) -> Ledger:
     holders = sorted({e.stakeholder_id for e in events})
     return Ledger(
         issuer=Issuer("co", "Co"),
         stakeholders=tuple(Stakeholder(h, h) for h in holders),
         stock_classes=(StockClass("common", "Common", "COMMON", None), *classes),
-        stock_plans=(StockPlan("plan", "Plan", D(10_000_000), ("common",)),),
+        stock_plans=(StockPlan("plan", "Plan", D(reserved), ("common",)),),
         events=events,
     )
 
