@@ -45,7 +45,8 @@ def test_cost_import_waits_and_prints_a_json_summary(
     assert summary["periods"] == ["2023-11"]
     assert summary["accounts"] == [account]
     assert summary["bytes"] == path.stat().st_size
-    assert (tmp_path / "store" / "_catalog" / "HEAD").is_file()
+    operator_store = tmp_path / "store" / "operators" / str(world.tenants["operator"])
+    assert (operator_store / "_catalog" / "HEAD").is_file()
 
     refused = cli.invoke(app, ["cost", "import", str(path), "--user", world.actor("startup_owner").email or "",
                                "--tenant", world.slugs["startup"]])
