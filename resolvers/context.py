@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from cost.locations import CostSources
 from cost.store import CostStore
@@ -24,6 +25,7 @@ class RequestContext:
     # Where imports may read (configuration); the default refuses every location.
     cost_sources: CostSources = field(default_factory=CostSources)
     limits: RequestLimits = field(default_factory=RequestLimits)
+    invoice_font: Path | None = None  # ROUNDPOOL_INVOICE_FONT; None: the system fonts
     loaders: Loaders = field(init=False)
     row_budget: RowBudget = field(init=False)
 

@@ -33,11 +33,12 @@ from cost.billing import (
     PlanVersion,
     PricingPlan,
     compute_invoice,
+    fonts,
     margin_report,
     rows_for_tenant,
 )
 from cost.billing.definitions import plan_from_json
-from cost.billing.document import DocumentLine, InvoiceDocument, render_html, render_pdf
+from cost.billing.document import InvoiceDocument, lines_of, render_html, render_pdf
 from cost.billing.tax import TaxPolicy
 from cost.columns import SCHEMA
 from cost.rows import read_rows
@@ -70,6 +71,12 @@ class InvoiceAlreadyClosed(Conflict):
     def __init__(self, invoice: InvoiceRecord) -> None:
         super().__init__(f"invoice {invoice.number} already closes {invoice.period} for this tenant")
         self.invoice = invoice
+
+
+class DocumentFontMissing(ApiError):
+    """No font on the server covers the document's text (the message names the setting that fixes it)."""
+
+    code = "DOCUMENT_FONT_MISSING"
 
 
 class PeriodHasNoData(ApiError):
@@ -475,15 +482,15 @@ def document_of(record: InvoiceRecord, replaced_number: int | None = None) -> In
         issued_at=record.closed_at,
         bill_from=record.bill_from,
         bill_to=record.bill_to,
-        lines=tuple(
-            DocumentLine(line.kind, line.service, line.description, line.quantity, line.unit, Decimal(line.amount))
-            for line in record.lines
-        ),
+        lines=lines_of(record.lines),
         subtotal=Decimal(record.subtotal),
         tax=Decimal(record.tax),
         total=Decimal(record.total),
         refers_to_number=replaced_number,
         void_reason=record.void_reason,
+        due_date=record.due_date,
+        payment_terms_days=record.payment_terms_days,
+        details=record.details,
     )
 
 
@@ -499,7 +506,10 @@ async def invoice_document(ctx: RequestContext, invoice_id: UUID, format: str) -
         number = other.number if other else None
     document = document_of(record, number)
     if format == "PDF":
-        content = await asyncio.to_thread(render_pdf, document)
+        try:
+            content = await asyncio.to_thread(render_pdf, document, ctx.invoice_font)
+        except fonts.DocumentFontMissing as error:
+            raise DocumentFontMissing(str(error)) from error
     else:
         content = render_html(document).encode()
     return base64.b64encode(content).decode()

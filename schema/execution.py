@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import strawberry
@@ -51,6 +52,7 @@ async def execute(
     cost_store: CostStore | None = None,
     cost_sources: CostSources | None = None,
     limits: RequestLimits | None = None,
+    invoice_font: Path | None = None,
 ) -> dict[str, Any]:
     """Execute and return the response body ({"data", "errors"})."""
     context = RequestContext(
@@ -60,6 +62,7 @@ async def execute(
         cost_store=cost_store,
         cost_sources=cost_sources or CostSources(),
         limits=limits or RequestLimits(),
+        invoice_font=invoice_font,
     )
     result: ExecutionResult | None = None
     try:

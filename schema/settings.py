@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # Neither set: any absolute local path in development, nothing in production.
     cost_sources: list[CostSourceSetting] | None = None
     cost_import_roots: list[Path] | None = None
+    # A TrueType font for invoice PDFs (must cover Japanese for Japanese invoices); unset: known system fonts.
+    invoice_font: Path | None = None
     # Background jobs: a worker heartbeats every `job_heartbeat_s`; one silent for `job_stalled_after_s` counts as
     # dead, and its running jobs are retried (at most `job_max_retries` times, then they end failed). Every
     # worker checks at start and every `job_recovery_interval_s`.

@@ -1,28 +1,66 @@
-"""An invoice as a document a customer receives: HTML (every value escaped) and PDF (fpdf2, core fonts).
+"""An invoice as a document a customer receives: HTML (every value escaped) and PDF (fpdf2, an embedded
+Unicode font from :mod:`cost.billing.fonts`), the same content in both.
 
-Input is a plain :class:`InvoiceDocument` (the stored invoice, its party snapshots and lines), so rendering
-needs no database. The PDF is written uncompressed: its text can be read back (and searched) as is.
-Core PDF fonts cover Latin-1 only; other characters print as ``?`` in the PDF (the HTML keeps them).
+Input is a plain :class:`InvoiceDocument` (the stored invoice, its party snapshots, lines and the details
+captured at close), so rendering needs no database. A Japanese issuer's documents carry Japanese labels
+beside the English ones, and a registered issuer's invoice is a qualified invoice (適格請求書): registration
+number, transaction period, recipient, totals and consumption tax per rate, reduced-rate items marked ※.
+
+The PDF repeats the table header and the document's identity on every page, numbers its pages ("Page 2 of
+3"), wraps long names instead of cutting them, and keeps the totals block on one page. It is written
+uncompressed, so its text can be read back.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from cost.billing.fonts import find_font
 from cost.billing.money import minor_units
 
-_KIND_TITLES = {"invoice": "Invoice", "credit_note": "Credit note"}
-_SECTION_TITLES = {
-    "USAGE": "Usage by service",
-    "CORRECTION": "Corrections",
-    "CREDIT": "Credits",
-    "FEE": "Fees",
-    "TAX": "Tax",
+_SECTIONS = ("USAGE", "CORRECTION", "CREDIT", "FEE", "TAX")
+# key → (English, Japanese)
+_LABELS: dict[str, tuple[str, str]] = {
+    "invoice": ("Invoice", "請求書"),
+    "qualified": ("Qualified invoice", "適格請求書"),
+    "credit_note": ("Credit note", "返還請求書"),
+    "from": ("From", "発行者"),
+    "to": ("Bill to", "請求先"),
+    "number": ("Number", "請求書番号"),
+    "issued": ("Issue date", "発行日"),
+    "period": ("Transaction period", "取引期間"),
+    "due": ("Due date", "支払期日"),
+    "terms": ("Payment terms", "支払条件"),
+    "currency": ("Currency", "通貨"),
+    "registration": ("Registration No.", "登録番号"),
+    "tax_id": ("Tax ID", "税務番号"),
+    "customer_tax_id": ("Customer tax ID", "顧客税務番号"),
+    "USAGE": ("Usage by service", "ご利用明細"),
+    "CORRECTION": ("Corrections", "訂正"),
+    "CREDIT": ("Credits", "クレジット"),
+    "FEE": ("Fees", "手数料"),
+    "TAX": ("Tax", "税"),
+    "description": ("Description", "内容"),
+    "quantity": ("Quantity", "数量"),
+    "rate": ("Tax rate", "税率"),
+    "amount": ("Amount", "金額"),
+    "subtotal": ("Subtotal", "小計"),
+    "taxable": ("taxable", "対象"),
+    "tax": ("Tax", "消費税"),
+    "total": ("Total", "合計"),
+    "payment": ("Payment details", "お振込先"),
+    "reduced": ("※ reduced-rate item", "※は軽減税率対象"),
+    "fx": ("Exchange rate", "為替レート"),
+    "cancels": ("Cancels invoice", "取消対象の請求書"),
+    "replaces": ("Replaces invoice", "差し替え前の請求書"),
+    "void": ("VOID", "無効"),
+    "page": ("Page", "ページ"),
 }
 
 
@@ -34,6 +72,8 @@ class DocumentLine:
     quantity: Decimal | None
     unit: str | None
     amount: Decimal
+    tax_rate_percent: Decimal | None = None
+    tax_category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,14 +92,35 @@ class InvoiceDocument:
     total: Decimal
     refers_to_number: int | None = None  # the invoice a credit note cancels, or the one a reissue replaces
     void_reason: str | None = None
+    due_date: date | None = None
+    payment_terms_days: int | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def japanese(self) -> bool:
+        return self.details.get("jurisdiction") == "JP"
+
+    @property
+    def qualified(self) -> bool:
+        return bool(self.details.get("qualified")) and self.kind == "invoice"
+
+    def label(self, key: str) -> str:
+        english, japanese = _LABELS[key]
+        return f"{japanese} {english}" if self.japanese else english
 
     @property
     def title(self) -> str:
-        return _KIND_TITLES.get(self.kind, "Invoice")
+        if self.kind == "credit_note":
+            return self.label("credit_note")
+        return self.label("qualified" if self.qualified else "invoice")
 
     @property
     def number_text(self) -> str:
         return "DRAFT" if self.number is None else f"{self.number:06d}"
+
+    @property
+    def reduced_categories(self) -> frozenset[str]:
+        return frozenset(b["category"] for b in self.details.get("tax_breakdown", ()) if b.get("reduced"))
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -70,120 +131,273 @@ def money(amount: Decimal, currency: str) -> str:
 def _quantity(line: DocumentLine) -> str:
     if line.quantity is None:
         return ""
-    return f"{line.quantity.normalize():f} {line.unit or ''}".strip()
+    return f"{line.quantity.normalize():,f} {line.unit or ''}".strip()
 
 
-def _sections(document: InvoiceDocument) -> list[tuple[str, list[DocumentLine]]]:
-    out: list[tuple[str, list[DocumentLine]]] = []
-    for kind, title in _SECTION_TITLES.items():
+def _rate(line: DocumentLine, document: InvoiceDocument) -> str:
+    if line.tax_rate_percent is None or line.kind == "TAX":
+        return ""
+    mark = " ※" if line.tax_category in document.reduced_categories else ""
+    return f"{Decimal(line.tax_rate_percent).normalize():f} %{mark}"
+
+
+@dataclass(frozen=True)
+class _Row:
+    text: str
+    quantity: str = ""
+    rate: str = ""
+    amount: str = ""
+    heading: bool = False  # a service name above its usage types, or a section title
+
+
+def _rows(document: InvoiceDocument) -> list[_Row]:
+    """The table as a customer reads it: section, then service, then its usage types."""
+    cur = document.currency
+    rows: list[_Row] = []
+    for kind in _SECTIONS:
         lines = [x for x in document.lines if x.kind == kind]
-        if lines:
-            out.append((title, lines))
+        if not lines:
+            continue
+        rows.append(_Row(document.label(kind), heading=True))
+        service: str | None = None
+        for line in lines:
+            if kind == "USAGE" and line.service and line.service != service:
+                service = line.service
+                subtotal = sum((x.amount for x in lines if x.service == service), Decimal(0))
+                rows.append(_Row(service, amount=money(subtotal, cur), heading=True))
+            text = f"  {line.description}" if kind == "USAGE" and line.service else line.description
+            if kind != "USAGE" and line.service and line.service not in line.description:
+                text = f"{line.description} — {line.service}"
+            rows.append(_Row(text, _quantity(line), _rate(line, document), money(line.amount, cur)))
+    return rows
+
+
+def _party(document: InvoiceDocument, party: Mapping[str, Any], *, recipient: bool) -> list[str]:
+    out = []
+    name = str(party.get("name") or "")
+    if name:
+        out.append(f"{name} 御中" if recipient and document.japanese else name)
+    if party.get("address"):
+        out.extend(str(party["address"]).splitlines())
+    if party.get("registration_number"):
+        out.append(f"{document.label('registration')}: {party['registration_number']}")
+    if party.get("tax_id"):
+        out.append(f"{document.label('customer_tax_id' if recipient else 'tax_id')}: {party['tax_id']}")
+    if party.get("email"):
+        out.append(str(party["email"]))
     return out
 
 
-def _party(party: Mapping[str, Any]) -> list[str]:
-    return [str(party.get(k) or "") for k in ("name", "address", "tax_id", "email") if party.get(k)]
-
-
 def _facts(document: InvoiceDocument) -> list[tuple[str, str]]:
+    period = document.details.get("transaction_period") or {}
     facts = [
-        (f"{document.title} number", document.number_text),
-        ("Billing period", document.period),
-        ("Currency", document.currency),
+        (document.label("number"), document.number_text),
+        (document.label("period"), f"{period['start']} – {period['end']}" if period else document.period),
+        (document.label("currency"), document.currency),
     ]
     if document.issued_at is not None:
-        facts.append(("Issued", document.issued_at.date().isoformat()))
+        facts.append((document.label("issued"), document.issued_at.date().isoformat()))
+    if document.due_date is not None:
+        facts.append((document.label("due"), document.due_date.isoformat()))
+    if document.payment_terms_days is not None and document.kind == "invoice":
+        facts.append((document.label("terms"), f"Net {document.payment_terms_days} days"))
     if document.refers_to_number is not None:
-        label = "Cancels invoice" if document.kind == "credit_note" else "Replaces invoice"
-        facts.append((label, f"{document.refers_to_number:06d}"))
+        key = "cancels" if document.kind == "credit_note" else "replaces"
+        facts.append((document.label(key), f"{document.refers_to_number:06d}"))
     if document.status == "void":
-        facts.append(("Status", f"VOID ({document.void_reason or ''})"))
+        facts.append(("Status", f"{document.label('void')} ({document.void_reason or ''})"))
     return facts
+
+
+def _totals(document: InvoiceDocument) -> list[tuple[str, str]]:
+    cur = document.currency
+    out = [(document.label("subtotal"), money(document.subtotal, cur))]
+    for b in document.details.get("tax_breakdown", ()):
+        rate = f"{b['rate_percent']}%{' ※' if b.get('reduced') else ''}"
+        out.append((f"{rate} {document.label('taxable')}", money(Decimal(b["taxable"]), cur)))
+        out.append((f"{rate} {document.label('tax')}", money(Decimal(b["tax"]), cur)))
+    out.append((document.label("tax"), money(document.tax, cur)))
+    out.append((document.label("total"), money(document.total, cur)))
+    return out
+
+
+def _notes(document: InvoiceDocument) -> list[str]:
+    notes = []
+    if any(x.tax_category in document.reduced_categories for x in document.lines):
+        notes.append(document.label("reduced"))
+    for fx in document.details.get("exchange_rates", ()):
+        if fx.get("rate") is None:
+            continue
+        when = f"rate of {fx['date']}" if fx.get("date") else f"rate for {document.period}"
+        source = f", source: {fx['source']}" if fx.get("source") else ""
+        notes.append(
+            f"{document.label('fx')}: {fx['from']} amounts converted at 1 {fx['from']} = {fx['rate']} {fx['to']}"
+            f" ({when}{source})."
+        )
+    if document.details.get("reverse_charge") and document.details.get("reverse_charge_note"):
+        notes.append(str(document.details["reverse_charge_note"]))
+    return notes
+
+
+def _payment(document: InvoiceDocument) -> list[str]:
+    details = str(document.details.get("payment_details") or "")
+    return details.splitlines() if details and document.kind == "invoice" else []
+
+
+def document_text(document: InvoiceDocument) -> str:
+    """Every string the document shows (what its font has to cover)."""
+    parts = [document.title, *(_LABELS[k][1] for k in _LABELS if document.japanese)]
+    parts += _party(document, document.bill_from, recipient=False) + _party(document, document.bill_to, recipient=True)
+    parts += [f"{k} {v}" for k, v in _facts(document) + _totals(document)]
+    parts += [f"{r.text} {r.quantity} {r.rate} {r.amount}" for r in _rows(document)]
+    parts += _notes(document) + _payment(document)
+    return "\n".join(parts)
 
 
 def render_html(document: InvoiceDocument) -> str:
     e = html.escape
-    cur = document.currency
+    lang = "ja" if document.japanese else "en"
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{lang}"><head><meta charset="utf-8">',
         f"<title>{e(document.title)} {e(document.number_text)} — {e(document.period)}</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
-        "td,th{padding:4px 8px;border-bottom:1px solid #ddd;text-align:left}td.amount,th.amount{text-align:right}"
+        "<style>body{font-family:'Noto Sans CJK JP','IPAGothic',sans-serif;margin:2em}"
+        "table{border-collapse:collapse;width:100%}td,th{padding:4px 8px;border-bottom:1px solid #ddd;"
+        "text-align:left;vertical-align:top}td.amount,th.amount{text-align:right}tr.heading td{font-weight:bold}"
         ".parties{display:flex;gap:4em}</style>",
         "</head><body>",
         f"<h1>{e(document.title)} {e(document.number_text)}</h1>",
         '<div class="parties">',
-        '<div class="from"><h2>From</h2>' + "<br>".join(e(x) for x in _party(document.bill_from)) + "</div>",
-        '<div class="to"><h2>Bill to</h2>' + "<br>".join(e(x) for x in _party(document.bill_to)) + "</div>",
+        f'<div class="from"><h2>{e(document.label("from"))}</h2>'
+        + "<br>".join(e(x) for x in _party(document, document.bill_from, recipient=False)) + "</div>",
+        f'<div class="to"><h2>{e(document.label("to"))}</h2>'
+        + "<br>".join(e(x) for x in _party(document, document.bill_to, recipient=True)) + "</div>",
         "</div>",
         "<dl>" + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in _facts(document)) + "</dl>",
+        f'<table class="lines"><thead><tr><th>{e(document.label("description"))}</th>'
+        f'<th>{e(document.label("quantity"))}</th><th>{e(document.label("rate"))}</th>'
+        f'<th class="amount">{e(document.label("amount"))}</th></tr></thead><tbody>',
     ]
-    for title, lines in _sections(document):
-        parts.append(f"<h3>{e(title)}</h3><table><thead><tr><th>Service</th><th>Description</th>"
-                     '<th>Quantity</th><th class="amount">Amount</th></tr></thead><tbody>')
-        for line in lines:
-            parts.append(
-                f"<tr><td>{e(line.service or '')}</td><td>{e(line.description)}</td><td>{e(_quantity(line))}</td>"
-                f'<td class="amount">{e(money(line.amount, cur))}</td></tr>'
-            )
-        parts.append("</tbody></table>")
-    parts.append('<table class="totals"><tbody>')
-    for label, amount in (("Subtotal", document.subtotal), ("Tax", document.tax), ("Total", document.total)):
-        parts.append(f'<tr><th>{e(label)}</th><td class="amount">{e(money(amount, cur))}</td></tr>')
-    parts.append("</tbody></table></body></html>")
+    for row in _rows(document):
+        css = ' class="heading"' if row.heading else ""
+        parts.append(
+            f"<tr{css}><td>{e(row.text)}</td><td>{e(row.quantity)}</td><td>{e(row.rate)}</td>"
+            f'<td class="amount">{e(row.amount)}</td></tr>'
+        )
+    parts.append('</tbody></table><table class="totals"><tbody>')
+    for label, amount in _totals(document):
+        parts.append(f'<tr><th>{e(label)}</th><td class="amount">{e(amount)}</td></tr>')
+    parts.append("</tbody></table>")
+    for note in _notes(document):
+        parts.append(f'<p class="note">{e(note)}</p>')
+    payment = _payment(document)
+    if payment:
+        parts.append(f'<h3>{e(document.label("payment"))}</h3><p class="payment">'
+                     + "<br>".join(e(x) for x in payment) + "</p>")
+    parts.append("</body></html>")
     return "\n".join(parts)
 
 
-def _latin1(text: str) -> str:
-    return text.encode("latin-1", "replace").decode("latin-1")
+_WIDTHS = (100, 34, 20, 36)  # mm: description, quantity, tax rate, amount (A4 less 10 mm margins)
+_FAMILY = "InvoiceFont"
 
 
-def render_pdf(document: InvoiceDocument) -> bytes:
+def render_pdf(document: InvoiceDocument, font_path: Path | None = None) -> bytes:
+    """Raises :class:`~cost.billing.fonts.DocumentFontMissing` when no font covers the document's text."""
     from fpdf import FPDF
+    from fpdf.enums import TableBordersLayout, TableCellFillMode
+    from fpdf.fonts import FontFace
 
-    cur = document.currency
-    pdf = FPDF(format="A4")
+    font = find_font(document_text(document), font_path)
+    identity = f"{document.title} {document.number_text} · {document.bill_from.get('name') or ''} · {document.period}"
+
+    class _Pdf(FPDF):  # type: ignore[misc]
+        def header(self) -> None:
+            if self.page_no() > 1:
+                self.set_font(_FAMILY, "", 8)
+                self.cell(0, 5, identity, new_x="LMARGIN", new_y="NEXT")
+                self.ln(2)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font(_FAMILY, "", 8)
+            self.cell(0, 5, f"{document.label('page')} {self.page_no()} / {{nb}}", align="C")
+
+    pdf = _Pdf(format="A4")
     pdf.set_compression(False)
-    pdf.set_title(_latin1(f"{document.title} {document.number_text}"))
+    pdf.set_margins(10, 12, 10)
+    pdf.set_auto_page_break(True, margin=16)
+    for style in ("", "B"):
+        pdf.add_font(_FAMILY, style, str(font.path), collection_font_number=font.collection_index)
+    pdf.set_title(f"{document.title} {document.number_text}")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.cell(0, 10, _latin1(f"{document.title} {document.number_text}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
-    for heading, party in (("From", document.bill_from), ("Bill to", document.bill_to)):
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(0, 6, heading, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        for text in _party(party):
-            pdf.multi_cell(0, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(2)
+    pdf.set_font(_FAMILY, "B", 16)
+    pdf.multi_cell(0, 9, f"{document.title} {document.number_text}", new_x="LMARGIN", new_y="NEXT")
+    top = pdf.get_y() + 2
+    for x, key, party, recipient in ((10, "from", document.bill_from, False), (105, "to", document.bill_to, True)):
+        pdf.set_xy(x, top)
+        pdf.set_font(_FAMILY, "B", 10)
+        pdf.cell(95, 6, document.label(key), new_x="LEFT", new_y="NEXT")
+        pdf.set_font(_FAMILY, "", 9)
+        for text in _party(document, party, recipient=recipient):
+            pdf.multi_cell(93, 5, text, new_x="LEFT", new_y="NEXT")
+    pdf.set_xy(10, max(pdf.get_y(), top + 30) + 3)
+    pdf.set_font(_FAMILY, "", 9)
     for label, value in _facts(document):
-        pdf.cell(0, 5, _latin1(f"{label}: {value}"), new_x="LMARGIN", new_y="NEXT")
-    widths = (45, 80, 30, 35)
-    for title, lines in _sections(document):
-        pdf.ln(3)
-        pdf.set_font("Helvetica", "B", 11)
-        pdf.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 9)
-        for line in lines:
-            cells = (line.service or "", line.description, _quantity(line), money(line.amount, cur))
-            for i, (width, text) in enumerate(zip(widths, cells, strict=True)):
-                pdf.cell(width, 5, _latin1(_fit(pdf, text, width)), align="R" if i == 3 else "L")
-            pdf.ln(5)
+        pdf.cell(58, 5, label)
+        pdf.multi_cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 10)
-    for label, amount in (("Subtotal", document.subtotal), ("Tax", document.tax), ("Total", document.total)):
-        pdf.cell(sum(widths[:3]), 6, label, align="R")
-        pdf.cell(widths[3], 6, _latin1(money(amount, cur)), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FAMILY, "", 8.5)
+    headings = [document.label(k) for k in ("description", "quantity", "rate", "amount")]
+    with pdf.table(
+        col_widths=_WIDTHS,
+        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
+        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+        cell_fill_mode=TableCellFillMode.NONE,
+        line_height=4.6,
+        repeat_headings=1,
+        first_row_as_headings=True,
+    ) as table:
+        table.row(headings)
+        for row in _rows(document):
+            cells = table.row()
+            style = "B" if row.heading else ""
+            for text in (row.text, row.quantity, row.rate, row.amount):
+                cells.cell(text, style=FontFace(emphasis=style or None))
+    _totals_block(pdf, document)
     return bytes(pdf.output())
 
 
-def _fit(pdf: Any, text: str, width: float) -> str:
-    """Shorten `text` with an ellipsis to fit a cell of `width` mm."""
-    text = _latin1(text)
-    if pdf.get_string_width(text) <= width - 2:
-        return text
-    while text and pdf.get_string_width(text + "...") > width - 2:
-        text = text[:-1]
-    return text + "..."
+def _totals_block(pdf: Any, document: InvoiceDocument) -> None:
+    totals, notes, payment = _totals(document), _notes(document), _payment(document)
+    height = 4 + 6 * len(totals) + 5 * (len(notes) * 2 + len(payment) + (2 if payment else 0))
+    if pdf.will_page_break(height):  # the whole block moves to the next page, never the Total alone
+        pdf.add_page()
+    pdf.ln(3)
+    for i, (label, amount) in enumerate(totals):
+        last = i == len(totals) - 1
+        pdf.set_font(_FAMILY, "B" if last else "", 11 if last else 9)
+        pdf.cell(sum(_WIDTHS[:3]), 6, label, align="R")
+        pdf.cell(_WIDTHS[3], 6, amount, align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(_FAMILY, "", 8.5)
+    for note in notes:
+        pdf.ln(1)
+        pdf.multi_cell(0, 4.6, note, new_x="LMARGIN", new_y="NEXT")
+    if payment:
+        pdf.ln(2)
+        pdf.set_font(_FAMILY, "B", 9)
+        pdf.cell(0, 5, document.label("payment"), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(_FAMILY, "", 9)
+        for text in payment:
+            pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+
+
+def lines_of(rows: Sequence[Any]) -> tuple[DocumentLine, ...]:
+    """Stored line records → document lines."""
+    return tuple(
+        DocumentLine(
+            r.kind, r.service, r.description, r.quantity, r.unit, Decimal(r.amount),
+            None if r.tax_rate_percent is None else Decimal(r.tax_rate_percent), r.tax_category,
+        )
+        for r in rows
+    )

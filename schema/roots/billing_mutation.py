@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -36,6 +37,7 @@ from schema.types.billing import (
     PricingPlan,
     PricingRuleInput,
     RoundingMode,
+    TaxRate,
 )
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 
@@ -69,6 +71,7 @@ ExchangeRateResult = Annotated[
 CostCategoriesResult = Annotated[
     CostCategorySet | NotAllowed | InvalidInputProblem, strawberry.union("CostCategoriesResult")
 ]
+TaxRateResult = Annotated[TaxRate | NotAllowed | InvalidInputProblem, strawberry.union("TaxRateResult")]
 BillingIssuerResult = Annotated[
     BillingParty | NotAllowed | InvalidInputProblem, strawberry.union("BillingIssuerResult")
 ]
@@ -193,6 +196,11 @@ class BillingMutation:
                 "legal_name": settings.legal_name,
                 "address": settings.address,
                 "email": settings.email,
+                "tax_id": settings.tax_id,
+                "tax_category": settings.tax_category,
+                "provider_tax": None if settings.provider_tax is None else settings.provider_tax.value,
+                "reverse_charge": settings.reverse_charge,
+                "payment_terms_days": settings.payment_terms_days,
             }
             return CustomerBilling.from_record(await billing.set_customer_billing(info.context, tenant_slug, fields))
 
@@ -214,20 +222,54 @@ class BillingMutation:
         recurrence: ItemRecurrence = ItemRecurrence.ONE_OFF,
         until: str | None = None,
         currency: str | None = None,
+        tax_category: Annotated[
+            str | None, strawberry.argument(description="One of your tax rates' categories; none: the tenant's.")
+        ] = None,
     ) -> CustomLineItemResult:
         async def run() -> CustomLineItem:
             record = await billing.add_custom_line_item(
                 info.context, tenant_slug, description, kind.value, amount_type.value, value, period,
-                recurrence.value, until, currency,
+                recurrence.value, until, currency, tax_category,
             )
             return CustomLineItem.from_record(record)
 
         return await outcome(run)
 
-    @strawberry.mutation(description="Units of `currency` for one USD in `period` (billing admins).")
-    async def set_exchange_rate(self, info: Ctx, period: str, currency: str, rate: Decimal) -> ExchangeRateResult:
+    @strawberry.mutation(
+        description="Units of `currency` for one USD in `period` (billing admins); `rateDate` and `source` are "
+        "printed on invoices converted with it."
+    )
+    async def set_exchange_rate(
+        self,
+        info: Ctx,
+        period: str,
+        currency: str,
+        rate: Decimal,
+        rate_date: date | None = None,
+        source: str | None = None,
+    ) -> ExchangeRateResult:
         async def run() -> ExchangeRate:
-            return ExchangeRate.from_record(await billing.set_exchange_rate(info.context, period, currency, rate))
+            record = await billing.set_exchange_rate(info.context, period, currency, rate, rate_date, source or "")
+            return ExchangeRate.from_record(record)
+
+        return await outcome(run)
+
+    @strawberry.mutation(
+        description="The tax rate of a category from `validFrom` on (billing admins); later periods keep the latest "
+        "rate in force. A customer's category (default `standard`) and a line item's pick the rate."
+    )
+    async def set_tax_rate(
+        self,
+        info: Ctx,
+        category: str,
+        valid_from: str,
+        rate_percent: Decimal,
+        name: str,
+        reduced: bool = False,
+    ) -> TaxRateResult:
+        async def run() -> TaxRate:
+            record = await billing.set_tax_rate(info.context, category, valid_from, rate_percent, name, reduced)
+            return TaxRate.from_record(record)
 
         return await outcome(run)
 
@@ -251,6 +293,13 @@ class BillingMutation:
                 "address": issuer.address,
                 "tax_id": issuer.tax_id,
                 "email": issuer.email,
+                "registration_number": issuer.registration_number,
+                "jurisdiction": issuer.jurisdiction,
+                "payment_terms_days": issuer.payment_terms_days,
+                "payment_details": issuer.payment_details,
+                "provider_tax": None if issuer.provider_tax is None else issuer.provider_tax.value,
+                "tax_rounding": None if issuer.tax_rounding is None else issuer.tax_rounding.value,
+                "reverse_charge_note": issuer.reverse_charge_note,
             }
             return BillingParty.from_issuer(await billing.set_billing_issuer(info.context, fields))
 

@@ -4,7 +4,7 @@ Amounts are `Decimal` (strings) in the invoice's `currency`."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -25,16 +25,38 @@ from db.billing_records import (
     InvoiceRecord,
     InvoiceRunRecord,
     PlanVersionRecord,
+    TaxRateRecord,
 )
 from resolvers.billing import PlanWithVersions
 from resolvers.context import RequestContext
 from resolvers.invoices import MarginLine, Voided
+from schema.types.decimals import money_amount
 from schema.types.problems import Problem
 from schema.types.tenancy import Tenant, load_tenant
 
 
 def _plain(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(format(Decimal(value), "f"))
+
+
+def _money(value: Decimal | str, currency: str) -> Decimal:
+    return money_amount(Decimal(value), currency)
+
+
+@strawberry.enum(description="How the provider's own tax lines (AWS tax the operator paid) are billed: REPLACE "
+                 "(dropped; your tax applies to your supply), PASS_THROUGH (a line of its own, untaxed) or "
+                 "BILL_AS_COST (a usage line, taxed like usage).")
+class ProviderTaxTreatment(enum.Enum):
+    REPLACE = "REPLACE"
+    PASS_THROUGH = "PASS_THROUGH"
+    BILL_AS_COST = "BILL_AS_COST"
+
+
+@strawberry.enum(description="PER_RATE: tax rounded once per invoice and rate (required in Japan); PER_LINE: "
+                 "each line's tax rounded, then summed.")
+class TaxRoundingRule(enum.Enum):
+    PER_RATE = "PER_RATE"
+    PER_LINE = "PER_LINE"
 
 
 @strawberry.enum
@@ -148,6 +170,11 @@ class CustomerBillingInput:
     legal_name: str | None = None
     address: str | None = None
     email: str | None = None
+    tax_id: str | None = strawberry.field(default=None, description="The customer's tax id, printed on invoices.")
+    tax_category: str | None = strawberry.field(default=None, description="Picks the tax rate (default standard).")
+    provider_tax: ProviderTaxTreatment | None = strawberry.field(default=None, description="Default: the issuer's.")
+    reverse_charge: bool | None = strawberry.field(default=None, description="Cross-border B2B: no tax, a note.")
+    payment_terms_days: int | None = strawberry.field(default=None, description="Default: the issuer's.")
 
 
 @strawberry.input
@@ -156,6 +183,15 @@ class BillingIssuerInput:
     address: str | None = None
     tax_id: str | None = None
     email: str | None = None
+    registration_number: str | None = strawberry.field(
+        default=None, description="Japan's qualified-invoice issuer number: T and 13 digits."
+    )
+    jurisdiction: str | None = strawberry.field(default=None, description="ISO 3166 country code, e.g. JP.")
+    payment_terms_days: int | None = None
+    payment_details: str | None = strawberry.field(default=None, description="Bank or payment details.")
+    provider_tax: ProviderTaxTreatment | None = None
+    tax_rounding: TaxRoundingRule | None = None
+    reverse_charge_note: str | None = None
 
 
 @strawberry.type
@@ -199,6 +235,11 @@ class CustomerBilling:
     legal_name: str
     address: str
     email: str
+    tax_id: str
+    tax_category: str
+    provider_tax: ProviderTaxTreatment | None
+    reverse_charge: bool
+    payment_terms_days: int | None
     tenant_id: strawberry.Private[UUID]
 
     @classmethod
@@ -211,6 +252,11 @@ class CustomerBilling:
             legal_name=record.legal_name,
             address=record.address,
             email=record.email,
+            tax_id=record.tax_id,
+            tax_category=record.tax_category,
+            provider_tax=None if record.provider_tax is None else ProviderTaxTreatment(record.provider_tax),
+            reverse_charge=record.reverse_charge,
+            payment_terms_days=record.payment_terms_days,
             tenant_id=record.tenant_id,
         )
 
@@ -251,10 +297,27 @@ class ExchangeRate:
     period: str
     currency: str
     rate: Decimal
+    rate_date: date | None
+    source: str
 
     @classmethod
     def from_record(cls, record: ExchangeRateRecord) -> ExchangeRate:
-        return cls(period=record.period, currency=record.currency, rate=Decimal(record.rate))
+        return cls(period=record.period, currency=record.currency, rate=Decimal(record.rate),
+                   rate_date=record.rate_date, source=record.source)
+
+
+@strawberry.type(description="A tax category's rate from `validFrom` on.")
+class TaxRate:
+    category: str
+    valid_from: str
+    rate_percent: Decimal
+    name: str
+    reduced: bool
+
+    @classmethod
+    def from_record(cls, record: TaxRateRecord) -> TaxRate:
+        return cls(category=record.category, valid_from=record.valid_from, rate_percent=Decimal(record.rate_percent),
+                   name=record.name, reduced=record.reduced)
 
 
 @strawberry.type
@@ -274,6 +337,7 @@ class BillingParty:
     address: str
     tax_id: str
     email: str
+    registration_number: str = strawberry.field(description="The issuer's qualified-invoice number (Japan).")
 
     @classmethod
     def from_snapshot(cls, snapshot: dict[str, Any]) -> BillingParty:
@@ -282,14 +346,56 @@ class BillingParty:
             address=str(snapshot.get("address") or ""),
             tax_id=str(snapshot.get("tax_id") or ""),
             email=str(snapshot.get("email") or ""),
+            registration_number=str(snapshot.get("registration_number") or ""),
         )
 
     @classmethod
     def from_issuer(cls, record: BillingIssuerRecord) -> BillingParty:
-        return cls(name=record.legal_name, address=record.address, tax_id=record.tax_id, email=record.email)
+        return cls(name=record.legal_name, address=record.address, tax_id=record.tax_id, email=record.email,
+                   registration_number=record.registration_number)
 
 
-@strawberry.type
+@strawberry.type(description="One tax rate's taxable amount and tax on an invoice.")
+class TaxBreakdownEntry:
+    category: str
+    name: str
+    rate_percent: Decimal
+    reduced: bool
+    taxable: Decimal
+    tax: Decimal
+
+
+@strawberry.type(description="A conversion of the cost currency into the invoice currency.")
+class InvoiceExchangeRate:
+    from_currency: str
+    to_currency: str
+    rate: Decimal | None
+    rate_date: date | None
+    source: str
+
+
+def _breakdown(details: dict[str, Any], currency: str) -> list[TaxBreakdownEntry]:
+    return [
+        TaxBreakdownEntry(
+            category=b["category"], name=b["name"], rate_percent=Decimal(b["rate_percent"]), reduced=b["reduced"],
+            taxable=_money(b["taxable"], currency), tax=_money(b["tax"], currency),
+        )
+        for b in details.get("tax_breakdown", ())
+    ]
+
+
+def _conversions(details: dict[str, Any]) -> list[InvoiceExchangeRate]:
+    return [
+        InvoiceExchangeRate(
+            from_currency=x["from"], to_currency=x["to"], rate=None if x["rate"] is None else Decimal(x["rate"]),
+            rate_date=None if x["date"] is None else date.fromisoformat(x["date"]), source=x["source"],
+        )
+        for x in details.get("exchange_rates", ())
+    ]
+
+
+@strawberry.type(description="A usage line has its service, usage type, unit and quantity; tax, credit and fee "
+                 "lines have no quantity.")
 class InvoiceLine:
     kind: InvoiceLineKind
     service: str | None
@@ -297,16 +403,22 @@ class InvoiceLine:
     quantity: Decimal | None
     unit: str | None
     amount: Decimal
+    usage_type: str | None
+    tax_category: str | None
+    tax_rate_percent: Decimal | None
 
     @classmethod
-    def from_record(cls, record: InvoiceLineRecord | DraftLine) -> InvoiceLine:
+    def from_record(cls, record: InvoiceLineRecord | DraftLine, currency: str) -> InvoiceLine:
         return cls(
             kind=InvoiceLineKind(str(record.kind)),
             service=record.service,
             description=record.description,
             quantity=_plain(record.quantity),
             unit=record.unit,
-            amount=Decimal(format(Decimal(record.amount), "f")),
+            amount=_money(record.amount, currency),
+            usage_type=record.usage_type,
+            tax_category=record.tax_category,
+            tax_rate_percent=_plain(record.tax_rate_percent),
         )
 
 
@@ -331,6 +443,15 @@ class Invoice:
     created_at: datetime
     closed_at: datetime | None
     voided_at: datetime | None
+    due_date: date | None = strawberry.field(description="Closing date plus the payment terms (none on credit notes).")
+    payment_terms_days: int | None
+    payment_details: str
+    tax_breakdown: list[TaxBreakdownEntry]
+    exchange_rates: list[InvoiceExchangeRate] = strawberry.field(
+        description="The rates that converted the cost currency into the invoice currency, with date and source."
+    )
+    qualified: bool = strawberry.field(description="A Japanese qualified invoice (適格請求書).")
+    reverse_charge_note: str
     tenant_id: strawberry.Private[UUID]
 
     @classmethod
@@ -345,10 +466,10 @@ class Invoice:
             period=record.period,
             status=InvoiceStatus(record.status),
             currency=record.currency,
-            subtotal=Decimal(format(Decimal(record.subtotal), "f")),
-            tax=Decimal(format(Decimal(record.tax), "f")),
-            total=Decimal(format(Decimal(record.total), "f")),
-            lines=[InvoiceLine.from_record(line) for line in record.lines],
+            subtotal=_money(record.subtotal, record.currency),
+            tax=_money(record.tax, record.currency),
+            total=_money(record.total, record.currency),
+            lines=[InvoiceLine.from_record(line, record.currency) for line in record.lines],
             bill_from=BillingParty.from_snapshot(record.bill_from),
             bill_to=BillingParty.from_snapshot(record.bill_to),
             idempotency_key=record.idempotency_key,
@@ -358,6 +479,13 @@ class Invoice:
             created_at=record.created_at,
             closed_at=record.closed_at,
             voided_at=record.voided_at,
+            due_date=record.due_date,
+            payment_terms_days=record.payment_terms_days,
+            payment_details=str(record.details.get("payment_details") or ""),
+            tax_breakdown=_breakdown(record.details, record.currency),
+            exchange_rates=_conversions(record.details),
+            qualified=bool(record.details.get("qualified")),
+            reverse_charge_note=str(record.details.get("reverse_charge_note") or ""),
             tenant_id=record.tenant_id,
         )
 
@@ -386,12 +514,12 @@ class InvoicePreview:
             period=draft.period,
             currency=draft.currency,
             plan_version_id=strawberry.ID(draft.plan_version_id),
-            lines=[InvoiceLine.from_record(line) for line in draft.lines],
-            subtotal=draft.subtotal,
-            tax=draft.tax,
-            total=draft.total,
-            operator_cost=draft.operator_cost,
-            margin=draft.margin,
+            lines=[InvoiceLine.from_record(line, draft.currency) for line in draft.lines],
+            subtotal=_money(draft.subtotal, draft.currency),
+            tax=_money(draft.tax, draft.currency),
+            total=_money(draft.total, draft.currency),
+            operator_cost=_money(draft.operator_cost, draft.currency),
+            margin=_money(draft.margin, draft.currency),
         )
 
 

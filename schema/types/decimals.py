@@ -36,9 +36,30 @@ def parse_decimal(value: object) -> Decimal:
     return number
 
 
+class Money(Decimal):
+    """An amount already at its currency's exponent: serialised with exactly those digits ("12.30", "1500")."""
+
+
+def money_amount(amount: Decimal, currency: str) -> Money:
+    from cost.billing.money import round_money
+
+    return Money(round_money(amount, currency))
+
+
+def serialize_decimal(value: Decimal) -> str:
+    """Plain positional text, never an exponent: money keeps its currency's digits, any other value is
+    normalised (``-6.7600000000E-8`` → ``-0.0000000676``, ``0E-18`` → ``0``)."""
+    number = Decimal(value)
+    if not isinstance(value, Money):
+        number = number.normalize() if number else Decimal(0)
+    text = format(number, "f")
+    return "0" if text in ("-0", "0") else text.removeprefix("-") if number.is_zero() else text
+
+
 DECIMAL = strawberry.scalar(
     name="Decimal",
-    description="Decimal (fixed-point)",
-    serialize=str,
+    description="Decimal (fixed-point), as a plain string: money at its currency's exponent, other values "
+    "normalised (no exponent, no trailing zeros)",
+    serialize=serialize_decimal,
     parse_value=parse_decimal,
 )
