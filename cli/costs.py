@@ -21,7 +21,7 @@ from uuid import UUID
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
-from cli.runtime import CliError, Runtime, load_settings, prepare, user_id_by_email
+from cli.runtime import CliError, Runtime, load_settings, prepare, split_legacy_store, user_id_by_email
 from cost import CostStore, LateData
 from db.cost_records import CostImportRecord
 from db.queries import costs
@@ -194,21 +194,14 @@ def run_worker() -> int:
 
 
 def run_migrate_store() -> int:
-    """Split the old single-catalog store by operator, attributing imports from the manifests (as the owner)."""
-    import psycopg
-
-    from cost.migration import migrate_store
-    from db.cost_store_owners import import_owners
-
+    """Split the old single-catalog store by operator (``prepare`` does it when migrating; this reports)."""
     try:
         settings = load_settings()
-        runtime = prepare(settings)
+        runtime = prepare(settings, migrate=False)
     except CliError as error:
         err.print(f"[red]error:[/red] {error}")
         return 1
-    with psycopg.connect(runtime.location.owner_url) as conn:
-        owners = import_owners(conn)
-    result = migrate_store(CostStore(settings.cost_store_root), owners)
+    result = split_legacy_store(settings, runtime.location.owner_url)
     for operator, count in sorted(result.imports.items(), key=lambda item: str(item[0])):
         err.print(f"operator {operator}: {count} imports moved")
     for sha in result.unattributed:

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 import psycopg
 from pydantic import ValidationError
 
+from cost.migration import StoreMigration, migrate_store
+from cost.store import CostStore
+from db.cost_store_owners import import_owners
 from db.location import DatabaseLocation, locate_database
 from db.migrate import upgrade
 from db.role_check import UnsafeAppRole, check_app_role
@@ -72,6 +75,7 @@ def prepare(
     )
     if migrate and (location.embedded or settings.migration_database_url):
         upgrade(location.owner_url)
+        split_legacy_store(settings, location.owner_url)
     if check_role:
         try:
             check_app_role(location.app_url)
@@ -87,3 +91,15 @@ def user_id_by_email(location: DatabaseLocation, email: str) -> str:
     if row is None:
         raise CliError(f"no user with e-mail {email!r}")
     return str(row[0])
+
+
+def split_legacy_store(settings: Settings, owner_url: str) -> StoreMigration:
+    """Move a cost store of the pre-0008 single-catalog layout into one store per operator (a no-op when
+    there is none), attributing imports from the manifests: part of migrating, so an upgraded server never
+    starts with costs it cannot read."""
+    store = CostStore(settings.cost_store_root)
+    if not store.has_legacy_catalog():
+        return StoreMigration({}, ())
+    with psycopg.connect(owner_url) as conn:
+        owners = import_owners(conn)
+    return migrate_store(store, owners)

@@ -7,6 +7,7 @@ numbers, catalog and files did not change.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import shutil
 from collections.abc import Callable
@@ -17,13 +18,16 @@ from typing import Any
 
 import psycopg
 
+from cli.runtime import prepare, split_legacy_store
 from cost import CostStore
 from cost.imports import file_sha256, import_file
 from cost.migration import migrate_store
 from db.cost_store_owners import import_owners
+from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import PERIOD, SeedCosts, Seeded, cost_rows, set_up_billing
 from tests.plugins.costs import RunJob
+from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import World
 
@@ -295,3 +299,35 @@ async def test_store_migration_moves_an_old_store_and_keeps_the_totals(
     files = _files(root)
     again = migrate_store(CostStore(str(root)), import_owners(owner_conn))
     assert (again.imports, again.unattributed, _files(root)) == ({}, (), files)
+
+
+async def test_migrating_splits_an_old_store_without_being_asked(
+    cost_gql: GraphQL, world: World, cost_store: CostStore, tmp_path: Path, owner_conn: psycopg.Connection,
+    test_database: TestDatabase,
+) -> None:
+    """`prepare()` (serve, worker, db upgrade with the owner's DSN) moves an old-layout store as part of migrating."""
+    root = Path(cost_store.root)
+    legacy = CostStore(str(root))
+    legacy.operator_id = world.tenants["operator"]  # only so that import_file writes the root, as it did
+    account = _account()
+    rows = cost_rows([account], PERIOD, 4, seed=7)
+    path = write_legacy_csv(tmp_path / "old.csv", rows)
+    import_file(str(path), legacy)
+    with owner_conn.transaction():
+        owner_conn.execute(
+            "insert into cost_imports (tenant_id, source_uri, sha256, status, created_by)"
+            " select %s, %s, %s, 'succeeded', user_id from memberships where tenant_id = %s limit 1",
+            (world.tenants["operator"], str(path), file_sha256(str(path)), world.tenants["operator"]),
+        )
+        owner_conn.execute("insert into cloud_accounts (tenant_id, account_id) values (%s, %s)",
+                           (world.tenants["startup"], account))
+    assert await _costs(cost_gql, world, "billing_admin") == {}
+
+    settings = Settings(database_url=test_database.app_url, migration_database_url=test_database.owner_url,
+                        cost_store=str(root), jwt_secret="x" * 32)
+    await asyncio.to_thread(prepare, settings)
+
+    assert not (root / "_catalog" / "HEAD").exists()
+    total = sum((Decimal(r["lineItem/UnblendedCost"]) for r in rows), Decimal(0))
+    assert await _costs(cost_gql, world, "billing_admin") == {account: total}
+    assert split_legacy_store(settings, test_database.owner_url).imports == {}
