@@ -17,7 +17,7 @@ from strawberry.types import ExecutionResult
 
 from cost.locations import CostSources
 from cost.store import CostStore
-from db.errors import timed_out
+from db.errors import InvalidValue, timed_out
 from db.session import Database, DbContext
 from policies.principal import Principal
 from resolvers.context import RequestContext
@@ -130,6 +130,13 @@ def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
         if isinstance(original, InvalidInput) and original.field:
             extensions["field"] = original.field
         formatted["extensions"] = extensions
+        return formatted
+    if isinstance(original, InvalidValue):
+        # The database refused a value that the API's own checks let through: still the client's value.
+        _logger.warning("database refused a value", exc_info=original, extra={"request_id": request_id})
+        formatted = error.formatted
+        formatted["message"] = f"a value is out of range or malformed for its field (request id {request_id})"
+        formatted["extensions"] = {"code": "BAD_USER_INPUT", "requestId": request_id}
         return formatted
     _logger.error("unexpected error", exc_info=original, extra={"request_id": request_id})
     masked = masked_error(request_id)

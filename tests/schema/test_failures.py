@@ -162,3 +162,17 @@ async def test_a_commit_that_fails_returns_no_data_and_the_request_id(
         }
     ]
     assert _pool_in_use(http_client) == 0
+
+
+def test_a_value_the_database_refuses_is_bad_user_input_not_a_masked_fault() -> None:
+    from graphql import GraphQLError
+
+    from db.errors import InvalidValue
+    from schema.execution import _format
+
+    error = GraphQLError("numeric field overflow", path=["recordFund"], original_error=InvalidValue("overflow"))
+    formatted = _format(error, "req-1")
+
+    assert formatted["extensions"] == {"code": "BAD_USER_INPUT", "requestId": "req-1"}
+    assert "overflow" not in formatted["message"]
+    assert formatted["path"] == ["recordFund"]
