@@ -1,4 +1,7 @@
 FROM python:3.11-slim
+# A Unicode font covering Japanese for invoice PDFs (IPAGothic; fonts-noto-cjk works too).
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-ipafont-gothic fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schema schema
