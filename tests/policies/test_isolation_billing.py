@@ -21,7 +21,7 @@ ACTOR_NAMES = (*ACTORS, "anonymous")
 STARTUP_STAFF = {"startup_owner", "startup_admin", "startup_member", "startup_viewer"}
 ADMIN = {"billing_admin"}
 OPERATOR_TABLES = ("pricing_plans", "pricing_plan_versions", "exchange_rates", "cost_categories",
-                   "billing_issuers", "invoice_counters", "invoice_runs")
+                   "billing_issuers", "invoice_counters", "invoice_runs", "tax_rates")
 ALL_TABLES = (*OPERATOR_TABLES, "customer_billing", "custom_line_items", "invoices", "invoice_lines")
 
 
@@ -49,6 +49,8 @@ def seed_billing(conn: psycopg.Connection, world: World) -> Seed:
         conn.execute("insert into exchange_rates (tenant_id, period, currency, rate)"
                      " values (%s, '2026-10', 'EUR', 0.9)", (op,))
         conn.execute("insert into cost_categories (tenant_id, name, definition) values (%s, 'C', '{}')", (op,))
+        conn.execute("insert into tax_rates (tenant_id, category, valid_from, rate_percent, name)"
+                     " values (%s, 'standard', '2019-10', 10, '消費税')", (op,))
         conn.execute("insert into billing_issuers (tenant_id, legal_name) values (%s, 'Operator Ltd')", (op,))
         conn.execute("insert into invoice_runs (tenant_id, period, created_by) values (%s, '2026-10', %s)",
                      (op, admin))
@@ -99,6 +101,12 @@ WRITES: dict[str, dict[str, tuple[str, set[str]]]] = {
                    " values (%(op)s, '2026-10', 'JPY', 150)", ADMIN),
         "update": ("update exchange_rates set rate = 0.8 where tenant_id = %(op)s", ADMIN),
         "delete": ("delete from exchange_rates where tenant_id = %(op)s", ADMIN),
+    },
+    "tax_rates": {
+        "insert": ("insert into tax_rates (tenant_id, category, valid_from, rate_percent, name)"
+                   " values (%(op)s, 'reduced', '2019-10', 8, 'x')", ADMIN),
+        "update": ("update tax_rates set rate_percent = 12 where tenant_id = %(op)s", ADMIN),
+        "delete": ("delete from tax_rates where tenant_id = %(op)s", ADMIN),
     },
     "cost_categories": {
         "insert": ("insert into cost_categories (tenant_id, name, definition) values (%(op)s, 'D', '{}')", ADMIN),
