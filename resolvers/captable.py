@@ -113,6 +113,12 @@ async def _ledger_of(ctx: RequestContext, company_id: UUID | None) -> tuple[UUID
     return target, rows
 
 
+async def company_ledger(ctx: RequestContext, company_id: UUID | None) -> tuple[UUID, Ledger]:
+    """The acting startup's ledger, or a granting company's (the read audited), as the engine's `Ledger`."""
+    target, rows = await _ledger_of(ctx, company_id)
+    return target, ledger_from_rows(rows)
+
+
 @dataclass(frozen=True)
 class CapTableView:
     company_id: UUID

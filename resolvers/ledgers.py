@@ -160,6 +160,12 @@ def _currency(ledger: Ledger, source_id: str | None) -> str | None:
     return None
 
 
+def company_currency(ledger: Ledger, as_of: date) -> str | None:
+    """The currency of the company's latest price, else of any price in its ledger (one per company)."""
+    price = latest_price(ledger, as_of)
+    return _currency(ledger, price.source_id if price else None)
+
+
 def compute_snapshot(
     tenant_id: UUID, ledger: Ledger, links: Mapping[UUID, Sequence[str]], as_of: date, ledger_seq: int
 ) -> SnapshotRecord:

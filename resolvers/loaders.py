@@ -9,7 +9,8 @@ from uuid import UUID
 
 from strawberry.dataloader import DataLoader
 
-from db.queries import audit, companies, tenancy
+from db.captable_records import LedgerRow
+from db.queries import audit, captable, companies, tenancy
 from db.queries.audit import GrantRead
 from db.records import CompanyProfileRecord, TenantRecord, UserRecord
 
@@ -23,6 +24,8 @@ class Loaders:
         self.tenant = DataLoader[UUID, TenantRecord | None](load_fn=self._tenants)
         self.user = DataLoader[UUID, UserRecord | None](load_fn=self._users)
         self.profile = DataLoader[UUID, CompanyProfileRecord | None](load_fn=self._profiles)
+        # A company's ledger rows (what the policies show), for fields of many companies at once.
+        self.ledger_rows = DataLoader[UUID, list[LedgerRow]](load_fn=self._ledger_rows)
         # Uncached (every read is logged each time), batched (one side transaction for the reads of a tick).
         self.grant_read = DataLoader[GrantRead, None](load_fn=self._grant_reads, cache=False)
 
@@ -37,6 +40,10 @@ class Loaders:
     async def _profiles(self, ids: Sequence[UUID]) -> list[CompanyProfileRecord | None]:
         by_id = {p.tenant_id: p for p in await companies.profiles_by_tenant(self._context.tx, ids)}
         return [by_id.get(i) for i in ids]
+
+    async def _ledger_rows(self, ids: Sequence[UUID]) -> list[list[LedgerRow]]:
+        found = await captable.ledger_rows_of(self._context.tx, ids)
+        return [found.get(i, []) for i in ids]
 
     async def _grant_reads(self, reads: Sequence[GrantRead]) -> list[None]:
         await audit.record_grant_reads(self._context.tx, reads)

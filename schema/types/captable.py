@@ -23,6 +23,7 @@ from resolvers.captable import CapTableView
 from resolvers.context import RequestContext
 from resolvers.errors import Forbidden
 from resolvers.portfolio import PortfolioEntry
+from resolvers.scenarios import Payout, portfolio_payouts
 from schema.types.costs import CostGroupBy, CostMetric, CostRow
 from schema.types.financials import KpiValue
 from schema.types.problems import Problem as ProblemInterface
@@ -272,6 +273,17 @@ class Unlinked:
     stakeholder_id: str
 
 
+@strawberry.type(description="Your payout at one exit value.")
+class ExitPayout:
+    exit_value: Decimal
+    amount: Decimal
+    currency: str | None
+
+    @classmethod
+    def of(cls, payout: Payout) -> ExitPayout:
+        return cls(exit_value=payout.exit_value, amount=payout.amount, currency=payout.currency)
+
+
 @strawberry.type(description="A company that granted you `captable`, and your holding in it.")
 class PortfolioCompany:
     company_id: strawberry.ID
@@ -309,6 +321,17 @@ class PortfolioCompany:
         except Forbidden:
             return None
         return [CostRow.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="What your linked stakeholders together receive at each exit value (at most 20), by the "
+        "`exitWaterfall` of the company with default assumptions as of `asOf`; empty without a visible cap "
+        "table. Every company's ledger loads in one statement."
+    )
+    async def payouts(self, info: Info[RequestContext, None], exit_values: list[Decimal]) -> list[ExitPayout]:
+        rows = await portfolio_payouts(
+            info.context, UUID(str(self.company_id)), self.stakeholder_ids, self.as_of, exit_values
+        )
+        return [ExitPayout.of(p) for p in rows]
 
     @classmethod
     def of(
