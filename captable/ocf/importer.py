@@ -11,7 +11,7 @@ package depends on it; it is not told that the item "does not exist".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from captable.ocf.upgrade import Change, upgrade
 from captable.ocf.validation import normalize, validate_item
 from captable.problems import Problem
 
-_PASSTHROUGH = {"OCF_STOCK_LEGEND_TEMPLATES_FILE", "OCF_DOCUMENTS_FILE"}
+_PASSTHROUGH = {"OCF_STOCK_LEGEND_TEMPLATES_FILE", "OCF_DOCUMENTS_FILE", "JOCF_SECURITYHOLDERS_AGREEMENT_FILE"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,10 @@ def import_package(path: str | Path) -> ImportResult:
     return import_raw(read_package(path))
 
 
-def import_raw(source: RawPackage) -> ImportResult:
+def import_raw(
+    source: RawPackage, prior: Sequence[Problem] = (), prior_rejected: Sequence[Rejected] = ()
+) -> ImportResult:
+    """`prior` problems and rejected items come from an earlier stage (a JOCF package's schema validation)."""
     upgraded = upgrade(source)
     raw = upgraded.package
     asked: dict[str, list[Problem]] = {}
@@ -66,8 +69,8 @@ def import_raw(source: RawPackage) -> ImportResult:
             asked.setdefault(change.object_id, []).append(
                 Problem(change.object_id, change.object_type, change.field, f"needs a value: {change.reason}")
             )
-    rejected: list[Rejected] = []
-    problems = list(raw.problems)
+    rejected: list[Rejected] = list(prior_rejected)
+    problems = [*prior, *raw.problems]
     issuer_item = raw.manifest.get("issuer")
     issuer = issuer_from_ocf(issuer_item) if isinstance(issuer_item, dict) else Issuer("issuer", "")
     buckets: dict[type, list[Any]] = {
@@ -85,7 +88,7 @@ def import_raw(source: RawPackage) -> ImportResult:
         item_problems = _with_asked(validate_item(item), asked.get(str(item.get("id")), []))
         if item_problems:
             problems.extend(item_problems)
-            rejected.append(_rejected(item))
+            rejected.append(rejected_item(item))
             continue
         if raw_item.file_type == "OCF_TRANSACTIONS_FILE":
             events.append(event_from_ocf(item))
@@ -110,7 +113,7 @@ def import_raw(source: RawPackage) -> ImportResult:
     )
 
 
-def _rejected(item: Mapping[str, Any]) -> Rejected:
+def rejected_item(item: Mapping[str, Any]) -> Rejected:
     kind = str(item.get("object_type"))
     security = item.get("security_id") if kind.endswith("_ISSUANCE") else None
     return Rejected(str(item.get("id", "?")), kind, security if isinstance(security, str) else None)

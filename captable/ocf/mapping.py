@@ -42,6 +42,7 @@ from captable.events import (
     VestingTerms,
     object_type,
 )
+from captable.ocf.validation import AUTHORIZED_SHARES
 
 _KINDS = {k.value: k for k in SecurityKind}
 _ACTIONS = {a.value: a for a in Action}
@@ -122,11 +123,15 @@ def object_from_ocf(item: Mapping[str, Any]) -> LedgerObject:
             "participation_cap_multiple",
             "price_per_share",
         }
+        authorized = item.get("initial_shares_authorized")
+        extra = _rest(item, used)
+        if authorized in AUTHORIZED_SHARES:  # UNLIMITED | NOT APPLICABLE: no limit to check, kept for export
+            extra["initial_shares_authorized"], authorized = authorized, None
         return StockClass(
             id=item["id"],
             name=item["name"],
             class_type=item["class_type"],
-            authorized_shares=_od(item.get("initial_shares_authorized")),
+            authorized_shares=_od(authorized),
             votes_per_share=_d(item["votes_per_share"]),
             seniority=_d(item["seniority"]),
             liquidation_preference_multiple=_od(item.get("liquidation_preference_multiple")),
@@ -134,7 +139,7 @@ def object_from_ocf(item: Mapping[str, Any]) -> LedgerObject:
             conversion_ratio=ratio,
             converts_to_stock_class_id=target,
             price_per_share=_money(item.get("price_per_share")),
-            extra=_rest(item, used),
+            extra=extra,
         )
     if kind == "STOCK_PLAN":
         used = {"plan_name", "initial_shares_reserved", "stock_class_ids", "default_cancellation_behavior"}

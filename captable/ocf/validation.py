@@ -81,7 +81,7 @@ _schema(
         "name": "str",
         "class_type": "enum",
         "default_id_prefix": "str",
-        "initial_shares_authorized": "numeric",
+        "initial_shares_authorized": "authorized",
         "votes_per_share": "numeric",
         "seniority": "numeric",
     },
@@ -244,6 +244,15 @@ _schema(
     {"relationship_started": "str", "relationship_ended": "str"},
 )
 _schema("CE_STAKEHOLDER_STATUS", {**_TX, "stakeholder_id": "str", "new_status": "str"})
+# JOCF shareholder agreements: kept as they are (the engine does not model them) and exported back to JOCF.
+_schema("MASTER_SECURITYHOLDERS_AGREEMENT", _ID)
+_schema("ACQUISITION_DISTRIBUTION_AGREEMENT", _ID)
+for _action in ("EXECUTION", "MODIFICATION", "TERMINATION"):
+    _schema(f"TX_SECURITYHOLDERS_AGREEMENT_{_action}", _TX)
+
+# Required fields that OCF allows to be null (an option grant without expiry).
+_NULLABLE = frozenset({("TX_EQUITY_COMPENSATION_ISSUANCE", "expiration_date")})
+AUTHORIZED_SHARES = frozenset({"UNLIMITED", "NOT APPLICABLE"})
 
 KNOWN_TYPES = frozenset(_SCHEMAS)
 _LEGACY_PREFIX = "TX_PLAN_SECURITY_"
@@ -278,6 +287,8 @@ def validate_item(item: Mapping[str, Any]) -> list[Problem]:
     problems = []
     for name, field_kind in fields.items():
         if name not in item or item[name] is None:
+            if name in item and (kind, name) in _NULLABLE:
+                continue
             if name in required:
                 problems.append(Problem(oid, kind, name, "required field is missing"))
             continue
@@ -300,6 +311,8 @@ def _check(name: str, kind: str, value: Any) -> str | None:
             return _date(value)
         case "numeric":
             return _numeric(value)
+        case "authorized":
+            return None if value in AUTHORIZED_SHARES else _numeric(value)
         case "money":
             if not isinstance(value, dict):
                 return "expected a monetary object {amount, currency}"
