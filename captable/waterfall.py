@@ -400,7 +400,21 @@ def _solve(residual: Decimal, slope: Decimal, changes: list[tuple[Decimal, Decim
 # ---- decisions, rounding ---------------------------------------------------------------------------------
 
 
+def _collapse(units: list[_Unit]) -> list[_Unit]:
+    """The same claimants with awards of one strike merged: decisions depend on their total only."""
+    kept = [u for u in units if u.strike is None]
+    by_strike: dict[Decimal, Decimal] = {}
+    for u in units:
+        if u.strike is not None:
+            by_strike[u.strike] = by_strike.get(u.strike, ZERO) + u.shares
+    for n, (strike, shares) in enumerate(sorted(by_strike.items())):
+        kept.append(_Unit(f"\0awards{n}", SecurityKind.EQUITY_COMPENSATION, (), shares, ZERO, (0, ZERO), True,
+                          None, strike=strike))
+    return kept
+
+
 def _decide(units: list[_Unit], exit_value: Decimal) -> tuple[frozenset[str], bool, int]:
+    units = _collapse(units)
     converted = frozenset(u.id for u in units if u.forced_convert)
     choosers = sorted(
         (u for u in units if u.choice and u.shares > 0),
@@ -512,7 +526,7 @@ def _class_payout(
 ) -> ClassPayout:
     alternative = None
     if u.choice and u.shares > 0:
-        alternative = _distribute(units, converted ^ {u.id}, outcome.exit_value).total(u.id)
+        alternative = _distribute(_collapse(units), converted ^ {u.id}, outcome.exit_value).total(u.id)
     if u.strike is not None:
         decision = Decision.EXERCISES if outcome.price > u.strike else Decision.LAPSES
     elif u.id in converted:

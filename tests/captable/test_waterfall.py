@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from captable.events import (
     StockPlan,
 )
 from captable.ledger import Ledger
+from captable.vesting import monthly_with_cliff
 from captable.waterfall import Assumptions, ClassTerms, ConvertibleTreatment, Decision, exit_waterfall
 from tests.captable.builders import option, stock, usd
 
@@ -227,3 +229,29 @@ def test_bad_exit_values_name_the_argument() -> None:
     assert negative.value.argument == "exit_value"
     with pytest.raises(ScenarioError, match="decimal places"):
         exit_waterfall(ledger, D("1.001"), EXIT)
+
+
+def test_unvested_options_count_only_when_assumed() -> None:
+    grant = replace(option("i-o", "opt-1", "emp", 480_000, DAY), vesting_terms_id="4y")
+    base = company((), stock("i-f", "cs-f", "founders", 520_000, DAY), grant)
+    ledger = replace(base, vesting_terms=(monthly_with_cliff("4y"),))
+    everything = exit_waterfall(ledger, D(1_000_000), EXIT)
+    vested_only = exit_waterfall(ledger, D(1_000_000), EXIT, Assumptions(unvested_awards=False))
+    # one year in: 12/48 of 480,000 = 120,000 vested
+    assert [c.shares for c in vested_only.classes if c.source_id == "opt-1"] == [120_000]
+    assert everything.by_holder()["emp"] > vested_only.by_holder()["emp"] > 0
+
+
+def test_j_kiss_converts_at_its_cap_on_the_pre_exit_capitalization() -> None:
+    j_kiss = safe("jk", "angel", "1000000", "9000000", kind=ConvertibleType.J_KISS, post_money=False)
+    ledger = company((), stock("i-f", "cs-f", "founders", 9_000_000, DAY), j_kiss, reserved=0)
+    # $1M x 9,000,000 / $9M = 1,000,000 shares: at $100M it converts into 1/10 of the company
+    result = exit_waterfall(ledger, D(100_000_000), EXIT)
+    assert result.by_holder()["angel"] == D(10_000_000)
+    assert exit_waterfall(ledger, D(5_000_000), EXIT).by_holder()["angel"] == D(1_000_000)  # cash-out
+
+
+def test_a_lone_preferred_class_converts_rather_than_leave_money_unallocated() -> None:
+    ledger = company((preferred("A", "1.00"),), stock("i-a", "ps-a", "fund", 1_000_000, DAY, stock_class="A"))
+    result = exit_waterfall(ledger, D(5_000_000), EXIT)
+    assert (result.by_holder(), result.unallocated) == ({"fund": D(5_000_000)}, 0)
