@@ -4,7 +4,8 @@ a VC's payout per portfolio company at given exit values.
 The ledger is read as `capTable` reads it: the acting startup's, or a company that granted the acting VC the
 `captable` scope (the read audited before any figure leaves); absent and not granted look alike. Portfolio
 payouts load every company's ledger in one statement (a DataLoader) and audit them in one side transaction,
-then compute each company's waterfalls in the request's turn, charged to its row budget.
+then compute each company's waterfalls in the request's turn. Every field here computes in the request's turn
+and charges the rows it answers with to the request's row budget (aliases count together).
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ class WaterfallView:
     ledger: Ledger
     waterfall: Waterfall
 
+    def __len__(self) -> int:  # the rows it answers with, charged to the request's row budget
+        return len(self.waterfall.lines) + len(self.waterfall.classes)
+
 
 @dataclass(frozen=True)
 class ProFormaView:
@@ -58,6 +62,9 @@ class ProFormaView:
     currency: str | None
     ledger: Ledger
     pro_forma: ProForma
+
+    def __len__(self) -> int:
+        return len(self.pro_forma.rows) + len(self.pro_forma.conversions)
 
 
 def checked_amount(value: Decimal, field: str, *, positive: bool = False) -> Decimal:
@@ -103,8 +110,12 @@ async def waterfall(
             checked_amount(terms.cap_multiple, f"assumptions.participation[{class_id}].capMultiple")
     target, ledger = await company_ledger(ctx, company_id)
     when = as_of or today()
-    result = _waterfall(ledger, exit_value, when, assumptions)
-    return WaterfallView(target, company_currency(ledger, when), ledger, result)
+
+    async def compute() -> WaterfallView:
+        result = _waterfall(ledger, exit_value, when, assumptions)
+        return WaterfallView(target, company_currency(ledger, when), ledger, result)
+
+    return await ctx.row_budget.run("exitWaterfall", compute)
 
 
 async def pro_forma(
@@ -117,11 +128,15 @@ async def pro_forma(
         checked_amount(terms.price_per_share, "pricePerShare", positive=True)
     target, ledger = await company_ledger(ctx, company_id)
     when = as_of or today()
-    try:
-        result = pro_forma_round(ledger, when, terms)
-    except ScenarioError as error:
-        raise _invalid(error) from error
-    return ProFormaView(target, company_currency(ledger, when), ledger, result)
+
+    async def compute() -> ProFormaView:
+        try:
+            result = pro_forma_round(ledger, when, terms)
+        except ScenarioError as error:
+            raise _invalid(error) from error
+        return ProFormaView(target, company_currency(ledger, when), ledger, result)
+
+    return await ctx.row_budget.run("proFormaRound", compute)
 
 
 def checked_exit_values(values: Sequence[Decimal]) -> list[Decimal]:
