@@ -25,6 +25,7 @@ from resolvers.errors import Forbidden
 from resolvers.portfolio import PortfolioEntry
 from resolvers.scenarios import Payout, portfolio_payouts
 from schema.types.costs import CostGroupBy, CostMetric, CostRow
+from schema.types.decimals import stated_money
 from schema.types.financials import KpiValue
 from schema.types.problems import Problem as ProblemInterface
 from schema.types.tenancy import Tenant, load_tenant
@@ -53,7 +54,9 @@ class Money:
 
 
 def money(amount: Decimal | None, currency: str | None) -> Money | None:
-    return None if amount is None or currency is None else Money(amount=amount, currency=currency)
+    if amount is None or currency is None:
+        return None
+    return Money(amount=stated_money(amount, currency), currency=currency)
 
 
 @strawberry.type(description="A ratio or rate, or the reason it is undefined (nothing paid in, no sign change…).")

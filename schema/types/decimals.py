@@ -46,6 +46,21 @@ def money_amount(amount: Decimal, currency: str) -> Money:
     return Money(round_money(amount, currency))
 
 
+def stated_money(amount: Decimal, currency: str) -> Money:
+    """An amount shown with at least its currency's digits and never rounded ("5000000" → "5000000.00" USD,
+    a price of "0.00012" USD stays): for money that is not an invoice figure (prices, invested amounts)."""
+    from cost.billing.errors import UnknownCurrencyError
+    from cost.billing.money import quantum
+
+    normal = Decimal(amount).normalize() if amount else Decimal(0)
+    try:
+        step = quantum(currency)
+    except UnknownCurrencyError:  # a currency the billing table does not list: shown normalised
+        return Money(normal)
+    padded = normal.quantize(step) if normal == normal.quantize(step) else normal
+    return Money(padded)
+
+
 def serialize_decimal(value: Decimal) -> str:
     """Plain positional text, never an exponent: money keeps its currency's digits, any other value is
     normalised (``-6.7600000000E-8`` → ``-0.0000000676``, ``0E-18`` → ``0``)."""

@@ -20,6 +20,7 @@ from resolvers.context import RequestContext
 from resolvers.financials import ReportWithLines, Statement
 from resolvers.kpi_requests import RequestStatus
 from resolvers.kpis import Direction, ReportWithValues, Unit
+from schema.types.decimals import stated_money
 from schema.types.tenancy import Tenant, load_tenant
 
 FinancialStatement = strawberry.enum(Statement, name="FinancialStatement")
@@ -46,8 +47,9 @@ class FinancialReportLine:
     position: int
 
     @classmethod
-    def from_record(cls, record: FinancialLineRecord) -> FinancialReportLine:
-        return cls(key=record.line_key, label=record.label, amount=record.amount, position=record.position)
+    def from_record(cls, record: FinancialLineRecord, currency: str) -> FinancialReportLine:
+        amount = stated_money(record.amount, currency)
+        return cls(key=record.line_key, label=record.label, amount=amount, position=record.position)
 
 
 @strawberry.type(description="A statement of one fiscal period; final ones never change.")
@@ -77,7 +79,7 @@ class FinancialReport:
             finalized_at=report.finalized_at,
             created_at=report.created_at,
             updated_at=report.updated_at,
-            lines=[FinancialReportLine.from_record(line) for line in view.lines],
+            lines=[FinancialReportLine.from_record(line, report.currency) for line in view.lines],
             tenant_id=report.tenant_id,
         )
 
@@ -133,7 +135,7 @@ class KpiValue:
             unit=Unit(record.unit),
             currency=record.currency,
             direction=Direction(record.direction),
-            value=record.value,
+            value=stated_money(record.value, record.currency) if record.currency else record.value,
             definition_id=strawberry.ID(str(record.definition_id)),
         )
 

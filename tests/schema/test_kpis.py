@@ -66,8 +66,8 @@ async def test_a_startup_defines_kpis_and_reports_them(gql: GraphQL, world: Worl
                    "currency": "USD", "direction": "UP"}
     assert final["status"] == "FINAL"
     assert final["values"] == [
-        {"key": "arr", "unit": "CURRENCY", "currency": "USD", "value": "1200000.500000"},
-        {"key": "nps", "unit": "RATIO", "currency": None, "value": "-12.500000"},
+        {"key": "arr", "unit": "CURRENCY", "currency": "USD", "value": "1200000.50"},
+        {"key": "nps", "unit": "RATIO", "currency": None, "value": "-12.5"},
     ]
     assert edit["__typename"] == "Conflict"
     assert "is final and cannot be changed" in edit["message"]
@@ -141,8 +141,8 @@ async def test_the_startup_sees_drafts_a_granted_vc_only_final_kpis(
     assert own["latestKpis"]["id"] == str(financials_world.ids["S.kpi.final"])
     assert [r["status"] for r in granted["kpis"]] == ["FINAL"]
     assert granted["latestKpis"]["values"] == [
-        {"key": "arr", "unit": "CURRENCY", "currency": "JPY", "value": "12000000.000000"},
-        {"key": "headcount", "unit": "COUNT", "currency": None, "value": "12.000000"},
+        {"key": "arr", "unit": "CURRENCY", "currency": "JPY", "value": "12000000"},
+        {"key": "headcount", "unit": "COUNT", "currency": None, "value": "12"},
     ]
     assert granted["latestKpis"]["company"] == {"slug": slug}
     assert revoked == {"kpis": [], "latestKpis": None, "kpiDefinitions": []}
