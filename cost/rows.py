@@ -75,9 +75,9 @@ def overlapping_within(intervals: Sequence[Interval]) -> pc.Expression | None:
         bounds = []
         if lo is not None:
             low = pa.scalar(lo, TIMESTAMP)
-            bounds.append((end > low) | (CHARGE_TIME >= low))
+            bounds.append((end > low) | (low <= CHARGE_TIME))
         if hi is not None:
-            bounds.append(CHARGE_TIME < pa.scalar(hi, TIMESTAMP))
+            bounds.append(pa.scalar(hi, TIMESTAMP) > CHARGE_TIME)
         parts.append(bounds[0] & bounds[1] if len(bounds) == 2 else bounds[0])
     combined = parts[0]
     for part in parts[1:]:

@@ -25,6 +25,7 @@ from cost import CostStore
 from db.role_check import UnsafeAppRole, check_database_role
 from db.session import Database
 from policies.tokens import TokenVerifier
+from resolvers.job_recovery import JobTimings
 from resolvers.jobs import in_process_worker
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, claims_from_header, resolve_principal
 from schema.build import Limits, build_schema
@@ -84,7 +85,9 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
         app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings, store)
         try:
             if settings.database_url is None:  # the embedded default: no separate worker process to rely on
-                async with in_process_worker(app_url, database, store, sources=settings.cost_import_sources):
+                async with in_process_worker(
+                    app_url, database, store, JobTimings.of(settings), sources=settings.cost_import_sources
+                ):
                     yield
             else:
                 yield
@@ -144,6 +147,7 @@ async def _graphql(request: Request) -> Response:
         cost_store=runtime.cost_store,
         cost_sources=settings.cost_import_sources,
         limits=settings.request_limits,
+        invoice_font=settings.invoice_font,
     )
     return JSONResponse(result)
 
