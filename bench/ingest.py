@@ -1,15 +1,19 @@
 """Import benchmark: roundpool vs polars vs DuckDB on the same generated legacy CUR CSV.
 
     python bench/ingest.py --rows 2000000          # ~2.5 GB file, cached under bench/out/
+    python bench/ingest.py --rows 1600000 --shape narrow   # 47 columns (also: --shape both)
 
-The file is CUR-shaped: 109 columns (the real CUR's bill/lineItem/product/pricing/reservation/savingsPlan
+The wide file is CUR-shaped: 109 columns (the real CUR's bill/lineItem/product/pricing/reservation/savingsPlan
 columns plus sparse ``resourceTags/*``), 300 accounts with a skewed (Zipf) row distribution, Usage,
 DiscountedUsage, RIFee, SavingsPlanCoveredUsage, SavingsPlanNegation, SavingsPlanRecurringFee, Tax and Credit
 lines, and amounts printed by Arrow's shortest formatting, i.e. very often in exponent notation (``1.81e-8``,
-upper-cased in half the chunks). Every value is quoted, as in AWS's files.
+upper-cased in half the chunks). Every value is quoted, as in AWS's files. The narrow file (``--shape narrow``)
+has the 47 columns most often filled in a real CUR (:data:`NARROW`): no reservation/savings-plan amounts and
+no tags, so fixed per-row costs weigh more against the parse.
 
 Each tool runs in its own subprocess after one warm-up read of the file (so all three read from the page
-cache); the child reports wall seconds and its own peak RSS (``VmHWM`` from ``/proc/self/status``).
+cache); the child reports wall seconds, CPU seconds (``cores`` = CPU / wall) and its own peak RSS (``VmHWM``
+from ``/proc/self/status``).
 roundpool does strictly more work than the other two: it normalises, parses every amount exactly to
 decimal128(38, 18), computes the amortised cost, and writes a Hive-partitioned store (one file per
 account); polars and DuckDB convert the CSV to one Parquet file with inferred (float) types.
@@ -148,6 +152,23 @@ TAGS = [
     "resourceTags/user:Customer",
 ]
 HEADER = _BASE_HEADER + FILLER + TAGS
+# The narrow shape: the 47 most populated columns of the real sample (../shared/data/cur/
+# legacy-cur-anonymized-sample.csv, non-empty cells counted, ties in header order), in its header order.
+NARROW = [
+    "identity/LineItemId", "identity/TimeInterval", "bill/InvoicingEntity", "bill/BillingEntity",
+    "bill/BillType", "bill/PayerAccountId", "bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate",
+    "lineItem/UsageAccountId", "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/UsageEndDate",
+    "lineItem/ProductCode", "lineItem/UsageType", "lineItem/Operation", "lineItem/UsageAmount",
+    "lineItem/CurrencyCode", "lineItem/UnblendedRate", "lineItem/UnblendedCost", "lineItem/BlendedRate",
+    "lineItem/BlendedCost", "lineItem/LineItemDescription", "lineItem/LegalEntity", "product/ProductName",
+    "product/fromLocation", "product/fromLocationType", "product/group", "product/groupDescription",
+    "product/location", "product/locationType", "product/productFamily", "product/region",
+    "product/regionCode", "product/servicecode", "product/servicename", "product/sku", "product/toLocation",
+    "product/toLocationType", "product/usagetype", "pricing/RateCode", "pricing/RateId", "pricing/currency",
+    "pricing/publicOnDemandCost", "pricing/publicOnDemandRate", "pricing/term", "pricing/unit",
+    "reservation/SubscriptionId",
+]
+SHAPES = {"wide": HEADER, "narrow": NARROW}
 SERVICES = [
     ("AmazonEC2", "Amazon Elastic Compute Cloud", "BoxUsage:m5.large", "RunInstances", "Hrs"),
     ("AmazonS3", "Amazon Simple Storage Service", "TimedStorage-ByteHrs", "StandardStorage", "GB-Mo"),
@@ -380,8 +401,10 @@ def _child(tool: str, csv_path: str, target: str) -> None:
         )
         rows = -1
     seconds = time.perf_counter() - started
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
     peak = _peak_rss()
-    print(json.dumps({"tool": tool, "seconds": seconds, "peak_rss": peak, "rows": rows}))
+    print(json.dumps({"tool": tool, "seconds": seconds, "cpu": cpu, "peak_rss": peak, "rows": rows}))
 
 
 def run(tool: str, csv_path: Path) -> dict[str, float]:
@@ -403,28 +426,42 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument(
+        "--shape", choices=(*SHAPES, "both"), default="wide",
+        help="wide: 109 columns; narrow: the real sample's 47 most populated columns",
+    )
     parser.add_argument("--child", nargs=3, metavar=("TOOL", "CSV", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
-    path = generate(OUT / f"cur-legacy-{args.rows}.csv", args.rows)
+    shapes = list(SHAPES) if args.shape == "both" else [args.shape]
+    for shape in shapes:
+        bench_shape(shape, args.rows, args.tools.split(","))
+
+
+def bench_shape(shape: str, rows: int, tools: list[str]) -> None:
+    columns = SHAPES[shape]
+    name = f"cur-legacy-{rows}.csv" if shape == "wide" else f"cur-legacy-{shape}-{rows}.csv"
+    path = generate(OUT / name, rows, columns=columns)
     size = path.stat().st_size
     with path.open("rb") as handle:  # warm the page cache once for every tool
         while handle.read(64 << 20):
             pass
-    print(f"file: {path.name}  {size / 1e6:,.0f} MB  {args.rows:,} rows  {len(HEADER)} columns")
-    results = {tool: run(tool, path) for tool in args.tools.split(",")}
-    print(f"{'tool':<10} {'seconds':>8} {'MB/s':>8} {'peak RSS MiB':>13}")
+    print(f"{shape} file: {path.name}  {size / 1e6:,.0f} MB  {rows:,} rows  {len(columns)} columns")
+    results = {tool: run(tool, path) for tool in tools}
+    print(f"{'tool':<10} {'seconds':>8} {'MB/s':>8} {'CPU s':>8} {'cores':>6} {'peak RSS MiB':>13}")
     for tool, r in results.items():
         rate = size / 1e6 / r["seconds"]
-        print(f"{tool:<10} {r['seconds']:>8.2f} {rate:>8.1f} {r['peak_rss'] / 2**20:>13.0f}")
+        print(
+            f"{tool:<10} {r['seconds']:>8.2f} {rate:>8.1f} {r['cpu']:>8.2f} {r['cpu'] / r['seconds']:>6.2f}"
+            f" {r['peak_rss'] / 2**20:>13.0f}"
+        )
     if "roundpool" in results:
         for other in ("polars", "duckdb"):
             if other in results:
                 ratio = results["roundpool"]["seconds"] / results[other]["seconds"]
-                print(f"ratio roundpool/{other}: {ratio:.2f}")
-
+                print(f"ratio roundpool/{other} ({shape}): {ratio:.2f}")
 
 if __name__ == "__main__":
     main()
