@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from captable.ocf.limits import PackageLimits
 
@@ -14,3 +15,5 @@ class RequestLimits:
     # Bytes of an uploaded file (an `.ocf.zip`) once its base64 is decoded.
     max_upload_bytes: int = 10 * 1024 * 1024
     package: PackageLimits = field(default_factory=PackageLimits)
+    # The JOCF JSON Schemas (CC BY-ND, read in place, never shipped); None: JOCF items are checked structurally.
+    jocf_schema_dir: Path | None = None

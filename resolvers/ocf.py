@@ -61,22 +61,23 @@ def decode_package(package: str, max_bytes: int) -> bytes:
 
 
 def read_zip_bytes(data: bytes, limits: PackageLimits) -> RawPackage:
-    return _readable(lambda: read_zip(data, limits))
+    return readable(lambda: read_zip(data, limits))
 
 
 def read_path(path: Path, limits: PackageLimits) -> RawPackage:
-    return _readable(lambda: read_package(path, limits))
+    return readable(lambda: read_package(path, limits))
 
 
-def _readable(read: Callable[[], RawPackage]) -> RawPackage:
+def readable(read: Callable[[], RawPackage], format: str = "OCF") -> RawPackage:
+    """Run a package reader (OCF or JOCF: the same limits), turning what makes it unreadable into InvalidInput."""
     try:
         return read()
     except OcfLimitExceeded as error:
-        raise InvalidInput(f"OCF package refused: {error} ({_SETTING[error.limit]})", field="package") from error
+        raise InvalidInput(f"{format} package refused: {error} ({_SETTING[error.limit]})", field="package") from error
     except OcfPackageError as error:
-        raise InvalidInput(f"unreadable OCF package: {error}", field="package") from error
+        raise InvalidInput(f"unreadable {format} package: {error}", field="package") from error
     except (OSError, zipfile.BadZipFile) as error:
-        raise InvalidInput(f"unreadable OCF package: {error}", field="package") from error
+        raise InvalidInput(f"unreadable {format} package: {error}", field="package") from error
 
 
 def _prepared(raw: RawPackage) -> tuple[ImportResult, list[dict[str, Any]]]:
@@ -114,12 +115,12 @@ async def export_package(ctx: RequestContext) -> bytes:
     """The acting startup's ledger as an OCF 1.2 `.ocf.zip`."""
     acting = ctx.require_tenant(TenantKind.STARTUP)
     rows = await captable.ledger_rows(ctx.tx, acting.id)
-    return await asyncio.to_thread(_archive, package_files(ledger_from_rows(rows), today()))
+    return await asyncio.to_thread(archive, package_files(ledger_from_rows(rows), today()))
 
 
-def _archive(files: dict[str, bytes]) -> bytes:
+def archive(files: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as out:
         for name, content in files.items():
-            archive.writestr(name, content)
+            out.writestr(name, content)
     return buffer.getvalue()

@@ -30,16 +30,18 @@ from schema.roots.costs_query import CostsQuery
 from schema.roots.financials_mutation import FinancialsMutation
 from schema.roots.financials_query import FinancialsQuery
 from schema.roots.scenarios_query import ScenariosQuery
+from schema.roots.staged_imports_mutation import StagedImportsMutation
+from schema.roots.staged_imports_query import StagedImportsQuery
 from schema.roots.tenancy_mutation import TenancyMutation
 from schema.roots.tenancy_query import TenancyQuery
 from schema.types.decimals import DECIMAL
 
 # One class per domain; each domain adds its own here.
 QUERIES: tuple[type, ...] = (
-    TenancyQuery, CapTableQuery, ScenariosQuery, FinancialsQuery, CostsQuery, BillingQuery
+    TenancyQuery, CapTableQuery, ScenariosQuery, StagedImportsQuery, FinancialsQuery, CostsQuery, BillingQuery
 )
 MUTATIONS: tuple[type, ...] = (
-    TenancyMutation, CapTableMutation, FinancialsMutation, CostsMutation, BillingMutation
+    TenancyMutation, CapTableMutation, StagedImportsMutation, FinancialsMutation, CostsMutation, BillingMutation
 )
 
 

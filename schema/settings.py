@@ -15,6 +15,11 @@ from policies.tokens import check_hs256_secret
 from resolvers.limits import RequestLimits
 
 
+def _default_jocf_schema_dir() -> Path | None:
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "jocf" / "schema"
+    return folder if folder.is_dir() else None
+
+
 def _default_home() -> Path:
     return platformdirs.user_data_path("roundpool")
 
@@ -65,6 +70,9 @@ class Settings(BaseSettings):
     max_zip_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_zip_files: int = Field(default=1_000, ge=1)
     max_json_depth: int = Field(default=64, ge=2)
+    # The JOCF JSON Schemas (not shipped: CC BY-ND). Default: ../shared/data/jocf/schema beside the project when
+    # present; unset and absent: JOCF items are checked structurally only (results say so).
+    jocf_schema_dir: Path | None = Field(default_factory=_default_jocf_schema_dir)
     pool_size: int = 10
     # Root of the Parquet cost store: a local folder or an object-store URI (s3://bucket/prefix).
     cost_store: str | None = None
@@ -88,7 +96,8 @@ class Settings(BaseSettings):
             max_bytes=self.max_zip_bytes, max_files=self.max_zip_files, max_depth=self.max_json_depth
         )
         return RequestLimits(
-            max_response_rows=self.max_response_rows, max_upload_bytes=self.max_upload_bytes, package=package
+            max_response_rows=self.max_response_rows, max_upload_bytes=self.max_upload_bytes, package=package,
+            jocf_schema_dir=self.jocf_schema_dir,
         )
 
     @property

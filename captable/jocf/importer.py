@@ -58,7 +58,7 @@ def import_jocf(raw: RawPackage, schema: JocfSchema | None, stored: Iterable[Map
             continue
         kinds[str(item.get("id"))] = str(item.get("object_type"))
         mapped.append(RawItem(ocf[0], raw_item.filepath, ocf[1]))
-    before = tuple(RawItem(_ocf_file(s), "(ledger)", s) for s in stored if s.get("object_type") != "ISSUER")
+    before = tuple(RawItem(ocf_file_of(s), "(ledger)", s) for s in stored if s.get("object_type") != "ISSUER")
     package = RawPackage({}, OCF_VERSION, (*before, *mapped), raw.problems, raw.warnings, raw.files)
     result = import_raw(package, problems, rejected)
     named = tuple(dict.fromkeys(_in_jocf_terms(p, kinds) for p in result.problems))
@@ -88,7 +88,7 @@ _OCF_FILES = {
 }
 
 
-def _ocf_file(item: Mapping[str, Any]) -> str:
+def ocf_file_of(item: Mapping[str, Any]) -> str:
     return _OCF_FILES.get(str(item.get("object_type")), "OCF_TRANSACTIONS_FILE")
 
 
