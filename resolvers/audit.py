@@ -38,4 +38,4 @@ async def audit_granted_reads(ctx: RequestContext, tenant_ids: list[UUID], scope
 
 async def audit_events(ctx: RequestContext, page: PageRequest) -> Page[AuditEventRecord]:
     acting = ctx.require_role(ADMIN_ROLES)
-    return await audit.audit_page(ctx.tx, acting.id, page.after, page.first)
+    return await audit.audit_page(ctx.tx, acting.id, page)

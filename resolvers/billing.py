@@ -148,12 +148,9 @@ def make_rule(scope: str, adjustment: str, percent: Decimal, value: str | None, 
 
 async def pricing_plans(ctx: RequestContext, page: PageRequest) -> Page[PlanWithVersions]:
     operator = _operator(ctx)
-    found = await billing.plans_page(ctx.tx, operator, page.after, page.first)
+    found = await billing.plans_page(ctx.tx, operator, page)
     versions = await billing.plan_versions(ctx.tx, [p.id for p in found.items])
-    return Page(
-        items=[PlanWithVersions(p, tuple(v for v in versions if v.plan_id == p.id)) for p in found.items],
-        has_next=found.has_next,
-    )
+    return found.with_items([PlanWithVersions(p, tuple(v for v in versions if v.plan_id == p.id)) for p in found.items])
 
 
 async def set_customer_billing(ctx: RequestContext, tenant_slug: str, fields: dict[str, Any]) -> CustomerBillingRecord:

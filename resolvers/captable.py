@@ -145,7 +145,7 @@ async def vesting(ctx: RequestContext, company_id: UUID | None, security_id: str
 async def ledger_page(ctx: RequestContext, company_id: UUID | None, page: PageRequest) -> Page[LedgerRow]:
     acting = ctx.require_tenant()
     target = company_id or acting.id
-    result = await captable.ledger_page(ctx.tx, target, page.after, page.first)
+    result = await captable.ledger_page(ctx.tx, target, page)
     if target != acting.id:
         await audit_granted_reads(ctx, [target] if result.items else [], SCOPE, "captable_objects")
     return result

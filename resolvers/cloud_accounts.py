@@ -65,6 +65,6 @@ async def cloud_accounts(ctx: RequestContext, page: PageRequest, company: str | 
         if tenant is None:
             raise NotFound(f"no tenant {company!r} is visible to you")
         tenant_ids = [tenant.id]
-    result = await costs.accounts_page(ctx.tx, tenant_ids, page.after, page.first)
+    result = await costs.accounts_page(ctx.tx, tenant_ids, page)
     await audit_granted_reads(ctx, [a.tenant_id for a in result.items], "costs", "cloud_accounts")
     return result

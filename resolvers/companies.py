@@ -22,7 +22,7 @@ STAGES = ("pre_seed", "seed", "series_a", "series_b", "series_c", "growth", "pub
 
 async def visible_profiles(ctx: RequestContext, page: PageRequest) -> Page[CompanyProfileRecord]:
     ctx.require_tenant()
-    result = await companies.visible_profiles_page(ctx.tx, page.after, page.first)
+    result = await companies.visible_profiles_page(ctx.tx, page)
     await audit_granted_reads(ctx, [p.tenant_id for p in result.items], "company", "company_profiles")
     return result
 

@@ -107,7 +107,7 @@ async def cost_import(ctx: RequestContext, import_id: UUID) -> CostImportRecord:
 
 async def cost_imports(ctx: RequestContext, page: PageRequest) -> Page[CostImportRecord]:
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
-    return await costs.imports_page(ctx.tx, acting.id, page.after, page.first)
+    return await costs.imports_page(ctx.tx, acting.id, page)
 
 
 # -- the job -----------------------------------------------------------------------------------------------

@@ -141,11 +141,10 @@ async def reports_page(
         tenant_id,
         statement=None if statement is None else statement.value,
         overlapping=overlapping,
-        after=page.after,
-        first=page.first,
+        window=page,
     )
     await audit_granted_reads(ctx, [r.tenant_id for r in result.items], SCOPE, "financial_reports")
-    return Page(items=await _with_lines(ctx, result.items), has_next=result.has_next)
+    return result.with_items(await _with_lines(ctx, result.items))
 
 
 async def report(ctx: RequestContext, report_id: UUID) -> ReportWithLines:

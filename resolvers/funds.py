@@ -95,7 +95,7 @@ async def fund(ctx: RequestContext, fund_id: UUID) -> FundRecord:
 
 async def funds_page(ctx: RequestContext, page: PageRequest) -> Page[FundRecord]:
     acting = _reader(ctx)
-    return await funds.funds_page(ctx.tx, acting.id, page.after, page.first)
+    return await funds.funds_page(ctx.tx, acting.id, page)
 
 
 async def add_flow(

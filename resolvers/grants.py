@@ -94,4 +94,4 @@ async def _decide(
 
 async def grants_page(ctx: RequestContext, status: str | None, page: PageRequest) -> Page[GrantRecord]:
     acting = ctx.require_tenant()
-    return await grants.grants_page(ctx.tx, acting.id, status, page.after, page.first)
+    return await grants.grants_page(ctx.tx, acting.id, status, page)

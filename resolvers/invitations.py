@@ -81,9 +81,9 @@ async def _answer(ctx: RequestContext, act: invitations.Answer, invitation_id: U
 
 async def mine(ctx: RequestContext, page: PageRequest) -> Page[InvitationRecord]:
     ctx.require_principal()
-    return await invitations.my_pending_page(ctx.tx, page.after, page.first)
+    return await invitations.my_pending_page(ctx.tx, page)
 
 
 async def of_tenant(ctx: RequestContext, status: str | None, page: PageRequest) -> Page[InvitationRecord]:
     acting = ctx.require_role(ADMIN_ROLES)
-    return await invitations.tenant_invitations_page(ctx.tx, acting.id, status, page.after, page.first)
+    return await invitations.tenant_invitations_page(ctx.tx, acting.id, status, page)

@@ -467,7 +467,7 @@ async def invoice_list(
         if tenant is None:
             raise NotFound(f"no tenant {tenant_slug!r} is visible to you")
         tenant_ids = [tenant.id]
-    result = await invoices.invoices_page(ctx.tx, tenant_ids, period, status, page.after, page.first)
+    result = await invoices.invoices_page(ctx.tx, tenant_ids, period, status, page)
     await audit_granted_reads(ctx, _granted([r.tenant_id for r in result.items], ctx), "invoices", "invoices")
     return result
 

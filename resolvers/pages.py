@@ -1,4 +1,5 @@
-"""Page arguments of Relay connections: `first` within the limit, `after` an opaque keyset cursor.
+"""Page arguments of Relay connections: `first`/`after` or `last`/`before`, sizes within the limit, cursors
+opaque keyset keys.
 
 Every connection has one :class:`Cursor` codec (see `resolvers.cursors`): the cursor names its connection
 and carries its key in the key's own types. A cursor that is not base64 of that exact shape — garbage,
@@ -16,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from db.pagination import Window
 from resolvers.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 20
@@ -89,15 +91,15 @@ class Cursor:
         payload = [self.connection, *(part.dump(v) for part, v in zip(self.key, values, strict=True))]
         return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
 
-    def decode(self, cursor: str) -> tuple[Any, ...]:
+    def decode(self, cursor: str, field: str = "after") -> tuple[Any, ...]:
         if len(cursor) > MAX_CURSOR_LENGTH:
-            raise InvalidInput(f"the cursor is longer than {MAX_CURSOR_LENGTH} characters", field="after")
+            raise InvalidInput(f"the cursor is longer than {MAX_CURSOR_LENGTH} characters", field=field)
         try:
             return self._decode(cursor)
         except _Malformed as error:
             raise InvalidInput(
-                f"not a cursor of {self.connection}: pass an endCursor or cursor this connection returned ({error})",
-                field="after",
+                f"not a cursor of {self.connection}: pass a cursor this connection returned ({error})",
+                field=field,
             ) from None
 
     def _decode(self, cursor: str) -> tuple[Any, ...]:
@@ -120,14 +122,30 @@ class Cursor:
         return tuple(decoded)
 
 
-@dataclass(frozen=True)
-class PageRequest:
-    first: int
-    after: tuple[Any, ...] | None
+PageRequest = Window
 
 
-def page_request(first: int | None, after: str | None, max_page_size: int, cursor: Cursor) -> PageRequest:
-    size = DEFAULT_PAGE_SIZE if first is None else first
+def page_request(
+    first: int | None,
+    after: str | None,
+    max_page_size: int,
+    cursor: Cursor,
+    *,
+    last: int | None = None,
+    before: str | None = None,
+) -> Window:
+    """The window `first`/`after` (forwards, the default) or `last`/`before` (backwards) asks for."""
+    if first is not None and last is not None:
+        raise InvalidInput("give first or last, not both", field="last")
+    backwards = last is not None
+    size = last if backwards else first
+    size = DEFAULT_PAGE_SIZE if size is None else size
     if size < 1 or size > max_page_size:
-        raise InvalidInput(f"first must be between 1 and {max_page_size}", field="first")
-    return PageRequest(first=size, after=cursor.decode(after) if after is not None else None)
+        name = "last" if backwards else "first"
+        raise InvalidInput(f"{name} must be between 1 and {max_page_size}", field=name)
+    return Window(
+        size=size,
+        after=None if after is None else cursor.decode(after, field="after"),
+        before=None if before is None else cursor.decode(before, field="before"),
+        backwards=backwards,
+    )

@@ -27,7 +27,7 @@ async def acting_tenant(ctx: RequestContext) -> TenantRecord | None:
 
 async def my_tenants(ctx: RequestContext, page: PageRequest) -> Page[tuple[TenantRecord, str]]:
     ctx.require_principal()
-    return await tenancy.my_tenants_page(ctx.tx, page.after, page.first)
+    return await tenancy.my_tenants_page(ctx.tx, page)
 
 
 async def tenant_by_slug(ctx: RequestContext, slug: str) -> TenantRecord:
@@ -42,7 +42,7 @@ async def members(ctx: RequestContext, tenant_id: UUID, page: PageRequest) -> Pa
     acting = ctx.require_tenant()
     if acting.id != tenant_id:
         raise Forbidden("members are visible only in the tenant you act for")
-    return await tenancy.members_page(ctx.tx, tenant_id, page.after, page.first)
+    return await tenancy.members_page(ctx.tx, tenant_id, page)
 
 
 async def count_members(ctx: RequestContext, tenant_id: UUID) -> int:

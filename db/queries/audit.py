@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import select, text
 
-from db.pagination import Page, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import AuditEventRecord
 from db.session import RequestTransaction
 from db.tables import audit_events
@@ -38,11 +38,9 @@ async def record_grant_reads(tx: RequestTransaction, reads: Sequence[GrantRead])
 
 
 async def audit_page(
-    tx: RequestTransaction, tenant_id: UUID, after: Sequence[int] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, window: Window
 ) -> Page[AuditEventRecord]:
     statement = select(audit_events).where(audit_events.c.tenant_id == tenant_id)
-    if after is not None:
-        statement = statement.where(tuple_(audit_events.c.id) < tuple_(*after))
-    statement = statement.order_by(audit_events.c.id.desc()).limit(first + 1)
-    rows = (await tx.execute(statement)).all()
-    return page_of([AuditEventRecord(**r._mapping) for r in rows], first)
+    bounded = keyset(statement, [audit_events.c.id], window, descending=True)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([AuditEventRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))

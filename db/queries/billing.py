@@ -38,7 +38,7 @@ from db.billing_tables import (
 )
 from db.cost_tables import cloud_account_assignments
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 # -- plans ---------------------------------------------------------------------------------------------------
@@ -56,11 +56,12 @@ async def plan_by_id(tx: RequestTransaction, plan_id: UUID) -> PricingPlanRecord
 
 
 async def plans_page(
-    tx: RequestTransaction, tenant_id: UUID, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, window: Window
 ) -> Page[PricingPlanRecord]:
     statement = select(pricing_plans).where(pricing_plans.c.tenant_id == tenant_id)
-    statement = keyset(statement, [pricing_plans.c.name, pricing_plans.c.id], after, first)
-    return page_of([PricingPlanRecord(**r._mapping) for r in (await tx.execute(statement)).all()], first)
+    bounded = keyset(statement, [pricing_plans.c.name, pricing_plans.c.id], window)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([PricingPlanRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
 async def insert_plan_version(

@@ -21,7 +21,7 @@ from db.captable_records import (
 )
 from db.captable_tables import captable_holdings, captable_objects, captable_snapshots, stakeholder_links
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 _LEDGER_COLUMNS = (
@@ -64,16 +64,11 @@ async def ledger_rows_of(tx: RequestTransaction, tenant_ids: Sequence[UUID]) -> 
 
 
 async def ledger_page(
-    tx: RequestTransaction, tenant_id: UUID, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, window: Window
 ) -> Page[LedgerRow]:
-    statement = keyset(
-        select(*_LEDGER_COLUMNS).where(captable_objects.c.tenant_id == tenant_id),
-        [captable_objects.c.seq],
-        after,
-        first,
-    )
-    rows = (await tx.execute(statement)).all()
-    return page_of([LedgerRow(**r._mapping) for r in rows], first)
+    statement = select(*_LEDGER_COLUMNS).where(captable_objects.c.tenant_id == tenant_id)
+    rows = (await tx.execute(keyset(statement, [captable_objects.c.seq], window))).all()
+    return page_of([LedgerRow(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
 async def append(tx: RequestTransaction, tenant_id: UUID, rows: Sequence[NewLedgerRow]) -> int:

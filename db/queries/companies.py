@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import func, insert, select, update
 
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import CompanyProfileRecord
 from db.session import RequestTransaction
 from db.tables import company_profiles
@@ -21,12 +21,12 @@ async def profiles_by_tenant(tx: RequestTransaction, tenant_ids: Sequence[UUID])
 
 
 async def visible_profiles_page(
-    tx: RequestTransaction, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, window: Window
 ) -> Page[CompanyProfileRecord]:
     """Every profile the policies show: the acting startup's own and the granting startups'."""
-    statement = keyset(select(company_profiles), [company_profiles.c.tenant_id], after, first)
-    rows = (await tx.execute(statement)).all()
-    return page_of([CompanyProfileRecord(**r._mapping) for r in rows], first)
+    statement = select(company_profiles)
+    rows = (await tx.execute(keyset(statement, [company_profiles.c.tenant_id], window))).all()
+    return page_of([CompanyProfileRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
 async def insert_profile(tx: RequestTransaction, tenant_id: UUID, fields: dict[str, Any]) -> CompanyProfileRecord:

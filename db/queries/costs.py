@@ -16,7 +16,7 @@ from cost.scope import AccountScope, scope_from_database_rows
 from db.cost_records import CloudAccountRecord, CostImportRecord
 from db.cost_tables import cloud_account_assignments, cloud_accounts, cost_imports, cost_period_locks
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 # procrastinate's versioned SQL API (schema in migration 0004): deferring in the request's own transaction
@@ -95,14 +95,14 @@ async def update_account(
 
 
 async def accounts_page(
-    tx: RequestTransaction, tenant_ids: Sequence[UUID] | None, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_ids: Sequence[UUID] | None, window: Window
 ) -> Page[CloudAccountRecord]:
     statement = select(cloud_accounts)
     if tenant_ids is not None:
         statement = statement.where(cloud_accounts.c.tenant_id.in_(list(tenant_ids)))
-    statement = keyset(statement, [cloud_accounts.c.account_id, cloud_accounts.c.tenant_id], after, first)
-    rows = (await tx.execute(statement)).all()
-    return page_of([CloudAccountRecord(**r._mapping) for r in rows], first)
+    bounded = keyset(statement, [cloud_accounts.c.account_id, cloud_accounts.c.tenant_id], window)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([CloudAccountRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
 # -- import manifests --------------------------------------------------------------------------------------
@@ -149,12 +149,12 @@ async def import_by_id(tx: RequestTransaction, import_id: UUID) -> CostImportRec
 
 
 async def imports_page(
-    tx: RequestTransaction, tenant_id: UUID, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, window: Window
 ) -> Page[CostImportRecord]:
     statement = select(cost_imports).where(cost_imports.c.tenant_id == tenant_id)
-    statement = keyset(statement, [cost_imports.c.created_at, cost_imports.c.id], after, first)
-    rows = (await tx.execute(statement)).all()
-    return page_of([_import(r) for r in rows], first)
+    bounded = keyset(statement, [cost_imports.c.created_at, cost_imports.c.id], window)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([_import(r) for r in rows], window, count=counter(tx, statement))
 
 
 async def update_import(tx: RequestTransaction, import_id: UUID, **fields: Any) -> CostImportRecord | None:

@@ -13,7 +13,7 @@ from sqlalchemy import delete, insert, select, tuple_, update
 from db.errors import mapped_errors
 from db.financials_records import FinancialLineRecord, FinancialReportRecord
 from db.financials_tables import financial_report_lines, financial_reports
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 _reports = financial_reports.c
@@ -26,8 +26,7 @@ async def reports_page(
     *,
     statement: str | None,
     overlapping: tuple[date | None, date | None],
-    after: Sequence[Any] | None,
-    first: int,
+    window: Window,
 ) -> Page[FinancialReportRecord]:
     """The tenant's reports whose period overlaps [from, to], by period start."""
     query = select(financial_reports).where(_reports.tenant_id == tenant_id)
@@ -38,8 +37,8 @@ async def reports_page(
         query = query.where(_reports.period_end >= start)
     if end is not None:
         query = query.where(_reports.period_start <= end)
-    rows = (await tx.execute(keyset(query, [_reports.period_start, _reports.id], after, first))).all()
-    return page_of([FinancialReportRecord(**r._mapping) for r in rows], first)
+    rows = (await tx.execute(keyset(query, [_reports.period_start, _reports.id], window))).all()
+    return page_of([FinancialReportRecord(**r._mapping) for r in rows], window, count=counter(tx, query))
 
 
 async def report_by_id(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +10,7 @@ from sqlalchemy import Table, delete, insert, select, update
 from db.captable_records import FundFlowRecord, FundInvestmentRecord, FundRecord
 from db.captable_tables import capital_calls, distributions, fund_commitments, fund_investments, funds
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 # kind → (table, date column)
@@ -72,10 +71,11 @@ async def fund_by_id(tx: RequestTransaction, tenant_id: UUID, fund_id: UUID) -> 
 
 
 async def funds_page(
-    tx: RequestTransaction, tenant_id: UUID, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, window: Window
 ) -> Page[FundRecord]:
-    statement = keyset(select(funds).where(funds.c.tenant_id == tenant_id), [funds.c.name, funds.c.id], after, first)
-    return page_of([_fund(r) for r in (await tx.execute(statement)).all()], first)
+    statement = select(funds).where(funds.c.tenant_id == tenant_id)
+    rows = (await tx.execute(keyset(statement, [funds.c.name, funds.c.id], window))).all()
+    return page_of([_fund(r) for r in rows], window, count=counter(tx, statement))
 
 
 async def add_flow(

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import insert, or_, select, text, update
 
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import GrantRecord
 from db.session import RequestTransaction
 from db.tables import portfolio_grants
@@ -67,13 +66,13 @@ async def decide_grant(
 
 
 async def grants_page(
-    tx: RequestTransaction, tenant_id: UUID, status: str | None, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, status: str | None, window: Window
 ) -> Page[GrantRecord]:
     statement = select(portfolio_grants).where(
         or_(portfolio_grants.c.tenant_id == tenant_id, portfolio_grants.c.vc_tenant_id == tenant_id)
     )
     if status is not None:
         statement = statement.where(portfolio_grants.c.status == status)
-    statement = keyset(statement, [portfolio_grants.c.created_at, portfolio_grants.c.id], after, first)
-    rows = (await tx.execute(statement)).all()
-    return page_of([GrantRecord(**r._mapping) for r in rows], first)
+    bounded = keyset(statement, [portfolio_grants.c.created_at, portfolio_grants.c.id], window)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([GrantRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))

@@ -7,14 +7,14 @@ act on the invitation, and raises a check violation when it is no longer pending
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, func, insert, literal_column, or_, select, text
 
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import InvitationRecord
 from db.session import RequestTransaction
 from db.tables import invitations, memberships, users
@@ -58,21 +58,21 @@ async def is_member_email(tx: RequestTransaction, tenant_id: UUID, email: str) -
 
 
 async def tenant_invitations_page(
-    tx: RequestTransaction, tenant_id: UUID, status: str | None, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, status: str | None, window: Window
 ) -> Page[InvitationRecord]:
     statement = select(invitations).where(invitations.c.tenant_id == tenant_id)
     if status is not None:
         statement = statement.where(_status_is(status))
-    statement = keyset(statement, [invitations.c.created_at, invitations.c.id], after, first)
-    rows = (await tx.execute(statement)).all()
-    return page_of([InvitationRecord(**r._mapping) for r in rows], first)
+    bounded = keyset(statement, [invitations.c.created_at, invitations.c.id], window)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([InvitationRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
-async def my_pending_page(tx: RequestTransaction, after: Sequence[Any] | None, first: int) -> Page[InvitationRecord]:
+async def my_pending_page(tx: RequestTransaction, window: Window) -> Page[InvitationRecord]:
     statement = select(invitations).where(invitations.c.email == func.app.current_user_email(), _status_is("pending"))
-    statement = keyset(statement, [invitations.c.created_at, invitations.c.id], after, first)
-    rows = (await tx.execute(statement)).all()
-    return page_of([InvitationRecord(**r._mapping) for r in rows], first)
+    bounded = keyset(statement, [invitations.c.created_at, invitations.c.id], window)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([InvitationRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
 async def _answer(tx: RequestTransaction, function: str, invitation_id: UUID) -> InvitationRecord | None:

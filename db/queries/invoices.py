@@ -19,7 +19,7 @@ from db.billing_records import InvoiceLineRecord, InvoiceRecord, InvoiceRunRecor
 from db.billing_tables import invoice_lines, invoice_runs, invoices
 from db.cost_tables import cost_period_locks
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 _LOCK = text("select pg_advisory_xact_lock(hashtextextended(:key, 0))")
@@ -111,8 +111,7 @@ async def invoices_page(
     tenant_ids: Sequence[UUID] | None,
     period: str | None,
     status: str | None,
-    after: Sequence[Any] | None,
-    first: int,
+    window: Window,
 ) -> Page[InvoiceRecord]:
     statement = select(invoices)
     if tenant_ids is not None:
@@ -121,9 +120,9 @@ async def invoices_page(
         statement = statement.where(invoices.c.period == period)
     if status is not None:
         statement = statement.where(invoices.c.status == status)
-    statement = keyset(statement, [invoices.c.created_at, invoices.c.id], after, first)
-    page = page_of([_invoice(r) for r in (await tx.execute(statement)).all()], first)
-    return Page(items=await with_lines(tx, page.items), has_next=page.has_next)
+    bounded = keyset(statement, [invoices.c.created_at, invoices.c.id], window)
+    page = page_of([_invoice(r) for r in (await tx.execute(bounded)).all()], window, count=counter(tx, statement))
+    return page.with_items(await with_lines(tx, page.items))
 
 
 async def lock_period(tx: RequestTransaction, operator_id: UUID, period: str, reason: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +11,7 @@ from sqlalchemy import insert, or_, select, text, update
 from db.errors import mapped_errors
 from db.financials_records import KpiRequestRecord
 from db.financials_tables import kpi_requests
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 _requests = kpi_requests.c
@@ -38,14 +38,14 @@ async def request_by_id(tx: RequestTransaction, request_id: UUID) -> KpiRequestR
 
 
 async def requests_page(
-    tx: RequestTransaction, tenant_id: UUID, status: str | None, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, status: str | None, window: Window
 ) -> Page[KpiRequestRecord]:
     """Requests where the tenant is the startup asked or the VC asking, oldest first."""
     query = select(kpi_requests).where(or_(_requests.tenant_id == tenant_id, _requests.vc_tenant_id == tenant_id))
     if status is not None:
         query = query.where(_requests.status == status)
-    rows = (await tx.execute(keyset(query, [_requests.created_at, _requests.id], after, first))).all()
-    return page_of([KpiRequestRecord(**r._mapping) for r in rows], first)
+    rows = (await tx.execute(keyset(query, [_requests.created_at, _requests.id], window))).all()
+    return page_of([KpiRequestRecord(**r._mapping) for r in rows], window, count=counter(tx, query))
 
 
 async def set_status(

@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import delete, func, select, update
 
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import MembershipRecord, TenantRecord, UserRecord
 from db.session import RequestTransaction
 from db.tables import memberships, tenants, users
@@ -59,29 +59,24 @@ async def tenants_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[Te
 
 
 async def my_tenants_page(
-    tx: RequestTransaction, after: Sequence[str] | None, first: int
+    tx: RequestTransaction, window: Window
 ) -> Page[tuple[TenantRecord, str]]:
-    statement = keyset(
+    statement = (
         select(tenants, memberships.c.role)
         .join(memberships, memberships.c.tenant_id == tenants.c.id)
-        .where(memberships.c.user_id == tx.context.user_id),
-        [tenants.c.slug],
-        after,
-        first,
+        .where(memberships.c.user_id == tx.context.user_id)
     )
-    rows = (await tx.execute(statement)).all()
+    rows = (await tx.execute(keyset(statement, [tenants.c.slug], window))).all()
     records = [(TenantRecord(**{c.name: r._mapping[c.name] for c in tenants.columns}), r.role) for r in rows]
-    return page_of(records, first)
+    return page_of(records, window, count=counter(tx, statement))
 
 
 async def members_page(
-    tx: RequestTransaction, tenant_id: UUID, after: Sequence[str] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, window: Window
 ) -> Page[MembershipRecord]:
-    statement = keyset(
-        select(memberships).where(memberships.c.tenant_id == tenant_id), [memberships.c.user_id], after, first
-    )
-    rows = (await tx.execute(statement)).all()
-    return page_of([MembershipRecord(**r._mapping) for r in rows], first)
+    statement = select(memberships).where(memberships.c.tenant_id == tenant_id)
+    rows = (await tx.execute(keyset(statement, [memberships.c.user_id], window))).all()
+    return page_of([MembershipRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
 async def count_members(tx: RequestTransaction, tenant_id: UUID) -> int:

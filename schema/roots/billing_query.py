@@ -31,7 +31,7 @@ class BillingQuery:
         description="The invoice of a tenant your operator bills, as it would close now (billing admins). "
         "Recomputed from the current data on every request; nothing is stored."
     )
-    async def preview_invoice(self, info: Ctx, tenant_slug: str, period: str) -> InvoicePreview:
+    async def preview_invoice(self, info: Ctx, tenant_slug: str, period: str) -> InvoicePreview | None:
         preview = await invoices.preview_invoice(info.context, tenant_slug, period)
         return InvoicePreview.from_draft(preview.customer.slug, preview.draft)
 
@@ -48,42 +48,49 @@ class BillingQuery:
         status: InvoiceStatus | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[Invoice]:
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Invoice] | None:
         ctx = info.context
         page = await invoices.invoice_list(
             ctx,
             tenant_slug,
             period,
             None if status is None else status.value,
-            page_request(first, after, ctx.max_page_size, cursors.INVOICES),
+            page_request(first, after, ctx.max_page_size, cursors.INVOICES, last=last, before=before),
         )
         return connection(page, Invoice.from_record, lambda i: (i.created_at, i.id), cursor=cursors.INVOICES)
 
     @strawberry.field(description="One invoice or credit note you may read.")
-    async def invoice(self, info: Ctx, id: strawberry.ID) -> Invoice:
+    async def invoice(self, info: Ctx, id: strawberry.ID) -> Invoice | None:
         return Invoice.from_record(await invoices.invoice(info.context, parse_id(id)))
 
     @strawberry.field(description="The invoice as a document a customer receives, base64-encoded.")
-    async def invoice_document(self, info: Ctx, id: strawberry.ID, format: DocumentFormat) -> str:
+    async def invoice_document(self, info: Ctx, id: strawberry.ID, format: DocumentFormat) -> str | None:
         return await invoices.invoice_document(info.context, parse_id(id), format.value)
 
     @strawberry.field(description="A close-all run of your operator and its progress (billing admins).")
-    async def invoice_run(self, info: Ctx, id: strawberry.ID) -> InvoiceRun:
+    async def invoice_run(self, info: Ctx, id: strawberry.ID) -> InvoiceRun | None:
         return InvoiceRun.from_record(await invoices.invoice_run(info.context, parse_id(id)))
 
-    @strawberry.field(
-        description="Billed against your cost for `period`, per tenant and/or service (billing admins)."
-    )
-    async def margins(self, info: Ctx, period: str, group_by: list[MarginGroupBy]) -> list[MarginRow]:
+    @strawberry.field(description="Billed against your cost for `period`, per tenant and/or service (billing admins).")
+    async def margins(self, info: Ctx, period: str, group_by: list[MarginGroupBy]) -> list[MarginRow] | None:
         rows = await invoices.margins(info.context, period, [g.value for g in group_by])
         return [MarginRow.from_line(r) for r in rows]
 
     @strawberry.field(description="Your operator's pricing plans with their versions, by name (billing admins).")
     async def pricing_plans(
-        self, info: Ctx, first: int | None = None, after: str | None = None
-    ) -> Connection[PricingPlan]:
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[PricingPlan] | None:
         ctx = info.context
-        page = await billing.pricing_plans(ctx, page_request(first, after, ctx.max_page_size, cursors.PRICING_PLANS))
+        page = await billing.pricing_plans(
+            ctx, page_request(first, after, ctx.max_page_size, cursors.PRICING_PLANS, last=last, before=before)
+        )
         return connection(page, PricingPlan.from_plan, lambda p: (p.plan.name, p.plan.id), cursor=cursors.PRICING_PLANS)
 
     @strawberry.field(description="A billed tenant's billing settings (billing admins); null when none yet.")

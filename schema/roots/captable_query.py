@@ -53,30 +53,38 @@ class CapTableQuery:
         as_of: date | None = None,
         convertible_rule: ConvertibleRule = RuleValue.EXCLUDE,
         company: strawberry.ID | None = None,
-    ) -> CapTable:
+    ) -> CapTable | None:
         view = await captable.cap_table(info.context, company_id(company), as_of, RuleValue(convertible_rule))
         return CapTable.of(view)
 
     @strawberry.field(description="Vested and unvested quantity of a grant as of `asOf` (default today).")
     async def vesting_status(
         self, info: Ctx, security_id: str, as_of: date | None = None, company: strawberry.ID | None = None
-    ) -> VestingStatus:
+    ) -> VestingStatus | None:
         when = as_of or captable.today()
         status = await captable.vesting(info.context, company_id(company), security_id, when)
         return VestingStatus.of(status, when)
 
     @strawberry.field(description="The ledger's items (OCF objects and transactions) in the order they were recorded.")
     async def cap_table_ledger(
-        self, info: Ctx, company: strawberry.ID | None = None, first: int | None = None, after: str | None = None
-    ) -> Connection[LedgerItem]:
+        self,
+        info: Ctx,
+        company: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[LedgerItem] | None:
         ctx = info.context
         page = await captable.ledger_page(
-            ctx, company_id(company), page_request(first, after, ctx.max_page_size, cursors.CAP_TABLE_LEDGER)
+            ctx,
+            company_id(company),
+            page_request(first, after, ctx.max_page_size, cursors.CAP_TABLE_LEDGER, last=last, before=before),
         )
         return connection(page, LedgerItem.from_record, lambda r: (r.seq,), cursor=cursors.CAP_TABLE_LEDGER)
 
     @strawberry.field(description="The acting startup's ledger as an OCF 1.2 package (.ocf.zip, base64).")
-    async def export_ocf_package(self, info: Ctx) -> OcfPackage:
+    async def export_ocf_package(self, info: Ctx) -> OcfPackage | None:
         data = await ocf.export_package(info.context)
         slug = info.context.require_tenant().slug
         return OcfPackage(
@@ -87,7 +95,7 @@ class CapTableQuery:
         description="Every company that granted the acting VC the CAPTABLE scope, with the VC's holding (the "
         "stakeholders the company linked to the VC). Without `asOf`, the figures of the current snapshots."
     )
-    async def portfolio(self, info: Ctx, as_of: date | None = None) -> list[PortfolioCompany]:
+    async def portfolio(self, info: Ctx, as_of: date | None = None) -> list[PortfolioCompany] | None:
         entries = await portfolio.portfolio(info.context, as_of)
         # one batched load, and plain (not async) fields per entry: hundreds of awaitables cost more than the SQL
         ids = [e.company_id for e in entries]
@@ -103,13 +111,22 @@ class CapTableQuery:
         ]
 
     @strawberry.field(description="The acting VC's funds, by name.")
-    async def funds(self, info: Ctx, first: int | None = None, after: str | None = None) -> Connection[Fund]:
+    async def funds(
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Fund] | None:
         ctx = info.context
-        page = await funds.funds_page(ctx, page_request(first, after, ctx.max_page_size, cursors.FUNDS))
+        page = await funds.funds_page(
+            ctx, page_request(first, after, ctx.max_page_size, cursors.FUNDS, last=last, before=before)
+        )
         return connection(page, Fund.from_record, lambda f: (f.name, f.id), cursor=cursors.FUNDS)
 
     @strawberry.field(description="One of the acting VC's funds, with TVPI, DPI, RVPI and IRR.")
-    async def fund(self, info: Ctx, id: strawberry.ID) -> Fund:
+    async def fund(self, info: Ctx, id: strawberry.ID) -> Fund | None:
         try:
             fund_id = UUID(str(id))
         except ValueError as error:

@@ -44,7 +44,7 @@ class CostsQuery:
         filter: CostFilterInput | None = None,
         company: str | None = None,
         category_set: str | None = None,
-    ) -> list[CostRow]:
+    ) -> list[CostRow] | None:
         chosen = filter or CostFilterInput()
         if (CostGroupBy.CATEGORY in group_by) != (category_set is not None):
             raise InvalidInput("group by CATEGORY together with categorySet", field="categorySet")
@@ -68,24 +68,39 @@ class CostsQuery:
 
     @strawberry.field(description="Cloud accounts you may see (yours, granted COSTS, billed), by account id.")
     async def cloud_accounts(
-        self, info: Ctx, company: str | None = None, first: int | None = None, after: str | None = None
-    ) -> Connection[CloudAccount]:
+        self,
+        info: Ctx,
+        company: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[CloudAccount] | None:
         ctx = info.context
         page = await cloud_accounts.cloud_accounts(
-            ctx, page_request(first, after, ctx.max_page_size, cursors.CLOUD_ACCOUNTS), company
+            ctx,
+            page_request(first, after, ctx.max_page_size, cursors.CLOUD_ACCOUNTS, last=last, before=before),
+            company,
         )
         return connection(
             page, CloudAccount.from_record, lambda a: (a.account_id, str(a.tenant_id)), cursor=cursors.CLOUD_ACCOUNTS
         )
 
     @strawberry.field(description="One cost import of your operator and its progress (billing admins).")
-    async def cost_import(self, info: Ctx, id: strawberry.ID) -> CostImport:
+    async def cost_import(self, info: Ctx, id: strawberry.ID) -> CostImport | None:
         return CostImport.from_record(await cost_imports.cost_import(info.context, _import_id(id)))
 
     @strawberry.field(description="Your operator's cost imports, oldest first (billing admins).")
     async def cost_imports(
-        self, info: Ctx, first: int | None = None, after: str | None = None
-    ) -> Connection[CostImport]:
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[CostImport] | None:
         ctx = info.context
-        page = await cost_imports.cost_imports(ctx, page_request(first, after, ctx.max_page_size, cursors.COST_IMPORTS))
+        page = await cost_imports.cost_imports(
+            ctx, page_request(first, after, ctx.max_page_size, cursors.COST_IMPORTS, last=last, before=before)
+        )
         return connection(page, CostImport.from_record, lambda i: (i.created_at, i.id), cursor=cursors.COST_IMPORTS)

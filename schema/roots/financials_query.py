@@ -51,14 +51,16 @@ class FinancialsQuery:
         to: To = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[FinancialReport]:
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[FinancialReport] | None:
         ctx = info.context
         page = await financials.reports_page(
             ctx,
             company_slug,
             statement,
             (from_, to),
-            page_request(first, after, ctx.max_page_size, cursors.FINANCIAL_REPORTS),
+            page_request(first, after, ctx.max_page_size, cursors.FINANCIAL_REPORTS, last=last, before=before),
         )
         return connection(
             page,
@@ -68,11 +70,11 @@ class FinancialsQuery:
         )
 
     @strawberry.field(description="One financial statement you may read.")
-    async def financial_report(self, info: Ctx, id: strawberry.ID) -> FinancialReport:
+    async def financial_report(self, info: Ctx, id: strawberry.ID) -> FinancialReport | None:
         return FinancialReport.from_view(await financials.report(info.context, _uuid(id, "id")))
 
     @strawberry.field(description="KPI definitions of your company, or of a startup that granted you FINANCIALS.")
-    async def kpi_definitions(self, info: Ctx, company_slug: str | None = None) -> list[KpiDefinition]:
+    async def kpi_definitions(self, info: Ctx, company_slug: str | None = None) -> list[KpiDefinition] | None:
         return [KpiDefinition.from_record(d) for d in await kpis.definitions(info.context, company_slug)]
 
     @strawberry.field(
@@ -81,7 +83,7 @@ class FinancialsQuery:
     )
     async def kpis(
         self, info: Ctx, company_slug: str | None = None, from_: From = None, to: To = None
-    ) -> list[KpiReport]:
+    ) -> list[KpiReport] | None:
         return [KpiReport.from_view(v) for v in await kpis.reports(info.context, company_slug, (from_, to))]
 
     @strawberry.field(description="The latest finalized KPI report (latest period end), or null.")
@@ -96,9 +98,11 @@ class FinancialsQuery:
         status: KpiRequestStatus | None = None,
         first: int | None = None,
         after: str | None = None,
-    ) -> Connection[KpiRequest]:
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[KpiRequest] | None:
         ctx = info.context
         page = await kpi_requests.requests_page(
-            ctx, status, page_request(first, after, ctx.max_page_size, cursors.KPI_REQUESTS)
+            ctx, status, page_request(first, after, ctx.max_page_size, cursors.KPI_REQUESTS, last=last, before=before)
         )
         return connection(page, KpiRequest.from_record, lambda r: (r.created_at, r.id), cursor=cursors.KPI_REQUESTS)

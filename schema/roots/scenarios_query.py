@@ -37,7 +37,7 @@ class ScenariosQuery:
         as_of: date | None = None,
         assumptions: WaterfallAssumptionsInput | None = None,
         company: strawberry.ID | None = None,
-    ) -> ExitWaterfall:
+    ) -> ExitWaterfall | None:
         terms = (assumptions or WaterfallAssumptionsInput()).value()
         view = await scenarios.waterfall(info.context, company_id(company), exit_value, as_of, terms)
         return ExitWaterfall.of(view)
@@ -56,7 +56,7 @@ class ScenariosQuery:
         pool_top_up: PoolTopUpInput | None = None,
         as_of: date | None = None,
         company: strawberry.ID | None = None,
-    ) -> ProFormaRound:
+    ) -> ProFormaRound | None:
         terms = round_terms(new_money, pre_money, price_per_share, pool_top_up)
         view = await scenarios.pro_forma(info.context, company_id(company), as_of, terms)
         return ProFormaRound.of(view)

@@ -17,6 +17,8 @@ Item = TypeVar("Item")
 @strawberry.type
 class PageInfo:
     has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
     end_cursor: str | None
 
 
@@ -32,7 +34,10 @@ class Connection(Generic[Node]):
     page_info: PageInfo
     count: strawberry.Private[Callable[[], Awaitable[int]] | None] = None
 
-    @strawberry.field(description="Total number of items; counted only when asked for, where supported.")
+    @strawberry.field(
+        description="How many items the whole connection has (its filters, not the page): one count, "
+        "run only when this field is selected."
+    )
     async def total_count(self) -> int | None:
         return None if self.count is None else await self.count()
 
@@ -46,8 +51,10 @@ def connection(
     count: Callable[[], Awaitable[int]] | None = None,
 ) -> Connection[Node]:
     edges = [Edge(cursor=cursor.encode(key(item)), node=to_node(item)) for item in page.items]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
-        count=count,
+    info = PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
     )
+    return Connection(edges=edges, page_info=info, count=count or page.count)

@@ -91,11 +91,17 @@ class Tenant:
 
     @strawberry.field(description="Members, ordered by user id; only in the tenant you act for.")
     async def members(
-        self, info: Info[RequestContext, None], first: int | None = None, after: str | None = None
+        self,
+        info: Info[RequestContext, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Membership]:
         ctx = info.context
         tenant_id = UUID(self.id)
-        page = await tenants.members(ctx, tenant_id, page_request(first, after, ctx.max_page_size, cursors.MEMBERS))
+        request = page_request(first, after, ctx.max_page_size, cursors.MEMBERS, last=last, before=before)
+        page = await tenants.members(ctx, tenant_id, request)
         return connection(
             page,
             lambda m: Membership.from_record(m),
