@@ -118,22 +118,7 @@ def import_file(
     import_id = uuid.uuid4().hex
     base = store.import_dir(import_id)
     try:
-        if store.is_local:
-            written = _write(reader, store.filesystem, base, locked_periods, late_data, on_progress)
-        else:
-            # An object store would hold one multipart upload buffer per open partition file (hundreds);
-            # spool to local disk instead and upload the finished files one by one: memory stays flat.
-            with tempfile.TemporaryDirectory(prefix="roundpool-import-") as spool:
-                local = pafs.LocalFileSystem()
-                written = _write(reader, local, spool, locked_periods, late_data, on_progress)
-                for f in written.files + written.corrections:
-                    store.filesystem.create_dir(f"{base}/{f.path.rsplit('/', 1)[0]}", recursive=True)
-                    pafs.copy_files(
-                        f"{spool}/{f.path}",
-                        f"{base}/{f.path}",
-                        source_filesystem=local,
-                        destination_filesystem=store.filesystem,
-                    )
+        written = _write_into(store, base, reader, locked_periods, late_data, on_progress)
     except BaseException:
         _remove(store, base)
         raise
@@ -181,6 +166,44 @@ def import_file(
     if on_progress is not None:
         on_progress(reader.source.size, reader.rows)
     return result
+
+
+def stage(reader: Reader, store: CostStore, base: str, on_progress: Progress | None = None) -> list[PartitionFile]:
+    """Write every row of `reader` under `base` (a folder of `store`), unpublished; paths are relative to `base`.
+
+    The unit an assembly's part job writes (cost.assemblies publishes the parts together). On error the
+    folder is removed."""
+    try:
+        return _write_into(store, base, reader, (), LateData.REJECT, on_progress).files
+    except BaseException:
+        _remove(store, base)
+        raise
+
+
+def _write_into(
+    store: CostStore,
+    base: str,
+    reader: Reader,
+    locked_periods: Collection[str],
+    late_data: LateData,
+    on_progress: Progress | None,
+) -> _Written:
+    if store.is_local:
+        return _write(reader, store.filesystem, base, locked_periods, late_data, on_progress)
+    # An object store would hold one multipart upload buffer per open partition file (hundreds);
+    # spool to local disk instead and upload the finished files one by one: memory stays flat.
+    with tempfile.TemporaryDirectory(prefix="roundpool-import-") as spool:
+        local = pafs.LocalFileSystem()
+        written = _write(reader, local, spool, locked_periods, late_data, on_progress)
+        for f in written.files + written.corrections:
+            store.filesystem.create_dir(f"{base}/{f.path.rsplit('/', 1)[0]}", recursive=True)
+            pafs.copy_files(
+                f"{spool}/{f.path}",
+                f"{base}/{f.path}",
+                source_filesystem=local,
+                destination_filesystem=store.filesystem,
+            )
+        return written
 
 
 def _existing(catalog: dict[str, Any], sha256: str) -> ImportResult:

@@ -42,7 +42,47 @@ class CostImportRecord:
     finished_at: datetime | None
     late_data: str = "reject"  # 'reject' | 'corrections' (cost.imports.LateData values)
     rehomed: list[dict[str, Any]] = field(default_factory=list)  # [{source_period, target_period, rows}]
+    assembly_id: UUID | None = None  # a part of that assembly; None: a single-file import
+    part_index: int | None = None
+    staged: list[dict[str, Any]] | None = None  # the part's unpublished files
 
     @property
     def finished(self) -> bool:
         return self.status in ("succeeded", "failed", "duplicate")
+
+
+@dataclass(frozen=True)
+class CostAssemblyRecord:
+    """One delivery of a report (a manifest and its parts) and where its import stands."""
+
+    tenant_id: UUID
+    id: UUID
+    manifest_uri: str
+    source_name: str
+    kind: str  # 'legacy-cur' | 'data-exports'
+    report: str
+    period: str
+    assembly_key: str
+    parts_total: int
+    status: str  # queued | publishing | succeeded | failed | duplicate | superseded
+    late_data: str
+    error: dict[str, Any] | None
+    rehomed: list[dict[str, Any]]
+    catalog_version: int | None
+    publish_job_id: int | None
+    created_by: UUID
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("succeeded", "failed", "duplicate", "superseded")
+
+
+@dataclass(frozen=True)
+class AssemblyProgress:
+    parts_done: int
+    parts_failed: int
+    bytes: int
+    bytes_total: int
+    rows: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, FetchedValue, Table, Text, Uuid
+from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, FetchedValue, Integer, Table, Text, Uuid
 from sqlalchemy.dialects.postgresql import JSONB
 
 from db.tables import metadata
@@ -55,6 +55,32 @@ cost_imports = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("late_data", Text, nullable=False, server_default=FetchedValue()),
     Column("rehomed", JSONB, nullable=False, server_default=FetchedValue()),
+    Column("assembly_id", Uuid),  # a part of that assembly (migration 0015); null: a single-file import
+    Column("part_index", Integer),
+    Column("staged", JSONB(none_as_null=True)),
+)
+
+cost_assemblies = Table(
+    "cost_assemblies",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True, server_default=FetchedValue()),
+    Column("manifest_uri", Text, nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("report", Text, nullable=False),
+    Column("period", Text, nullable=False),
+    Column("assembly_key", Text, nullable=False),
+    Column("parts_total", Integer, nullable=False),
+    Column("status", Text, nullable=False, server_default=FetchedValue()),
+    Column("late_data", Text, nullable=False, server_default=FetchedValue()),
+    Column("error", JSONB(none_as_null=True)),
+    Column("rehomed", JSONB, nullable=False, server_default=FetchedValue()),
+    Column("catalog_version", BigInteger),
+    Column("publish_job_id", BigInteger),
+    Column("created_by", Uuid, nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("finished_at", DateTime(timezone=True)),
 )
 
 cost_period_locks = Table(

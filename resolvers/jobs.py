@@ -28,6 +28,7 @@ from sqlalchemy import text
 from cost import CostStore
 from cost.locations import NO_SOURCES, CostSources
 from db.session import Database, DbContext
+from resolvers.cost_assemblies import PART_TASK, PUBLISH_TASK, run_assembly_part, run_assembly_publication
 from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK, run_import
 from resolvers.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
 from resolvers.job_recovery import JobTimings, recover_stalled_jobs
@@ -66,6 +67,22 @@ def create_job_app(
         await run_import(
             database, store, UUID(import_id), context, attempt=job.job.attempts, max_retries=timings.max_retries,
             sources=sources,
+        )
+
+    # Parts carry no lock (any worker stages any part); the publication is deferred with the store lock.
+    @app.task(name=PART_TASK, queue=COST_QUEUE, pass_context=True)
+    async def import_cost_assembly_part(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
+        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
+        await run_assembly_part(
+            database, store, UUID(import_id), context, attempt=job.job.attempts, max_retries=timings.max_retries,
+            sources=sources,
+        )
+
+    @app.task(name=PUBLISH_TASK, queue=COST_QUEUE, pass_context=True)
+    async def publish_cost_assembly(job: JobContext, assembly_id: str, tenant_id: str, user_id: str) -> None:
+        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
+        await run_assembly_publication(
+            database, store, UUID(assembly_id), context, attempt=job.job.attempts, max_retries=timings.max_retries,
         )
 
     @app.periodic(cron=timings.recovery_cron, periodic_id="stalled")

@@ -25,6 +25,7 @@ from schema.roots.billing_mutation import BillingMutation
 from schema.roots.billing_query import BillingQuery
 from schema.roots.captable_mutation import CapTableMutation
 from schema.roots.captable_query import CapTableQuery
+from schema.roots.cost_assemblies import CostAssembliesMutation, CostAssembliesQuery
 from schema.roots.costs_mutation import CostsMutation
 from schema.roots.costs_query import CostsQuery
 from schema.roots.financials_mutation import FinancialsMutation
@@ -38,10 +39,12 @@ from schema.types.decimals import DECIMAL
 
 # One class per domain; each domain adds its own here.
 QUERIES: tuple[type, ...] = (
-    TenancyQuery, CapTableQuery, ScenariosQuery, StagedImportsQuery, FinancialsQuery, CostsQuery, BillingQuery
+    TenancyQuery, CapTableQuery, ScenariosQuery, StagedImportsQuery, FinancialsQuery, CostsQuery, CostAssembliesQuery,
+    BillingQuery,
 )
 MUTATIONS: tuple[type, ...] = (
-    TenancyMutation, CapTableMutation, StagedImportsMutation, FinancialsMutation, CostsMutation, BillingMutation
+    TenancyMutation, CapTableMutation, StagedImportsMutation, FinancialsMutation, CostsMutation,
+    CostAssembliesMutation, BillingMutation,
 )
 
 

@@ -1,0 +1,130 @@
+"""Cost report assemblies and their parts (rows of `cost_imports` with an `assembly_id`).
+
+Every function runs in the caller's transaction, under its context (policies of migration 0015).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, case, func, insert, select, update
+
+from db.cost_records import AssemblyProgress, CostAssemblyRecord, CostImportRecord
+from db.cost_tables import cost_assemblies, cost_imports
+from db.errors import mapped_errors
+from db.pagination import Page, keyset, page_of
+from db.session import RequestTransaction
+
+LIVE = ("queued", "publishing", "succeeded")
+
+
+def _assembly(row: Any) -> CostAssemblyRecord:
+    return CostAssemblyRecord(**row._mapping)
+
+
+async def insert_assembly(tx: RequestTransaction, tenant_id: UUID, **values: Any) -> CostAssemblyRecord:
+    statement = (
+        insert(cost_assemblies)
+        .values(tenant_id=tenant_id, created_by=tx.context.user_id, **values)
+        .returning(*cost_assemblies.columns)
+    )
+    with mapped_errors():
+        return _assembly((await tx.execute(statement)).one())
+
+
+async def insert_part(
+    tx: RequestTransaction, assembly: CostAssemblyRecord, index: int, location: str, name: str, size: int
+) -> CostImportRecord:
+    statement = (
+        insert(cost_imports)
+        .values(
+            tenant_id=assembly.tenant_id, source_uri=location, source_name=name, bytes_total=size,
+            late_data=assembly.late_data, created_by=tx.context.user_id, assembly_id=assembly.id, part_index=index,
+        )
+        .returning(*cost_imports.columns)
+    )
+    with mapped_errors():
+        return CostImportRecord(**(await tx.execute(statement)).one()._mapping)
+
+
+async def assembly_by_id(
+    tx: RequestTransaction, assembly_id: UUID, *, for_update: bool = False
+) -> CostAssemblyRecord | None:
+    statement = select(cost_assemblies).where(cost_assemblies.c.id == assembly_id)
+    if for_update:
+        statement = statement.with_for_update()
+    row = (await tx.execute(statement)).first()
+    return _assembly(row) if row else None
+
+
+async def same_delivery(
+    tx: RequestTransaction, tenant_id: UUID, source_name: str, report: str, period: str, assembly_key: str
+) -> CostAssemblyRecord | None:
+    """An earlier assembly of this delivery that is still live (queued, publishing or published)."""
+    a = cost_assemblies.c
+    statement = (
+        select(cost_assemblies)
+        .where(a.tenant_id == tenant_id, a.source_name == source_name, a.report == report, a.period == period,
+               a.assembly_key == assembly_key, a.status.in_(LIVE))
+        .order_by(a.created_at)
+        .limit(1)
+    )
+    row = (await tx.execute(statement)).first()
+    return _assembly(row) if row else None
+
+
+async def newer_published(tx: RequestTransaction, assembly: CostAssemblyRecord) -> bool:
+    """Whether a later assembly of the same report and period was published already."""
+    a = cost_assemblies.c
+    statement = select(func.count()).where(
+        a.tenant_id == assembly.tenant_id, a.source_name == assembly.source_name, a.report == assembly.report,
+        a.period == assembly.period, a.status == "succeeded", a.created_at > assembly.created_at,
+    )
+    return bool((await tx.execute(statement)).scalar_one())
+
+
+async def update_assembly(tx: RequestTransaction, assembly_id: UUID, **fields: Any) -> CostAssemblyRecord | None:
+    statement = (
+        update(cost_assemblies).where(cost_assemblies.c.id == assembly_id).values(**fields)
+        .returning(*cost_assemblies.columns)
+    )
+    with mapped_errors():
+        row = (await tx.execute(statement)).first()
+    return _assembly(row) if row else None
+
+
+async def parts(tx: RequestTransaction, assembly_id: UUID) -> list[CostImportRecord]:
+    statement = select(cost_imports).where(cost_imports.c.assembly_id == assembly_id).order_by(
+        cost_imports.c.part_index
+    )
+    return [CostImportRecord(**r._mapping) for r in (await tx.execute(statement)).all()]
+
+
+async def progress(tx: RequestTransaction, assembly_ids: Sequence[UUID]) -> dict[UUID, AssemblyProgress]:
+    i = cost_imports.c
+    statement = (
+        select(
+            i.assembly_id,
+            func.count().filter(i.status == "succeeded"),
+            func.count().filter(i.status == "failed"),
+            func.coalesce(func.sum(i.bytes), 0),
+            func.coalesce(func.sum(case((i.bytes_total.is_(None), 0), else_=i.bytes_total)), 0),
+            func.coalesce(func.sum(i.rows), 0),
+        )
+        .where(and_(i.assembly_id.in_(list(assembly_ids))))
+        .group_by(i.assembly_id)
+    )
+    return {
+        r[0]: AssemblyProgress(int(r[1]), int(r[2]), int(r[3]), int(r[4]), int(r[5]))
+        for r in (await tx.execute(statement)).all()
+    }
+
+
+async def assemblies_page(
+    tx: RequestTransaction, tenant_id: UUID, after: Sequence[Any] | None, first: int
+) -> Page[CostAssemblyRecord]:
+    statement = select(cost_assemblies).where(cost_assemblies.c.tenant_id == tenant_id)
+    statement = keyset(statement, [cost_assemblies.c.created_at, cost_assemblies.c.id], after, first)
+    return page_of([_assembly(r) for r in (await tx.execute(statement)).all()], first)

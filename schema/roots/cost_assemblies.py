@@ -1,0 +1,52 @@
+"""Cost report assemblies: import one from its manifest, follow its progress."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import cost_assemblies
+from resolvers.context import RequestContext
+from resolvers.errors import ApiError, InvalidInput
+from schema.types.cost_assemblies import CostAssembly
+from schema.types.costs import LateDataMode
+from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
+
+Ctx = Info[RequestContext, None]
+
+ImportCostAssemblyResult = Annotated[
+    CostAssembly | NotAllowed | InvalidInputProblem, strawberry.union("ImportCostAssemblyResult")
+]
+
+
+@strawberry.type
+class CostAssembliesMutation:
+    @strawberry.mutation(
+        description="Queue the import of a report assembly from its manifest (legacy CUR `<report>-Manifest.json`, "
+        "or a Data Exports `…/metadata/BILLING_PERIOD=YYYY-MM/<export>-Manifest.json` of CUR 2.0 or FOCUS) in a "
+        "configured cost source; every part must be in that same source. Parts import in parallel; the "
+        "assembly is published when all succeeded, replacing the previous assembly of its report and period. "
+        "Billing admins. Follow it with `costAssembly(id)`."
+    )
+    async def import_cost_assembly(
+        self, info: Ctx, manifest: str, late_data: LateDataMode = LateDataMode.REJECT
+    ) -> ImportCostAssemblyResult:
+        try:
+            record = await cost_assemblies.queue_assembly(info.context, manifest, late_data.late_data())
+            return CostAssembly.from_view(await cost_assemblies.cost_assembly(info.context, record.id))
+        except ApiError as error:
+            return problem_from(error)  # type: ignore[no-any-return]
+
+
+@strawberry.type
+class CostAssembliesQuery:
+    @strawberry.field(description="One cost report assembly of your operator and its progress (billing admins).")
+    async def cost_assembly(self, info: Ctx, id: strawberry.ID) -> CostAssembly:
+        try:
+            assembly_id = UUID(str(id))
+        except ValueError as error:
+            raise InvalidInput(f"{id!r} is not an id", field="id") from error
+        return CostAssembly.from_view(await cost_assemblies.cost_assembly(info.context, assembly_id))
