@@ -19,7 +19,8 @@ import typer
 from rich.console import Console
 
 from cli.demo import seed_kitsune_captable
-from cli.runtime import CliError, Runtime, load_settings, prepare, user_id_by_email
+from cli.runtime import CliError, Runtime, dev_subject_by_email, load_settings, prepare, user_id_by_email
+from cli.tenants import tenants_app
 from db.bootstrap import bootstrap
 from db.demo import load_demo
 from db.migrate import upgrade
@@ -106,10 +107,10 @@ def token(
         if not settings.jwt_secret:
             raise CliError("tokens can be minted only with an HS256 secret (ROUNDPOOL_JWT_SECRET)")
         runtime = prepare(settings)
-        user_id = UUID(user_id_by_email(runtime.location, user))
+        subject = dev_subject_by_email(runtime.location, user)
     except CliError as error:
         raise _fail(str(error)) from error
-    typer.echo(mint_token(settings.jwt_secret, user_id, tenant=tenant, audience=settings.jwt_audience, ttl_seconds=ttl))
+    typer.echo(mint_token(settings.jwt_secret, subject, tenant=tenant, audience=settings.jwt_audience, ttl_seconds=ttl))
 
 
 @app.command()
@@ -290,6 +291,8 @@ def worker() -> None:
 
     raise typer.Exit(code=run_worker())
 
+
+app.add_typer(tenants_app, name="tenants")
 
 invoices_app = typer.Typer(no_args_is_help=True, help="Invoices: close a billing period.")
 app.add_typer(invoices_app, name="invoices")

@@ -93,6 +93,18 @@ def user_id_by_email(location: DatabaseLocation, email: str) -> str:
     return str(row[0])
 
 
+def dev_subject_by_email(location: DatabaseLocation, email: str) -> str:
+    """The `sub` a development token carries for a user (an owner look-up): their subject, for users that
+    sign in without an issuer (seed data, demo users, development tokens)."""
+    with psycopg.connect(location.owner_url) as conn:
+        row = conn.execute("select subject, issuer from users where email = %s", (email.strip().lower(),)).fetchone()
+    if row is None:
+        raise CliError(f"no user with e-mail {email!r}")
+    if row[1]:
+        raise CliError(f"{email} signs in through {row[1]}; development tokens cannot stand in for it")
+    return str(row[0])
+
+
 def split_legacy_store(settings: Settings, owner_url: str) -> StoreMigration:
     """Move a cost store of the pre-0008 single-catalog layout into one store per operator (a no-op when
     there is none), attributing imports from the manifests: part of migrating, so an upgraded server never

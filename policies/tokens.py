@@ -20,6 +20,8 @@ ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 # from a single token.
 MIN_HS256_SECRET_BYTES = 32
 _LEEWAY_SECONDS = 30
+_MAX_SUBJECT = 255  # the users.subject and users.issuer checks
+_MAX_ISSUER = 500
 
 
 class InvalidToken(Exception):
@@ -39,7 +41,13 @@ def check_hs256_secret(secret: str) -> None:
 
 @dataclass(frozen=True)
 class Claims:
-    user_id: UUID
+    """Who the identity provider says the bearer is: `issuer` is the token's `iss` ('' when absent), `email`
+    is the token's address only when the token says `email_verified` (an unverified address is dropped)."""
+
+    issuer: str
+    subject: str
+    email: str | None
+    name: str | None
     tenant: str | None
 
 
@@ -82,10 +90,7 @@ class TokenVerifier:
                 leeway=_LEEWAY_SECONDS,
                 options={"require": ["sub", "exp", "aud"]},
             )
-            tenant = payload.get("tenant")
-            if tenant is not None and not isinstance(tenant, str):
-                raise InvalidToken("claim 'tenant' must be a tenant slug")
-            return Claims(user_id=UUID(str(payload["sub"])), tenant=tenant)
+            return _claims(payload)
         except (jwt.PyJWTError, ValueError) as error:
             raise InvalidToken(str(error)) from error
 
@@ -97,18 +102,44 @@ class TokenVerifier:
         raise InvalidToken(f"unknown signing key {kid!r}")
 
 
+def _claims(payload: dict[str, Any]) -> Claims:
+    tenant = payload.get("tenant")
+    if tenant is not None and not isinstance(tenant, str):
+        raise InvalidToken("claim 'tenant' must be a tenant slug")
+    subject, issuer = payload["sub"], payload.get("iss", "")
+    if not isinstance(subject, str) or not 1 <= len(subject) <= _MAX_SUBJECT:
+        raise InvalidToken(f"claim 'sub' must be a string of 1 to {_MAX_SUBJECT} characters")
+    if not isinstance(issuer, str) or len(issuer) > _MAX_ISSUER:
+        raise InvalidToken(f"claim 'iss' must be a string of at most {_MAX_ISSUER} characters")
+    email = payload.get("email")
+    verified = payload.get("email_verified") is True
+    name = payload.get("name")
+    return Claims(
+        issuer=issuer,
+        subject=subject,
+        email=email if verified and isinstance(email, str) else None,
+        name=name if isinstance(name, str) else None,
+        tenant=tenant,
+    )
+
+
 def mint_token(
     secret: str,
-    user_id: UUID,
+    subject: UUID | str,
     *,
     tenant: str | None = None,
+    email: str | None = None,
+    email_verified: bool = True,
     audience: str = "roundpool",
     ttl_seconds: int = 12 * 3600,
     now: float | None = None,
 ) -> str:
-    """A development token (HS256)."""
+    """A development token (HS256). `subject` is the user's subject: their id for users not created from a
+    token (seed data), else the `sub` they signed up with."""
     issued = int(now if now is not None else time.time())
-    claims: dict[str, Any] = {"sub": str(user_id), "aud": audience, "iat": issued, "exp": issued + ttl_seconds}
+    claims: dict[str, Any] = {"sub": str(subject), "aud": audience, "iat": issued, "exp": issued + ttl_seconds}
     if tenant is not None:
         claims["tenant"] = tenant
+    if email is not None:
+        claims["email"], claims["email_verified"] = email, email_verified
     return jwt.encode(claims, secret, algorithm="HS256")

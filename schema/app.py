@@ -27,7 +27,7 @@ from db.session import Database
 from policies.tokens import TokenVerifier
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import in_process_worker
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, claims_from_header, resolve_principal
+from schema.authentication import AuthenticationFailed, TenantNotAllowed, authenticate, claims_from_header
 from schema.build import Limits, build_schema
 from schema.execution import GraphQLRequest, execute, masked_error
 from schema.logs import request_id_var
@@ -132,7 +132,7 @@ async def _graphql(request: Request) -> Response:
         principal = None
         if claims is not None:
             tenant = request.headers.get("x-tenant") or claims.tenant
-            principal = await resolve_principal(runtime.database, claims.user_id, tenant)
+            principal = await authenticate(runtime.database, claims, tenant)
     except AuthenticationFailed as error:
         return _problem(401, "UNAUTHENTICATED", str(error))
     except TenantNotAllowed as error:

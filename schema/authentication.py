@@ -1,18 +1,25 @@
-"""From credentials to a Principal: verify the token (no database work), then resolve the acting tenant
-among the user's memberships in a transaction that carries only the user's context."""
+"""From credentials to a Principal: verify the token (no database work), find the token's user (creating it on
+its first request), then resolve the acting tenant among the user's memberships in a transaction that carries
+only the user's context."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from db.queries import tenancy
+from db.queries import onboarding, tenancy
 from db.session import Database, DbContext
 from policies.principal import ActingTenant, Principal, Role, TenantKind
 from policies.tokens import Claims, InvalidToken, TokenVerifier
+from resolvers.errors import InvalidInput
+from resolvers.invitations import normalised_email
 
 
 class AuthenticationFailed(Exception):
     """401: no usable credentials."""
+
+
+# Provisioning runs before anyone is known: a context that matches no user (every policy sees nothing).
+_NOBODY = DbContext(user_id=UUID(int=0))
 
 
 class TenantNotAllowed(Exception):
@@ -29,6 +36,25 @@ def claims_from_header(authorization: str | None, verifier: TokenVerifier) -> Cl
         return verifier.verify(token.strip())
     except InvalidToken as error:
         raise AuthenticationFailed(f"invalid token: {error}") from error
+
+
+async def authenticate(database: Database, claims: Claims, tenant_slug: str | None) -> Principal:
+    """The principal of a verified token; its first request creates the user (just in time)."""
+    return await resolve_principal(database, await provision_user(database, claims), tenant_slug)
+
+
+async def provision_user(database: Database, claims: Claims) -> UUID:
+    """The id of the token's user: one statement when the user exists. A new user gets the token's address only
+    if the token verified it; an address already used by another identity is refused, never merged."""
+    try:
+        email = None if claims.email is None else normalised_email(claims.email)
+    except InvalidInput:
+        email = None  # not an address the users table can hold: as good as unverified
+    async with database.transaction(_NOBODY) as tx:
+        try:
+            return await onboarding.provision_user(tx, claims.issuer, claims.subject, email, claims.name)
+        except onboarding.IdentityRefused as error:
+            raise AuthenticationFailed(str(error)) from error
 
 
 async def resolve_principal(database: Database, user_id: UUID, tenant_slug: str | None) -> Principal:

@@ -8,13 +8,15 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import companies, grants, invitations, members
+from policies.principal import TenantKind
+from resolvers import companies, grants, invitations, members, onboarding
 from resolvers.context import RequestContext
 from schema.outcomes import outcome, parse_id
 from schema.types.grants import GrantScope, PortfolioGrant
 from schema.types.invitations import Invitation
+from schema.types.onboarding import CustomerCreated
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
-from schema.types.tenancy import CompanyProfile, Membership, RemovedMember, Role
+from schema.types.tenancy import CompanyProfile, Membership, RemovedMember, Role, Tenant
 
 Ctx = Info[RequestContext, None]
 
@@ -41,6 +43,12 @@ GrantResult = Annotated[
     PortfolioGrant | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
     strawberry.union("GrantResult"),
 ]
+CreateTenantResult = Annotated[
+    Tenant | NotAllowed | InvalidInputProblem | ConflictProblem, strawberry.union("CreateTenantResult")
+]
+CreateCustomerResult = Annotated[
+    CustomerCreated | NotAllowed | InvalidInputProblem | ConflictProblem, strawberry.union("CreateCustomerResult")
+]
 CompanyProfileResult = Annotated[
     CompanyProfile | NotAllowed | InvalidInputProblem, strawberry.union("CompanyProfileResult")
 ]
@@ -60,6 +68,32 @@ class CompanyProfileInput:
 
 @strawberry.type
 class TenancyMutation:
+    @strawberry.mutation(
+        description="Create a startup owned by you. Slug: 3 to 40 lowercase letters, digits and inner hyphens."
+    )
+    async def create_startup(self, info: Ctx, slug: str, name: str) -> CreateTenantResult:
+        async def run() -> Tenant:
+            return Tenant.from_record(await onboarding.create_tenant(info.context, TenantKind.STARTUP, slug, name))
+
+        return await outcome(run)
+
+    @strawberry.mutation(description="Create a venture capital firm owned by you. Slug as for createStartup.")
+    async def create_venture_firm(self, info: Ctx, slug: str, name: str) -> CreateTenantResult:
+        async def run() -> Tenant:
+            return Tenant.from_record(await onboarding.create_tenant(info.context, TenantKind.VC, slug, name))
+
+        return await outcome(run)
+
+    @strawberry.mutation(
+        description="A billing admin of the acting operator creates a startup it bills and invites its first"
+        " owner (`ownerEmail`, who accepts with acceptInvitation)."
+    )
+    async def create_customer(self, info: Ctx, slug: str, name: str, owner_email: str) -> CreateCustomerResult:
+        async def run() -> CustomerCreated:
+            return CustomerCreated.from_result(await onboarding.create_customer(info.context, slug, name, owner_email))
+
+        return await outcome(run)
+
     @strawberry.mutation(
         description="Invite an e-mail address into the acting tenant (owners and admins; only owners invite"
         " owners). The answer is the same whether or not the address belongs to a user."

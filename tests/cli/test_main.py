@@ -80,7 +80,7 @@ def test_token_mints_a_verifiable_token_for_the_user(cli: CliRunner, world: Worl
     result = cli.invoke(app, ["token", "--user", actor.email or "", "--tenant", actor.tenant_slug or ""])
     assert result.exit_code == 0, result.output
     claims = TokenVerifier(secret=JWT_SECRET).verify(result.stdout.strip())
-    assert (claims.user_id, claims.tenant) == (actor.user_id, actor.tenant_slug)
+    assert (claims.subject, claims.tenant) == (str(actor.user_id), actor.tenant_slug)
 
 
 def test_token_for_an_unknown_user_fails_cleanly(cli: CliRunner) -> None:

@@ -1,0 +1,53 @@
+"""Onboarding: the user of a verified token (created on first use), and tenants created with their first owner.
+Each goes through one security-definer function (policies/sql/0014_onboarding.sql): the app role cannot insert
+tenants, users or memberships itself."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import psycopg.errors
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from db.errors import DatabaseError, mapped_errors
+from db.records import InvitationRecord, TenantRecord
+from db.session import RequestTransaction
+from db.tables import invitations, tenants
+
+
+class IdentityRefused(DatabaseError):
+    """No user can be created for the token: it has no trusted address, or the address is another account's."""
+
+
+_TENANT_COLUMNS = ", ".join(c.name for c in tenants.columns)
+_INVITATION_COLUMNS = ", ".join(c.name for c in invitations.columns)
+
+
+async def provision_user(
+    tx: RequestTransaction, issuer: str, subject: str, trusted_email: str | None, name: str | None
+) -> UUID:
+    statement = text("select app.provision_user(:issuer, :subject, :email, :name)")
+    params = {"issuer": issuer, "subject": subject, "email": trusted_email, "name": name}
+    try:
+        with mapped_errors():
+            return UUID(str((await tx.execute(statement, params)).scalar_one()))
+    except DBAPIError as error:
+        if isinstance(error.orig, psycopg.errors.InvalidAuthorizationSpecification):
+            raise IdentityRefused(getattr(error.orig.diag, "message_primary", None) or str(error.orig)) from error
+        raise
+
+
+async def create_tenant(tx: RequestTransaction, slug: str, name: str, kind: str) -> TenantRecord:
+    statement = text(f"select {_TENANT_COLUMNS} from app.create_tenant(:slug, :name, :kind)")
+    with mapped_errors():
+        row = (await tx.execute(statement, {"slug": slug, "name": name, "kind": kind})).one()
+    return TenantRecord(**row._mapping)
+
+
+async def create_customer(tx: RequestTransaction, slug: str, name: str, owner_email: str) -> InvitationRecord:
+    """The invitation of the new customer's first owner (the customer is its tenant)."""
+    statement = text(f"select {_INVITATION_COLUMNS} from app.create_customer(:slug, :name, :email)")
+    with mapped_errors():
+        row = (await tx.execute(statement, {"slug": slug, "name": name, "email": owner_email})).one()
+    return InvitationRecord(**row._mapping)
