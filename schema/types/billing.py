@@ -31,6 +31,7 @@ from resolvers.billing import PlanWithVersions
 from resolvers.context import RequestContext
 from resolvers.invoices import MarginLine, Voided
 from schema.types.decimals import money_amount
+from schema.types.node import Node
 from schema.types.problems import Problem
 from schema.types.tenancy import Tenant, load_tenant
 
@@ -212,7 +213,7 @@ class PlanVersion:
 
 
 @strawberry.type
-class PricingPlan:
+class PricingPlan(Node):
     id: strawberry.ID
     name: str
     versions: list[PlanVersion]
@@ -423,7 +424,7 @@ class InvoiceLine:
 
 
 @strawberry.type(description="A stored invoice or credit note. Closed and void ones never change.")
-class Invoice:
+class Invoice(Node):
     id: strawberry.ID
     number: int | None
     kind: InvoiceKind
@@ -558,7 +559,7 @@ class InvoiceRunStatus(enum.Enum):
 
 
 @strawberry.type(description="A job closing every billed tenant's invoice for a period, and its progress.")
-class InvoiceRun:
+class InvoiceRun(Node):
     id: strawberry.ID
     period: str
     status: InvoiceRunStatus

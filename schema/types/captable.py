@@ -27,6 +27,7 @@ from resolvers.scenarios import Payout, portfolio_payouts
 from schema.types.costs import CostGroupBy, CostMetric, CostRow
 from schema.types.decimals import stated_money
 from schema.types.financials import KpiValue
+from schema.types.node import Node
 from schema.types.problems import Problem as ProblemInterface
 from schema.types.tenancy import Tenant, load_tenant
 
@@ -407,7 +408,7 @@ class FundPerformance:
 
 
 @strawberry.type
-class Fund:
+class Fund(Node):
     id: strawberry.ID
     name: str
     currency: str

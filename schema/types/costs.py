@@ -14,6 +14,7 @@ from strawberry.types import Info
 from cost import Dimension, LateData, Metric
 from db.cost_records import CloudAccountRecord, CostImportRecord
 from resolvers.context import RequestContext
+from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant
 
 
@@ -162,7 +163,7 @@ class RehomedPeriod:
 
 
 @strawberry.type(description="A billing-file import (a background job) and its progress.")
-class CostImport:
+class CostImport(Node):
     id: strawberry.ID
     status: CostImportStatus
     source_uri: str

@@ -21,6 +21,7 @@ from resolvers.financials import ReportWithLines, Statement
 from resolvers.kpi_requests import RequestStatus
 from resolvers.kpis import Direction, ReportWithValues, Unit
 from schema.types.decimals import stated_money
+from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant
 
 FinancialStatement = strawberry.enum(Statement, name="FinancialStatement")
@@ -53,7 +54,7 @@ class FinancialReportLine:
 
 
 @strawberry.type(description="A statement of one fiscal period; final ones never change.")
-class FinancialReport:
+class FinancialReport(Node):
     id: strawberry.ID
     statement: FinancialStatement
     period_start: date
@@ -173,7 +174,7 @@ class KpiReport:
 
 
 @strawberry.type(description="A VC's request for a startup's KPIs of a period.")
-class KpiRequest:
+class KpiRequest(Node):
     id: strawberry.ID
     period_start: date
     period_end: date

@@ -12,6 +12,7 @@ from strawberry.types import Info
 from db.records import GrantRecord
 from resolvers.context import RequestContext
 from resolvers.grants import Scope
+from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant
 
 GrantScope = strawberry.enum(Scope, name="GrantScope")
@@ -25,7 +26,7 @@ class GrantStatus(Enum):
 
 
 @strawberry.type
-class PortfolioGrant:
+class PortfolioGrant(Node):
     id: strawberry.ID
     requested_scopes: list[GrantScope]
     scopes: list[GrantScope]

@@ -14,6 +14,7 @@ from policies.principal import TenantKind as TenantKindValue
 from resolvers import companies, cursors, tenants
 from resolvers.context import RequestContext
 from resolvers.pages import page_request
+from schema.types.node import Node
 from schema.types.pagination import Connection, connection
 
 TenantKind = strawberry.enum(TenantKindValue, name="TenantKind")
@@ -67,7 +68,7 @@ class CompanyProfile:
 
 
 @strawberry.type
-class Tenant:
+class Tenant(Node):
     id: strawberry.ID
     slug: str
     name: str
