@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from cli.demo import seed_kitsune_captable
+from cli.demo_onboarding import create_demo_tenants, demo_missing
 from cli.runtime import CliError, Runtime, dev_subject_by_email, load_settings, prepare, user_id_by_email
 from cli.tenants import tenants_app
 from db.bootstrap import bootstrap
@@ -74,15 +75,19 @@ def serve(
 
 
 def _load_demo(runtime: Runtime) -> None:
-    """Seed tenants and users (as the owner), Kitsune's cap table (through the API), then print tokens."""
+    """Create tenants and users (through the API's paths), Kitsune's cap table (through the API), then print
+    tokens."""
     from db.location import DatabaseLocation
 
     secret = runtime.settings.jwt_secret or ""
+    if demo_missing(runtime.location):
+        asyncio.run(create_demo_tenants(runtime.settings, runtime.location))
     users, ledger_missing = load_demo(runtime.location.owner_url)
     owner_only = DatabaseLocation(
         app_url=runtime.location.owner_url, owner_url=runtime.location.owner_url, embedded=False
     )
     ids = {user.email: UUID(user_id_by_email(owner_only, user.email)) for user in users}
+    subjects = {user.email: dev_subject_by_email(owner_only, user.email) for user in users}
     if ledger_missing:
         problems = asyncio.run(
             seed_kitsune_captable(runtime.settings, runtime.location.app_url, ids["founder@kitsune.example"])
@@ -92,7 +97,7 @@ def _load_demo(runtime: Runtime) -> None:
     typer.echo("Demo users; send a token as 'Authorization: Bearer <token>':")
     for user in users:
         typer.echo(f"\n# {user.email}  ({user.role} of {user.tenant})")
-        typer.echo(mint_token(secret, ids[user.email], tenant=user.tenant))
+        typer.echo(mint_token(secret, subjects[user.email], tenant=user.tenant))
 
 
 @app.command()
