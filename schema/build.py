@@ -30,6 +30,7 @@ from schema.roots.costs_mutation import CostsMutation
 from schema.roots.costs_query import CostsQuery
 from schema.roots.financials_mutation import FinancialsMutation
 from schema.roots.financials_query import FinancialsQuery
+from schema.roots.node_query import NodeQuery
 from schema.roots.scenarios_query import ScenariosQuery
 from schema.roots.staged_imports_mutation import StagedImportsMutation
 from schema.roots.staged_imports_query import StagedImportsQuery
@@ -40,7 +41,7 @@ from schema.types.decimals import DECIMAL
 # One class per domain; each domain adds its own here.
 QUERIES: tuple[type, ...] = (
     TenancyQuery, CapTableQuery, ScenariosQuery, StagedImportsQuery, FinancialsQuery, CostsQuery, CostAssembliesQuery,
-    BillingQuery,
+    BillingQuery, NodeQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     TenancyMutation, CapTableMutation, StagedImportsMutation, FinancialsMutation, CostsMutation,
