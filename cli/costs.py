@@ -12,6 +12,7 @@ switches to running the queue itself when the workers it was following stop hear
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from cli.runtime import CliError, Runtime, load_settings, prepare, split_legacy_store, user_id_by_email
+from cli.worker_health import beat, heartbeat_path, unhealthy
 from cost import CostStore, LateData
 from db.cost_records import CostImportRecord
 from db.queries import costs
@@ -160,6 +162,20 @@ def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: b
     return 2 if record.status == "failed" else 0
 
 
+def check_worker() -> int:
+    """`roundpool worker --check`: 0 when the worker of this data folder heartbeated lately (a health probe)."""
+    try:
+        settings = load_settings()
+    except CliError as error:
+        err.print(f"[red]error:[/red] {error}")
+        return 1
+    problem = unhealthy(heartbeat_path(settings.home), settings.job_stalled_after_s)
+    if problem:
+        err.print(f"[red]unhealthy:[/red] {problem}")
+        return 1
+    return 0
+
+
 def run_worker() -> int:
     """Run the job queue until interrupted (SIGINT/SIGTERM finish the current job first)."""
     try:
@@ -175,6 +191,8 @@ def run_worker() -> int:
         err.print(f"[red]error:[/red] {error}")
         return 1
 
+    heartbeat = heartbeat_path(settings.home)
+
     async def run() -> None:
         app_url = runtime.location.app_url
         database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
@@ -182,8 +200,15 @@ def run_worker() -> int:
             job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
             async with job_app.open_async():
                 err.print(f"worker: queues {', '.join(WORKER_QUEUES)}; cost store {store.root}")
-                await run_job_worker(job_app, timings, name="roundpool-worker")
+                health = asyncio.create_task(beat(database, heartbeat, timings.heartbeat_s))
+                try:
+                    await run_job_worker(job_app, timings, name="roundpool-worker")
+                finally:
+                    health.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await health
         finally:
+            heartbeat.unlink(missing_ok=True)
             await database.dispose()
 
     asyncio.run(run())

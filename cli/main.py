@@ -7,29 +7,31 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
-import uuid
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import typer
 from rich.console import Console
 
 from cli.demo import seed_kitsune_captable
+from cli.demo_billing import load_demo_billing
 from cli.demo_onboarding import create_demo_tenants, demo_missing
-from cli.runtime import CliError, Runtime, dev_subject_by_email, load_settings, prepare, user_id_by_email
+from cli.runtime import (
+    CliError,
+    Runtime,
+    dev_subject_by_email,
+    load_settings,
+    migrate_database,
+    prepare,
+    user_id_by_email,
+)
 from cli.tenants import tenants_app
-from db.bootstrap import bootstrap
 from db.demo import load_demo
-from db.migrate import upgrade
-from db.session import Database
 from policies.tokens import mint_token
-from schema.app import create_app, schema_for
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
-from schema.execution import GraphQLRequest, execute
+from schema.app import create_app
 from schema.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -75,7 +77,7 @@ def serve(
 
 
 def _load_demo(runtime: Runtime) -> None:
-    """Create tenants and users (through the API's paths), Kitsune's cap table (through the API), then print
+    """Create tenants and users, Kitsune's cap table and the billing story (all through the API), then print
     tokens."""
     from db.location import DatabaseLocation
 
@@ -94,6 +96,7 @@ def _load_demo(runtime: Runtime) -> None:
         )
         if problems:
             raise CliError("the demo cap table was refused: " + "; ".join(problems))
+    load_demo_billing(runtime.settings, runtime.location.app_url, ids)
     typer.echo("Demo users; send a token as 'Authorization: Bearer <token>':")
     for user in users:
         typer.echo(f"\n# {user.email}  ({user.role} of {user.tenant})")
@@ -124,41 +127,20 @@ def graphql(
     user: Annotated[str, typer.Option(help="Run as this user (e-mail).")],
     tenant: Annotated[str | None, typer.Option(help="Act for this tenant (slug).")] = None,
     variables: Annotated[str | None, typer.Option(help="Variables as a JSON object.")] = None,
+    allow_errors: Annotated[
+        bool, typer.Option(help="Exit 0 when a result union answers a problem (NotFound, InvalidInput, …).")
+    ] = False,
 ) -> None:
-    """Execute a document through the same schema, auth context, transaction and policies as HTTP."""
-    try:
-        settings = load_settings()
-        runtime = prepare(settings)
-        text = Path(document[1:]).read_text() if document.startswith("@") else document
-        parsed_variables: Any = json.loads(variables) if variables else None
-        if parsed_variables is not None and not isinstance(parsed_variables, dict):
-            raise CliError("--variables must be a JSON object")
-        user_id = UUID(user_id_by_email(runtime.location, user))
-    except (CliError, OSError, ValueError) as error:
-        raise _fail(str(error)) from error
+    """Execute a document exactly as POST /graphql does (schema, limits, cost store, policies).
 
-    async def run() -> dict[str, Any]:
-        database = Database(runtime.location.app_url, pool_size=1, statement_timeout_ms=settings.statement_timeout_ms)
-        try:
-            principal = await resolve_principal(database, user_id, tenant)
-            return await execute(
-                schema_for(settings),
-                database,
-                principal,
-                GraphQLRequest(query=text, variables=parsed_variables),
-                request_id=uuid.uuid4().hex,
-                max_page_size=settings.max_page_size,
-            )
-        finally:
-            await database.dispose()
+    Exit 2 when the response has errors, or when a result union answers a Problem type (select
+    `__typename`) unless --allow-errors."""
+    from cli.documents import run_document
 
-    try:
-        response = asyncio.run(run())
-    except (AuthenticationFailed, TenantNotAllowed) as error:
-        raise _fail(str(error)) from error
-    typer.echo(json.dumps(response, indent=2, default=str))
-    if response.get("errors"):
-        raise typer.Exit(code=2)
+    code, response = run_document(document, user, tenant, variables, allow_problems=allow_errors)
+    if response is not None:
+        typer.echo(json.dumps(response, indent=2, default=str))
+    raise typer.Exit(code=code)
 
 
 @db_app.command("upgrade")
@@ -167,7 +149,7 @@ def db_upgrade() -> None:
     try:
         settings = load_settings()
         runtime = prepare(settings, migrate=False, check_role=False)
-        upgrade(runtime.location.owner_url)
+        migrate_database(settings, runtime.location)
     except CliError as error:
         raise _fail(str(error)) from error
     err.print("database is at the latest revision")
@@ -184,19 +166,26 @@ def db_url(role: Annotated[DbRole, typer.Option(help="Whose connection string.")
 
 
 @db_app.command("bootstrap")
-def db_bootstrap() -> None:
+def db_bootstrap(
+    owner_password_file: Annotated[
+        Path | None, typer.Option(help="File with roundpool_owner's password (else ROUNDPOOL_OWNER_PASSWORD[_FILE]).")
+    ] = None,
+    app_password_file: Annotated[
+        Path | None, typer.Option(help="File holding roundpool_app's password (else ROUNDPOOL_APP_PASSWORD[_FILE]).")
+    ] = None,
+) -> None:
     """Create the roles and the database on a server you administer (BOOTSTRAP_DATABASE_URL, a superuser).
 
-    Passwords come from ROUNDPOOL_OWNER_PASSWORD and ROUNDPOOL_APP_PASSWORD.
+    Both login roles need a password: from the options' files, ROUNDPOOL_OWNER_PASSWORD_FILE /
+    ROUNDPOOL_APP_PASSWORD_FILE (Docker secrets), or ROUNDPOOL_OWNER_PASSWORD / ROUNDPOOL_APP_PASSWORD.
+    Run again to change them.
     """
-    superuser_url = os.environ.get("BOOTSTRAP_DATABASE_URL")
-    if not superuser_url:
-        raise _fail("set BOOTSTRAP_DATABASE_URL to a superuser DSN")
-    bootstrap(
-        superuser_url,
-        owner_password=os.environ.get("ROUNDPOOL_OWNER_PASSWORD"),
-        app_password=os.environ.get("ROUNDPOOL_APP_PASSWORD"),
-    )
+    from cli.bootstrap import run_bootstrap
+
+    try:
+        run_bootstrap(owner_password_file, app_password_file)
+    except CliError as error:
+        raise _fail(str(error)) from error
     err.print("roles and database are in place")
 
 
@@ -287,14 +276,19 @@ def cost_migrate_store() -> None:
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    check: Annotated[
+        bool, typer.Option("--check", help="Health probe: exit 0 if this data folder's worker heartbeated lately.")
+    ] = False,
+) -> None:
     """Run the background job queue (cost imports, invoice runs) until interrupted.
 
     At start and every ROUNDPOOL_JOB_RECOVERY_INTERVAL_S it retries the jobs of workers that stopped
-    heartbeating (ROUNDPOOL_JOB_STALLED_AFTER_S), up to ROUNDPOOL_JOB_MAX_RETRIES times per job."""
-    from cli.costs import run_worker
+    heartbeating (ROUNDPOOL_JOB_STALLED_AFTER_S), up to ROUNDPOOL_JOB_MAX_RETRIES times per job. While it runs
+    it writes a heartbeat into $ROUNDPOOL_HOME/worker-heartbeat, which `--check` reads."""
+    from cli.costs import check_worker, run_worker
 
-    raise typer.Exit(code=run_worker())
+    raise typer.Exit(code=check_worker() if check else run_worker())
 
 
 app.add_typer(tenants_app, name="tenants")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -10,9 +12,11 @@ from pydantic import ValidationError
 
 from cost.migration import StoreMigration, migrate_store
 from cost.store import CostStore
+from db.connect_errors import CONNECT_ERRORS, cannot_connect, invalid_dsn
 from db.cost_store_owners import import_owners
-from db.location import DatabaseLocation, locate_database
+from db.location import DatabaseLocation, IncompleteLocation, locate_database
 from db.migrate import upgrade
+from db.migration_role import NotTheOwner
 from db.role_check import UnsafeAppRole, check_app_role
 from schema.settings import Settings
 
@@ -68,25 +72,67 @@ def _development_secret(settings: Settings) -> str:
 def prepare(
     settings: Settings, *, migrate: bool = True, keep_running: bool = False, check_role: bool = True
 ) -> Runtime:
-    """Locate (or start) the database and, when we hold the owner's DSN, apply migrations; refuse an app role
-    that row-level security would not bind (every command that acts as the app role)."""
-    location = locate_database(
-        settings.database_url, settings.migration_database_url, settings.home, keep_running=keep_running
-    )
+    """Locate (or, in development, start) the database and, when we hold the owner's DSN, apply migrations;
+    refuse an app role that row-level security would not bind (every command that acts as the app role).
+
+    Settings that do not add up, a server that cannot be reached or refuses the login, and a migration DSN
+    that is not the owner's each stop the command with one line naming the variable."""
+    for variable, url in (("DATABASE_URL", settings.database_url),
+                          ("MIGRATION_DATABASE_URL", settings.migration_database_url)):
+        problem = url and invalid_dsn(variable, url)
+        if problem:
+            raise CliError(problem)
+    try:
+        location = locate_database(
+            settings.database_url, settings.migration_database_url, settings.home, keep_running=keep_running,
+            embedded_allowed=settings.development,
+        )
+    except IncompleteLocation as error:
+        raise CliError(str(error)) from None
     if migrate and (location.embedded or settings.migration_database_url):
-        upgrade(location.owner_url)
-        split_legacy_store(settings, location.owner_url)
+        migrate_database(settings, location)
     if check_role:
-        try:
+        with connecting("DATABASE_URL", location.app_url):
             check_app_role(location.app_url)
-        except UnsafeAppRole as error:
-            raise CliError(str(error)) from error
     return Runtime(settings=settings, location=location)
+
+
+def migration_url(settings: Settings, location: DatabaseLocation) -> str:
+    """The owner's DSN: the embedded server's, or MIGRATION_DATABASE_URL (never the app role's DATABASE_URL)."""
+    if location.embedded:
+        return location.owner_url
+    if not settings.migration_database_url:
+        raise CliError(
+            "migrations need MIGRATION_DATABASE_URL, the owner role's DSN (DATABASE_URL is the app role's, which"
+            " cannot create or alter tables)"
+        )
+    return settings.migration_database_url
+
+
+def migrate_database(settings: Settings, location: DatabaseLocation) -> None:
+    owner_url = migration_url(settings, location)
+    with connecting("MIGRATION_DATABASE_URL", owner_url):
+        upgrade(owner_url)
+        split_legacy_store(settings, owner_url)
+
+
+@contextmanager
+def connecting(variable: str, url: str) -> Iterator[None]:
+    """Turn a refused or failed connection through `url` (the value of `variable`) into one line."""
+    try:
+        yield
+    except (UnsafeAppRole, NotTheOwner) as error:
+        raise CliError(str(error)) from None
+    except CONNECT_ERRORS as error:
+        raise CliError(cannot_connect(variable, url, error)) from None
 
 
 def user_id_by_email(location: DatabaseLocation, email: str) -> str:
     """Identify a user for the CLI (token minting, `graphql --user`): an owner look-up, nothing else."""
-    with psycopg.connect(location.owner_url) as conn:
+    with connecting("MIGRATION_DATABASE_URL", location.owner_url), psycopg.connect(location.owner_url) as conn:
+        owner = conn.execute("select rolbypassrls from pg_roles where rolname = current_user").fetchone()
+        if not (owner and owner[0]):  # the app role sees no user by e-mail: say why instead of "no user"
+            raise CliError("finding a user by e-mail needs MIGRATION_DATABASE_URL (the owner role's DSN)")
         row = conn.execute("select id from users where email = %s", (email.strip().lower(),)).fetchone()
     if row is None:
         raise CliError(f"no user with e-mail {email!r}")

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 
 from db.location import sqlalchemy_url
+from db.migration_role import check_migration_role
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -20,6 +21,8 @@ def alembic_config(owner_url: str) -> Config:
 
 
 def upgrade(owner_url: str, revision: str = "head") -> None:
+    """Apply migrations; :class:`db.migration_role.NotTheOwner` before anything when `owner_url` is not the owner's."""
+    check_migration_role(owner_url)
     command.upgrade(alembic_config(owner_url), revision)
 
 

@@ -1,24 +1,26 @@
-"""The Starlette application: POST /graphql (GraphiQL on GET in development), /healthz, /readyz."""
+"""The Starlette application: POST /graphql (GraphiQL on GET in development), /healthz, /readyz, and /metrics
+when ROUNDPOOL_METRICS_TOKEN is set."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import strawberry
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.http.ides import get_graphql_ide_html
 
 from captable.ocf.limits import JsonTooDeep, load_json
 from cost import CostStore
@@ -27,11 +29,21 @@ from db.session import Database
 from policies.tokens import TokenVerifier
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import in_process_worker
+from resolvers.rate_limit import RateLimited, RateLimiter, bucket_key
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, authenticate, claims_from_header
 from schema.build import Limits, build_schema
-from schema.execution import GraphQLRequest, execute, masked_error
+from schema.cors import cors_middleware
+from schema.execution import GraphQLRequest, masked_error
+from schema.execution_options import ExecutionOptions, execute_with
+from schema.graphiql import GraphiQLPage, graphiql_page
 from schema.logs import request_id_var
+from schema.media_types import graphql_status, response_media_type
+from schema.metrics import CONTENT_TYPE_LATEST, Metrics, ObservedOperation, OperationNameExtension, observed_operation
 from schema.settings import Settings
+from schema.tracing import configured_provider, tracing_extension
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import TracerProvider
 
 _logger = logging.getLogger("roundpool.http")
 _PARSE_INLINE_BYTES = 256 * 1024  # larger bodies (uploads) are parsed on a worker thread
@@ -44,6 +56,9 @@ class _Runtime:
     verifier: TokenVerifier
     settings: Settings
     cost_store: CostStore
+    metrics: Metrics | None = None
+    rate_limiter: RateLimiter | None = None
+    graphiql: GraphiQLPage | None = None
 
 
 def token_verifier(settings: Settings) -> TokenVerifier:
@@ -56,19 +71,21 @@ def token_verifier(settings: Settings) -> TokenVerifier:
     )
 
 
-def schema_for(settings: Settings) -> strawberry.Schema:
+def schema_for(settings: Settings, observers: Sequence[Callable[[], Any]] = ()) -> strawberry.Schema:
     return build_schema(
         Limits(
             max_depth=settings.max_depth,
             max_aliases=settings.max_aliases,
             max_tokens=settings.max_tokens,
             introspection=settings.introspection_enabled,
-        )
+        ),
+        observers,
     )
 
 
-def create_app(settings: Settings, app_url: str) -> Starlette:
-    """The ASGI app for the app role's DSN `app_url`; the engine lives as long as the lifespan."""
+def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvider | None = None) -> Starlette:
+    """The ASGI app for the app role's DSN `app_url`; the engine lives as long as the lifespan. Spans go to
+    `tracer_provider` when given, else to ROUNDPOOL_OTEL_ENDPOINT when set."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -82,7 +99,17 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
         if store.has_legacy_catalog():  # pre-0008 layout: nothing in it is read until it is split by operator
             _logger.error("cost store %s has the old single-catalog layout; run `roundpool cost migrate-store`",
                           store.root)
-        app.state.runtime = _Runtime(database, schema_for(settings), token_verifier(settings), settings, store)
+        provider = tracer_provider or configured_provider(settings.otel_endpoint, settings.otel_service_name)
+        metrics = Metrics(settings.metrics_max_operations) if settings.metrics_token else None
+        observers: list[Callable[[], Any]] = [] if provider is None else [tracing_extension(provider)]
+        if metrics is not None:
+            observers.append(OperationNameExtension)
+        app.state.runtime = _Runtime(
+            database, schema_for(settings, observers), token_verifier(settings), settings, store, metrics=metrics,
+            rate_limiter=RateLimiter(database, settings.rate_limit_per_minute) if settings.rate_limit_per_minute
+            else None,
+            graphiql=graphiql_page(settings.graphiql_assets_url) if settings.graphiql_enabled else None,
+        )
         try:
             if settings.database_url is None:  # the embedded default: no separate worker process to rely on
                 async with in_process_worker(
@@ -93,40 +120,70 @@ def create_app(settings: Settings, app_url: str) -> Starlette:
                 yield
         finally:
             await database.dispose()
+            if provider is not None and tracer_provider is None:
+                provider.shutdown()  # flushes the spans still batched
 
     routes = [
         Route("/graphql", _graphql, methods=["GET", "POST"]),
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(RequestIdMiddleware)])
+    if settings.metrics_token:
+        routes.append(Route("/metrics", _metrics, methods=["GET"]))
+    # CORS outermost, so that every answer (the request-id middleware's 500 included) carries its headers.
+    middleware = [*cors_middleware(settings.cors_origins), Middleware(RequestIdMiddleware)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 
 def _problem(status: int, code: str, message: str) -> JSONResponse:
-    extensions = {"code": code, "requestId": request_id_var.get()}
-    return JSONResponse({"errors": [{"message": message, "extensions": extensions}]}, status_code=status)
+    return JSONResponse(_refusal(status, code, message).body, status_code=status)
+
+
+@dataclass
+class _Answer:
+    body: dict[str, Any]
+    status: int | None = None  # None: an execution result, whose status depends on the media type
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _refusal(status: int, code: str, message: str, **extra: Any) -> _Answer:
+    extensions = {"code": code, "requestId": request_id_var.get(), **extra}
+    return _Answer({"errors": [{"message": message, "extensions": extensions}]}, status)
 
 
 async def _graphql(request: Request) -> Response:
     runtime: _Runtime = request.app.state.runtime
-    settings = runtime.settings
     if request.method == "GET":
-        if settings.graphiql_enabled and "query" not in request.query_params:
-            return HTMLResponse(get_graphql_ide_html())
+        if runtime.graphiql is not None and "query" not in request.query_params:
+            page = runtime.graphiql
+            return HTMLResponse(page.html, headers={"content-security-policy": page.content_security_policy})
         return _problem(405, "METHOD_NOT_ALLOWED", "GraphQL over GET is disabled; use POST with JSON")
+    media_type = response_media_type(request.headers.get("accept"))
+    started = time.perf_counter()
+    with observed_operation(None) as operation:
+        answer = await _answer(request, runtime, operation)
+        status, body = (answer.status, answer.body) if answer.status else graphql_status(answer.body, media_type)
+        if runtime.metrics is not None:
+            runtime.metrics.observe(operation.name, status, body, started)
+    return JSONResponse(body, status_code=status, headers=answer.headers, media_type=media_type)
+
+
+async def _answer(request: Request, runtime: _Runtime, operation: ObservedOperation) -> _Answer:
+    settings = runtime.settings
     # JSON only: a browser cannot send it cross-site without a CORS preflight, which is the CSRF defence.
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return _problem(415, "UNSUPPORTED_MEDIA_TYPE", "send the request as application/json")
+        return _refusal(415, "UNSUPPORTED_MEDIA_TYPE", "send the request as application/json")
     body = await _bounded_body(request, settings.max_body_bytes)
     if body is None:
-        return _problem(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {settings.max_body_bytes} bytes")
+        return _refusal(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {settings.max_body_bytes} bytes")
     try:
         parsed = await _parse_off_loop(body, settings.max_json_depth)
     except JsonTooDeep as error:
         message = f"the body nests JSON deeper than {error.max_depth} levels (ROUNDPOOL_MAX_JSON_DEPTH)"
-        return _problem(400, "BAD_USER_INPUT", message)
+        return _refusal(400, "BAD_USER_INPUT", message)
     if isinstance(parsed, str):
-        return _problem(400, "BAD_REQUEST", parsed)
+        return _refusal(400, "BAD_REQUEST", parsed)
+    operation.name = parsed.operation_name
     try:
         claims = claims_from_header(request.headers.get("authorization"), runtime.verifier)
         principal = None
@@ -134,22 +191,33 @@ async def _graphql(request: Request) -> Response:
             tenant = request.headers.get("x-tenant") or claims.tenant
             principal = await authenticate(runtime.database, claims, tenant)
     except AuthenticationFailed as error:
-        return _problem(401, "UNAUTHENTICATED", str(error))
+        return _refusal(401, "UNAUTHENTICATED", str(error))
     except TenantNotAllowed as error:
-        return _problem(403, "FORBIDDEN", str(error))
-    result = await execute(
-        runtime.schema,
-        runtime.database,
-        principal,
-        parsed,
-        request_id=request_id_var.get(),
-        max_page_size=settings.max_page_size,
-        cost_store=runtime.cost_store,
-        cost_sources=settings.cost_import_sources,
-        limits=settings.request_limits,
-        invoice_font=settings.invoice_font,
+        return _refusal(403, "FORBIDDEN", str(error))
+    if runtime.rate_limiter is not None:
+        try:
+            await runtime.rate_limiter.take(bucket_key(principal, request.client.host if request.client else None))
+        except RateLimited as limited:
+            answer = _refusal(429, limited.code, str(limited), retryAfter=limited.retry_after)
+            answer.headers["retry-after"] = str(limited.retry_after)
+            return answer
+    options = ExecutionOptions.of(settings, runtime.cost_store)
+    result = await execute_with(
+        options, runtime.schema, runtime.database, principal, parsed, request_id=request_id_var.get()
     )
-    return JSONResponse(result)
+    return _Answer(result)
+
+
+async def _metrics(request: Request) -> Response:
+    runtime: _Runtime = request.app.state.runtime
+    metrics, token = runtime.metrics, runtime.settings.metrics_token
+    if metrics is None or token is None:  # the route exists only with both
+        return PlainTextResponse("not found", status_code=404)
+    scheme, _, offered = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(offered.encode(), token.encode()):
+        return PlainTextResponse("metrics need the bearer token of ROUNDPOOL_METRICS_TOKEN", status_code=401,
+                                 headers={"www-authenticate": "Bearer"})
+    return Response(await metrics.exposition(runtime.database), media_type=CONTENT_TYPE_LATEST)
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes | None:

@@ -1,0 +1,46 @@
+"""A connection that failed, told in one line that names the setting and quotes neither the DSN nor its
+password (a parse error would otherwise echo the string it could not parse)."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+
+# Failing to reach or to log in (psycopg raises OperationalError for both; SQLAlchemy wraps it for Alembic),
+# or a DSN SQLAlchemy cannot parse. A statement that fails once connected is none of these.
+CONNECT_ERRORS: tuple[type[Exception], ...] = (psycopg.OperationalError, OperationalError, ArgumentError)
+
+
+def invalid_dsn(variable: str, url: str) -> str | None:
+    """Why `url` is not a libpq DSN, checked before connecting; None when it is one."""
+    return None if _parses(url) else f"{variable} is not a valid PostgreSQL URL"
+
+
+def cannot_connect(variable: str, url: str, error: Exception) -> str:
+    original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    if isinstance(original, ArgumentError) or not _parses(url):
+        return f"{variable} is not a valid PostgreSQL URL"
+    reason = " ".join(line.strip() for line in str(original).splitlines() if line.strip())
+    password = _password(url)
+    if password:
+        reason = reason.replace(password, "***")
+    return f"{variable}: cannot connect to {_where(url)}: {reason or type(original).__name__}"
+
+
+def _parses(url: str) -> bool:
+    try:
+        conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return False
+    return True
+
+
+def _password(url: str) -> str | None:
+    return conninfo_to_dict(url).get("password")
+
+
+def _where(url: str) -> str:
+    parts = conninfo_to_dict(url)
+    user, host, port, dbname = (parts.get(k) for k in ("user", "host", "port", "dbname"))
+    return f"database {dbname or '?'} on {host or 'the local socket'}{':' + str(port) if port else ''} as {user or '?'}"
