@@ -56,6 +56,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "total": ("Total", "合計"),
     "payment": ("Payment details", "お振込先"),
     "reduced": ("※ reduced-rate item", "※は軽減税率対象"),
+    "out_of_scope": ("Not subject to consumption tax", "不課税取引"),
     "fx": ("Exchange rate", "為替レート"),
     "cancels": ("Cancels invoice", "取消対象の請求書"),
     "replaces": ("Replaces invoice", "差し替え前の請求書"),
@@ -101,8 +102,13 @@ class InvoiceDocument:
         return self.details.get("jurisdiction") == "JP"
 
     @property
+    def reverse_charge(self) -> bool:
+        return bool(self.details.get("reverse_charge"))
+
+    @property
     def qualified(self) -> bool:
-        return bool(self.details.get("qualified")) and self.kind == "invoice"
+        """A qualified invoice states consumption tax per rate; a supply outside its scope has none to state."""
+        return bool(self.details.get("qualified")) and self.kind == "invoice" and not self.reverse_charge
 
     def label(self, key: str) -> str:
         english, japanese = _LABELS[key]
@@ -135,7 +141,7 @@ def _quantity(line: DocumentLine) -> str:
 
 
 def _rate(line: DocumentLine, document: InvoiceDocument) -> str:
-    if line.tax_rate_percent is None or line.kind == "TAX":
+    if line.tax_rate_percent is None or line.kind == "TAX" or document.reverse_charge:
         return ""
     mark = " ※" if line.tax_category in document.reduced_categories else ""
     return f"{Decimal(line.tax_rate_percent).normalize():f} %{mark}"
@@ -212,6 +218,10 @@ def _facts(document: InvoiceDocument) -> list[tuple[str, str]]:
 def _totals(document: InvoiceDocument) -> list[tuple[str, str]]:
     cur = document.currency
     out = [(document.label("subtotal"), money(document.subtotal, cur))]
+    if document.reverse_charge:  # no rate applies: the note says why
+        taxable = sum((Decimal(b["taxable"]) for b in document.details.get("tax_breakdown", ())), Decimal(0))
+        return [*out, (document.label("out_of_scope"), money(taxable, cur)),
+                (document.label("tax"), money(document.tax, cur)), (document.label("total"), money(document.total, cur))]
     for b in document.details.get("tax_breakdown", ()):
         rate = f"{b['rate_percent']}%{' ※' if b.get('reduced') else ''}"
         out.append((f"{rate} {document.label('taxable')}", money(Decimal(b["taxable"]), cur)))
@@ -298,15 +308,13 @@ def render_html(document: InvoiceDocument) -> str:
     return "\n".join(parts)
 
 
-_WIDTHS = (100, 34, 20, 36)  # mm: description, quantity, tax rate, amount (A4 less 10 mm margins)
+_WIDTHS = (72, 60, 22, 36)  # mm: description, quantity, tax rate, amount (A4 less 10 mm margins)
 _FAMILY = "InvoiceFont"
 
 
 def render_pdf(document: InvoiceDocument, font_path: Path | None = None) -> bytes:
     """Raises :class:`~cost.billing.fonts.DocumentFontMissing` when no font covers the document's text."""
     from fpdf import FPDF
-    from fpdf.enums import TableBordersLayout, TableCellFillMode
-    from fpdf.fonts import FontFace
 
     font = find_font(document_text(document), font_path)
     identity = f"{document.title} {document.number_text} · {document.bill_from.get('name') or ''} · {document.period}"
@@ -340,38 +348,82 @@ def render_pdf(document: InvoiceDocument, font_path: Path | None = None) -> byte
         pdf.cell(95, 6, document.label(key), new_x="LEFT", new_y="NEXT")
         pdf.set_font(_FAMILY, "", 9)
         for text in _party(document, party, recipient=recipient):
-            pdf.multi_cell(93, 5, text, new_x="LEFT", new_y="NEXT")
+            pdf.multi_cell(93, 5, text, align="L", new_x="LEFT", new_y="NEXT")
     pdf.set_xy(10, max(pdf.get_y(), top + 30) + 3)
     pdf.set_font(_FAMILY, "", 9)
     for label, value in _facts(document):
         pdf.cell(58, 5, label)
-        pdf.multi_cell(0, 5, value, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, value, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
-    pdf.set_font(_FAMILY, "", 8.5)
-    headings = [document.label(k) for k in ("description", "quantity", "rate", "amount")]
-    with pdf.table(
-        col_widths=_WIDTHS,
-        text_align=("LEFT", "RIGHT", "RIGHT", "RIGHT"),
-        borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-        cell_fill_mode=TableCellFillMode.NONE,
-        line_height=4.6,
-        repeat_headings=1,
-        first_row_as_headings=True,
-    ) as table:
-        table.row(headings)
-        for row in _rows(document):
-            cells = table.row()
-            style = "B" if row.heading else ""
-            for text in (row.text, row.quantity, row.rate, row.amount):
-                cells.cell(text, style=FontFace(emphasis=style or None))
+    _table(pdf, document)
     _totals_block(pdf, document)
     return bytes(pdf.output())
 
 
+_LINE = 4.2  # mm per line of table text
+_ALIGN = ("L", "R", "R", "R")
+
+
+def _cells(row: _Row) -> tuple[str, str, str, str]:
+    return row.text, row.quantity, row.rate, row.amount
+
+
+def _row_height(pdf: Any, texts: Sequence[str]) -> float:
+    lines = max(len(pdf.multi_cell(w, _LINE, t, dry_run=True, output="LINES")) for w, t in zip(_WIDTHS, texts,
+                                                                                               strict=True))
+    return lines * _LINE + 0.8
+
+
+def _draw_row(pdf: Any, texts: Sequence[str], *, bold: bool) -> None:
+    pdf.set_font(_FAMILY, "B" if bold else "", 8.5)
+    height = _row_height(pdf, texts)
+    x, y = pdf.l_margin, pdf.get_y()
+    for width, text, align in zip(_WIDTHS, texts, _ALIGN, strict=True):
+        pdf.set_xy(x, y + 0.4)
+        pdf.multi_cell(width, _LINE, text, align=align)
+        x += width
+    pdf.set_draw_color(200)
+    pdf.line(pdf.l_margin, y + height, pdf.l_margin + sum(_WIDTHS), y + height)
+    pdf.set_xy(pdf.l_margin, y + height)
+
+
+def _table(pdf: Any, document: InvoiceDocument) -> None:
+    """The lines, drawn row by row so that page breaks fall where a reader expects them: the column headings
+    repeat on every page, a section or service heading stays with its first line, and the last section
+    (the tax) stays with the totals."""
+    headings = tuple(document.label(k) for k in ("description", "quantity", "rate", "amount"))
+    rows = _rows(document)
+    pdf.set_font(_FAMILY, "", 8.5)
+    heights = [_row_height(pdf, _cells(r)) for r in rows]
+    last_section = max((i for i, r in enumerate(rows) if r.heading and r.amount == ""), default=len(rows))
+    _draw_row(pdf, headings, bold=True)
+    for i, row in enumerate(rows):
+        keep = heights[i]
+        if row.heading:  # with every heading below it and the first line
+            j = i
+            while j + 1 < len(rows) and rows[j].heading:
+                j += 1
+                keep += heights[j]
+        if i == last_section:
+            keep = sum(heights[i:]) + _totals_height(pdf, document)
+        if pdf.will_page_break(keep):
+            pdf.add_page()
+            _draw_row(pdf, headings, bold=True)
+        _draw_row(pdf, _cells(row), bold=row.heading)
+
+
+def _totals_height(pdf: Any, document: InvoiceDocument) -> float:
+    notes = _notes(document)
+    pdf.set_font(_FAMILY, "", 8.5)
+    note_lines = sum(len(pdf.multi_cell(0, 4.6, n, dry_run=True, output="LINES")) for n in notes)
+    pdf.set_font(_FAMILY, "", 9)
+    payment = sum(len(pdf.multi_cell(0, 5, p, dry_run=True, output="LINES")) for p in _payment(document))
+    return 3 + 6 * len(_totals(document)) + 4.6 * note_lines + len(notes) + (7 + 5 * payment if payment else 0)
+
+
 def _totals_block(pdf: Any, document: InvoiceDocument) -> None:
     totals, notes, payment = _totals(document), _notes(document), _payment(document)
-    height = 4 + 6 * len(totals) + 5 * (len(notes) * 2 + len(payment) + (2 if payment else 0))
-    if pdf.will_page_break(height):  # the whole block moves to the next page, never the Total alone
+    if pdf.will_page_break(_totals_height(pdf, document)):  # one block: totals, notes, payment details
         pdf.add_page()
     pdf.ln(3)
     for i, (label, amount) in enumerate(totals):
@@ -382,14 +434,14 @@ def _totals_block(pdf: Any, document: InvoiceDocument) -> None:
     pdf.set_font(_FAMILY, "", 8.5)
     for note in notes:
         pdf.ln(1)
-        pdf.multi_cell(0, 4.6, note, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 4.6, note, align="L", new_x="LMARGIN", new_y="NEXT")
     if payment:
         pdf.ln(2)
         pdf.set_font(_FAMILY, "B", 9)
         pdf.cell(0, 5, document.label("payment"), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font(_FAMILY, "", 9)
         for text in payment:
-            pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 def lines_of(rows: Sequence[Any]) -> tuple[DocumentLine, ...]:
