@@ -11,9 +11,12 @@ COPY policies policies
 COPY cost cost
 COPY captable captable
 COPY cli cli
+# /srv/roundpool/cost-store exists and belongs to roundpool in the image, so an empty named volume mounted there
+# starts with that ownership (docker-compose.yml shares it between the API and the workers).
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/roundpool roundpool \
-    && mkdir -p /var/lib/roundpool && chown roundpool /var/lib/roundpool
+    && mkdir -p /var/lib/roundpool /srv/roundpool/cost-store /srv/roundpool/reports \
+    && chown roundpool /var/lib/roundpool /srv/roundpool/cost-store
 USER roundpool
-ENV ROUNDPOOL_HOME=/var/lib/roundpool
+ENV ROUNDPOOL_HOME=/var/lib/roundpool ROUNDPOOL_COST_STORE=/srv/roundpool/cost-store
 EXPOSE 8000
 CMD ["roundpool", "serve", "--host", "0.0.0.0", "--port", "8000"]
