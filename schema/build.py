@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -76,9 +77,11 @@ class RoundpoolSchema(strawberry.Schema):
                 error.message = _SUGGESTION.sub("", error.message)
 
 
-def build_schema(limits: Limits = Limits()) -> strawberry.Schema:
+def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any]] = ()) -> strawberry.Schema:
+    """`observers`: extension factories that watch each operation (metrics, tracing); they run first."""
     parser_cache, validation_cache = ParserCache(maxsize=256), ValidationCache(maxsize=256)
     extensions: list[Any] = [
+        *observers,
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         lambda: QueryDepthLimiter(max_depth=limits.max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),

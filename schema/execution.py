@@ -13,6 +13,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
 from cost.locations import CostSources
@@ -90,12 +91,15 @@ async def execute(
 
 
 async def _run(schema: strawberry.Schema, context: RequestContext, request: GraphQLRequest) -> ExecutionResult:
-    return await schema.execute(
-        request.query,
-        variable_values=request.variables,
-        context_value=context,
-        operation_name=request.operation_name,
-    )
+    try:
+        return await schema.execute(
+            request.query,
+            variable_values=request.variables,
+            context_value=context,
+            operation_name=request.operation_name,
+        )
+    except CannotGetOperationTypeError as error:  # the client's document, not a fault of ours
+        return ExecutionResult(data=None, errors=[GraphQLError(f"no operation named {error.operation_name!r}")])
 
 
 def _is_request_error(error: GraphQLError) -> bool:

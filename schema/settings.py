@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -13,6 +14,9 @@ from captable.ocf.limits import PackageLimits
 from cost.locations import CostSources, configured_sources, source_from_config
 from policies.tokens import check_hs256_secret
 from resolvers.limits import RequestLimits
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+_ASSETS_URL = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%@+-]*)?")
 
 
 def _default_jocf_schema_dir() -> Path | None:
@@ -89,6 +93,32 @@ class Settings(BaseSettings):
     job_stalled_after_s: float = Field(default=60.0, gt=0)
     job_max_retries: int = Field(default=2, ge=0)
     job_recovery_interval_s: int = Field(default=60, ge=1, le=3600)
+    # HTTP conventions. Browser origins allowed to call /graphql (JSON list of scheme://host[:port]; none: no
+    # CORS headers). /metrics exists only with a token (scrapers send `Authorization: Bearer <token>`). Tracing
+    # exports OTLP/HTTP spans to `otel_endpoint` (needs the `tracing` extra). Requests per minute per tenant.
+    cors_origins: list[str] = Field(default_factory=list)
+    metrics_token: str | None = Field(default=None, min_length=16)
+    metrics_max_operations: int = Field(default=100, ge=1, le=10_000)
+    otel_endpoint: str | None = None
+    otel_service_name: str = "roundpool"
+    rate_limit_per_minute: int | None = Field(default=None, ge=1)
+    # Base URL the GraphiQL page loads its scripts and styles from (the same paths as on the CDN).
+    graphiql_assets_url: str = "https://unpkg.com"
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_exact(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path, no wildcard)")
+        return [origin.lower() for origin in origins]  # browsers send the Origin header in lower case
+
+    @field_validator("graphiql_assets_url")
+    @classmethod
+    def _assets_url_is_plain(cls, url: str) -> str:
+        if not _ASSETS_URL.fullmatch(url):
+            raise ValueError(f"{url!r} is not an http(s) URL without query, fragment or quotes")
+        return url.rstrip("/")
 
     @property
     def request_limits(self) -> RequestLimits:
