@@ -3,9 +3,10 @@ Parquet file per partition, with bounded memory.
 
 Each incoming batch is sorted by partition once; partitions keep zero-copy slices of it and write a row
 group when they reach ``row_group_rows``. When the sorted batches still referenced exceed
-``max_buffered_bytes``, partitions with a reasonable amount of rows flush, small ones are copied out of the
-shared batches and keep accumulating (so a small account still gets few, large row groups: fewer row
-groups is what makes queries fast), and memory stays flat.
+``max_buffered_bytes``, partitions with a reasonable amount of rows flush, small ones copy their new slices
+out of the shared batches (once: what was copied before stays as it is) and keep accumulating (so a small
+account still gets few, large row groups: fewer row groups is what makes queries fast), and memory stays
+flat.
 Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`.
 """
 
@@ -42,7 +43,8 @@ class _Partition:
     period: str
     account: str
     writer: pq.ParquetWriter | None = None
-    pending: list[pa.RecordBatch] = field(default_factory=list)
+    owned: list[pa.RecordBatch] = field(default_factory=list)  # copies, holding only their own rows
+    shared: list[pa.RecordBatch] = field(default_factory=list)  # zero-copy slices of sorted batches
     pending_rows: int = 0
     rows: int = 0
 
@@ -120,23 +122,25 @@ class PartitionedWriter:
             self._relieve()
 
     def _relieve(self) -> None:
-        """Release the sorted batches: flush partitions with a decent row group, copy the small ones out
-        of the shared batches (so they keep growing towards one row group), then flush the largest until
-        the copies fit in half the budget."""
+        """Release the sorted batches: flush partitions with a decent row group, copy the new slices of the
+        small ones out of the shared batches (so they keep growing towards one row group), then flush the
+        largest until the copies fit in half the budget."""
         compact = []
         for part in self._partitions.values():
             if part.pending_rows >= self.row_group_rows // 4:
                 self._flush(part)
-            elif part.pending:
-                table = pa.Table.from_batches(part.pending, schema=SCHEMA)
-                copied = table.take(pa.array(np.arange(table.num_rows))).combine_chunks()
-                part.pending = copied.to_batches()[:1]
+            elif part.pending_rows:
+                if part.shared:
+                    # One concatenation copies just the slices' rows (a take would gather them row by row).
+                    part.owned.append(pa.concat_batches(part.shared))
+                    part.shared = []
                 compact.append(part)
-        self._buffered = sum(p.pending[0].nbytes for p in compact)
+        owned = {id(part): sum(b.nbytes for b in part.owned) for part in compact}
+        self._buffered = sum(owned.values())
         for part in sorted(compact, key=lambda p: p.pending_rows, reverse=True):
             if self._buffered <= self.max_buffered_bytes // 2:
                 break
-            self._buffered -= part.pending[0].nbytes
+            self._buffered -= owned[id(part)]
             self._flush(part)
         # mimalloc keeps freed pages for reuse; without this, RSS measured ~2.5x Arrow's live bytes.
         pa.default_memory_pool().release_unused()
@@ -166,13 +170,13 @@ class PartitionedWriter:
             if account in {"", ".", ".."}:
                 raise ValueError(f"sub-account id {account!r} cannot name a partition")
             part = self._partitions[(period, account)] = _Partition(period, account)
-        part.pending.append(rows)
+        part.shared.append(rows)
         part.pending_rows += rows.num_rows
         if part.pending_rows >= self.row_group_rows:
             self._flush(part)
 
     def _flush(self, part: _Partition) -> None:
-        if not part.pending:
+        if not part.pending_rows:
             return
         if part.writer is None:
             directory = f"{self.base}/{part.relative.rsplit('/', 1)[0]}"
@@ -185,7 +189,7 @@ class PartitionedWriter:
                 write_statistics=["BillingPeriodStart", "SubAccountId"],
                 use_dictionary=_DICTIONARY_COLUMNS,
             )
-        table = pa.Table.from_batches(part.pending, schema=SCHEMA)
+        table = pa.Table.from_batches(part.owned + part.shared, schema=SCHEMA)
         part.writer.write_table(table, row_group_size=max(self.row_group_rows, table.num_rows))
         part.rows += table.num_rows
-        part.pending, part.pending_rows = [], 0
+        part.owned, part.shared, part.pending_rows = [], [], 0
