@@ -36,11 +36,12 @@ REQUIRED: dict[Format, frozenset[str]] = {
         {"BilledCost", "EffectiveCost", "BillingPeriodStart", "ChargeCategory", "BillingCurrency"}
     ),
 }
-# One column that identifies a format even when a required one is missing, to give a precise error.
-_MARKERS: dict[Format, str] = {
-    Format.LEGACY_CUR: "lineItem/",
-    Format.CUR2: "line_item_",
-    Format.FOCUS: "BilledCost",
+# Columns (prefixes) that identify a format even when a required one is missing, to give a precise error
+# (a FOCUS file without BilledCost still names BilledCost as missing).
+_MARKERS: dict[Format, tuple[str, ...]] = {
+    Format.LEGACY_CUR: ("lineItem/",),
+    Format.CUR2: ("line_item_",),
+    Format.FOCUS: ("BilledCost", "EffectiveCost", "ChargeCategory", "BillingPeriodStart"),
 }
 
 
@@ -53,8 +54,8 @@ def detect(header: Collection[str], *, file: str) -> Format:
     for fmt, required in REQUIRED.items():
         if required <= names:
             return fmt
-    for fmt, marker in _MARKERS.items():
-        if any(name.startswith(marker) for name in names):
+    for fmt, markers in _MARKERS.items():
+        if any(name.startswith(marker) for name in names for marker in markers):
             missing = sorted(REQUIRED[fmt] - names)
             raise UnknownFormatError(
                 file, f"header looks like {fmt.value} but lacks required column(s) {', '.join(missing)}"
