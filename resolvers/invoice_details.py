@@ -86,7 +86,9 @@ def details_of(
         "provider_tax": str(policy.provider_tax),
         "tax_rounding": str(policy.rounding),
         "jurisdiction": policy.jurisdiction,
-        "qualified": bool(issuer and issuer.registration_number and policy.jurisdiction == "JP"),
+        # a supply outside Japanese consumption tax (reverse charge) has no tax per rate to state
+        "qualified": bool(issuer and issuer.registration_number and policy.jurisdiction == "JP")
+        and not policy.reverse_charge,
         "reverse_charge": policy.reverse_charge,
         "reverse_charge_note": policy.reverse_charge_note if policy.reverse_charge else "",
         "transaction_period": transaction_period(draft.period),

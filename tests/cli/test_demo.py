@@ -2,8 +2,12 @@
 verify; running it again changes nothing."""
 
 import json
+from decimal import Decimal
+
+from pathlib import Path
 
 import psycopg
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -11,19 +15,30 @@ from policies.tokens import TokenVerifier
 from tests.cli.test_main import cli  # noqa: F401  (the fixture: CLI pointed at the test database)
 from tests.plugins.graphql import JWT_SECRET
 
+BILLING_COUNTS = (
+    ", (select count(*) from invoices), (select count(*) from invoice_lines), (select count(*) from cost_imports),"
+    " (select count(*) from custom_line_items), (select count(*) from pricing_plans), (select count(*) from tax_rates)"
+)
+INVOICES = """{ invoices(status: CLOSED) { edges { node { currency qualified tax company { slug }
+  taxBreakdown { ratePercent } exchangeRates { source } lines { kind } } } } }"""
 PORTFOLIO = "{ portfolio { company { slug } ownership fullyDilutedOwnership invested { amount currency } } }"
 
 
-def test_demo_is_idempotent_and_shows_a_portfolio(cli: CliRunner, owner_conn: psycopg.Connection) -> None:  # noqa: F811
+def test_demo_is_idempotent_and_shows_a_portfolio(  # noqa: F811
+    cli: CliRunner, owner_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # noqa: F811
+) -> None:
+    monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path))  # the demo's CUR file and cost store
     first = cli.invoke(app, ["demo"], catch_exceptions=False)
     assert first.exit_code == 0, first.output
     counts = owner_conn.execute(
         "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
+        + BILLING_COUNTS
     ).fetchone()
     second = cli.invoke(app, ["demo"], catch_exceptions=False)
     assert second.exit_code == 0, second.output
     assert owner_conn.execute(
         "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
+        + BILLING_COUNTS
     ).fetchone() == counts
 
     tokens = [line for line in second.stdout.splitlines() if line.count(".") == 2 and " " not in line]
@@ -40,3 +55,21 @@ def test_demo_is_idempotent_and_shows_a_portfolio(cli: CliRunner, owner_conn: ps
             "invested": {"amount": "5000000.00", "currency": "USD"},
         }
     ]
+
+
+def test_the_demo_bills_a_jpy_qualified_invoice_and_a_usd_invoice(  # noqa: F811
+    cli: CliRunner, owner_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # noqa: F811
+) -> None:
+    monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path))
+    assert cli.invoke(app, ["demo"], catch_exceptions=False).exit_code == 0
+    shown = cli.invoke(app, ["graphql", INVOICES, "--user", "billing@nimbus.example", "--tenant", "nimbus-ops"])
+    assert shown.exit_code == 0, shown.output
+    invoices = {e["node"]["company"]["slug"]: e["node"] for e in json.loads(shown.stdout)["data"]["invoices"]["edges"]}
+    jpy, usd = invoices["kitsune"], invoices["bluefinch"]
+    assert (jpy["currency"], jpy["qualified"], usd["currency"], usd["qualified"]) == ("JPY", True, "USD", False)
+    for invoice in (jpy, usd):
+        kinds = [line["kind"] for line in invoice["lines"]]
+        assert kinds.count("USAGE") > 40 and "CREDIT" in kinds and "FEE" in kinds, kinds
+    assert [b["ratePercent"] for b in jpy["taxBreakdown"]] == ["10"] and Decimal(jpy["tax"]) > 0
+    assert Decimal(usd["tax"]) == 0  # outside Japanese consumption tax; the AWS tax is replaced, not billed
+    assert jpy["exchangeRates"][0]["source"].startswith("MUFG")
