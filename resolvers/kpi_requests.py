@@ -83,9 +83,7 @@ async def request_kpis(
 
 async def requests_page(ctx: RequestContext, status: RequestStatus | None, page: PageRequest) -> Page[KpiRequestRecord]:
     acting = ctx.require_tenant()
-    return await kpi_requests.requests_page(
-        ctx.tx, acting.id, None if status is None else status.value, page.after, page.first
-    )
+    return await kpi_requests.requests_page(ctx.tx, acting.id, None if status is None else status.value, page)
 
 
 async def _open_request(ctx: RequestContext, request_id: UUID, *, as_startup: bool) -> KpiRequestRecord:

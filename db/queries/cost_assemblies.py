@@ -14,7 +14,7 @@ from sqlalchemy import and_, case, func, insert, select, update
 from db.cost_records import AssemblyProgress, CostAssemblyRecord, CostImportRecord
 from db.cost_tables import cost_assemblies, cost_imports
 from db.errors import mapped_errors
-from db.pagination import Page, keyset, page_of
+from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 LIVE = ("queued", "publishing", "succeeded")
@@ -123,8 +123,9 @@ async def progress(tx: RequestTransaction, assembly_ids: Sequence[UUID]) -> dict
 
 
 async def assemblies_page(
-    tx: RequestTransaction, tenant_id: UUID, after: Sequence[Any] | None, first: int
+    tx: RequestTransaction, tenant_id: UUID, window: Window
 ) -> Page[CostAssemblyRecord]:
     statement = select(cost_assemblies).where(cost_assemblies.c.tenant_id == tenant_id)
-    statement = keyset(statement, [cost_assemblies.c.created_at, cost_assemblies.c.id], after, first)
-    return page_of([_assembly(r) for r in (await tx.execute(statement)).all()], first)
+    bounded = keyset(statement, [cost_assemblies.c.created_at, cost_assemblies.c.id], window)
+    rows = (await tx.execute(bounded)).all()
+    return page_of([_assembly(r) for r in rows], window, count=counter(tx, statement))
