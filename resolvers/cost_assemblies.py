@@ -126,7 +126,7 @@ async def cost_assembly(ctx: RequestContext, assembly_id: UUID) -> AssemblyView:
 
 async def cost_assemblies_page(ctx: RequestContext, page: PageRequest) -> Page[CostAssemblyRecord]:
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
-    return await cost_assemblies.assemblies_page(ctx.tx, acting.id, page.after, page.first)
+    return await cost_assemblies.assemblies_page(ctx.tx, acting.id, page)
 
 
 # -- the part job ------------------------------------------------------------------------------------------
