@@ -18,6 +18,7 @@ Every job works under its requester's context, like :func:`resolvers.cost_import
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import dataclass
@@ -221,10 +222,8 @@ async def _stage(
         unexpected = error
     finally:
         reporter.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await reporter
-        except asyncio.CancelledError:
-            pass
     async with database.transaction(context) as tx:
         await costs.update_import(tx, part.id, **fields, finished_at=func.now())
     if unexpected is not None:
@@ -240,7 +239,8 @@ async def _advance(database: Database, context: DbContext, assembly_id: UUID) ->
         parts = await cost_assemblies.parts(tx, assembly_id)
         failed = next((p for p in parts if p.status == "failed"), None)
         if failed is not None:
-            assert failed.error is not None and failed.part_index is not None
+            assert failed.error is not None
+            assert failed.part_index is not None
             error = {**failed.error, "reason": f"part {failed.part_index + 1} of {assembly.parts_total}: "
                                                f"{failed.error['reason']}; nothing was published"}
             await cost_assemblies.update_assembly(tx, assembly_id, status="failed", error=error,

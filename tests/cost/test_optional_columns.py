@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cost import Dimension, Metric, aggregate, import_file
-from cost import cur2, focus
+from cost import Dimension, Metric, aggregate, cur2, focus, import_file
 from cost.errors import UnknownFormatError
 from cost.formats import REQUIRED, Format
 from cost.store import CostStore

@@ -4,6 +4,7 @@ tests/resolvers/test_job_recovery.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from tests.schema.test_costs import COSTS, as_totals, assign, legacy_totals
 
 
 async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
-    cost_gql: GraphQL, world: World, cost_store: CostStore, owner_conn: psycopg.Connection, start_worker: Start,
+    cost_gql: GraphQL, world: World, cost_store: CostStore, owner_conn: psycopg.Connection,
+    start_worker: Start,  # noqa: F811 (the fixture imported above)
     tmp_path: Path,
 ) -> None:
     admin = world.actor("billing_admin")
@@ -49,7 +51,7 @@ async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
         "select max(j.attempts) from cost_imports i join procrastinate_jobs j on j.id = i.job_id"
         " where i.assembly_id = %s", (queued["id"],)).fetchone()
     assert attempts == (2,)  # the killed part: the dead attempt and the retry
-    assert Path(staging).is_dir()  # the retried part's folder, rewritten from empty
+    assert await asyncio.to_thread(Path(staging).is_dir)  # the retried part's folder, rewritten from empty
     await assign(cost_gql, world, accounts)
     costs = await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]})
     assert as_totals(costs["data"]["costs"]) == _sum_totals(parts, legacy_totals)

@@ -120,7 +120,8 @@ def _accounts(n: int) -> list[str]:
 async def _run(database: Database, store: CostStore, sources: CostSources, actor: Actor,
                assembly: dict[str, Any]) -> None:
     """Every part job, then the publication job, inline: what the worker's tasks call."""
-    assert actor.user_id is not None and actor.tenant_id is not None
+    assert actor.user_id is not None
+    assert actor.tenant_id is not None
     context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
     for part in assembly["parts"]:
         await run_assembly_part(database, store, UUID(part["id"]), context, interval=0.05, sources=sources)
@@ -189,13 +190,14 @@ async def test_a_legacy_cur_assembly_of_the_real_sample_in_three_parts_sums_its_
     # The same delivery again: recorded as a duplicate, nothing queued, nothing changed.
     catalog = cost_store.for_operator(admin.tenant_id).catalog()
     again = await _import(cost_gql, admin, manifest)
-    assert again["status"] == "DUPLICATE" and again["parts"] == [], again
+    assert again["status"] == "DUPLICATE", again
+    assert again["parts"] == []
     assert cost_store.for_operator(admin.tenant_id).catalog() == catalog
 
 
 async def test_a_focus_data_export_of_the_real_sample_in_parts_sums_its_parts(
-    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
-    release_accounts: Callable[[Iterable[str]], None], tmp_path: Path,
+    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
+    settings: Settings, release_accounts: Callable[[Iterable[str]], None], tmp_path: Path,
 ) -> None:
     sample = shared_file(FOCUS_SAMPLE)
     root = tmp_path / "bucket"
@@ -246,14 +248,16 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     # A listed part that is not there: refused at the request, naming manifest and part; nothing queued.
     missing = _legacy_manifest(folder.parent, root, [*parts, folder / "report-3.csv"], LEGACY_HEADER, "a1")
     refused = await _import(gql, admin, missing)
-    assert refused["__typename"] == "InvalidInput" and refused["field"] == "manifest", refused
-    assert str(missing) in refused["message"] and "part 3 of 3" in refused["message"], refused
+    assert (refused["__typename"], refused["field"]) == ("InvalidInput", "manifest"), refused
+    assert str(missing) in refused["message"]
+    assert "part 3 of 3" in refused["message"]
     assert "cur/report/20231101-20231201/a1/report-3.csv" in refused["message"]
 
     # A data file beside the parts that the manifest does not list.
     unlisted = _legacy_manifest(folder.parent, root, parts[:1], LEGACY_HEADER, "a1")
     refused = await _import(gql, admin, unlisted)
-    assert refused["__typename"] == "InvalidInput" and "report-2.csv" in refused["message"], refused
+    assert refused["__typename"] == "InvalidInput", refused
+    assert "report-2.csv" in refused["message"]
 
     # A part in another configured source: refused without quoting it.
     outside = write_legacy_csv(elsewhere / "report-9.csv", _rows(accounts, 5, 9))
@@ -263,8 +267,8 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     manifest.write_text(json.dumps(document))
     refused = await _import(gql, admin, manifest)
     assert refused["__typename"] == "InvalidInput", refused
-    assert "outside the manifest's cost source 'bucket'" in refused["message"] and str(outside) not in \
-        refused["message"], refused
+    assert "outside the manifest's cost source 'bucket'" in refused["message"], refused
+    assert str(outside) not in refused["message"]
     assert owner_conn.execute("select count(*) from cost_assemblies where tenant_id = %s",
                               (admin.tenant_id,)).fetchone() == count
 
@@ -280,7 +284,8 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     assert (failed["status"], failed["partsDone"], failed["partsFailed"]) == ("FAILED", 1, 1), failed
     assert failed["error"]["file"] == str(parts[1])
     assert (failed["error"]["row"], failed["error"]["column"]) == (0, "resourceTags/aws:createdBy")
-    assert str(manifest) in failed["error"]["reason"] and "part 2 of 2" in failed["error"]["reason"]
+    assert str(manifest) in failed["error"]["reason"]
+    assert "part 2 of 2" in failed["error"]["reason"]
     assert store.catalog() == before[0]
 
 
@@ -354,7 +359,8 @@ async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_
     await watching
     assert (await _status(gql, admin, queued["id"]))["status"] == "SUCCEEDED"
     assert await total() == second_total
-    assert seen <= {first_total, second_total} and second_total in seen, seen
+    assert seen <= {first_total, second_total}, seen
+    assert second_total in seen
 
 
 async def test_two_in_process_workers_share_one_assembly(
@@ -433,7 +439,8 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
     queued = await _import(gql, admin, manifest)  # REJECT by default: the closed month is refused
     await _run(database, cost_store, sources, admin, queued)
     refused = await _status(gql, admin, queued["id"])
-    assert refused["status"] == "FAILED" and "2023-11" in refused["error"]["reason"], refused
+    assert refused["status"] == "FAILED", refused
+    assert "2023-11" in refused["error"]["reason"]
     assert store.catalog() == catalog
 
     queued = await _import(gql, admin, manifest.parent / manifest.name, "CORRECTIONS")
@@ -452,7 +459,8 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
     queued = await _import(gql, admin, again, "CORRECTIONS")
     await _run(database, cost_store, sources, admin, queued)
     third = await _status(gql, admin, queued["id"])
-    assert third["status"] == "SUCCEEDED" and third["rehomed"] == [
+    assert third["status"] == "SUCCEEDED", third
+    assert third["rehomed"] == [
         {"sourcePeriod": "2023-11", "targetPeriod": "2023-12", "rows": 0}], third
     december = await cost_gql(admin, COSTS, {"period": "2023-12", "company": world.slugs["startup"]})
     assert sum(Decimal(r["billed"]) for r in december["data"]["costs"]) == Decimal("6.5")
