@@ -221,7 +221,8 @@ def _totals(document: InvoiceDocument) -> list[tuple[str, str]]:
     if document.reverse_charge:  # no rate applies: the note says why
         taxable = sum((Decimal(b["taxable"]) for b in document.details.get("tax_breakdown", ())), Decimal(0))
         return [*out, (document.label("out_of_scope"), money(taxable, cur)),
-                (document.label("tax"), money(document.tax, cur)), (document.label("total"), money(document.total, cur))]
+                (document.label("tax"), money(document.tax, cur)),
+                (document.label("total"), money(document.total, cur))]
     for b in document.details.get("tax_breakdown", ()):
         rate = f"{b['rate_percent']}%{' ※' if b.get('reduced') else ''}"
         out.append((f"{rate} {document.label('taxable')}", money(Decimal(b["taxable"]), cur)))
