@@ -78,9 +78,7 @@ async def execute(
                 if any(_is_unexpected(e) for e in result.errors or []):
                     raise _Unexpected(result)
         except _Unexpected as rolled_back:
-            # Rolled back, audit rows of grant reads included: what siblings read must not be shown either.
             result = rolled_back.result
-            result.data = None
         return _response(result, request_id)
     except Exception as error:
         # The transaction did not commit (or execution itself broke): no data may be shown as if it had.
