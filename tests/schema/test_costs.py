@@ -137,7 +137,7 @@ async def test_focus_sample_isolation_grants_and_reassignment(
     assert other["data"]["costs"] == []
     assert (await cost_gql(world.actor("vc_active"), COSTS, window))["data"]["costs"] == []
     forged = await cost_gql(world.actor("other_startup_owner"), COSTS, {**window, "company": world.slugs["startup"]})
-    assert forged["data"] is None
+    assert forged["data"] == {"costs": None}
     assert forged["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
     # A VC granted `costs` reads them by company, audited in the startup's trail.
@@ -151,7 +151,7 @@ async def test_focus_sample_isolation_grants_and_reassignment(
     assert audited[0] >= 1
     for vc in ("vc_lacking_scope", "vc_revoked", "vc_expired", "vc_requested"):
         denied = await cost_gql(world.actor(vc), COSTS, {**window, "company": world.slugs["startup"]})
-        assert denied["data"] is None, vc
+        assert denied["data"] == {"costs": None}, vc
         assert denied["errors"][0]["extensions"]["code"] in ("FORBIDDEN", "NOT_FOUND"), vc
 
     # The billing admin sees every billed tenant by default, or one company.
@@ -173,7 +173,7 @@ async def test_focus_sample_isolation_grants_and_reassignment(
     assert history == [(world.tenants["startup"], False), (world.tenants["other_startup"], True)]
 
     anonymous = await cost_gql(ANONYMOUS, COSTS, window)
-    assert anonymous["data"] is None
+    assert anonymous["data"] == {"costs": None}
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 

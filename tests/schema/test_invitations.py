@@ -207,7 +207,7 @@ async def test_a_revoked_invitation_cannot_be_accepted(
     assert (revoked["__typename"], revoked["status"]) == ("Invitation", "REVOKED")
     assert node(await gql(invitee, MINE))["edges"] == []
     hidden = await gql(invitee, TENANT, {"slug": world.slugs["startup"]})
-    assert hidden["data"] is None
+    assert hidden["data"] == {"tenant": None}
     assert hidden["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
     before = rows(owner_conn, world)

@@ -131,11 +131,11 @@ async def test_who_reads_invoices(cost_gql: GraphQL, world: World, seed_costs: S
     }
     for name, count in expect.items():
         result = await cost_gql(world.actor(name), INVOICES, {"tenant": world.slugs["startup"], "period": PERIOD})
-        edges = (result.get("data") or {}).get("invoices", {"edges": []})["edges"] if result.get("data") else []
+        edges = (result["data"]["invoices"] or {"edges": []})["edges"]
         assert len(edges) == count, (name, result)
         single = await cost_gql(world.actor(name), "query($id: ID!) { invoice(id: $id) { id } }",
                                 {"id": closed["id"]})
-        assert (single.get("data") is not None and single["data"]["invoice"] is not None) == bool(count), name
+        assert (single["data"]["invoice"] is not None) == bool(count), name
 
 
 async def test_void_issues_credit_note_and_reissue(cost_gql: GraphQL, world: World, seed_costs: SeedCosts,

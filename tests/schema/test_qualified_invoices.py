@@ -210,7 +210,7 @@ async def test_without_a_font_covering_japanese_the_pdf_is_refused_by_name(
     (error,) = result["errors"]
     assert error["extensions"]["code"] == "DOCUMENT_FONT_MISSING"
     assert "ROUNDPOOL_INVOICE_FONT" in error["message"]
-    assert result["data"] is None
+    assert result["data"] == {"invoiceDocument": None}
 
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
