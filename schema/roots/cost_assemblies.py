@@ -44,7 +44,7 @@ class CostAssembliesMutation:
 @strawberry.type
 class CostAssembliesQuery:
     @strawberry.field(description="One cost report assembly of your operator and its progress (billing admins).")
-    async def cost_assembly(self, info: Ctx, id: strawberry.ID) -> CostAssembly:
+    async def cost_assembly(self, info: Ctx, id: strawberry.ID) -> CostAssembly | None:
         try:
             assembly_id = UUID(str(id))
         except ValueError as error:
