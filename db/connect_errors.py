@@ -29,6 +29,9 @@ def cannot_connect(variable: str, url: str, error: Exception) -> str:
 
 
 def _parses(url: str) -> bool:
+    """A postgresql:// URL libpq accepts (the engine needs the URL form, not `key=value` pairs)."""
+    if not url.startswith(("postgresql://", "postgres://")):
+        return False
     try:
         conninfo_to_dict(url)
     except psycopg.ProgrammingError:
