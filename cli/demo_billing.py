@@ -25,6 +25,7 @@ from typing import Any
 
 from cli.runtime import CliError
 from cost import CostStore
+from cost.locations import CostSources, LocalSource
 from db.session import Database, DbContext
 from resolvers.cost_imports import run_import
 from schema.authentication import resolve_principal
@@ -272,13 +273,14 @@ class _Api:
     database: Database
     store: CostStore
     principal: Any
+    sources: CostSources
 
     async def __call__(self, document: str, variables: dict[str, Any] | None = None) -> Any:
         body = await execute(
             self.schema, self.database, self.principal,
             GraphQLRequest(document, variables), request_id=uuid.uuid4().hex,
             max_page_size=self.settings.max_page_size, cost_store=self.store,
-            cost_sources=self.settings.cost_import_sources,
+            cost_sources=self.sources,
         )
         if body.get("errors"):
             raise CliError(f"demo billing: {body['errors'][0].get('message')}")
@@ -288,13 +290,25 @@ class _Api:
         return result
 
 
+def demo_folder(settings: Settings) -> Path:
+    return (settings.home / "demo").resolve()
+
+
+def demo_sources(settings: Settings) -> CostSources:
+    """The configured sources plus the demo's own folder: the demo's report is written by the server itself,
+    so it is importable even where production settings configure no source for it."""
+    own = LocalSource("demo reports", str(demo_folder(settings)))
+    return CostSources((*settings.cost_import_sources.sources, own))
+
+
 async def seed_demo_billing(settings: Settings, app_url: str, admin_id: uuid.UUID, period: str) -> None:
     from schema.app import schema_for
 
     database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
     try:
         principal = await resolve_principal(database, admin_id, OPERATOR)
-        api = _Api(settings, schema_for(settings), database, CostStore(settings.cost_store_root), principal)
+        api = _Api(settings, schema_for(settings), database, CostStore(settings.cost_store_root), principal,
+                   demo_sources(settings))
         closed = {e["node"]["company"]["slug"] for e in (await api(CLOSED, {"period": period}))["edges"]
                   if e["node"]["kind"] == "INVOICE"}
         pending = [c for c in CUSTOMERS if c.slug not in closed]
@@ -330,11 +344,10 @@ async def _set_up(api: _Api, customers: Sequence[DemoCustomer], plan: str, perio
         await api(FEE, {"slug": customer.slug, "description": description, "value": value, "period": period,
                         "currency": customer.currency})
         rows += cur_rows(customer, period)
-    path = write_cur(api.settings.home / "demo" / f"cur-{period}.csv", rows)
+    path = write_cur(demo_folder(api.settings) / f"cur-{period}.csv", rows)
     queued = await api(IMPORT, {"path": str(path.resolve())})
     context = DbContext(user_id=api.principal.user_id, tenant_id=api.principal.tenant.id)
-    record = await run_import(api.database, api.store, uuid.UUID(queued["id"]), context,
-                              sources=api.settings.cost_import_sources)
+    record = await run_import(api.database, api.store, uuid.UUID(queued["id"]), context, sources=api.sources)
     if record.status not in ("succeeded", "duplicate"):
         raise CliError(f"demo billing: the cost import of {path} {record.status}: {record.error}")
     for customer in customers:

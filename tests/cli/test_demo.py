@@ -60,6 +60,8 @@ def test_the_demo_bills_a_jpy_qualified_invoice_and_a_usd_invoice(
     cli: CliRunner, owner_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # noqa: F811
 ) -> None:
     monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path))
+    # No cost source configured at all, as in production: the demo imports its own report from its own folder.
+    monkeypatch.setenv("ROUNDPOOL_COST_IMPORT_ROOTS", "[]")
     assert cli.invoke(app, ["demo"], catch_exceptions=False).exit_code == 0
     shown = cli.invoke(app, ["graphql", INVOICES, "--user", "billing@nimbus.example", "--tenant", "nimbus-ops"])
     assert shown.exit_code == 0, shown.output
