@@ -1,8 +1,10 @@
 """Stream any supported billing file as record batches of :data:`cost.columns.SCHEMA`.
 
-CSV goes through Arrow's multithreaded streaming reader (``pyarrow.csv.open_csv``) block by block, reading
-only the columns the mapping needs, all as text (then converted exactly, see :mod:`cost.decimals`);
-Parquet through ``ParquetFile.iter_batches``. Memory is bounded by a few blocks whatever the file size.
+CSV is cut into chunks of whole rows (:mod:`cost.chunks`) parsed by Arrow on a pool of threads, one chunk
+per thread, in file order, reading only the columns the mapping needs, all as text (then converted exactly,
+see :mod:`cost.decimals`); a file whose header holds a quoted newline, or whose chunks cannot be proved to
+end on row boundaries, is parsed serially by Arrow's streaming reader from there on. Parquet goes through
+``ParquetFile.iter_batches``. Memory is bounded by a few chunks whatever the file size.
 Row numbers in errors are 1-based data rows (the header is row 0).
 
 A file is first recognised from its header (:func:`cost.formats.detect`); only then may an error quote its
@@ -13,9 +15,13 @@ of two ``BilledCost`` columns, or an empty cost as nothing, would invoice a wron
 
 from __future__ import annotations
 
+import itertools
+import os
 import types
 import zipfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 import pyarrow as pa
@@ -25,6 +31,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from cost import cur2, focus, legacy
+from cost.chunks import CHUNK_BYTES, SENTINEL_VALUE, Chunk, Joined, sentinel, split
 from cost.errors import (
     CorruptFileError,
     DuplicateColumnError,
@@ -39,8 +46,12 @@ from cost.prefetch import prefetch
 from cost.sources import Source
 from cost.values import Batch
 
-# Small blocks measured fastest with flattest memory (Arrow reuses the allocations): 1 MiB ≈ 800 CUR rows.
-BLOCK_SIZE = 1 << 20
+BLOCK_SIZE = CHUNK_BYTES
+# The serial fallback: small blocks measured fastest with flattest memory (Arrow reuses the allocations).
+SERIAL_BLOCK_SIZE = 1 << 20
+PARSERS = os.cpu_count() or 2
+# Chunks in flight: enough that no parser waits for the next chunk to be cut or for a slow neighbour.
+WINDOW = 2 * PARSERS + 2
 PARQUET_BATCH_ROWS = 64 * 1024
 # Normalisation makes ~100 Arrow calls per batch; below ~50k rows their fixed cost dominates (measured).
 BATCH_ROWS = 64 * 1024
@@ -140,9 +151,12 @@ class Reader:
     def _parsed(self, mapping: _Mapping) -> Iterator[tuple[pa.RecordBatch, int]]:
         columns = mapping.columns_to_read(self.header)
         raw_batches = self._parquet(columns) if self.source.kind == "parquet" else self._csv(columns)
-        for data in _regroup(raw_batches, self.batch_rows):
-            raw = self._raw
-            yield data, min(raw.tell(), self.source.size) if raw is not None and not raw.closed else 0
+        for data, consumed in _regroup(raw_batches, self.batch_rows):
+            yield data, min(consumed, self.source.size)
+
+    def _tell(self) -> int:
+        raw = self._raw
+        return raw.tell() if raw is not None and not raw.closed else 0
 
     def _header(self) -> list[str]:
         if self.source.kind == "parquet":
@@ -153,9 +167,8 @@ class Reader:
                     raise CorruptFileError(self.name, "not a readable Parquet file") from exc
         return self.source.csv_header()
 
-    def _csv(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    def _csv(self, columns: list[str]) -> Iterator[tuple[pa.RecordBatch, int]]:
         null_values = list(focus.NULL_VALUES) if self.format is Format.FOCUS else [""]
-        read = pacsv.ReadOptions(block_size=self.block_size, use_threads=True)
         convert = pacsv.ConvertOptions(
             include_columns=columns,
             column_types=dict.fromkeys(columns, pa.string()),
@@ -166,18 +179,85 @@ class Reader:
         with self.source.csv_stream() as (stream, raw):
             self._raw = raw
             try:
-                reader = pacsv.open_csv(stream, read_options=read, convert_options=convert)
-                yield from reader
+                yield from self._csv_chunks(stream, raw, columns, convert)
             except InputError:
                 raise
             except (pa.ArrowInvalid, OSError, EOFError, zipfile.BadZipFile) as exc:
                 raise CorruptFileError(self.name, _csv_reason(exc, self.source.kind), row=None) from exc
 
-    def _parquet(self, columns: list[str]) -> Iterator[pa.RecordBatch]:
+    def _csv_chunks(
+        self, stream: object, raw: pa.NativeFile, columns: list[str], convert: pacsv.ConvertOptions
+    ) -> Iterator[tuple[pa.RecordBatch, int]]:
+        tail = sentinel(len(self.header))
+        header, chunks = split(stream, raw, size=self.block_size, reserve=len(tail) + 64)
+        names = _header_names(header)
+        if names is None or len(names) < 2:
+            # A quoted newline in the header: let Arrow's serial reader read the header itself.
+            whole_file = itertools.chain([memoryview(header)], (c.data for c in chunks))
+            yield from self._serial(Joined(whole_file), None, convert)
+            return
+        tail = sentinel(len(names))
+        check = next((names.index(c) for c in columns if names.index(c) > 0), None)
+        with ThreadPoolExecutor(PARSERS, thread_name_prefix="cost-csv") as pool:
+            window: deque[tuple[Chunk, Future[pa.Table | None]]] = deque()
+            source = prefetch(chunks, depth=2)
+
+            def submit() -> bool:
+                chunk = next(source, None)
+                if chunk is None:
+                    return False
+                if chunk.whole:
+                    parse = pool.submit(_parse_chunk, chunk.followed_by(tail), names, convert, check)
+                else:
+                    parse = Future()
+                    parse.set_result(None)
+                window.append((chunk, parse))
+                return True
+
+            try:
+                while len(window) < WINDOW and submit():
+                    pass
+                while window:
+                    chunk, parse = window.popleft()
+                    table = parse.result() if chunk.whole else None
+                    consumed = chunk.consumed
+                    if table is None and window and window[0][0].whole:
+                        # The chunk ended inside a quoted value (or is malformed): try it with the next one.
+                        following, _ = window.popleft()
+                        merged = bytearray(bytes(chunk.data) + bytes(following.data) + b"\0" * (len(tail) + 1))
+                        joined = Chunk(merged, chunk.size + following.size, following.consumed)
+                        table = _parse_chunk(joined.followed_by(tail), names, convert, check)
+                        chunk, consumed = joined, following.consumed
+                    if table is None:
+                        ahead = [c.data for c, _ in window]
+                        window.clear()
+                        rest = Joined(itertools.chain([chunk.data], ahead, (c.data for c in source)))
+                        yield from self._serial(rest, names, convert)
+                        return
+                    while len(window) < WINDOW and submit():
+                        pass
+                    for batch in table.to_batches():
+                        yield batch, consumed
+            finally:
+                for _, parse in window:
+                    parse.cancel()
+                source.close()  # stops the cutting thread before the stream closes
+
+    def _serial(
+        self, stream: Joined, names: list[str] | None, convert: pacsv.ConvertOptions
+    ) -> Iterator[tuple[pa.RecordBatch, int]]:
+        read = pacsv.ReadOptions(block_size=SERIAL_BLOCK_SIZE, use_threads=True, column_names=names)
+        # Quote-aware block boundaries: the fallback is for files whose values span lines.
+        parse = pacsv.ParseOptions(newlines_in_values=True)
+        for batch in pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert):
+            yield batch, self._tell()
+
+    def _parquet(self, columns: list[str]) -> Iterator[tuple[pa.RecordBatch, int]]:
         with self.source.filesystem.open_input_file(self.source.path) as handle:
             self._raw = handle
             try:
-                yield from pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns)
+                for batch in pq.ParquetFile(handle).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns):
+                    yield batch, self._tell()
             except InputError:
                 raise
             except pa.ArrowInvalid as exc:
@@ -228,20 +308,44 @@ def _csv_reason(exc: BaseException, kind: str) -> str:
     return "the file could not be read to its end"
 
 
-def _regroup(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+def _header_names(header: bytes) -> list[str] | None:
+    """The column names as Arrow reads them from the header line (``None``: a quoted newline in it)."""
+    if header.count(b'"') % 2:
+        return None
+    read = pacsv.ReadOptions(use_threads=False)
+    return pacsv.read_csv(pa.py_buffer(header), read_options=read).column_names
+
+
+def _parse_chunk(
+    data: memoryview, names: list[str], convert: pacsv.ConvertOptions, check: int | None
+) -> pa.Table | None:
+    """Parse a chunk followed by its sentinel row; ``None`` when the chunk is not proved to be whole rows."""
+    read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=len(data) + 1)
+    try:
+        table = pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
+    except pa.ArrowInvalid:
+        return None
+    last = table.num_rows - 1
+    if last < 0 or (check is not None and table.column(names[check])[last].as_py() != SENTINEL_VALUE):
+        return None
+    return table.slice(0, last)
+
+
+def _regroup(batches: Iterable[tuple[pa.RecordBatch, int]], rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
     """Coalesce small parser blocks into batches of at least ``rows`` rows (one copy of the text)."""
     group: list[pa.RecordBatch] = []
     count = 0
-    for batch in batches:
+    consumed = 0
+    for batch, consumed in batches:
         if not batch.num_rows:
             continue
         group.append(batch)
         count += batch.num_rows
         if count >= rows:
-            yield _combine(group)
+            yield _combine(group), consumed
             group, count = [], 0
     if group:
-        yield _combine(group)
+        yield _combine(group), consumed
 
 
 def _combine(group: list[pa.RecordBatch]) -> pa.RecordBatch:
