@@ -86,6 +86,17 @@ class ResolvedLocation:
 
 
 @dataclass(frozen=True)
+class ResolvedFolder:
+    """A folder (local) or prefix (S3) of a configured source: ``location`` in the client's terms, ``path`` as
+    ``filesystem`` lists it."""
+
+    location: str
+    source: str
+    filesystem: pafs.FileSystem
+    path: str
+
+
+@dataclass(frozen=True)
 class CostSources:
     """The configured sources; the empty default refuses every location (production without settings)."""
 
@@ -152,6 +163,34 @@ class CostSources:
                 raise NotInSource(f"no such file in cost source {source.name!r}")
             return ResolvedLocation(f"s3://{bucket}/{key}", source.name, filesystem, f"{bucket}/{key}",
                                     int(info.size or 0))
+        raise self._refused(usable)
+
+    def resolve_folder(self, location: str, operator: str) -> ResolvedFolder:
+        """The folder or prefix `location` names inside a source `operator` may use (the same checks as
+        :meth:`resolve`; an S3 prefix need not hold anything yet, a local folder must exist)."""
+        usable = self.usable_by(operator)
+        text = location.strip().rstrip("/")
+        if not text or any(c in _FORBIDDEN or not c.isprintable() for c in text):
+            raise self._refused(usable)
+        if text.startswith("s3://"):
+            bucket, _, key = text[len("s3://"):].partition("/")
+            if any(c in _S3_FORBIDDEN for c in text) or (key and any(s in ("", ".", "..") for s in key.split("/"))):
+                raise self._refused(usable)
+            for s3 in (s for s in usable if isinstance(s, S3Source)):
+                if bucket == s3.bucket and (not s3.prefix or key == s3.prefix or key.startswith(s3.prefix + "/")):
+                    return ResolvedFolder(text, s3.name, s3.filesystem(), f"{bucket}/{key}".rstrip("/"))
+            raise self._refused(usable)
+        if "://" in text or not text.startswith("/") or text.startswith("//") \
+                or any(part in (".", "..") for part in text.split("/")):
+            raise self._refused(usable)
+        path = posixpath.normpath(text)
+        for local in (s for s in usable if isinstance(s, LocalSource)):
+            real = os.path.realpath(path)
+            if not _under(path, local.root) or not _under(real, os.path.realpath(local.root)):
+                continue
+            if not os.path.isdir(real):
+                raise NotInSource(f"no such folder in cost source {local.name!r}")
+            return ResolvedFolder(path, local.name, pafs.LocalFileSystem(), real)
         raise self._refused(usable)
 
     @staticmethod

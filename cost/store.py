@@ -38,7 +38,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -157,13 +157,17 @@ class CostStore:
                     out.append(StoredFile(period, account, f"{self.root}/{item['path']}", item["rows"]))
         return sorted(out, key=lambda f: (f.period, f.account, f.path))
 
-    def vacuum(self) -> list[str]:
+    def vacuum(self, *, in_progress: Collection[str]) -> list[str]:
         """Delete import folders the current catalog no longer references; returns the folders removed.
 
-        Only safe when no reader still holds an older catalog version (run it from the maintenance job).
+        `in_progress` names the folders still being written that no catalog lists yet: the assemblies whose
+        parts stage without the store lock (the database's queued and publishing assemblies, see
+        :func:`db.queries.cost_assemblies.staging_ids`). Single-file imports write under the operator's store
+        lock, so run vacuum under that lock too. Only safe when no reader still holds an older catalog version.
         """
         catalog = self.catalog()
         live = {entry["import"] for sources in catalog["partitions"].values() for entry in sources.values()}
+        live |= set(in_progress)
         selector = pafs.FileSelector(f"{self.root}/{IMPORTS_DIR}", allow_not_found=True)
         removed = []
         for info in self.filesystem.get_file_info(selector):

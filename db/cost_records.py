@@ -86,3 +86,19 @@ class AssemblyProgress:
     bytes: int
     bytes_total: int
     rows: int
+
+
+@dataclass(frozen=True)
+class ReportSourceRecord:
+    """A bucket prefix (or local mirror) a billing admin registered for scheduled sync (migration 0017)."""
+
+    tenant_id: UUID
+    id: UUID
+    location: str
+    source_name: str
+    format: str  # 'legacy-cur' | 'cur2' | 'focus'
+    created_by: UUID
+    created_at: datetime
+    last_synced_at: datetime | None
+    last_manifest_at: datetime | None
+    last_error: str | None

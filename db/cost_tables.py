@@ -92,3 +92,18 @@ cost_period_locks = Table(
     Column("locked_by", Uuid),
     Column("reason", Text, nullable=False, server_default=FetchedValue()),
 )
+
+cost_report_sources = Table(
+    "cost_report_sources",
+    metadata,
+    Column("tenant_id", Uuid, primary_key=True),
+    Column("id", Uuid, primary_key=True, server_default=FetchedValue()),
+    Column("location", Text, nullable=False),
+    Column("source_name", Text, nullable=False),
+    Column("format", Text, nullable=False),
+    Column("created_by", Uuid, nullable=False),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("last_synced_at", DateTime(timezone=True)),
+    Column("last_manifest_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+)

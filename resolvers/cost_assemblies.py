@@ -125,9 +125,15 @@ async def cost_assembly(ctx: RequestContext, assembly_id: UUID) -> AssemblyView:
     return AssemblyView(record, progress, await cost_assemblies.parts(ctx.tx, record.id))
 
 
-async def cost_assemblies_page(ctx: RequestContext, page: PageRequest) -> Page[CostAssemblyRecord]:
+async def cost_assemblies_page(ctx: RequestContext, page: PageRequest) -> Page[AssemblyView]:
+    """A page of the operator's assemblies with their progress and parts (three queries, whatever the size)."""
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
-    return await cost_assemblies.assemblies_page(ctx.tx, acting.id, page)
+    records = await cost_assemblies.assemblies_page(ctx.tx, acting.id, page)
+    ids = [r.id for r in records.items]
+    progress = await cost_assemblies.progress(ctx.tx, ids) if ids else {}
+    parts = await cost_assemblies.parts_of(ctx.tx, ids) if ids else {}
+    empty = AssemblyProgress(0, 0, 0, 0, 0)
+    return records.with_items([AssemblyView(r, progress.get(r.id, empty), parts[r.id]) for r in records.items])
 
 
 # -- the part job ------------------------------------------------------------------------------------------
@@ -306,3 +312,13 @@ async def run_assembly_publication(
     if final is None:
         raise JobRefused(f"cost assembly {assembly_id} became invisible to its requester's context")
     return final
+
+
+async def vacuum_store(ctx: RequestContext) -> list[str]:
+    """Delete the acting operator's unreferenced import folders, keeping those of assemblies still staging or
+    publishing (their parts write without the store lock); returns the folders removed."""
+    acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
+    if ctx.cost_store is None:
+        raise RuntimeError("no cost store configured")
+    keep = await cost_assemblies.staging_ids(ctx.tx, acting.id)
+    return await asyncio.to_thread(ctx.cost_store.for_operator(acting.id).vacuum, in_progress=keep)

@@ -19,9 +19,11 @@ CLOUD_ACCOUNTS = Cursor("cloudAccounts", (TEXT, UUID_KEY))
 COST_IMPORTS = Cursor("costImports", (DATETIME, UUID_KEY))
 INVOICES = Cursor("invoices", (DATETIME, UUID_KEY))
 PRICING_PLANS = Cursor("pricingPlans", (TEXT, UUID_KEY))
+COST_ASSEMBLIES = Cursor("costAssemblies", (DATETIME, UUID_KEY))
 
 ALL: tuple[Cursor, ...] = (
     TENANTS, MEMBERS, COMPANIES, PORTFOLIO_GRANTS, AUDIT_EVENTS, INVITATIONS, TENANT_INVITATIONS, CAP_TABLE_LEDGER,
     FUNDS, FINANCIAL_REPORTS, KPI_REQUESTS, CLOUD_ACCOUNTS, COST_IMPORTS, INVOICES, PRICING_PLANS,
+    COST_ASSEMBLIES,
 )
 assert len({c.connection for c in ALL}) == len(ALL), "two connections share a cursor name"

@@ -56,13 +56,16 @@ class JobTimings:
 
     @property
     def recovery_cron(self) -> str:
-        """Every `recovery_interval_s`, as procrastinate's cron (a 6th column holds seconds)."""
-        seconds = self.recovery_interval_s
-        if seconds < 60:
-            return f"* * * * * */{seconds}"
-        if seconds < 3600:
-            return f"*/{seconds // 60} * * * *"
-        return "0 * * * *"
+        return interval_cron(self.recovery_interval_s)
+
+
+def interval_cron(seconds: int) -> str:
+    """Every `seconds`, as procrastinate's cron (a 6th column holds seconds)."""
+    if seconds < 60:
+        return f"* * * * * */{seconds}"
+    if seconds < 3600:
+        return f"*/{seconds // 60} * * * *"
+    return "0 * * * *"
 
 
 async def recover_stalled_jobs(job_app: procrastinate.App, stalled_after_s: float) -> list[int]:

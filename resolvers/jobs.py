@@ -31,24 +31,28 @@ from db.session import Database, DbContext
 from resolvers.cost_assemblies import PART_TASK, PUBLISH_TASK, run_assembly_part, run_assembly_publication
 from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK, run_import
 from resolvers.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
-from resolvers.job_recovery import JobTimings, recover_stalled_jobs
+from resolvers.job_recovery import JobTimings, interval_cron, recover_stalled_jobs
+from resolvers.report_sources import SYNC_TASK, queue_due_syncs, run_report_source_sync
 
 QUEUES = [COST_QUEUE, INVOICE_QUEUE]
 # Recovery and queue housekeeping: only long-running workers listen here (not the CLI's one-shot run).
 MAINTENANCE_QUEUE = "maintenance"
 WORKER_QUEUES = [*QUEUES, MAINTENANCE_QUEUE]
 RECOVERY_TASK = "recover_stalled_jobs"
+SYNC_SCHEDULE_TASK = "schedule_report_syncs"
+_JOB_PAGE_SIZE = 100
 # Finished recovery jobs (one per interval) are deleted after this long.
 _KEEP_MAINTENANCE_JOBS_H = 1
 
 
 def create_job_app(
     app_url: str, database: Database, store: CostStore, timings: JobTimings | None = None,
-    *, sources: CostSources = NO_SOURCES,
+    *, sources: CostSources = NO_SOURCES, report_sync_interval_s: int = 900,
 ) -> procrastinate.App:
     """The queue for the app role's DSN `app_url`; tasks use `database` and `store` (created by the caller).
 
-    Imports read only from `sources` (configuration; the default refuses every location).
+    Imports read only from `sources` (configuration; the default refuses every location). Registered report
+    sources are synced every `report_sync_interval_s` (ROUNDPOOL_REPORT_SYNC_INTERVAL_S).
     """
     timings = timings or JobTimings()
     connector = procrastinate.PsycopgConnector(conninfo=app_url, min_size=1, max_size=4)
@@ -90,6 +94,17 @@ def create_job_app(
     async def recover(job: JobContext, timestamp: int) -> None:
         await recover_stalled_jobs(job.app, timings.stalled_after_s)
         await job.app.job_manager.delete_old_jobs(nb_hours=_KEEP_MAINTENANCE_JOBS_H, queue=MAINTENANCE_QUEUE)
+
+    @app.task(name=SYNC_TASK, queue=COST_QUEUE)
+    async def sync_report_source(source_id: str, tenant_id: str, user_id: str) -> None:
+        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
+        await run_report_source_sync(database, store, UUID(source_id), context, sources=sources,
+                                     max_page_size=_JOB_PAGE_SIZE)
+
+    @app.periodic(cron=interval_cron(report_sync_interval_s), periodic_id="report-sources")
+    @app.task(name=SYNC_SCHEDULE_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=SYNC_SCHEDULE_TASK, pass_context=True)
+    async def schedule_report_syncs(job: JobContext, timestamp: int) -> None:
+        await queue_due_syncs(job.app, database)
 
     register_invoice_tasks(app, database, store, timings.max_retries)
     return app

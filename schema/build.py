@@ -32,21 +32,24 @@ from schema.roots.costs_query import CostsQuery
 from schema.roots.financials_mutation import FinancialsMutation
 from schema.roots.financials_query import FinancialsQuery
 from schema.roots.node_query import NodeQuery
+from schema.roots.report_sources import ReportSourcesMutation, ReportSourcesQuery
 from schema.roots.scenarios_query import ScenariosQuery
 from schema.roots.staged_imports_mutation import StagedImportsMutation
 from schema.roots.staged_imports_query import StagedImportsQuery
 from schema.roots.tenancy_mutation import TenancyMutation
 from schema.roots.tenancy_query import TenancyQuery
+from schema.types.counts import COUNT, Count
 from schema.types.decimals import DECIMAL
 
 # One class per domain; each domain adds its own here.
 QUERIES: tuple[type, ...] = (
     TenancyQuery, CapTableQuery, ScenariosQuery, StagedImportsQuery, FinancialsQuery, CostsQuery, CostAssembliesQuery,
+    ReportSourcesQuery,
     BillingQuery, NodeQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     TenancyMutation, CapTableMutation, StagedImportsMutation, FinancialsMutation, CostsMutation,
-    CostAssembliesMutation, BillingMutation,
+    CostAssembliesMutation, ReportSourcesMutation, BillingMutation,
 )
 
 
@@ -98,5 +101,5 @@ def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any
         mutation=mutation,
         extensions=extensions,
         hide_suggestions=not limits.introspection,
-        config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
+        config=StrawberryConfig(scalar_map={Decimal: DECIMAL, Count: COUNT}),
     )

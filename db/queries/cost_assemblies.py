@@ -129,3 +129,23 @@ async def assemblies_page(
     bounded = keyset(statement, [cost_assemblies.c.created_at, cost_assemblies.c.id], window)
     rows = (await tx.execute(bounded)).all()
     return page_of([_assembly(r) for r in rows], window, count=counter(tx, statement))
+
+
+async def parts_of(tx: RequestTransaction, assembly_ids: Sequence[UUID]) -> dict[UUID, list[CostImportRecord]]:
+    """The parts of several assemblies in one query (a page of `costAssemblies`)."""
+    i = cost_imports.c
+    statement = select(cost_imports).where(i.assembly_id.in_(list(assembly_ids))).order_by(i.assembly_id,
+                                                                                           i.part_index)
+    out: dict[UUID, list[CostImportRecord]] = {a: [] for a in assembly_ids}
+    for row in (await tx.execute(statement)).all():
+        record = CostImportRecord(**row._mapping)
+        assert record.assembly_id is not None
+        out[record.assembly_id].append(record)
+    return out
+
+
+async def staging_ids(tx: RequestTransaction, tenant_id: UUID) -> set[str]:
+    """The store folders of assemblies still staging or publishing (what vacuum must leave alone)."""
+    a = cost_assemblies.c
+    statement = select(a.id).where(a.tenant_id == tenant_id, a.status.in_(("queued", "publishing")))
+    return {str(i) for i in (await tx.execute(statement)).scalars().all()}

@@ -18,7 +18,10 @@ import pytest
 from tests.plugins.world import ACTORS, ANONYMOUS, Actor, World
 
 ACTOR_NAMES = (*ACTORS, "anonymous")
-TABLES = ("cloud_accounts", "cloud_account_assignments", "cost_imports", "cost_period_locks")
+TABLES = ("cloud_accounts", "cloud_account_assignments", "cost_imports", "cost_period_locks", "cost_assemblies",
+          "cost_report_sources")
+_ASSEMBLY = ("insert into cost_assemblies (tenant_id, manifest_uri, source_name, kind, report, period, assembly_key,"
+             " parts_total, created_by) values (%s, '/m.json', 's', 'legacy-cur', %s, '2023-11', 'k', 1, %s)")
 ACCOUNT_READERS = {  # actor → tenants of the first world whose accounts and history it reads
     **{a: {"startup"} for a in ("startup_owner", "startup_admin", "startup_member", "startup_viewer", "vc_active")},
     "other_startup_owner": {"other_startup"},
@@ -40,6 +43,11 @@ def _seed(conn: psycopg.Connection, world: World) -> None:
         )
         conn.execute(
             "insert into cost_period_locks (tenant_id, period) values (%s, '2023-01')", (world.tenants["operator"],)
+        )
+        conn.execute(_ASSEMBLY, (world.tenants["operator"], "seed", admin.user_id))
+        conn.execute(
+            "insert into cost_report_sources (tenant_id, location, source_name, format, created_by)"
+            " values (%s, '/seed', 's', 'legacy-cur', %s)", (world.tenants["operator"], admin.user_id),
         )
 
 
@@ -107,6 +115,9 @@ def _insert(table: str, world: World, actor: Actor, target: World) -> tuple[str,
                          (operator, actor.user_id)),
         "cost_period_locks": ("insert into cost_period_locks (tenant_id, period) values (%s, '2024-02')",
                               (operator,)),
+        "cost_assemblies": (_ASSEMBLY, (operator, "x-new", actor.user_id)),
+        "cost_report_sources": ("insert into cost_report_sources (tenant_id, location, source_name, format,"
+                                " created_by) values (%s, '/x-new', 's', 'cur2', %s)", (operator, actor.user_id)),
     }[table]
 
 
@@ -127,7 +138,9 @@ def test_insert(
                 owner_conn.execute(f"delete from {table} where tenant_id = any(%s) and "
                                    + {"cloud_accounts": "account_id like 'new-%%'",
                                       "cost_imports": "source_uri = '/x.csv'",
-                                      "cost_period_locks": "period = '2024-02'"}[table],
+                                      "cost_period_locks": "period = '2024-02'",
+                                      "cost_assemblies": "report = 'x-new'",
+                                      "cost_report_sources": "location = '/x-new'"}[table],
                                    (list(first.tenants.values()),))
                 if table == "cloud_accounts":
                     owner_conn.execute("delete from cloud_account_assignments where account_id like 'new-%%'")
@@ -141,6 +154,8 @@ UPDATES = {
     "cloud_account_assignments": "update cloud_account_assignments set valid_to = now()",
     "cost_imports": "update cost_imports set rows = rows + 1",
     "cost_period_locks": "update cost_period_locks set reason = 'changed'",
+    "cost_assemblies": "update cost_assemblies set finished_at = now()",
+    "cost_report_sources": "update cost_report_sources set last_error = 'changed'",
 }
 
 

@@ -169,7 +169,7 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     assert as_totals(costs["data"]["costs"]) == legacy_totals(path)  # every row once: nothing half-published
     # The dead attempt's folder was never published; vacuum removes it and only it.
     assert await asyncio.to_thread(Path(staging).is_dir)
-    assert cost_store.for_operator(admin.tenant_id).vacuum() == [staging]
+    assert cost_store.for_operator(admin.tenant_id).vacuum(in_progress=()) == [staging]
     assert as_totals((await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]}))
                      ["data"]["costs"]) == legacy_totals(path)
     # The rescuer unregistered; the killed worker's row stays until a worker starts after it went silent, but

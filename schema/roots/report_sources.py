@@ -1,0 +1,52 @@
+"""Report sources: register a bucket prefix once, list what its syncs found, sync on demand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import report_sources
+from resolvers.context import RequestContext
+from resolvers.errors import ApiError
+from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
+from schema.types.report_sources import ReportSource, ReportSourceFormat, ReportSourceSync
+
+Ctx = Info[RequestContext, None]
+
+RegisterReportSourceResult = Annotated[
+    ReportSource | NotAllowed | InvalidInputProblem, strawberry.union("RegisterReportSourceResult")
+]
+
+
+@strawberry.type
+class ReportSourcesMutation:
+    @strawberry.mutation(
+        description="Register a prefix where AWS delivers a report (`s3://bucket/prefix` of a configured cost "
+        "source, or a folder of a local one): every worker lists it every ROUNDPOOL_REPORT_SYNC_INTERVAL_S and "
+        "queues each new delivery as an assembly. Only the location and format are stored; the bucket's "
+        "endpoint and credentials stay in configuration. Registering it again returns it. Billing admins."
+    )
+    async def register_report_source(
+        self, info: Ctx, location: str, format: ReportSourceFormat
+    ) -> RegisterReportSourceResult:
+        try:
+            record = await report_sources.register_report_source(info.context, location, format.report_format())
+            views = await report_sources.cost_sources(info.context)
+            return ReportSource.from_view(next(v for v in views if v.record.id == record.id))
+        except ApiError as error:
+            return problem_from(error)  # type: ignore[no-any-return]
+
+    @strawberry.mutation(description="List every report source of your operator now and queue its new "
+                         "deliveries (what the scheduled sync does). Billing admins.")
+    async def sync_report_sources(self, info: Ctx) -> list[ReportSourceSync]:
+        return [ReportSourceSync.from_outcome(o) for o in await report_sources.sync_all(info.context)]
+
+
+@strawberry.type
+class ReportSourcesQuery:
+    @strawberry.field(description="Your operator's report sources with their last assembly, its status and the "
+                      "lag (billing admins).")
+    async def cost_sources(self, info: Ctx) -> list[ReportSource] | None:
+        return [ReportSource.from_view(v) for v in await report_sources.cost_sources(info.context)]

@@ -1,0 +1,241 @@
+"""Report sources through GraphQL as the real app role: registered only inside a configured cost source,
+synced (on demand, by the scheduled task of a real worker) into assemblies, each delivery queued once, and
+shown with their last assembly, its status and the lag."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import strawberry
+
+from cost import CostStore
+from cost.locations import CostSources, LocalSource
+from db.session import Database
+from resolvers.job_recovery import JobTimings
+from resolvers.jobs import SYNC_SCHEDULE_TASK, create_job_app, run_worker
+from schema.settings import Settings
+from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
+from tests.plugins.database import TestDatabase
+from tests.plugins.graphql import GraphQL
+from tests.plugins.world import World
+from tests.schema.test_cost_assemblies import STATUS, _accounts, _gql, _legacy_manifest, _rows, _run
+
+REGISTER = """
+mutation($location: String!, $format: ReportSourceFormat!) {
+  registerReportSource(location: $location, format: $format) {
+    __typename
+    ... on ReportSource { id location format source }
+    ... on InvalidInput { field message }
+    ... on Problem { message }
+  }
+}"""
+SYNC = "mutation { syncReportSources { sourceId queuedAssemblyIds known problems } }"
+SOURCES = """
+{ costSources { id location format source lastSyncedAt lastManifestModifiedAt lastError lastAssemblyId
+                lastAssemblyStatus lagSeconds } }"""
+ASSEMBLIES = "{ costAssemblies(first: 10) { totalCount edges { node { id status report partsDone } } } }"
+
+
+def mirror(root: Path, report: str, key: str, rows: int = 20) -> Path:
+    """A legacy CUR delivery as AWS writes it: `<report>/<range>/<key>/parts` and the period's manifest."""
+    folder = root / "cur" / report / "20231101-20231201" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts = _accounts(2)
+    parts = [write_legacy_csv(folder / f"{report}-{i}.csv", _rows(accounts, rows, i)) for i in (1, 2)]
+    return _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key, report=report)
+
+
+def _count(owner: psycopg.Connection, table: str, tenant: uuid.UUID | None) -> int:
+    row = owner.execute(f"select count(*) from {table} where tenant_id = %s", (tenant,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def _ok(gql: GraphQL, actor: Any, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    result = await gql(actor, query, variables)
+    assert "errors" not in result, result
+    return result["data"]
+
+
+async def test_a_location_outside_the_configured_sources_is_refused_and_nothing_is_stored(
+    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
+    owner_conn: psycopg.Connection, tmp_path: Path,
+) -> None:
+    root, elsewhere = tmp_path / "bucket", tmp_path / "elsewhere"
+    (root / "cur").mkdir(parents=True)
+    elsewhere.mkdir()
+    (root / "link").symlink_to(elsewhere)
+    gql = _gql(database, schema, settings, cost_store, CostSources((LocalSource("bucket", str(root)),)))
+    admin = world.actor("billing_admin")
+    before = _count(owner_conn, "cost_report_sources", admin.tenant_id)
+
+    for location in (str(elsewhere), f"{root}/../elsewhere", f"{root}/link", "s3://bucket/cur",
+                     "http://169.254.169.254/latest", "cur", f"{root}/missing", f"{root}/cur?x=1"):
+        refused = (await _ok(gql, admin, REGISTER, {"location": location, "format": "LEGACY_CUR"}))[
+            "registerReportSource"]
+        assert (refused["__typename"], refused["field"]) == ("InvalidInput", "location"), (location, refused)
+        assert str(elsewhere) not in refused["message"]
+    outsider = (await _ok(gql, world.actor("startup_owner"), REGISTER,
+                          {"location": f"{root}/cur", "format": "LEGACY_CUR"}))["registerReportSource"]
+    assert outsider["__typename"] == "NotAllowed", outsider
+    assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before
+    assert _count(owner_conn, "cost_report_sources", world.tenants["startup"]) == 0
+
+    registered = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur/", "format": "LEGACY_CUR"}))[
+        "registerReportSource"]
+    assert (registered["__typename"], registered["location"], registered["source"]) == (
+        "ReportSource", f"{root}/cur", "bucket"), registered
+    again = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
+        "registerReportSource"]
+    assert again["id"] == registered["id"]
+    other = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "FOCUS"}))[
+        "registerReportSource"]
+    assert (other["__typename"], other["field"]) == ("InvalidInput", "format"), other
+    assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
+    stored = owner_conn.execute("select location, source_name, format from cost_report_sources where id = %s",
+                                (registered["id"],)).fetchone()
+    assert stored == (f"{root}/cur", "bucket", "legacy-cur")
+
+
+async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_last_assembly(
+    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
+    owner_conn: psycopg.Connection, tmp_path: Path,
+) -> None:
+    root = tmp_path / "bucket"
+    sources = CostSources((LocalSource("bucket", str(root)),))
+    gql = _gql(database, schema, settings, cost_store, sources)
+    admin = world.actor("billing_admin")
+    mirror(root, "alpha", "a1")
+    mirror(root, "beta", "b1")
+    (root / "cur" / "beta" / "20231101-20231201" / "notes.txt").write_text("not a manifest")
+    registered = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
+        "registerReportSource"]
+    never = (await _ok(gql, admin, SOURCES))["costSources"]
+    assert [(s["lastAssemblyId"], s["lagSeconds"], s["lastSyncedAt"]) for s in never] == [(None, None, None)]
+
+    first = (await _ok(gql, admin, SYNC))["syncReportSources"]
+    assert [(s["sourceId"], len(s["queuedAssemblyIds"]), s["known"], s["problems"]) for s in first] == [
+        (registered["id"], 2, 0, [])], first
+    assert _count(owner_conn, "cost_assemblies", admin.tenant_id) == 2
+    second = (await _ok(gql, admin, SYNC))["syncReportSources"]
+    assert [(len(s["queuedAssemblyIds"]), s["known"]) for s in second] == [(0, 2)], second
+    assert _count(owner_conn, "cost_assemblies", admin.tenant_id) == 2  # no DUPLICATE row per tick
+
+    listed = (await _ok(gql, admin, ASSEMBLIES))["costAssemblies"]
+    assert listed["totalCount"] == 2
+    for edge in listed["edges"]:
+        status = (await _ok(gql, admin, STATUS, {"id": edge["node"]["id"]}))["costAssembly"]
+        await _run(database, cost_store, sources, admin, {"id": edge["node"]["id"], "parts": status["parts"]})
+    done = (await _ok(gql, admin, ASSEMBLIES))["costAssemblies"]
+    assert sorted((e["node"]["report"], e["node"]["status"], e["node"]["partsDone"]) for e in done["edges"]) == [
+        ("alpha", "SUCCEEDED", 2), ("beta", "SUCCEEDED", 2)]
+    shown = (await _ok(gql, admin, SOURCES))["costSources"][0]
+    assert shown["lastAssemblyId"] in first[0]["queuedAssemblyIds"]
+    assert shown["lastAssemblyStatus"] == "SUCCEEDED"
+    assert shown["lastManifestModifiedAt"] is not None
+    assert shown["lastSyncedAt"] is not None
+    assert shown["lagSeconds"] is not None
+    assert 0 <= shown["lagSeconds"] < 600
+    assert shown["lastError"] is None
+
+    # A newer delivery of one report: only it is queued; a manifest naming a missing part is named, not queued.
+    mirror(root, "alpha", "a2")
+    broken = mirror(root, "beta", "b2")
+    (broken.parent / "b2" / "beta-2.csv").unlink()
+    third = (await _ok(gql, admin, SYNC))["syncReportSources"][0]
+    assert (len(third["queuedAssemblyIds"]), third["known"]) == (1, 0), third
+    assert len(third["problems"]) == 1, third
+    assert "part 2 of 2" in third["problems"][0], third
+    assert _count(owner_conn, "cost_assemblies", admin.tenant_id) == 3
+    shown = (await _ok(gql, admin, SOURCES))["costSources"][0]
+    assert shown["lastAssemblyStatus"] == "QUEUED"
+    assert "part 2 of 2" in shown["lastError"]
+
+    # A startup owner of the same world sees none of it.
+    stranger = _gql(database, schema, settings, cost_store, sources)
+    other_world_admin = world.actor("startup_owner")
+    assert (await stranger(other_world_admin, SOURCES))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_the_scheduled_task_of_a_worker_runs_the_sync(
+    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
+    test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path,
+) -> None:
+    owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
+    root = tmp_path / "bucket"
+    sources = CostSources((LocalSource("bucket", str(root)),))
+    gql = _gql(database, schema, settings, cost_store, sources)
+    admin = world.actor("billing_admin")
+    mirror(root, "alpha", "a1")
+    await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
+    timings = JobTimings(heartbeat_s=0.5, stalled_after_s=5, recovery_interval_s=30)
+    job_app = create_job_app(test_database.app_url, database, cost_store, timings, sources=sources,
+                             report_sync_interval_s=1)
+    periodic = [p for p in job_app.periodic_registry.periodic_tasks.values() if p.task.name == SYNC_SCHEDULE_TASK]
+    assert [p.cron for p in periodic] == ["* * * * * */1"]
+
+    def published() -> bool:
+        row = owner_conn.execute("select status from cost_assemblies where tenant_id = %s",
+                                 (admin.tenant_id,)).fetchall()
+        return row == [("succeeded",)]
+
+    async with job_app.open_async():
+        worker = asyncio.create_task(run_worker(job_app, timings, name="sync-test", install_signal_handlers=False))
+        try:
+            for _ in range(300):
+                if published():
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+    assert published()
+    shown = (await _ok(gql, admin, SOURCES))["costSources"][0]
+    assert (shown["lastAssemblyStatus"], shown["lastError"]) == ("SUCCEEDED", None), shown
+
+
+async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
+    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
+    settings: Settings, tmp_path: Path,
+) -> None:
+    from db.session import DbContext
+    from resolvers.context import RequestContext
+    from resolvers.cost_assemblies import run_assembly_part, vacuum_store
+    from schema.authentication import resolve_principal
+
+    root = tmp_path / "bucket"
+    sources = CostSources((LocalSource("bucket", str(root)),))
+    gql = _gql(database, schema, settings, cost_store, sources)
+    admin = world.actor("billing_admin")
+    assert admin.tenant_id is not None
+    assert admin.user_id is not None
+    queued = (await _ok(gql, admin, """mutation($m: String!) { importCostAssembly(manifest: $m) {
+        ... on CostAssembly { id parts { id } } } }""", {"m": str(mirror(root, "alpha", "a1"))}))[
+        "importCostAssembly"]
+    context = DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id)
+    await run_assembly_part(database, cost_store, uuid.UUID(queued["parts"][0]["id"]), context, sources=sources)
+    store = cost_store.for_operator(admin.tenant_id)
+    staging = Path(store.import_dir(queued["id"]))
+    # One part staged, the other not yet: the assembly is still importing.
+    assert await asyncio.to_thread((staging / "part-00000").is_dir)
+    orphan = Path(store.import_dir("dead-attempt"))
+    await asyncio.to_thread(orphan.mkdir, parents=True)
+
+    async def vacuum() -> list[str]:
+        principal = await resolve_principal(database, admin.user_id, admin.tenant_slug)
+        ctx = RequestContext(request_id="t", max_page_size=10, principal=principal, cost_store=cost_store,
+                             cost_sources=sources)
+        async with database.transaction(context) as tx:
+            ctx.transaction = tx
+            return await vacuum_store(ctx)
+
+    assert await vacuum() == [str(orphan)]
+    assert await asyncio.to_thread((staging / "part-00000").is_dir)
+    # Without the database's list, the same call would have taken the importing assembly's folder.
+    assert store.vacuum(in_progress=()) == [str(staging)]
