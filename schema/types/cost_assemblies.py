@@ -9,6 +9,7 @@ import strawberry
 
 from resolvers.cost_assemblies import AssemblyView
 from schema.types.costs import CostImport, CostImportError, LateDataMode, RehomedPeriod
+from schema.types.counts import Count
 
 
 @strawberry.enum(description="QUEUED: parts importing; PUBLISHING: every part staged, publication queued; "
@@ -38,9 +39,9 @@ class CostAssembly:
     parts_total: int
     parts_done: int
     parts_failed: int
-    bytes_processed: float
-    bytes_total: float
-    rows_processed: float
+    bytes_processed: Count
+    bytes_total: Count
+    rows_processed: Count
     late_data: LateDataMode
     rehomed: list[RehomedPeriod]
     error: CostImportError | None

@@ -14,6 +14,7 @@ from strawberry.types import Info
 from cost import Dimension, LateData, Metric
 from db.cost_records import CloudAccountRecord, CostImportRecord
 from resolvers.context import RequestContext
+from schema.types.counts import Count
 from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant
 
@@ -171,9 +172,9 @@ class CostImport(Node):
     sha256: str | None
     format: str | None
     currency: str | None
-    bytes_processed: float = strawberry.field(description="Bytes of the file read so far (compressed bytes).")
-    bytes_total: float | None
-    rows_processed: float
+    bytes_processed: Count = strawberry.field(description="Bytes of the file read so far (compressed bytes).")
+    bytes_total: Count | None
+    rows_processed: Count
     periods: list[str]
     accounts: list[str]
     error: CostImportError | None

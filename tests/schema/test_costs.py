@@ -105,6 +105,7 @@ async def test_legacy_cur_imported_through_graphql_matches_the_raw_file(
     assert job["status"] == "SUCCEEDED", job
     assert job["rowsProcessed"] == 1281
     assert job["bytesProcessed"] == job["bytesTotal"] == SIZES[path]
+    assert {type(job[k]) for k in ("rowsProcessed", "bytesProcessed", "bytesTotal")} == {int}  # never "1281.0"
     assert job["periods"] == ["2023-11"]
     assert job["format"] == "legacy-cur"
     assert job["currency"] == "USD"
