@@ -259,12 +259,36 @@ def cost_import(
         ),
     ] = LateDataOption.REJECT,
 ) -> None:
-    """Queue a cost import through the same resolver and policies as the API's importCostReport."""
-    from cli.costs import run_cost_import
+    """Queue a cost import through the same resolver and policies as the API's importCostReport.
+
+    A manifest (`…-Manifest.json`) imports its whole assembly, as importCostAssembly does."""
     from cost import LateData
+    from cost.manifests import is_manifest
+
+    if is_manifest(path):
+        from cli.assemblies import import_manifest, run_assemblies
+
+        code = run_assemblies(import_manifest(path, LateData(late_data.value)), user, tenant, wait=wait,
+                              as_json=as_json)
+        raise typer.Exit(code=code)
+    from cli.costs import run_cost_import
 
     raise typer.Exit(code=run_cost_import(path, user, tenant, wait=wait, as_json=as_json,
                                           late_data=LateData(late_data.value)))
+
+
+@cost_app.command("sync")
+def cost_sync(
+    user: Annotated[str, typer.Option(help="Run as this user (e-mail): a billing admin of the operator.")],
+    tenant: Annotated[str, typer.Option(help="The operator (slug) whose report sources are synced.")],
+    wait: Annotated[bool, typer.Option(help="Follow the queued assemblies to their end (runs them here if no "
+                                            "worker is up).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """List the operator's registered report sources now and queue their new deliveries (syncReportSources)."""
+    from cli.assemblies import run_assemblies, sync_sources
+
+    raise typer.Exit(code=run_assemblies(sync_sources, user, tenant, wait=wait, as_json=as_json))
 
 
 @cost_app.command("migrate-store")
