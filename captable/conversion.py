@@ -83,9 +83,7 @@ def note_conversion(
     return convert(amount, round_price, discount, valuation_cap, fully_diluted_shares)
 
 
-def post_money_safe_shares(
-    safes: Sequence[tuple[Decimal, Decimal]], capitalization_before: Decimal
-) -> list[Decimal]:
+def post_money_safe_shares(safes: Sequence[tuple[Decimal, Decimal]], capitalization_before: Decimal) -> list[Decimal]:
     """Shares of each post-money safe ``(purchase amount, post-money valuation cap)`` at the cap.
 
     Each safe owns ``amount / cap`` of the capitalization *including* all safes (YC post-money safe), so the

@@ -114,9 +114,7 @@ def xirr(flows: Sequence[CashFlow]) -> Metric:
     return Defined(Decimal(repr(rate)).quantize(Decimal("1e-10")))
 
 
-def _solve(
-    f: Callable[[float], float], low: float, high: float, amounts: list[float], years: list[float]
-) -> float:
+def _solve(f: Callable[[float], float], low: float, high: float, amounts: list[float], years: list[float]) -> float:
 
     def d_npv(rate: float) -> float:
         return sum(-t * a / (1.0 + rate) ** (t + 1) for a, t in zip(amounts, years, strict=True))

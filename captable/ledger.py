@@ -90,8 +90,16 @@ def validate(ledger: Ledger) -> list[Problem]:
     from captable.replay import replay_problems  # replay imports this module for its types
     from captable.values import value_problems
 
-    items = (ledger.issuer, *ledger.stakeholders, *ledger.stock_classes, *ledger.stock_plans, *ledger.vesting_terms,
-             *ledger.valuations, *ledger.financings, *ledger.events)
+    items = (
+        ledger.issuer,
+        *ledger.stakeholders,
+        *ledger.stock_classes,
+        *ledger.stock_plans,
+        *ledger.vesting_terms,
+        *ledger.valuations,
+        *ledger.financings,
+        *ledger.events,
+    )
     problems = [*_duplicates(ledger), *_references(ledger), *value_problems(items)]
     if any(p.reason.endswith(("finite number", "decimal point")) for p in problems):
         return problems  # replaying unbounded numbers proves nothing more and can take unbounded time
@@ -168,9 +176,7 @@ def _references(ledger: Ledger) -> Iterable[Problem]:
                 yield from missing(event, "stock_plan_id", event.stock_plan_id, plans, "stock plan")
                 yield from missing(event, "vesting_terms_id", event.vesting_terms_id, terms, "vesting terms")
                 if event.kind is SecurityKind.STOCK and event.stock_class_id is None:
-                    yield Problem(
-                        event.id, object_type(event), "stock_class_id", "a stock issuance needs a class"
-                    )
+                    yield Problem(event.id, object_type(event), "stock_class_id", "a stock issuance needs a class")
             case StockClassSplit() | ConversionRatioAdjustment():
                 yield from missing(event, "stock_class_id", event.stock_class_id, classes, "stock class")
             case AuthorizedSharesAdjustment():

@@ -124,9 +124,7 @@ def _rank(event: Event) -> int:
         return 1
     if isinstance(event, SecurityEvent | Consolidation):
         return 2
-    if isinstance(
-        event, StockClassSplit | AuthorizedSharesAdjustment | ConversionRatioAdjustment | PoolAdjustment
-    ):
+    if isinstance(event, StockClassSplit | AuthorizedSharesAdjustment | ConversionRatioAdjustment | PoolAdjustment):
         return 0
     return 3
 
@@ -234,8 +232,7 @@ class _Engine:
                     self._problem(
                         event,
                         field,
-                        f"stock class {class_id!r} would have {held} shares "
-                        f"outstanding, above the {limit} authorized",
+                        f"stock class {class_id!r} would have {held} shares outstanding, above the {limit} authorized",
                     )
             limit = self.issuer_authorized
             if self.dirty_issuer is not None and limit is not None and self.total_outstanding > limit:
@@ -243,8 +240,7 @@ class _Engine:
                 self._problem(
                     event,
                     field,
-                    f"the issuer would have {self.total_outstanding} shares "
-                    f"outstanding, above the {limit} authorized",
+                    f"the issuer would have {self.total_outstanding} shares outstanding, above the {limit} authorized",
                 )
             for plan_id, (event, field) in self.dirty_plans.items():
                 reserved = self.reserved.get(plan_id)
@@ -313,9 +309,7 @@ class _Engine:
         if live is None:
             ended_by = self.ended.get(event.security_id)
             if ended_by is not None:
-                self._problem(
-                    event, "security_id", f"security {event.security_id!r} was already ended by {ended_by!r}"
-                )
+                self._problem(event, "security_id", f"security {event.security_id!r} was already ended by {ended_by!r}")
             return
         whole = event.action in (Action.RETRACTION, Action.REISSUANCE) or event.quantity is None
         quantity = live.quantity if whole else event.quantity
@@ -327,8 +321,7 @@ class _Engine:
             self._problem(
                 event,
                 "quantity",
-                f"quantity {quantity} exceeds the {live.quantity} outstanding "
-                f"on security {event.security_id!r}",
+                f"quantity {quantity} exceeds the {live.quantity} outstanding on security {event.security_id!r}",
             )
             return
         self._check_results(event, quantity, live.quantity - quantity)
@@ -366,9 +359,7 @@ class _Engine:
         if event.balance_security_id:
             result = self.index.get(event.balance_security_id)
             if result is None:
-                self._problem(
-                    event, "balance_security_id", f"security {event.balance_security_id!r} does not exist"
-                )
+                self._problem(event, "balance_security_id", f"security {event.balance_security_id!r} does not exist")
             elif (result.quantity or ZERO) != balance:
                 self._problem(
                     event,
@@ -390,9 +381,7 @@ class _Engine:
             total += live.quantity
         result = self.index.get(event.resulting_security_id)
         if result is None:
-            self._problem(
-                event, "resulting_security_id", f"security {event.resulting_security_id!r} does not exist"
-            )
+            self._problem(event, "resulting_security_id", f"security {event.resulting_security_id!r} does not exist")
         elif result.quantity != total:
             self._problem(
                 event,
@@ -433,9 +422,7 @@ class _Engine:
                 reserved=reserved,
                 granted=self.plan_granted.get(plan_id, ZERO),
                 issued=self.plan_issued.get(plan_id, ZERO),
-                available=reserved
-                - self.plan_granted.get(plan_id, ZERO)
-                - self.plan_issued.get(plan_id, ZERO),
+                available=reserved - self.plan_granted.get(plan_id, ZERO) - self.plan_issued.get(plan_id, ZERO),
             )
             for plan_id, reserved in self.reserved.items()
         }
@@ -464,9 +451,7 @@ class _Engine:
             class_id = p.stock_class_id or ""
             outstanding_by_class[class_id] = outstanding_by_class.get(class_id, ZERO) + p.quantity
             converted_by_class[class_id] = converted_by_class.get(class_id, ZERO) + p.fully_diluted
-            converted_by_holder[p.stakeholder_id] = (
-                converted_by_holder.get(p.stakeholder_id, ZERO) + p.fully_diluted
-            )
+            converted_by_holder[p.stakeholder_id] = converted_by_holder.get(p.stakeholder_id, ZERO) + p.fully_diluted
         fd_by_holder: dict[str, Decimal] = {}
         for p in positions:
             fd_by_holder[p.stakeholder_id] = fd_by_holder.get(p.stakeholder_id, ZERO) + p.fully_diluted

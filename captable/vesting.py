@@ -67,9 +67,7 @@ def monthly_with_cliff(terms_id: str, months: int = 48, cliff_months: int = 12) 
     )
 
 
-def tranches(
-    terms: VestingTerms, start: date, events: Mapping[str, date]
-) -> list[tuple[date, VestingCondition]]:
+def tranches(terms: VestingTerms, start: date, events: Mapping[str, date]) -> list[tuple[date, VestingCondition]]:
     """Every (date, condition) at which a tranche vests; ``events``: event-triggered condition id → date."""
     by_id = {c.id: c for c in terms.conditions}
     # anchor: condition id -> (base date, months offset) of its last occurrence
@@ -147,9 +145,7 @@ def vesting_status(ledger: Ledger, security_id: str, as_of: date) -> VestingStat
     issuance: Issuance = ledger.issuance_by_security_id[security_id]
     quantity = issuance.quantity or ZERO
     mine = [
-        e
-        for e in ledger.events
-        if isinstance(e, VestingEvent) and e.security_id == security_id and e.date <= as_of
+        e for e in ledger.events if isinstance(e, VestingEvent) and e.security_id == security_id and e.date <= as_of
     ]
     terms = ledger.vesting_terms_by_id.get(issuance.vesting_terms_id or "")
     if issuance.vestings:
@@ -159,9 +155,7 @@ def vesting_status(ledger: Ledger, security_id: str, as_of: date) -> VestingStat
     else:
         starts = [e.date for e in mine if e.object_type == "TX_VESTING_START"]
         start = min(starts) if starts else issuance.date
-        triggered = {
-            e.condition_id: e.date for e in mine if e.object_type == "TX_VESTING_EVENT" and e.condition_id
-        }
+        triggered = {e.condition_id: e.date for e in mine if e.object_type == "TX_VESTING_EVENT" and e.condition_id}
         vested = vested_quantity(quantity, terms, start, as_of, triggered)
     vested += sum((e.quantity or ZERO for e in mine if e.object_type == "TX_VESTING_ACCELERATION"), ZERO)
     vested = min(vested, quantity)

@@ -408,8 +408,11 @@ def _collapse(units: list[_Unit]) -> list[_Unit]:
         if u.strike is not None:
             by_strike[u.strike] = by_strike.get(u.strike, ZERO) + u.shares
     for n, (strike, shares) in enumerate(sorted(by_strike.items())):
-        kept.append(_Unit(f"\0awards{n}", SecurityKind.EQUITY_COMPENSATION, (), shares, ZERO, (0, ZERO), True,
-                          None, strike=strike))
+        kept.append(
+            _Unit(
+                f"\0awards{n}", SecurityKind.EQUITY_COMPENSATION, (), shares, ZERO, (0, ZERO), True, None, strike=strike
+            )
+        )
     return kept
 
 
@@ -497,9 +500,10 @@ def _waterfall(
         prefs = _split(outcome.preference.get(u.id, ZERO), [h.claim for h in u.holdings])
         if u.id in outcome.capped:
             # a capped class's holders end at their caps: split what the residual gave by room left
-            parts = _split(outcome.participation.get(u.id, ZERO), [
-                (h.cap or ZERO) - p for h, p in zip(u.holdings, prefs, strict=True)
-            ])
+            parts = _split(
+                outcome.participation.get(u.id, ZERO),
+                [(h.cap or ZERO) - p for h, p in zip(u.holdings, prefs, strict=True)],
+            )
         else:
             parts = _split(outcome.participation.get(u.id, ZERO), [h.shares for h in u.holdings])
         sharing = u.id in converted or u.strike is not None or u.claim == 0 or u.participating

@@ -108,9 +108,7 @@ def import_raw(
     )
     problems.extend(validate(ledger))
     flat, groups = by_cause(tuple(dict.fromkeys(problems)), rejected)
-    return ImportResult(
-        ledger, flat, raw.warnings, raw.version, raw.manifest, upgraded.changes, groups, raw
-    )
+    return ImportResult(ledger, flat, raw.warnings, raw.version, raw.manifest, upgraded.changes, groups, raw)
 
 
 def rejected_item(item: Mapping[str, Any]) -> Rejected:

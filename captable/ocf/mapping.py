@@ -101,9 +101,7 @@ def object_from_ocf(item: Mapping[str, Any]) -> LedgerObject:
     kind = item["object_type"]
     if kind == "STAKEHOLDER":
         name = item["name"].get("legal_name", "")
-        return Stakeholder(
-            item["id"], name, item["stakeholder_type"], extra=_rest(item, {"stakeholder_type"})
-        )
+        return Stakeholder(item["id"], name, item["stakeholder_type"], extra=_rest(item, {"stakeholder_type"}))
     if kind == "STOCK_CLASS":
         rights = item.get("conversion_rights") or []
         ratio, target = ONE, None
@@ -154,9 +152,7 @@ def object_from_ocf(item: Mapping[str, Any]) -> LedgerObject:
     if kind == "VESTING_TERMS":
         conditions = tuple(_condition(c) for c in item["vesting_conditions"])
         used = {"name", "allocation_type", "vesting_conditions"}
-        return VestingTerms(
-            item["id"], item["name"], item["allocation_type"], conditions, extra=_rest(item, used)
-        )
+        return VestingTerms(item["id"], item["name"], item["allocation_type"], conditions, extra=_rest(item, used))
     if kind == "VALUATION":
         price = _money(item["price_per_share"])
         assert price is not None
@@ -501,9 +497,7 @@ def to_ocf(obj: LedgerObject | Event) -> dict[str, Any]:
             }
             if obj.kind is SecurityKind.CONVERTIBLE and obj.action is not Action.CONVERSION:
                 currency = str(obj.extra.get("amount", {}).get("currency", "USD"))
-                fields["amount"] = (
-                    None if obj.quantity is None else {"amount": str(obj.quantity), "currency": currency}
-                )
+                fields["amount"] = None if obj.quantity is None else {"amount": str(obj.quantity), "currency": currency}
             elif obj.action is Action.CONVERSION:
                 fields["quantity_converted"] = _s(obj.quantity)
             else:
@@ -554,9 +548,7 @@ def to_ocf(obj: LedgerObject | Event) -> dict[str, Any]:
                     "ratio": {"numerator": str(obj.new_ratio), "denominator": "1"},
                 },
             )
-            return _out(
-                kind, obj.id, {"date": obj.date.isoformat(), "stock_class_id": obj.stock_class_id}, extra
-            )
+            return _out(kind, obj.id, {"date": obj.date.isoformat(), "stock_class_id": obj.stock_class_id}, extra)
         case PoolAdjustment():
             return _out(
                 kind,
@@ -635,18 +627,14 @@ def _triggers_out(obj: Issuance) -> list[dict[str, Any]]:
     terms = obj.terms or ConvertibleTerms()
     currency = obj.price.currency if obj.price else "USD"
     mechanism: dict[str, Any] = {
-        "type": "CONVERTIBLE_NOTE_CONVERSION"
-        if obj.convertible_type is ConvertibleType.NOTE
-        else "SAFE_CONVERSION"
+        "type": "CONVERTIBLE_NOTE_CONVERSION" if obj.convertible_type is ConvertibleType.NOTE else "SAFE_CONVERSION"
     }
     if terms.valuation_cap is not None:
         mechanism["conversion_valuation_cap"] = {"amount": str(terms.valuation_cap), "currency": currency}
     if terms.discount is not None:
         mechanism["conversion_discount"] = str(terms.discount)
     if terms.interest_rate is not None:
-        mechanism["interest_rates"] = [
-            {"rate": str(terms.interest_rate), "accrual_start_date": obj.date.isoformat()}
-        ]
+        mechanism["interest_rates"] = [{"rate": str(terms.interest_rate), "accrual_start_date": obj.date.isoformat()}]
         mechanism["day_count_convention"] = "ACTUAL_365"
     if mechanism["type"] == "SAFE_CONVERSION":
         mechanism["conversion_timing"] = "POST_MONEY" if terms.post_money else "PRE_MONEY"

@@ -218,14 +218,10 @@ def _read(opener: Callable[[str], bytes], manifest_name: str, limits: PackageLim
             try:
                 data = _json(opener, name, limits)
             except (OSError, KeyError):
-                problems.append(
-                    Problem(manifest_id, MANIFEST, where, f"file {filepath!r} is not in the package")
-                )
+                problems.append(Problem(manifest_id, MANIFEST, where, f"file {filepath!r} is not in the package"))
                 continue
             except ValueError as exc:
-                problems.append(
-                    Problem(manifest_id, MANIFEST, where, f"file {filepath!r} is not JSON: {exc}")
-                )
+                problems.append(Problem(manifest_id, MANIFEST, where, f"file {filepath!r} is not JSON: {exc}"))
                 continue
             if not isinstance(data, dict) or data.get("file_type") != file_type:
                 got = data.get("file_type") if isinstance(data, dict) else type(data).__name__
@@ -245,28 +241,20 @@ def _read(opener: Callable[[str], bytes], manifest_name: str, limits: PackageLim
                 continue
             for position, item in enumerate(raw_items):
                 if not isinstance(item, dict):
-                    problems.append(
-                        Problem(f"{filepath}#{position}", file_type, "items", "item is not a JSON object")
-                    )
+                    problems.append(Problem(f"{filepath}#{position}", file_type, "items", "item is not a JSON object"))
                     continue
                 items.append(RawItem(file_type, filepath, item))
     return RawPackage(manifest, version, tuple(items), tuple(problems), tuple(warnings), files)
 
 
-def _version(
-    value: Any, manifest_id: str, problems: list[Problem], warnings: list[Problem]
-) -> tuple[int, int, int]:
+def _version(value: Any, manifest_id: str, problems: list[Problem], warnings: list[Problem]) -> tuple[int, int, int]:
     match = _VERSION.match(value) if isinstance(value, str) else None
     if match is None:
-        warnings.append(
-            Problem(manifest_id, MANIFEST, "ocf_version", f"{value!r} is not a version; read as OCF 1.2")
-        )
+        warnings.append(Problem(manifest_id, MANIFEST, "ocf_version", f"{value!r} is not a version; read as OCF 1.2"))
         return (1, 2, 0)
     major, minor, patch = (int(g) for g in match.groups())
     if not SUPPORTED[0] <= (major, minor) <= SUPPORTED[1]:
         problems.append(
-            Problem(
-                manifest_id, MANIFEST, "ocf_version", f"version {value} is not supported (1.0.x to 1.2.x)"
-            )
+            Problem(manifest_id, MANIFEST, "ocf_version", f"version {value} is not supported (1.0.x to 1.2.x)")
         )
     return (major, minor, patch)

@@ -165,20 +165,14 @@ for _kind in ("STOCK", "EQUITY_COMPENSATION", "WARRANT", "CONVERTIBLE"):
     _schema(f"TX_{_kind}_ACCEPTANCE", _SEC)
     _schema(f"TX_{_kind}_RETRACTION", {**_SEC, "reason_text": "str"})
     _qty = {"amount": "money"} if _kind == "CONVERTIBLE" else {"quantity": "numeric"}
-    _schema(
-        f"TX_{_kind}_CANCELLATION", {**_SEC, **_qty, "reason_text": "str"}, {"balance_security_id": "str"}
-    )
+    _schema(f"TX_{_kind}_CANCELLATION", {**_SEC, **_qty, "reason_text": "str"}, {"balance_security_id": "str"})
     _schema(
         f"TX_{_kind}_TRANSFER",
         {**_SEC, **_qty, "resulting_security_ids": "list[str]"},
         {"balance_security_id": "str"},
     )
-_schema(
-    "TX_STOCK_REPURCHASE", {**_SEC, "price": "money", "quantity": "numeric"}, {"balance_security_id": "str"}
-)
-_schema(
-    "TX_STOCK_REISSUANCE", {**_SEC, "resulting_security_ids": "list[str]"}, {"split_transaction_id": "str"}
-)
+_schema("TX_STOCK_REPURCHASE", {**_SEC, "price": "money", "quantity": "numeric"}, {"balance_security_id": "str"})
+_schema("TX_STOCK_REISSUANCE", {**_SEC, "resulting_security_ids": "list[str]"}, {"split_transaction_id": "str"})
 _schema(
     "TX_STOCK_CONVERSION",
     {**_SEC, "quantity_converted": "numeric", "resulting_security_ids": "list[str]"},

@@ -37,9 +37,7 @@ async def record_grant_reads(tx: RequestTransaction, reads: Sequence[GrantRead])
             )
 
 
-async def audit_page(
-    tx: RequestTransaction, tenant_id: UUID, window: Window
-) -> Page[AuditEventRecord]:
+async def audit_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[AuditEventRecord]:
     statement = select(audit_events).where(audit_events.c.tenant_id == tenant_id)
     bounded = keyset(statement, [audit_events.c.id], window, descending=True)
     rows = (await tx.execute(bounded)).all()

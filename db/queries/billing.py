@@ -55,9 +55,7 @@ async def plan_by_id(tx: RequestTransaction, plan_id: UUID) -> PricingPlanRecord
     return PricingPlanRecord(**row._mapping) if row else None
 
 
-async def plans_page(
-    tx: RequestTransaction, tenant_id: UUID, window: Window
-) -> Page[PricingPlanRecord]:
+async def plans_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[PricingPlanRecord]:
     statement = select(pricing_plans).where(pricing_plans.c.tenant_id == tenant_id)
     bounded = keyset(statement, [pricing_plans.c.name, pricing_plans.c.id], window)
     rows = (await tx.execute(bounded)).all()

@@ -63,9 +63,7 @@ async def ledger_rows_of(tx: RequestTransaction, tenant_ids: Sequence[UUID]) -> 
     return found
 
 
-async def ledger_page(
-    tx: RequestTransaction, tenant_id: UUID, window: Window
-) -> Page[LedgerRow]:
+async def ledger_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[LedgerRow]:
     statement = select(*_LEDGER_COLUMNS).where(captable_objects.c.tenant_id == tenant_id)
     rows = (await tx.execute(keyset(statement, [captable_objects.c.seq], window))).all()
     return page_of([LedgerRow(**r._mapping) for r in rows], window, count=counter(tx, statement))

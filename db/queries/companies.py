@@ -20,9 +20,7 @@ async def profiles_by_tenant(tx: RequestTransaction, tenant_ids: Sequence[UUID])
     return [CompanyProfileRecord(**r._mapping) for r in (await tx.execute(statement)).all()]
 
 
-async def visible_profiles_page(
-    tx: RequestTransaction, window: Window
-) -> Page[CompanyProfileRecord]:
+async def visible_profiles_page(tx: RequestTransaction, window: Window) -> Page[CompanyProfileRecord]:
     """Every profile the policies show: the acting startup's own and the granting startups'."""
     statement = select(company_profiles)
     rows = (await tx.execute(keyset(statement, [company_profiles.c.tenant_id], window))).all()

@@ -40,8 +40,14 @@ async def insert_part(
     statement = (
         insert(cost_imports)
         .values(
-            tenant_id=assembly.tenant_id, source_uri=location, source_name=name, bytes_total=size,
-            late_data=assembly.late_data, created_by=tx.context.user_id, assembly_id=assembly.id, part_index=index,
+            tenant_id=assembly.tenant_id,
+            source_uri=location,
+            source_name=name,
+            bytes_total=size,
+            late_data=assembly.late_data,
+            created_by=tx.context.user_id,
+            assembly_id=assembly.id,
+            part_index=index,
         )
         .returning(*cost_imports.columns)
     )
@@ -66,8 +72,14 @@ async def same_delivery(
     a = cost_assemblies.c
     statement = (
         select(cost_assemblies)
-        .where(a.tenant_id == tenant_id, a.source_name == source_name, a.report == report, a.period == period,
-               a.assembly_key == assembly_key, a.status.in_(LIVE))
+        .where(
+            a.tenant_id == tenant_id,
+            a.source_name == source_name,
+            a.report == report,
+            a.period == period,
+            a.assembly_key == assembly_key,
+            a.status.in_(LIVE),
+        )
         .order_by(a.created_at)
         .limit(1)
     )
@@ -79,15 +91,21 @@ async def newer_published(tx: RequestTransaction, assembly: CostAssemblyRecord) 
     """Whether a later assembly of the same report and period was published already."""
     a = cost_assemblies.c
     statement = select(func.count()).where(
-        a.tenant_id == assembly.tenant_id, a.source_name == assembly.source_name, a.report == assembly.report,
-        a.period == assembly.period, a.status == "succeeded", a.created_at > assembly.created_at,
+        a.tenant_id == assembly.tenant_id,
+        a.source_name == assembly.source_name,
+        a.report == assembly.report,
+        a.period == assembly.period,
+        a.status == "succeeded",
+        a.created_at > assembly.created_at,
     )
     return bool((await tx.execute(statement)).scalar_one())
 
 
 async def update_assembly(tx: RequestTransaction, assembly_id: UUID, **fields: Any) -> CostAssemblyRecord | None:
     statement = (
-        update(cost_assemblies).where(cost_assemblies.c.id == assembly_id).values(**fields)
+        update(cost_assemblies)
+        .where(cost_assemblies.c.id == assembly_id)
+        .values(**fields)
         .returning(*cost_assemblies.columns)
     )
     with mapped_errors():
@@ -96,8 +114,8 @@ async def update_assembly(tx: RequestTransaction, assembly_id: UUID, **fields: A
 
 
 async def parts(tx: RequestTransaction, assembly_id: UUID) -> list[CostImportRecord]:
-    statement = select(cost_imports).where(cost_imports.c.assembly_id == assembly_id).order_by(
-        cost_imports.c.part_index
+    statement = (
+        select(cost_imports).where(cost_imports.c.assembly_id == assembly_id).order_by(cost_imports.c.part_index)
     )
     return [CostImportRecord(**r._mapping) for r in (await tx.execute(statement)).all()]
 
@@ -122,9 +140,7 @@ async def progress(tx: RequestTransaction, assembly_ids: Sequence[UUID]) -> dict
     }
 
 
-async def assemblies_page(
-    tx: RequestTransaction, tenant_id: UUID, window: Window
-) -> Page[CostAssemblyRecord]:
+async def assemblies_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[CostAssemblyRecord]:
     statement = select(cost_assemblies).where(cost_assemblies.c.tenant_id == tenant_id)
     bounded = keyset(statement, [cost_assemblies.c.created_at, cost_assemblies.c.id], window)
     rows = (await tx.execute(bounded)).all()
@@ -134,8 +150,7 @@ async def assemblies_page(
 async def parts_of(tx: RequestTransaction, assembly_ids: Sequence[UUID]) -> dict[UUID, list[CostImportRecord]]:
     """The parts of several assemblies in one query (a page of `costAssemblies`)."""
     i = cost_imports.c
-    statement = select(cost_imports).where(i.assembly_id.in_(list(assembly_ids))).order_by(i.assembly_id,
-                                                                                           i.part_index)
+    statement = select(cost_imports).where(i.assembly_id.in_(list(assembly_ids))).order_by(i.assembly_id, i.part_index)
     out: dict[UUID, list[CostImportRecord]] = {a: [] for a in assembly_ids}
     for row in (await tx.execute(statement)).all():
         record = CostImportRecord(**row._mapping)

@@ -148,9 +148,7 @@ async def import_by_id(tx: RequestTransaction, import_id: UUID) -> CostImportRec
     return _import(row) if row else None
 
 
-async def imports_page(
-    tx: RequestTransaction, tenant_id: UUID, window: Window
-) -> Page[CostImportRecord]:
+async def imports_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[CostImportRecord]:
     statement = select(cost_imports).where(cost_imports.c.tenant_id == tenant_id)
     bounded = keyset(statement, [cost_imports.c.created_at, cost_imports.c.id], window)
     rows = (await tx.execute(bounded)).all()

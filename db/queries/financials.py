@@ -41,9 +41,7 @@ async def reports_page(
     return page_of([FinancialReportRecord(**r._mapping) for r in rows], window, count=counter(tx, query))
 
 
-async def report_by_id(
-    tx: RequestTransaction, report_id: UUID, *, lock: bool = False
-) -> FinancialReportRecord | None:
+async def report_by_id(tx: RequestTransaction, report_id: UUID, *, lock: bool = False) -> FinancialReportRecord | None:
     """`lock` holds the row until the transaction ends, so that a concurrent finalization waits for an edit."""
     query = select(financial_reports).where(_reports.id == report_id)
     if lock:

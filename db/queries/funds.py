@@ -70,9 +70,7 @@ async def fund_by_id(tx: RequestTransaction, tenant_id: UUID, fund_id: UUID) -> 
     return _fund(row) if row else None
 
 
-async def funds_page(
-    tx: RequestTransaction, tenant_id: UUID, window: Window
-) -> Page[FundRecord]:
+async def funds_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[FundRecord]:
     statement = select(funds).where(funds.c.tenant_id == tenant_id)
     rows = (await tx.execute(keyset(statement, [funds.c.name, funds.c.id], window))).all()
     return page_of([_fund(r) for r in rows], window, count=counter(tx, statement))

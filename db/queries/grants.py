@@ -65,9 +65,7 @@ async def decide_grant(
     return GrantRecord(**row._mapping) if row else None
 
 
-async def grants_page(
-    tx: RequestTransaction, tenant_id: UUID, status: str | None, window: Window
-) -> Page[GrantRecord]:
+async def grants_page(tx: RequestTransaction, tenant_id: UUID, status: str | None, window: Window) -> Page[GrantRecord]:
     statement = select(portfolio_grants).where(
         or_(portfolio_grants.c.tenant_id == tenant_id, portfolio_grants.c.vc_tenant_id == tenant_id)
     )

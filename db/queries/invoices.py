@@ -177,8 +177,16 @@ async def claim_run(
     statement = (
         update(invoice_runs)
         .where(invoice_runs.c.id == run_id, invoice_runs.c.status.in_(statuses))
-        .values(status="running", started_at=func.coalesce(invoice_runs.c.started_at, func.now()), total=total,
-                closed=0, already_closed=0, no_data=0, failed=0, errors=[])
+        .values(
+            status="running",
+            started_at=func.coalesce(invoice_runs.c.started_at, func.now()),
+            total=total,
+            closed=0,
+            already_closed=0,
+            no_data=0,
+            failed=0,
+            errors=[],
+        )
         .returning(*invoice_runs.columns)
     )
     with mapped_errors():

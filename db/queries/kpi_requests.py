@@ -24,9 +24,7 @@ async def granted_tenants(tx: RequestTransaction, scope: str) -> list[UUID]:
 
 
 async def insert_request(tx: RequestTransaction, fields: Mapping[str, Any]) -> KpiRequestRecord:
-    statement = (
-        insert(kpi_requests).values(requested_by=tx.context.user_id, **fields).returning(*kpi_requests.columns)
-    )
+    statement = insert(kpi_requests).values(requested_by=tx.context.user_id, **fields).returning(*kpi_requests.columns)
     with mapped_errors():
         row = (await tx.execute(statement)).one()
     return KpiRequestRecord(**row._mapping)

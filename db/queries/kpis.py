@@ -45,9 +45,7 @@ async def definition_by_id(tx: RequestTransaction, definition_id: UUID) -> KpiDe
     return KpiDefinitionRecord(**row._mapping) if row else None
 
 
-async def insert_definition(
-    tx: RequestTransaction, tenant_id: UUID, fields: Mapping[str, Any]
-) -> KpiDefinitionRecord:
+async def insert_definition(tx: RequestTransaction, tenant_id: UUID, fields: Mapping[str, Any]) -> KpiDefinitionRecord:
     statement = insert(kpi_definitions).values(tenant_id=tenant_id, **fields).returning(*kpi_definitions.columns)
     with mapped_errors():
         row = (await tx.execute(statement)).one()
@@ -234,9 +232,7 @@ async def update_report(
     return KpiReportRecord(**row._mapping) if row else None
 
 
-async def replace_values(
-    tx: RequestTransaction, tenant_id: UUID, report_id: UUID, values: Mapping[UUID, Any]
-) -> None:
+async def replace_values(tx: RequestTransaction, tenant_id: UUID, report_id: UUID, values: Mapping[UUID, Any]) -> None:
     """Replace the report's values with `values` (definition id → Decimal)."""
     with mapped_errors():
         await tx.execute(delete(kpi_values).where(_values.tenant_id == tenant_id, _values.report_id == report_id))
@@ -252,4 +248,3 @@ async def delete_report(tx: RequestTransaction, tenant_id: UUID, report_id: UUID
     statement = delete(kpi_reports).where(_reports.tenant_id == tenant_id, _reports.id == report_id)
     with mapped_errors():
         return (await tx.execute(statement.returning(_reports.id))).first() is not None
-

@@ -37,8 +37,13 @@ async def insert_source(
     """The new source; None when this operator registered that location already."""
     statement = (
         insert(cost_report_sources)
-        .values(tenant_id=tenant_id, location=location, source_name=source_name, format=report_format,
-                created_by=tx.context.user_id)
+        .values(
+            tenant_id=tenant_id,
+            location=location,
+            source_name=source_name,
+            format=report_format,
+            created_by=tx.context.user_id,
+        )
         .on_conflict_do_nothing(index_elements=["tenant_id", "location"])
         .returning(*cost_report_sources.columns)
     )
@@ -49,7 +54,7 @@ async def insert_source(
 
 async def source_by_location(tx: RequestTransaction, tenant_id: UUID, location: str) -> ReportSourceRecord | None:
     s = cost_report_sources.c
-    row = (await tx.execute(select(cost_report_sources).where(s.tenant_id == tenant_id, s.location == location)))
+    row = await tx.execute(select(cost_report_sources).where(s.tenant_id == tenant_id, s.location == location))
     found = row.first()
     return _record(found) if found else None
 
@@ -66,8 +71,11 @@ async def sources(tx: RequestTransaction, tenant_id: UUID) -> list[ReportSourceR
 
 
 async def record_sync(tx: RequestTransaction, source_id: UUID, **fields: Any) -> None:
-    statement = update(cost_report_sources).where(cost_report_sources.c.id == source_id).values(
-        last_synced_at=func.now(), **fields)
+    statement = (
+        update(cost_report_sources)
+        .where(cost_report_sources.c.id == source_id)
+        .values(last_synced_at=func.now(), **fields)
+    )
     with mapped_errors():
         await tx.execute(statement)
 
@@ -78,7 +86,10 @@ async def known_delivery(
     """Whether any assembly of this delivery exists, whatever its status (the sync queues each delivery once)."""
     a = cost_assemblies.c
     statement = select(func.count()).where(
-        a.tenant_id == tenant_id, a.source_name == source_name, a.report == report, a.period == period,
+        a.tenant_id == tenant_id,
+        a.source_name == source_name,
+        a.report == report,
+        a.period == period,
         a.assembly_key == assembly_key,
     )
     return bool((await tx.execute(statement)).scalar_one())

@@ -58,9 +58,7 @@ async def tenants_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[Te
     return [TenantRecord(**r._mapping) for r in rows]
 
 
-async def my_tenants_page(
-    tx: RequestTransaction, window: Window
-) -> Page[tuple[TenantRecord, str]]:
+async def my_tenants_page(tx: RequestTransaction, window: Window) -> Page[tuple[TenantRecord, str]]:
     statement = (
         select(tenants, memberships.c.role)
         .join(memberships, memberships.c.tenant_id == tenants.c.id)
@@ -71,9 +69,7 @@ async def my_tenants_page(
     return page_of(records, window, count=counter(tx, statement))
 
 
-async def members_page(
-    tx: RequestTransaction, tenant_id: UUID, window: Window
-) -> Page[MembershipRecord]:
+async def members_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[MembershipRecord]:
     statement = select(memberships).where(memberships.c.tenant_id == tenant_id)
     rows = (await tx.execute(keyset(statement, [memberships.c.user_id], window))).all()
     return page_of([MembershipRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
