@@ -49,6 +49,7 @@ class Claims:
     email: str | None
     name: str | None
     tenant: str | None
+    expires_at: float | None = None  # `exp` (Unix seconds): what a long-lived connection must not outlive
 
 
 class TokenVerifier:
@@ -120,6 +121,7 @@ def _claims(payload: dict[str, Any]) -> Claims:
         email=email if verified and isinstance(email, str) else None,
         name=name if isinstance(name, str) else None,
         tenant=tenant,
+        expires_at=float(payload["exp"]),
     )
 
 

@@ -1,5 +1,5 @@
-"""The Starlette application: POST /graphql (GraphiQL on GET in development), /healthz, /readyz, and /metrics
-when ROUNDPOOL_METRICS_TOKEN is set."""
+"""The Starlette application: POST /graphql (GraphiQL on GET in development, subscriptions over a WebSocket),
+/healthz, /readyz, and /metrics when ROUNDPOOL_METRICS_TOKEN is set."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from captable.ocf.limits import JsonTooDeep, load_json
@@ -41,6 +41,7 @@ from schema.media_types import graphql_status, response_media_type
 from schema.metrics import CONTENT_TYPE_LATEST, Metrics, ObservedOperation, OperationNameExtension, observed_operation
 from schema.settings import Settings
 from schema.tracing import configured_provider, tracing_extension
+from schema.websocket import graphql_ws
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -125,6 +126,7 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
 
     routes = [
         Route("/graphql", _graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql_ws),  # subscriptions, graphql-transport-ws (schema/websocket.py)
         Route("/healthz", _healthz, methods=["GET"]),
         Route("/readyz", _readyz, methods=["GET"]),
     ]

@@ -36,6 +36,7 @@ from schema.roots.report_sources import ReportSourcesMutation, ReportSourcesQuer
 from schema.roots.scenarios_query import ScenariosQuery
 from schema.roots.staged_imports_mutation import StagedImportsMutation
 from schema.roots.staged_imports_query import StagedImportsQuery
+from schema.roots.subscriptions import Subscription
 from schema.roots.tenancy_mutation import TenancyMutation
 from schema.roots.tenancy_query import TenancyQuery
 from schema.types.counts import COUNT, Count
@@ -99,6 +100,7 @@ def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any
     return RoundpoolSchema(
         query=query,
         mutation=mutation,
+        subscription=Subscription,
         extensions=extensions,
         hide_suggestions=not limits.introspection,
         config=StrawberryConfig(scalar_map={Decimal: DECIMAL, Count: COUNT}),

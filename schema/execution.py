@@ -118,6 +118,11 @@ def _response(result: ExecutionResult, request_id: str) -> dict[str, Any]:
     return body
 
 
+def response_body(result: ExecutionResult, request_id: str) -> dict[str, Any]:
+    """{"data", "errors"} of a result executed elsewhere (a subscription's events), classified and masked alike."""
+    return _response(result, request_id)
+
+
 def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if original is None:

@@ -106,6 +106,14 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int | None = Field(default=None, ge=1)
     # Base URL the GraphiQL page loads its scripts and styles from (the same paths as on the CDN).
     graphiql_assets_url: str = "https://unpkg.com"
+    # Subscriptions (graphql-transport-ws on /graphql): per connection at most this many at once; each polls its
+    # job this often and ends after its lifetime; a connection is closed when connection_init is late or when
+    # nothing (not even a pong to the server's pings) arrived for the idle timeout.
+    subscription_max_per_connection: int = Field(default=10, ge=1, le=1_000)
+    subscription_poll_interval_s: float = Field(default=0.5, ge=0.05, le=60)
+    subscription_max_lifetime_s: float = Field(default=3_600, gt=0)
+    subscription_init_timeout_s: float = Field(default=10, gt=0, le=300)
+    subscription_idle_timeout_s: float = Field(default=60, gt=0, le=3_600)
 
     @field_validator("cors_origins")
     @classmethod

@@ -1,0 +1,66 @@
+"""Progress subscriptions: poll a job through the same resolver as its query, each poll in its own short
+transaction under the subscriber's context (RLS decides what it sees, as for the query), and yield the object
+whenever it changed until its status is final.
+
+A subscription runs longer than any request, so it never holds a transaction or a loader cache between polls:
+every poll gets a fresh RequestContext (its own loaders, row budget and transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import TypeVar
+
+from db.session import Database, DbContext
+from resolvers.context import RequestContext
+from resolvers.errors import ApiError, Unauthenticated
+
+T = TypeVar("T")
+
+
+class SubscriptionExpired(ApiError):
+    """The subscription outlived ROUNDPOOL_SUBSCRIPTION_MAX_LIFETIME_S; subscribe again to keep following."""
+
+    code = "SUBSCRIPTION_EXPIRED"
+
+
+@dataclass(kw_only=True)
+class SubscriptionContext(RequestContext):
+    """A subscription's context: what each poll's RequestContext is made from, plus how to poll."""
+
+    database: Database
+    poll_interval_s: float
+    max_lifetime_s: float
+
+
+async def progress(
+    ctx: RequestContext, read: Callable[[RequestContext], Awaitable[T]], final: Callable[[T], bool]
+) -> AsyncIterator[T]:
+    """`read`'s value at once and after every change, polled until `final` holds for it (then the stream ends),
+    or until the lifetime is over (then :class:`SubscriptionExpired`)."""
+    if not isinstance(ctx, SubscriptionContext):  # a subscription needs the transport that opens its polls
+        raise Unauthenticated("subscriptions run over the graphql-transport-ws protocol")
+    ctx.require_principal()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ctx.max_lifetime_s
+    last: T | None = None
+    while True:
+        current = await _poll(ctx, read)
+        if current != last:
+            yield current
+            last = current
+        if final(current):
+            return
+        if loop.time() + ctx.poll_interval_s > deadline:
+            raise SubscriptionExpired(
+                f"the subscription ended after {ctx.max_lifetime_s:g} s before a final status; subscribe again"
+            )
+        await asyncio.sleep(ctx.poll_interval_s)
+
+
+async def _poll(ctx: SubscriptionContext, read: Callable[[RequestContext], Awaitable[T]]) -> T:
+    principal = ctx.require_principal()
+    db_context = DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id if principal.tenant else None)
+    async with ctx.database.transaction(db_context) as tx:
+        return await read(replace(ctx, transaction=tx))
