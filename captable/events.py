@@ -13,9 +13,9 @@ an import exports back losslessly; it never takes part in equality.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -67,7 +67,7 @@ class Money:
 class Issuer:
     id: str
     legal_name: str
-    formation_date: date | None = None
+    formation_date: dt.date | None = None
     authorized_shares: Decimal | None = None
     extra: Mapping[str, Any] = _extra()
 
@@ -93,7 +93,7 @@ class StockClass:
     conversion_ratio: Decimal = ONE  # common shares per share, used for as-converted counts
     converts_to_stock_class_id: str | None = None
     price_per_share: Money | None = None
-    board_approval_date: date | None = None
+    board_approval_date: dt.date | None = None
     extra: Mapping[str, Any] = _extra()
 
 
@@ -104,7 +104,7 @@ class StockPlan:
     reserved_shares: Decimal
     stock_class_ids: tuple[str, ...] = ()
     cancellation_behavior: str | None = None  # RETURN_TO_POOL | RETIRE | HOLD_AS_CAPITAL_STOCK | …
-    board_approval_date: date | None = None
+    board_approval_date: dt.date | None = None
     extra: Mapping[str, Any] = _extra()
 
 
@@ -121,7 +121,7 @@ class VestingCondition:
     period_type: str = "MONTHS"  # MONTHS | DAYS
     occurrences: int = 1
     relative_to: str | None = None
-    absolute_date: date | None = None
+    absolute_date: dt.date | None = None
     next_condition_ids: tuple[str, ...] = ()
     extra: Mapping[str, Any] = _extra()
 
@@ -138,7 +138,7 @@ class VestingTerms:
 @dataclass(frozen=True, slots=True)
 class Valuation:
     id: str
-    date: date
+    date: dt.date
     stock_class_id: str
     price_per_share: Money
     valuation_type: str = "409A"
@@ -150,7 +150,7 @@ class Financing:
     """A priced round. Pre-money is stored explicitly, never derived from the issuances."""
 
     id: str
-    date: date
+    date: dt.date
     name: str
     issuance_ids: tuple[str, ...] = ()
     pre_money: Money | None = None
@@ -175,7 +175,7 @@ class Issuance:
     """Creates ``security_id``. ``quantity`` is shares for stock/options/warrants, money for convertibles."""
 
     id: str
-    date: date
+    date: dt.date
     kind: SecurityKind
     security_id: str
     stakeholder_id: str
@@ -187,7 +187,7 @@ class Issuance:
     compensation_type: str | None = None  # OPTION | RSU | …
     convertible_type: ConvertibleType | None = None
     terms: ConvertibleTerms | None = None
-    vestings: tuple[tuple[date, Decimal], ...] = ()
+    vestings: tuple[tuple[dt.date, Decimal], ...] = ()
     custom_id: str | None = None
     extra: Mapping[str, Any] = _extra()
 
@@ -197,7 +197,7 @@ class SecurityEvent:
     """Ends (all or part of) ``security_id``; ``quantity`` None means the whole remaining position."""
 
     id: str
-    date: date
+    date: dt.date
     kind: SecurityKind
     action: Action
     security_id: str
@@ -212,7 +212,7 @@ class SecurityEvent:
 @dataclass(frozen=True, slots=True)
 class Consolidation:
     id: str
-    date: date
+    date: dt.date
     security_ids: tuple[str, ...]
     resulting_security_id: str
     extra: Mapping[str, Any] = _extra()
@@ -221,7 +221,7 @@ class Consolidation:
 @dataclass(frozen=True, slots=True)
 class StockClassSplit:
     id: str
-    date: date
+    date: dt.date
     stock_class_id: str
     numerator: Decimal
     denominator: Decimal
@@ -233,7 +233,7 @@ class AuthorizedSharesAdjustment:
     """``stock_class_id`` None adjusts the issuer-level authorization."""
 
     id: str
-    date: date
+    date: dt.date
     new_shares_authorized: Decimal
     stock_class_id: str | None = None
     issuer_id: str | None = None
@@ -243,7 +243,7 @@ class AuthorizedSharesAdjustment:
 @dataclass(frozen=True, slots=True)
 class ConversionRatioAdjustment:
     id: str
-    date: date
+    date: dt.date
     stock_class_id: str
     new_ratio: Decimal
     extra: Mapping[str, Any] = _extra()
@@ -252,7 +252,7 @@ class ConversionRatioAdjustment:
 @dataclass(frozen=True, slots=True)
 class PoolAdjustment:
     id: str
-    date: date
+    date: dt.date
     stock_plan_id: str
     shares_reserved: Decimal
     extra: Mapping[str, Any] = _extra()
@@ -263,7 +263,7 @@ class VestingEvent:
     """TX_VESTING_START / TX_VESTING_EVENT (``condition_id``) and TX_VESTING_ACCELERATION (``quantity``)."""
 
     id: str
-    date: date
+    date: dt.date
     object_type: str
     security_id: str
     condition_id: str | None = None
@@ -276,7 +276,7 @@ class OtherEvent:
     """An event kept for export and reference checks but without effect on positions (repricing, …)."""
 
     id: str
-    date: date
+    date: dt.date
     object_type: str
     security_id: str | None = None
     stakeholder_id: str | None = None

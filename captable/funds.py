@@ -13,11 +13,11 @@ Ratios with nothing paid in are undefined as well.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 ZERO = Decimal(0)
@@ -39,7 +39,7 @@ Metric = Defined | Undefined
 
 @dataclass(frozen=True, slots=True)
 class CashFlow:
-    date: date
+    date: dt.date
     amount: Decimal  # from the investor's side: negative = paid in, positive = received
 
 
@@ -55,7 +55,7 @@ class FundMetrics:
 
 
 def fund_metrics(
-    capital_calls: Sequence[CashFlow], distributions: Sequence[CashFlow], nav: Decimal, as_of: date
+    capital_calls: Sequence[CashFlow], distributions: Sequence[CashFlow], nav: Decimal, as_of: dt.date
 ) -> FundMetrics:
     """Amounts of calls and distributions are positive; NAV counts as a final distribution on ``as_of``."""
     paid_in = sum((c.amount for c in capital_calls), ZERO)
@@ -97,7 +97,7 @@ def xirr(flows: Sequence[CashFlow]) -> Metric:
     amounts = [float(f.amount) for f in flows]
 
     def npv(rate: float) -> float:
-        return sum(a / (1.0 + rate) ** t for a, t in zip(amounts, years, strict=True))
+        return sum(a / _growth(rate, t) for a, t in zip(amounts, years, strict=True))
 
     values = [(r, npv(r)) for r in _GRID]
     brackets = [
@@ -114,10 +114,16 @@ def xirr(flows: Sequence[CashFlow]) -> Metric:
     return Defined(Decimal(repr(rate)).quantize(Decimal("1e-10")))
 
 
+def _growth(rate: float, years: float) -> float:
+    # every rate tried is above -100 % (the grid starts at -99 %, Newton stays in a bracket), so the power is real
+    factor: float = (1.0 + rate) ** years
+    return factor
+
+
 def _solve(f: Callable[[float], float], low: float, high: float, amounts: list[float], years: list[float]) -> float:
 
     def d_npv(rate: float) -> float:
-        return sum(-t * a / (1.0 + rate) ** (t + 1) for a, t in zip(amounts, years, strict=True))
+        return sum(-t * a / _growth(rate, t + 1) for a, t in zip(amounts, years, strict=True))
 
     rate = (low + high) / 2
     for _ in range(100):  # Newton inside the bracket, bisection when it steps out

@@ -12,9 +12,9 @@ Currencies are assumed to be one per company (no FX).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 from captable.events import Issuance, SecurityEvent, SecurityKind
@@ -28,7 +28,7 @@ ZERO = Decimal(0)
 @dataclass(frozen=True, slots=True)
 class LatestPrice:
     price_per_share: Decimal
-    date: date
+    date: dt.date
     source_id: str  # the financing or valuation id
 
 
@@ -42,7 +42,7 @@ class HoldingMetrics:
     moic: Metric
 
 
-def latest_price(ledger: Ledger, as_of: date) -> LatestPrice | None:
+def latest_price(ledger: Ledger, as_of: dt.date) -> LatestPrice | None:
     candidates = [
         (f.date, 1, f.price_per_share.amount, f.id)
         for f in ledger.financings
@@ -55,7 +55,7 @@ def latest_price(ledger: Ledger, as_of: date) -> LatestPrice | None:
     return LatestPrice(price, when, source)
 
 
-def invested_amount(ledger: Ledger, holder_ids: Iterable[str], as_of: date) -> Decimal:
+def invested_amount(ledger: Ledger, holder_ids: Iterable[str], as_of: dt.date) -> Decimal:
     holders = set(holder_ids)
     index = ledger.issuance_by_security_id
     repapered: set[str] = set()
@@ -83,7 +83,7 @@ def invested_amount(ledger: Ledger, holder_ids: Iterable[str], as_of: date) -> D
 
 
 def holding_metrics(
-    ledger: Ledger, holder_ids: Iterable[str], as_of: date, rule: ConvertibleRule = ConvertibleRule.AT_CAP
+    ledger: Ledger, holder_ids: Iterable[str], as_of: dt.date, rule: ConvertibleRule = ConvertibleRule.AT_CAP
 ) -> HoldingMetrics:
     holders = set(holder_ids)
     state = replay(ledger, as_of, rule)

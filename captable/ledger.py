@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -147,7 +147,7 @@ def _duplicates(ledger: Ledger) -> Iterable[Problem]:
 
 def _references(ledger: Ledger) -> Iterable[Problem]:
     def missing(
-        item: LedgerObject | Event, field_name: str, ref: str | None, table: Mapping[str, Any], what: str
+        item: LedgerObject | Event, field_name: str, ref: str | None, table: Container[str], what: str
     ) -> Iterable[Problem]:
         if ref is not None and ref not in table:
             yield Problem(item.id, object_type(item), field_name, f"{what} {ref!r} does not exist")

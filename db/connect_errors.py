@@ -40,7 +40,8 @@ def _parses(url: str) -> bool:
 
 
 def _password(url: str) -> str | None:
-    return conninfo_to_dict(url).get("password")
+    password = conninfo_to_dict(url).get("password")
+    return password if isinstance(password, str) else None
 
 
 def _where(url: str) -> str:

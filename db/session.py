@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -135,7 +135,10 @@ class RequestTransaction:
             finally:
                 await self._session.close()
 
-    async def execute(self, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    ) -> Result[*tuple[Any, ...]]:
+        """`params` as a sequence of mappings runs the statement once per mapping (executemany)."""
         return await self._shielded(self._session.execute(statement, params))
 
     async def rollback(self) -> None:

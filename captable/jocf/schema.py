@@ -190,5 +190,5 @@ def _path(error: ValidationError) -> str:
 def _reason(error: ValidationError) -> str:
     if error.validator == "required":
         return "required field is missing"
-    message = error.message
+    message = str(error.message)  # jsonschema is untyped here; its messages are always str
     return message if len(message) <= MAX_REASON else message[: MAX_REASON - 1] + "…"

@@ -61,7 +61,13 @@ def jocf_files(ledger: Ledger) -> tuple[dict[str, bytes], tuple[Problem, ...]]:
             warnings.append(Problem(event.id, object_type(event), "object_type", "JOCF cannot express it; left out"))
         else:
             groups["JOCF_TRANSACTIONS_FILE"].append(out)
-    for obj in (*ledger.stock_plans, *ledger.vesting_terms, *ledger.valuations, *ledger.financings):
+    inexpressible: tuple[LedgerObject, ...] = (
+        *ledger.stock_plans,
+        *ledger.vesting_terms,
+        *ledger.valuations,
+        *ledger.financings,
+    )
+    for obj in inexpressible:
         warnings.append(Problem(obj.id, object_type(obj), "object_type", "JOCF cannot express it; left out"))
     files = {
         name: _dump({"file_type": file_type, "items": groups[file_type]})

@@ -98,8 +98,11 @@ class _Rewriter:
                 self._record(key, dict(value), None, reason, needs_value=key in required)
 
     def renamed(self) -> None:
-        old, new = _RENAMES.get(self.kind, (None, None))
-        if old is None or old not in self.item or new in self.item:
+        rename = _RENAMES.get(self.kind)
+        if rename is None:
+            return
+        old, new = rename
+        if old not in self.item or new in self.item:
             return
         value = self.item.pop(old)
         self.item[new] = value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ _FILES = (
 
 def package_files(ledger: Ledger, as_of: date | None = None) -> dict[str, bytes]:
     """File name → content of the package for ``ledger`` (the manifest included)."""
-    groups: dict[str, list[Any]] = {
+    groups: dict[str, list[Mapping[str, Any]]] = {
         "OCF_STAKEHOLDERS_FILE": [to_ocf(o) for o in ledger.stakeholders],
         "OCF_STOCK_CLASSES_FILE": [to_ocf(o) for o in ledger.stock_classes],
         "OCF_STOCK_PLANS_FILE": [to_ocf(o) for o in ledger.stock_plans],
@@ -39,8 +40,8 @@ def package_files(ledger: Ledger, as_of: date | None = None) -> dict[str, bytes]
         "OCF_FINANCINGS_FILE": [to_ocf(o) for o in ledger.financings],
         "OCF_TRANSACTIONS_FILE": [to_ocf(e) for e in ledger.events],
     }
-    for file_type, items in ledger.passthrough.items():
-        groups.setdefault(file_type, []).extend(items)
+    for file_type, passthrough in ledger.passthrough.items():
+        groups.setdefault(file_type, []).extend(passthrough)
     last = max((e.date for e in ledger.events), default=date.today())
     manifest: dict[str, Any] = {
         "ocf_version": OCF_VERSION,

@@ -106,8 +106,8 @@ async def plan_version_by_id(tx: RequestTransaction, version_id: UUID) -> PlanVe
 async def upsert_customer_billing(
     tx: RequestTransaction, tenant_id: UUID, operator_id: UUID, fields: dict[str, Any]
 ) -> CustomerBillingRecord:
-    statement = pg_insert(customer_billing).values(tenant_id=tenant_id, operator_id=operator_id, **fields)
-    statement = statement.on_conflict_do_update(
+    upsert = pg_insert(customer_billing).values(tenant_id=tenant_id, operator_id=operator_id, **fields)
+    statement = upsert.on_conflict_do_update(
         index_elements=[customer_billing.c.tenant_id], set_={**fields, "updated_at": func.now()}
     ).returning(*customer_billing.columns)
     with mapped_errors():
@@ -154,8 +154,8 @@ async def upsert_rate(
     source: str = "",
 ) -> ExchangeRateRecord:
     values = {"rate": rate, "rate_date": rate_date, "source": source}
-    statement = pg_insert(exchange_rates).values(tenant_id=tenant_id, period=period, currency=currency, **values)
-    statement = statement.on_conflict_do_update(
+    upsert = pg_insert(exchange_rates).values(tenant_id=tenant_id, period=period, currency=currency, **values)
+    statement = upsert.on_conflict_do_update(
         index_elements=[exchange_rates.c.tenant_id, exchange_rates.c.period, exchange_rates.c.currency],
         set_={**values, "updated_at": func.now()},
     ).returning(*exchange_rates.columns)
@@ -178,8 +178,8 @@ async def rate_records_for(tx: RequestTransaction, tenant_id: UUID, period: str)
 async def upsert_tax_rate(
     tx: RequestTransaction, tenant_id: UUID, category: str, valid_from: str, fields: dict[str, Any]
 ) -> TaxRateRecord:
-    statement = pg_insert(tax_rates).values(tenant_id=tenant_id, category=category, valid_from=valid_from, **fields)
-    statement = statement.on_conflict_do_update(
+    upsert = pg_insert(tax_rates).values(tenant_id=tenant_id, category=category, valid_from=valid_from, **fields)
+    statement = upsert.on_conflict_do_update(
         index_elements=[tax_rates.c.tenant_id, tax_rates.c.category, tax_rates.c.valid_from],
         set_={**fields, "updated_at": func.now()},
     ).returning(*tax_rates.columns)
@@ -199,8 +199,8 @@ async def tax_rates_of(tx: RequestTransaction, tenant_id: UUID) -> list[TaxRateR
 async def upsert_category(
     tx: RequestTransaction, tenant_id: UUID, name: str, definition: dict[str, Any]
 ) -> CostCategoryRecord:
-    statement = pg_insert(cost_categories).values(tenant_id=tenant_id, name=name, definition=definition)
-    statement = statement.on_conflict_do_update(
+    upsert = pg_insert(cost_categories).values(tenant_id=tenant_id, name=name, definition=definition)
+    statement = upsert.on_conflict_do_update(
         index_elements=[cost_categories.c.tenant_id, cost_categories.c.name],
         set_={"definition": definition, "updated_at": func.now()},
     ).returning(*cost_categories.columns)
@@ -215,8 +215,8 @@ async def category_by_name(tx: RequestTransaction, tenant_id: UUID, name: str) -
 
 
 async def upsert_issuer(tx: RequestTransaction, tenant_id: UUID, fields: dict[str, Any]) -> BillingIssuerRecord:
-    statement = pg_insert(billing_issuers).values(tenant_id=tenant_id, **fields)
-    statement = statement.on_conflict_do_update(
+    upsert = pg_insert(billing_issuers).values(tenant_id=tenant_id, **fields)
+    statement = upsert.on_conflict_do_update(
         index_elements=[billing_issuers.c.tenant_id], set_={**fields, "updated_at": func.now()}
     ).returning(*billing_issuers.columns)
     with mapped_errors():

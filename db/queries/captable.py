@@ -85,7 +85,8 @@ async def append(tx: RequestTransaction, tenant_id: UUID, rows: Sequence[NewLedg
     ]
     with mapped_errors():
         result = await tx.execute(insert(captable_objects).values(values).returning(captable_objects.c.seq))
-    return max(result.scalars().all())
+    seqs: Sequence[int] = result.scalars().all()  # captable_objects.seq is a bigint identity
+    return max(seqs)
 
 
 async def links_of(tx: RequestTransaction, tenant_ids: Sequence[UUID]) -> list[LinkRecord]:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, func, insert, literal_column, or_, select, text
+from sqlalchemy import Integer, and_, func, insert, literal_column, or_, select, text
 
 from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
@@ -50,7 +50,7 @@ async def create_invitation(tx: RequestTransaction, tenant_id: UUID, email: str,
 async def is_member_email(tx: RequestTransaction, tenant_id: UUID, email: str) -> bool:
     """Whether a member of the tenant has this address (the caller sees only co-members' users)."""
     statement = (
-        select(literal_column("1"))
+        select(literal_column("1", Integer))
         .select_from(memberships.join(users, users.c.id == memberships.c.user_id))
         .where(memberships.c.tenant_id == tenant_id, users.c.email == email)
     )
