@@ -58,9 +58,9 @@ def test_the_frozen_queue_schema_is_the_installed_procrastinates() -> None:
     """Upgrading procrastinate changes its schema: add a revision with its migrations, then refreeze."""
     from procrastinate.schema import SchemaManager
 
-    from policies.sql_files import policy_sql
+    from db.third_party import third_party_sql
 
-    assert policy_sql("0004_procrastinate_3_10.sql") == SchemaManager.get_schema()
+    assert third_party_sql("procrastinate_3_10.sql") == SchemaManager.get_schema()
 
 
 async def test_the_embedded_server_runs_a_worker_in_its_lifespan(

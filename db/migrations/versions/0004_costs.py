@@ -4,12 +4,13 @@ Revision ID: 0004
 Revises: 0002
 
 procrastinate's schema is applied from a frozen copy of the SQL that procrastinate 3.10 ships
-(``SchemaManager.get_schema()``; a test compares the two): upgrading procrastinate means adding a revision
-with its migration files, never editing this one.
+(``SchemaManager.get_schema()``, kept in db/third_party/procrastinate_3_10.sql; a test compares the two):
+upgrading procrastinate means adding a revision with its migration files, never editing this one.
 """
 
 from alembic import op
 
+from db.third_party import third_party_sql
 from policies.sql_files import policy_sql
 
 revision = "0004"
@@ -17,7 +18,7 @@ down_revision = "0002"
 
 
 def upgrade() -> None:
-    op.execute(policy_sql("0004_procrastinate_3_10.sql"))
+    op.execute(third_party_sql("procrastinate_3_10.sql"))
     op.execute(policy_sql("0004_costs.sql"))
 
 
