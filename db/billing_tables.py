@@ -15,7 +15,7 @@ pricing_plans = Table(
     Column("tenant_id", Uuid, primary_key=True),
     Column("id", Uuid, primary_key=True, server_default=_DEFAULT),
     Column("name", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
 )
 
 pricing_plan_versions = Table(
@@ -28,7 +28,7 @@ pricing_plan_versions = Table(
     Column("valid_from", Text, nullable=False),
     Column("definition", JSONB, nullable=False),
     Column("created_by", Uuid),
-    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
 )
 
 exchange_rates = Table(
@@ -38,7 +38,7 @@ exchange_rates = Table(
     Column("period", Text, primary_key=True),
     Column("currency", Text, primary_key=True),
     Column("rate", Numeric, nullable=False),
-    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
     Column("rate_date", Date),
     Column("source", Text, nullable=False, server_default=_DEFAULT),
 )
@@ -52,7 +52,7 @@ tax_rates = Table(
     Column("rate_percent", Numeric, nullable=False),
     Column("name", Text, nullable=False),
     Column("reduced", Boolean, nullable=False, server_default=_DEFAULT),
-    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
 )
 
 cost_categories = Table(
@@ -62,7 +62,7 @@ cost_categories = Table(
     Column("id", Uuid, primary_key=True, server_default=_DEFAULT),
     Column("name", Text, nullable=False),
     Column("definition", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
 )
 
 billing_issuers = Table(
@@ -73,7 +73,7 @@ billing_issuers = Table(
     Column("address", Text, nullable=False, server_default=_DEFAULT),
     Column("tax_id", Text, nullable=False, server_default=_DEFAULT),
     Column("email", Text, nullable=False, server_default=_DEFAULT),
-    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
     Column("registration_number", Text, nullable=False, server_default=_DEFAULT),
     Column("jurisdiction", Text, nullable=False, server_default=_DEFAULT),
     Column("payment_terms_days", Integer, nullable=False, server_default=_DEFAULT),
@@ -105,7 +105,7 @@ invoice_runs = Table(
     Column("errors", JSONB, nullable=False, server_default=_DEFAULT),
     Column("job_id", BigInteger),
     Column("created_by", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
 )
@@ -122,7 +122,7 @@ customer_billing = Table(
     Column("legal_name", Text, nullable=False, server_default=_DEFAULT),
     Column("address", Text, nullable=False, server_default=_DEFAULT),
     Column("email", Text, nullable=False, server_default=_DEFAULT),
-    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("updated_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
     Column("tax_id", Text, nullable=False, server_default=_DEFAULT),
     Column("tax_category", Text, nullable=False, server_default=_DEFAULT),
     Column("provider_tax", Text),
@@ -145,7 +145,7 @@ custom_line_items = Table(
     Column("until", Text),
     Column("currency", Text),
     Column("created_by", Uuid),
-    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
     Column("tax_category", Text),
 )
 
@@ -171,7 +171,7 @@ invoices = Table(
     Column("bill_to", JSONB, nullable=False, server_default=_DEFAULT),
     Column("void_reason", Text),
     Column("created_by", Uuid, server_default=_DEFAULT),
-    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT),
+    Column("created_at", DateTime(timezone=True), server_default=_DEFAULT, nullable=False),
     Column("closed_at", DateTime(timezone=True), server_default=_DEFAULT),
     Column("closed_by", Uuid, server_default=_DEFAULT),
     Column("voided_at", DateTime(timezone=True), server_default=_DEFAULT),

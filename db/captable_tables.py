@@ -13,10 +13,10 @@ captable_objects = Table(
     Column("tenant_id", Uuid, primary_key=True),
     Column("id", Text, primary_key=True),
     Column("object_type", Text, nullable=False),
-    Column("seq", BigInteger, server_default=FetchedValue()),
+    Column("seq", BigInteger, server_default=FetchedValue(), nullable=False),
     Column("effective_date", Date),
     Column("payload", JSONB, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("created_by", Uuid, server_default=FetchedValue()),
 )
 
@@ -26,7 +26,7 @@ stakeholder_links = Table(
     Column("tenant_id", Uuid, primary_key=True),
     Column("stakeholder_id", Text, primary_key=True),
     Column("vc_tenant_id", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("created_by", Uuid, server_default=FetchedValue()),
 )
 
@@ -34,7 +34,7 @@ captable_snapshots = Table(
     "captable_snapshots",
     metadata,
     Column("tenant_id", Uuid, primary_key=True),
-    Column("computed_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("computed_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("as_of", Date, nullable=False),
     Column("ledger_seq", BigInteger, nullable=False),
     Column("outstanding", Numeric, nullable=False),
@@ -68,7 +68,7 @@ funds = Table(
     Column("name", Text, nullable=False),
     Column("currency", Text, nullable=False),
     Column("vintage_year", Integer),
-    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
 )
 
 fund_commitments = Table(

@@ -15,8 +15,8 @@ cloud_accounts = Table(
     Column("payer_account_id", Text),
     Column("name", Text, nullable=False, server_default=FetchedValue()),
     Column("assigned_by", Uuid, server_default=FetchedValue()),
-    Column("assigned_at", DateTime(timezone=True), server_default=FetchedValue()),
-    Column("operator_id", Uuid, server_default=FetchedValue()),  # set by the trigger
+    Column("assigned_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
+    Column("operator_id", Uuid, server_default=FetchedValue(), nullable=False),  # set by the trigger
 )
 
 cloud_account_assignments = Table(
@@ -50,7 +50,7 @@ cost_imports = Table(
     Column("error", JSONB(none_as_null=True)),
     Column("job_id", BigInteger),
     Column("created_by", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),
     Column("late_data", Text, nullable=False, server_default=FetchedValue()),
@@ -79,7 +79,7 @@ cost_assemblies = Table(
     Column("catalog_version", BigInteger),
     Column("publish_job_id", BigInteger),
     Column("created_by", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
 )
 
@@ -88,7 +88,7 @@ cost_period_locks = Table(
     metadata,
     Column("tenant_id", Uuid, primary_key=True),
     Column("period", Text, primary_key=True),
-    Column("locked_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("locked_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("locked_by", Uuid),
     Column("reason", Text, nullable=False, server_default=FetchedValue()),
 )
@@ -101,8 +101,9 @@ cost_report_sources = Table(
     Column("location", Text, nullable=False),
     Column("source_name", Text, nullable=False),
     Column("format", Text, nullable=False),
+    Column("late_data", Text, nullable=False, server_default=FetchedValue()),
     Column("created_by", Uuid, nullable=False),
-    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("last_synced_at", DateTime(timezone=True)),
     Column("last_manifest_at", DateTime(timezone=True)),
     Column("last_error", Text),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ARRAY, Boolean, Column, Date, DateTime, FetchedValue, Integer, Numeric, Table, Text, Uuid
+from sqlalchemy import ARRAY, CHAR, Boolean, Column, Date, DateTime, FetchedValue, Integer, Numeric, Table, Text, Uuid
 
 from db.tables import metadata
 
@@ -14,13 +14,13 @@ financial_reports = Table(
     Column("statement", Text, nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
-    Column("currency", Text, nullable=False),
+    Column("currency", CHAR(3), nullable=False),
     Column("status", Text, nullable=False),
     Column("finalized_at", DateTime(timezone=True)),
     Column("finalized_by", Uuid),
     Column("created_by", Uuid),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 financial_report_lines = Table(
@@ -43,10 +43,10 @@ kpi_definitions = Table(
     Column("key", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("unit", Text, nullable=False),
-    Column("currency", Text),
+    Column("currency", CHAR(3)),
     Column("direction", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 kpi_reports = Table(
@@ -60,8 +60,8 @@ kpi_reports = Table(
     Column("finalized_at", DateTime(timezone=True)),
     Column("finalized_by", Uuid),
     Column("created_by", Uuid),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 kpi_values = Table(
@@ -90,6 +90,6 @@ kpi_requests = Table(
     Column("kpi_report_id", Uuid),
     Column("requested_by", Uuid),
     Column("responded_by", Uuid),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -16,10 +16,10 @@ staged_imports = Table(
     Column("source_version", Text),
     Column("manifest", JSONB, nullable=False),
     Column("changes", JSONB, nullable=False),
-    Column("status", Text, server_default=FetchedValue()),
+    Column("status", Text, server_default=FetchedValue(), nullable=False),
     Column("created_by", Uuid, server_default=FetchedValue()),
-    Column("created_at", DateTime(timezone=True), server_default=FetchedValue()),
-    Column("expires_at", DateTime(timezone=True), server_default=FetchedValue()),
+    Column("created_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
+    Column("expires_at", DateTime(timezone=True), server_default=FetchedValue(), nullable=False),
     Column("committed_at", DateTime(timezone=True)),
 )
 
@@ -32,6 +32,6 @@ staged_import_items = Table(
     Column("file_type", Text, nullable=False),
     Column("filepath", Text, nullable=False),
     Column("item", JSONB, nullable=False),
-    Column("dropped", Boolean, server_default=FetchedValue()),
-    Column("edited", Boolean, server_default=FetchedValue()),
+    Column("dropped", Boolean, server_default=FetchedValue(), nullable=False),
+    Column("edited", Boolean, server_default=FetchedValue(), nullable=False),
 )

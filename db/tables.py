@@ -26,7 +26,7 @@ tenants = Table(
     Column("name", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("operator_id", Uuid),
-    Column("created_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 users = Table(
@@ -35,7 +35,10 @@ users = Table(
     Column("id", Uuid, primary_key=True, server_default=FetchedValue()),
     Column("email", Text, nullable=False),
     Column("display_name", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # The identity provider's (iss or '', sub); a trigger fills subject for users created without a token.
+    Column("issuer", Text, nullable=False, server_default=FetchedValue()),
+    Column("subject", Text, nullable=False, server_default=FetchedValue()),
 )
 
 memberships = Table(
@@ -44,7 +47,7 @@ memberships = Table(
     Column("tenant_id", Uuid, primary_key=True),
     Column("user_id", Uuid, primary_key=True),
     Column("role", Text, nullable=False),
-    Column("created_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 portfolio_grants = Table(
@@ -59,8 +62,8 @@ portfolio_grants = Table(
     Column("expires_at", DateTime(timezone=True)),
     Column("requested_by", Uuid),
     Column("decided_by", Uuid),
-    Column("created_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 audit_events = Table(
@@ -68,7 +71,7 @@ audit_events = Table(
     metadata,
     Column("tenant_id", Uuid, primary_key=True),
     Column("id", BigInteger, primary_key=True, server_default=FetchedValue()),
-    Column("occurred_at", DateTime(timezone=True)),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("actor_user_id", Uuid),
     Column("actor_tenant_id", Uuid),
     Column("action", Text, nullable=False),
@@ -87,7 +90,7 @@ company_profiles = Table(
     Column("sector", Text),
     Column("stage", Text),
     Column("website", Text),
-    Column("updated_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
 invitations = Table(
@@ -98,8 +101,8 @@ invitations = Table(
     Column("email", Text, nullable=False),
     Column("role", Text, nullable=False),
     Column("invited_by", Uuid),
-    Column("created_at", DateTime(timezone=True)),
-    Column("expires_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("status", Text, nullable=False),
     Column("accepted_by", Uuid),
     Column("responded_at", DateTime(timezone=True)),

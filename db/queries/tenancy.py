@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from uuid import UUID
 
 from sqlalchemy import delete, func, select, update
@@ -12,6 +13,9 @@ from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import MembershipRecord, TenantRecord, UserRecord
 from db.session import RequestTransaction
 from db.tables import memberships, tenants, users
+
+# A user's identity-provider keys (issuer, subject) are read only by the provisioning function.
+_USER_COLUMNS = [users.c[f.name] for f in fields(UserRecord)]
 
 
 async def membership_by_slug(tx: RequestTransaction, slug: str) -> tuple[TenantRecord, str] | None:
@@ -39,12 +43,12 @@ async def memberships_of_user(tx: RequestTransaction) -> list[tuple[TenantRecord
 
 
 async def user_by_id(tx: RequestTransaction, user_id: UUID) -> UserRecord | None:
-    row = (await tx.execute(select(users).where(users.c.id == user_id))).first()
+    row = (await tx.execute(select(*_USER_COLUMNS).where(users.c.id == user_id))).first()
     return UserRecord(**row._mapping) if row else None
 
 
 async def users_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[UserRecord]:
-    rows = (await tx.execute(select(users).where(users.c.id.in_(list(ids))))).all()
+    rows = (await tx.execute(select(*_USER_COLUMNS).where(users.c.id.in_(list(ids))))).all()
     return [UserRecord(**r._mapping) for r in rows]
 
 
