@@ -10,8 +10,8 @@
                 operation gets one `error` message and the connection stays open
     idle        the server pings at half the idle timeout; a connection from which nothing (not even a pong)
                 arrived for the whole idle timeout is closed 4408
-    expiry      the credentials are checked again before every subscribe; no subscription outlives the
-                token's `exp`, and the connection closes 4401 when the token expires
+    expiry      the credentials are checked again before every subscribe; when the token's `exp` passes, every
+                running subscription gets an UNAUTHENTICATED `error` and the connection closes 4401
 
 Close codes: 4400 a malformed message, 4401 unauthenticated (or subscribe before connection_ack), 4403
 forbidden, 4408 timeouts, 4409 a duplicate operation id, 4429 a second connection_init, 4500 a fault of ours,
@@ -187,7 +187,9 @@ class _Connection:
         heard = loop.time()
         while True:
             if self._seconds_left() <= 0:
-                raise _Close(4401, "the token expired; connect again with a fresh one")
+                expired = "the token expired; connect again with a fresh one"
+                await self._end_all(expired, "UNAUTHENTICATED")
+                raise _Close(4401, expired)
             message = await self._receive(min(self.limits.idle_timeout_s / 2, self._seconds_left()))
             if message is None:
                 if self._seconds_left() <= 0:
@@ -265,8 +267,7 @@ class _Connection:
             request_id=request_id, max_page_size=options.max_page_size, principal=self.principal,
             cost_store=options.cost_store, cost_sources=options.cost_sources, limits=options.limits,
             invoice_font=options.invoice_font, database=self.runtime.database,
-            poll_interval_s=self.limits.poll_interval_s,
-            max_lifetime_s=min(self.limits.max_lifetime_s, self._seconds_left()),  # never past the token's exp
+            poll_interval_s=self.limits.poll_interval_s, max_lifetime_s=self.limits.max_lifetime_s,
         )
         try:
             stream = await self.runtime.schema.subscribe(
@@ -298,14 +299,20 @@ class _Connection:
         if task is not None:
             task.cancel()
 
-    async def _cancel_all(self) -> None:
-        tasks = list(self.operations.values())
+    async def _cancel_all(self) -> list[str]:
+        """Stops every running operation; returns their ids."""
+        running = dict(self.operations)
         self.operations.clear()
-        for task in tasks:
+        for task in running.values():
             task.cancel()
-        for task in tasks:
+        for task in running.values():
             with suppress(asyncio.CancelledError, Exception):
                 await task
+        return list(running)
+
+    async def _end_all(self, message: str, code: str) -> None:
+        for operation_id in await self._cancel_all():
+            await self._error(operation_id, message, code)
 
     async def _error(self, operation_id: str, message: str, code: str, **extensions: Any) -> None:
         payload = [{"message": message, "extensions": {"code": code, "requestId": request_id_var.get(), **extensions}}]
