@@ -69,20 +69,6 @@ def convert(
     return Conversion(price=price, shares=whole_shares(amount / price), capped=capped)
 
 
-def note_conversion(
-    principal: Decimal,
-    annual_rate: Decimal,
-    issued_on: date,
-    converts_on: date,
-    round_price: Decimal,
-    discount: Decimal | None = None,
-    valuation_cap: Decimal | None = None,
-    fully_diluted_shares: Decimal | None = None,
-) -> Conversion:
-    amount = principal + accrued_interest(principal, annual_rate, issued_on, converts_on)
-    return convert(amount, round_price, discount, valuation_cap, fully_diluted_shares)
-
-
 def post_money_safe_shares(safes: Sequence[tuple[Decimal, Decimal]], capitalization_before: Decimal) -> list[Decimal]:
     """Shares of each post-money safe ``(purchase amount, post-money valuation cap)`` at the cap.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from db.bootstrap import APP_ROLE, DATABASE_NAME, OWNER_ROLE, SUPERUSER, bootstrap
 from db.embedded import start_embedded
@@ -17,10 +16,6 @@ class DatabaseLocation:
     app_url: str
     owner_url: str
     embedded: bool
-
-    @property
-    def app_role(self) -> str:
-        return urlsplit(self.app_url).username or APP_ROLE
 
 
 def sqlalchemy_url(libpq_url: str) -> str:

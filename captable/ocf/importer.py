@@ -27,12 +27,13 @@ from captable.events import (
     Valuation,
     VestingTerms,
 )
-from captable.ledger import Ledger, validate
+from captable.ledger import Ledger
 from captable.ocf.mapping import event_from_ocf, issuer_from_ocf, object_from_ocf
 from captable.ocf.reader import RawPackage, read_package
 from captable.ocf.upgrade import Change, upgrade
 from captable.ocf.validation import normalize, validate_item
 from captable.problems import Problem
+from captable.validation import validate
 
 _PASSTHROUGH = {"OCF_STOCK_LEGEND_TEMPLATES_FILE", "OCF_DOCUMENTS_FILE", "JOCF_SECURITYHOLDERS_AGREEMENT_FILE"}
 

@@ -74,16 +74,6 @@ class BillingGroups:
     def history(self, account_id: str) -> tuple[Assignment, ...]:
         return tuple(self._history.get(account_id, ()))
 
-    def tenant_at(self, account_id: str, instant: datetime) -> str | None:
-        moment = _micros(instant)
-        for a in self._history.get(account_id, ()):
-            if _micros(a.valid_from) <= moment < _micros(a.valid_to):
-                return a.tenant_id
-        return None
-
-    def accounts_of(self, tenant_id: str) -> frozenset[str]:
-        return frozenset(a for a, h in self._history.items() if any(x.tenant_id == tenant_id for x in h))
-
 
 @dataclass(frozen=True)
 class TenantSplit:

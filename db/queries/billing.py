@@ -94,12 +94,6 @@ async def plan_versions(tx: RequestTransaction, plan_ids: Sequence[UUID]) -> lis
     return [PlanVersionRecord(**r._mapping) for r in (await tx.execute(statement)).all()]
 
 
-async def plan_version_by_id(tx: RequestTransaction, version_id: UUID) -> PlanVersionRecord | None:
-    statement = select(pricing_plan_versions).where(pricing_plan_versions.c.id == version_id)
-    row = (await tx.execute(statement)).first()
-    return PlanVersionRecord(**row._mapping) if row else None
-
-
 # -- customer settings and items ------------------------------------------------------------------------------
 
 
