@@ -114,7 +114,7 @@ class _Connection:
         self.runtime = runtime
         self.limits = limits
         self.principal: Principal | None = None
-        self.credentials: dict[str, Any] = {}
+        self.credentials: Any = {}  # the connection_init payload, checked by _authenticate
         self.expires_at: float | None = None  # the token's exp (Unix time)
         self.operations: dict[str, asyncio.Task[None]] = {}
         self._send_lock = asyncio.Lock()
