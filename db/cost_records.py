@@ -97,6 +97,7 @@ class ReportSourceRecord:
     location: str
     source_name: str
     format: str  # 'legacy-cur' | 'cur2' | 'focus'
+    late_data: str  # 'reject' | 'corrections': the lateData of the assemblies its syncs queue
     created_by: UUID
     created_at: datetime
     last_synced_at: datetime | None

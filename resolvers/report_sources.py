@@ -67,7 +67,15 @@ class SyncOutcome:
     problems: list[str]  # manifests not queued this time, each with its reason
 
 
-async def register_report_source(ctx: RequestContext, location: str, report_format: ReportFormat) -> ReportSourceRecord:
+async def register_report_source(
+    ctx: RequestContext, location: str, report_format: ReportFormat, late_data: LateData = LateData.CORRECTIONS
+) -> ReportSourceRecord:
+    """Register `location` once; its syncs queue assemblies with `late_data` for rows of closed periods.
+
+    CORRECTIONS by default: AWS rewrites every month once more when it finalises it, usually after the reseller
+    closed and invoiced it, and that delivery must still reach the books as the difference to what was billed
+    (netted and re-homed to the next open period) rather than fail the sync every time it is listed.
+    """
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
     try:
         folder = await asyncio.to_thread(ctx.cost_sources.resolve_folder, location, acting.slug)
@@ -76,7 +84,7 @@ async def register_report_source(ctx: RequestContext, location: str, report_form
     async with ctx.tx.savepoint():
         try:
             record = await report_sources.insert_source(
-                ctx.tx, acting.id, folder.location, folder.source, report_format.value
+                ctx.tx, acting.id, folder.location, folder.source, report_format.value, late_data.value
             )
         except PolicyViolation as error:
             raise Forbidden("only the operator's billing admins register report sources") from error
@@ -85,6 +93,9 @@ async def register_report_source(ctx: RequestContext, location: str, report_form
         assert record is not None
         if record.format != report_format.value:
             raise InvalidInput(f"{folder.location} is registered already, as {record.format}", field="format")
+        if record.late_data != late_data.value:
+            raise InvalidInput(f"{folder.location} is registered already, with lateData {record.late_data.upper()}",
+                               field="lateData")
     return record
 
 
@@ -131,7 +142,7 @@ async def sync_report_source(ctx: RequestContext, source_id: UUID) -> SyncOutcom
             known += 1
             continue
         try:
-            queued.append(await queue_assembly(ctx, manifest.location, LateData.REJECT))
+            queued.append(await queue_assembly(ctx, manifest.location, LateData(record.late_data)))
         except ApiError as error:
             problems.append(error.message)
     newest = max((m.modified for m in listed if m.modified is not None), default=None)

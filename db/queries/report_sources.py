@@ -32,7 +32,7 @@ def _record(row: Any) -> ReportSourceRecord:
 
 
 async def insert_source(
-    tx: RequestTransaction, tenant_id: UUID, location: str, source_name: str, report_format: str
+    tx: RequestTransaction, tenant_id: UUID, location: str, source_name: str, report_format: str, late_data: str
 ) -> ReportSourceRecord | None:
     """The new source; None when this operator registered that location already."""
     statement = (
@@ -42,6 +42,7 @@ async def insert_source(
             location=location,
             source_name=source_name,
             format=report_format,
+            late_data=late_data,
             created_by=tx.context.user_id,
         )
         .on_conflict_do_nothing(index_elements=["tenant_id", "location"])

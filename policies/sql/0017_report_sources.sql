@@ -4,6 +4,8 @@
 --                       configured cost sources, and the layout AWS writes there (format). Never credentials:
 --                       the bucket's endpoint and keys stay in configuration (ROUNDPOOL_COST_SOURCES).
 --                       last_* is what the last sync saw (its time, the newest manifest's last-modified, its error).
+--                       late_data is the lateData of the assemblies the sync queues (AWS rewrites a month once more
+--                       when it is finalised, often after the operator closed it).
 --
 -- The periodic sync reads app.report_sources_to_sync() (ids only, across operators) and queues one job per
 -- source under its registering billing admin's context; everything that job does runs under the policies.
@@ -14,6 +16,7 @@ create table cost_report_sources (
     location text not null check (length(location) between 1 and 2000),
     source_name text not null check (length(source_name) between 1 and 300),  -- the configured cost source
     format text not null check (format in ('legacy-cur', 'cur2', 'focus')),
+    late_data text not null default 'corrections' check (late_data in ('reject', 'corrections')),
     created_by uuid not null references users (id),
     created_at timestamptz not null default now(),
     last_synced_at timestamptz,
@@ -38,7 +41,7 @@ create policy cost_report_sources_update on cost_report_sources for update
 
 revoke all on cost_report_sources from public;
 grant select,
-    insert (tenant_id, location, source_name, format, created_by),
+    insert (tenant_id, location, source_name, format, late_data, created_by),
     update (last_synced_at, last_manifest_at, last_error)
     on cost_report_sources to roundpool_api;
 
@@ -55,3 +58,17 @@ as $$
 $$;
 revoke all on function app.report_sources_to_sync() from public;
 grant execute on function app.report_sources_to_sync() to roundpool_api;
+
+-- The store maintenance (vacuum) of each operator that has imported anything, run as one of its billing admins
+-- (the earliest to join) so that the job reads the assemblies still staging under the policies.
+create function app.cost_stores_to_vacuum() returns table (tenant_id uuid, user_id uuid)
+    language sql stable security definer set search_path = ''
+as $$
+    select distinct on (t.id) t.id, m.user_id
+    from public.tenants t
+    join public.memberships m on m.tenant_id = t.id and m.role = 'billing_admin'
+    where t.kind = 'operator' and exists (select 1 from public.cost_imports i where i.tenant_id = t.id)
+    order by t.id, m.created_at, m.user_id
+$$;
+revoke all on function app.cost_stores_to_vacuum() from public;
+grant execute on function app.cost_stores_to_vacuum() to roundpool_api;

@@ -11,6 +11,7 @@ from resolvers import report_sources
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError
 from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
+from schema.types.costs import LateDataMode
 from schema.types.report_sources import ReportSource, ReportSourceFormat, ReportSourceSync
 
 Ctx = Info[RequestContext, None]
@@ -26,13 +27,19 @@ class ReportSourcesMutation:
         description="Register a prefix where AWS delivers a report (`s3://bucket/prefix` of a configured cost "
         "source, or a folder of a local one): every worker lists it every ROUNDPOOL_REPORT_SYNC_INTERVAL_S and "
         "queues each new delivery as an assembly. Only the location and format are stored; the bucket's "
-        "endpoint and credentials stay in configuration. Registering it again returns it. Billing admins."
+        "endpoint and credentials stay in configuration. `lateData` is what those assemblies do with rows of a "
+        "closed period (AWS's final rewrite of a month usually comes after it was invoiced): CORRECTIONS "
+        "(default) nets them against what was billed and re-homes only the difference; REJECT fails such an "
+        "assembly. Registering it again (same format and lateData) returns it. Billing admins."
     )
     async def register_report_source(
-        self, info: Ctx, location: str, format: ReportSourceFormat
+        self, info: Ctx, location: str, format: ReportSourceFormat,
+        late_data: LateDataMode = LateDataMode.CORRECTIONS,
     ) -> RegisterReportSourceResult:
         try:
-            record = await report_sources.register_report_source(info.context, location, format.report_format())
+            record = await report_sources.register_report_source(
+                info.context, location, format.report_format(), late_data.late_data()
+            )
             views = await report_sources.cost_sources(info.context)
             return ReportSource.from_view(next(v for v in views if v.record.id == record.id))
         except ApiError as error:

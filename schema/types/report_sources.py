@@ -10,6 +10,7 @@ import strawberry
 from cost.report_sources import ReportFormat
 from resolvers.report_sources import ReportSourceView, SyncOutcome
 from schema.types.cost_assemblies import CostAssemblyStatus
+from schema.types.costs import LateDataMode
 
 
 @strawberry.enum(description="The layout AWS writes under the prefix: LEGACY_CUR `<report>/<yyyymmdd-yyyymmdd>/"
@@ -30,6 +31,7 @@ class ReportSource:
     location: str
     format: ReportSourceFormat
     source: str = strawberry.field(description="The configured cost source the location lies in.")
+    late_data: LateDataMode = strawberry.field(description="The lateData of the assemblies its syncs queue.")
     created_at: datetime
     last_synced_at: datetime | None
     last_manifest_modified_at: datetime | None = strawberry.field(
@@ -46,7 +48,7 @@ class ReportSource:
         r, last = view.record, view.last_assembly
         return cls(
             id=strawberry.ID(str(r.id)), location=r.location, format=ReportSourceFormat(r.format),
-            source=r.source_name, created_at=r.created_at, last_synced_at=r.last_synced_at,
+            source=r.source_name, late_data=LateDataMode(r.late_data), created_at=r.created_at, last_synced_at=r.last_synced_at,
             last_manifest_modified_at=r.last_manifest_at, last_error=r.last_error,
             last_assembly_id=strawberry.ID(str(last.id)) if last else None,
             last_assembly_status=CostAssemblyStatus(last.status) if last else None,

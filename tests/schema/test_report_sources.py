@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 import strawberry
 
 from cost import CostStore
@@ -24,19 +26,20 @@ from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import World
 from tests.schema.test_cost_assemblies import STATUS, _accounts, _gql, _legacy_manifest, _rows, _run
+from tests.schema.test_costs import COSTS, assign
 
 REGISTER = """
-mutation($location: String!, $format: ReportSourceFormat!) {
-  registerReportSource(location: $location, format: $format) {
+mutation($location: String!, $format: ReportSourceFormat!, $late: LateData! = CORRECTIONS) {
+  registerReportSource(location: $location, format: $format, lateData: $late) {
     __typename
-    ... on ReportSource { id location format source }
+    ... on ReportSource { id location format source lateData }
     ... on InvalidInput { field message }
     ... on Problem { message }
   }
 }"""
 SYNC = "mutation { syncReportSources { sourceId queuedAssemblyIds known problems } }"
 SOURCES = """
-{ costSources { id location format source lastSyncedAt lastManifestModifiedAt lastError lastAssemblyId
+{ costSources { id location format source lateData lastSyncedAt lastManifestModifiedAt lastError lastAssemblyId
                 lastAssemblyStatus lagSeconds } }"""
 ASSEMBLIES = "{ costAssemblies(first: 10) { totalCount edges { node { id status report partsDone } } } }"
 
@@ -97,9 +100,13 @@ async def test_a_location_outside_the_configured_sources_is_refused_and_nothing_
         "registerReportSource"]
     assert (other["__typename"], other["field"]) == ("InvalidInput", "format"), other
     assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
-    stored = owner_conn.execute("select location, source_name, format from cost_report_sources where id = %s",
-                                (registered["id"],)).fetchone()
-    assert stored == (f"{root}/cur", "bucket", "legacy-cur")
+    other = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR", "late": "REJECT"}))[
+        "registerReportSource"]
+    assert (other["__typename"], other["field"]) == ("InvalidInput", "lateData"), other
+    assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
+    stored = owner_conn.execute("select location, source_name, format, late_data from cost_report_sources"
+                                " where id = %s", (registered["id"],)).fetchone()
+    assert stored == (f"{root}/cur", "bucket", "legacy-cur", "corrections")
 
 
 async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_last_assembly(
@@ -160,6 +167,75 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
     stranger = _gql(database, schema, settings, cost_store, sources)
     other_world_admin = world.actor("startup_owner")
     assert (await stranger(other_world_admin, SOURCES))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("late", [None, "REJECT"])
+async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_data_mode(
+    late: str | None, cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database,
+    cost_store: CostStore, settings: Settings, owner_conn: psycopg.Connection, tmp_path: Path,
+) -> None:
+    """AWS's final rewrite of a month the operator closed: CORRECTIONS (the default) re-homes only the
+    difference to what was billed; REJECT fails the assembly with the locked-period reason, nothing changes."""
+    root = tmp_path / "bucket"
+    sources = CostSources((LocalSource("bucket", str(root)),))
+    gql = _gql(database, schema, settings, cost_store, sources)
+    admin = world.actor("billing_admin")
+    assert admin.tenant_id is not None
+    accounts = _accounts(2)
+    rows = _rows(accounts, 30, 3)
+
+    def deliver(key: str, data: list[dict[str, str]]) -> None:
+        folder = root / "cur" / "report" / "20231101-20231201" / key
+        folder.mkdir(parents=True)
+        parts = [write_legacy_csv(folder / "report-1.csv", data[:15]),
+                 write_legacy_csv(folder / "report-2.csv", data[15:])]
+        _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key)
+
+    async def sync_and_run() -> dict[str, Any]:
+        synced = (await _ok(gql, admin, SYNC))["syncReportSources"]
+        assert [(len(s["queuedAssemblyIds"]), s["problems"]) for s in synced] == [(1, [])], synced
+        assembly_id = synced[0]["queuedAssemblyIds"][0]
+        parts = (await _ok(gql, admin, STATUS, {"id": assembly_id}))["costAssembly"]["parts"]
+        await _run(database, cost_store, sources, admin, {"id": assembly_id, "parts": parts})
+        return dict((await _ok(gql, admin, STATUS, {"id": assembly_id}))["costAssembly"])
+
+    async def billed(period: str) -> Decimal:
+        costs = await cost_gql(admin, COSTS, {"period": period, "company": world.slugs["startup"]})
+        assert "errors" not in costs, costs
+        return sum((Decimal(r["billed"]) for r in costs["data"]["costs"]), Decimal(0))
+
+    variables = {"location": f"{root}/cur", "format": "LEGACY_CUR"} | ({} if late is None else {"late": late})
+    deliver("a1", rows)
+    registered = (await _ok(gql, admin, REGISTER, variables))["registerReportSource"]
+    mode = late or "CORRECTIONS"
+    assert registered["lateData"] == mode
+    assert [s["lateData"] for s in (await _ok(gql, admin, SOURCES))["costSources"]] == [mode]
+    assert (await sync_and_run())["status"] == "SUCCEEDED"
+    owner_conn.execute("insert into cost_period_locks (tenant_id, period, reason) values (%s, '2023-11', 'closed')",
+                       (admin.tenant_id,))
+    await assign(cost_gql, world, accounts)
+    november = sum(Decimal(r["lineItem/UnblendedCost"]) for r in rows)
+    assert await billed("2023-11") == november
+    store = cost_store.for_operator(admin.tenant_id)
+    catalog = store.catalog()
+
+    reissued = [dict(r) for r in rows]
+    reissued[0]["lineItem/UnblendedCost"] = str(Decimal(rows[0]["lineItem/UnblendedCost"]) + Decimal("2.5"))
+    reissued.append({**rows[1], "lineItem/UnblendedCost": "4.000000"})
+    deliver("a2", reissued)
+    final = await sync_and_run()
+
+    if late is None:
+        assert final["status"] == "SUCCEEDED", final
+        assert final["rehomed"] == [{"sourcePeriod": "2023-11", "targetPeriod": "2023-12", "rows": 2}]
+        assert await billed("2023-12") == Decimal("6.5")
+    else:
+        assert final["status"] == "FAILED", final
+        assert "billing period 2023-11 is locked" in final["error"]["reason"], final
+        assert final["rehomed"] == []
+        assert store.catalog() == catalog
+        assert await billed("2023-12") == 0
+    assert await billed("2023-11") == november
 
 
 async def test_the_scheduled_task_of_a_worker_runs_the_sync(
