@@ -4,7 +4,7 @@ tenant's rows to another."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 from uuid import UUID
 
 from strawberry.dataloader import DataLoader
@@ -13,13 +13,18 @@ from db.captable_records import LedgerRow
 from db.queries import audit, captable, companies, tenancy
 from db.queries.audit import GrantRead
 from db.records import CompanyProfileRecord, TenantRecord, UserRecord
+from db.session import RequestTransaction
 
-if TYPE_CHECKING:
-    from resolvers.context import RequestContext
+
+class TransactionSource(Protocol):
+    """What the loaders need of the request context (which owns them): its transaction, read at load time."""
+
+    @property
+    def tx(self) -> RequestTransaction: ...
 
 
 class Loaders:
-    def __init__(self, context: RequestContext) -> None:
+    def __init__(self, context: TransactionSource) -> None:
         self._context = context
         self.tenant = DataLoader[UUID, TenantRecord | None](load_fn=self._tenants)
         self.user = DataLoader[UUID, UserRecord | None](load_fn=self._users)
