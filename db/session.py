@@ -18,7 +18,13 @@ from uuid import UUID
 
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    AsyncSessionTransaction,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import Executable
 
@@ -183,17 +189,19 @@ class RequestTransaction:
 class _Savepoint:
     def __init__(self, tx: RequestTransaction) -> None:
         self._tx = tx
-        self._nested: Any = None
+        self._nested: AsyncSessionTransaction | None = None
 
     async def __aenter__(self) -> None:
         self._nested = await self._tx._shielded(self._begin())
 
-    async def _begin(self) -> Any:
+    async def _begin(self) -> AsyncSessionTransaction:
         return await self._tx._session.begin_nested()
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._nested is None:
+            raise RuntimeError("the savepoint block was not entered")
         if exc_type is None:
             await self._tx._shielded(self._nested.commit())
         else:

@@ -9,7 +9,7 @@ option) become what the ledger counts: money for a convertible, shares for an op
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -211,7 +211,10 @@ def _convertible_conversion(item: Mapping[str, Any], units: Mapping[str, Decimal
     return out
 
 
-def _same(kind: str, *fields: str) -> Any:
+_Mapper = Callable[[Mapping[str, Any], Mapping[str, Decimal]], dict[str, Any]]
+
+
+def _same(kind: str, *fields: str) -> _Mapper:
     def mapper(item: Mapping[str, Any], units: Mapping[str, Decimal]) -> dict[str, Any]:
         return {"object_type": kind, **{f: item[f] for f in ("date", *fields) if f in item}}
 
@@ -232,7 +235,7 @@ def _split(item: Mapping[str, Any], units: Mapping[str, Decimal]) -> dict[str, A
 
 
 _TRANSFER = ("security_id", "resulting_security_ids", "balance_security_id")
-_MAPPERS = {
+_MAPPERS: dict[str, _Mapper] = {
     "SECURITY_HOLDER": _security_holder,
     "STOCK_CLASS": _stock_class,
     "TX_STOCK_ISSUANCE": _stock_issuance,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy import Row, and_, case, func, insert, select, update
 
 from db.cost_records import AssemblyProgress, CostAssemblyRecord, CostImportRecord
 from db.cost_tables import cost_assemblies, cost_imports
@@ -20,7 +20,7 @@ from db.session import RequestTransaction
 LIVE = ("queued", "publishing", "succeeded")
 
 
-def _assembly(row: Any) -> CostAssemblyRecord:
+def _assembly(row: Row[*tuple[Any, ...]]) -> CostAssemblyRecord:
     return CostAssemblyRecord(**row._mapping)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Row, func, insert, select, text, update
 
 from cost.scope import AccountScope, scope_from_database_rows
 from db.cost_records import CloudAccountRecord, CostImportRecord
@@ -108,7 +108,7 @@ async def accounts_page(
 # -- import manifests --------------------------------------------------------------------------------------
 
 
-def _import(row: Any) -> CostImportRecord:
+def _import(row: Row[*tuple[Any, ...]]) -> CostImportRecord:
     return CostImportRecord(**row._mapping)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Row, Table, delete, insert, select, update
 
 from db.captable_records import FundFlowRecord, FundInvestmentRecord, FundRecord
 from db.captable_tables import capital_calls, distributions, fund_commitments, fund_investments, funds
@@ -21,12 +21,12 @@ FLOWS: dict[str, tuple[Table, str]] = {
 }
 
 
-def _fund(row: Any) -> FundRecord:
+def _fund(row: Row[*tuple[Any, ...]]) -> FundRecord:
     m = row._mapping
     return FundRecord(m["tenant_id"], m["id"], m["name"], m["currency"], m["vintage_year"])
 
 
-def _flow(kind: str, row: Any) -> FundFlowRecord:
+def _flow(kind: str, row: Row[*tuple[Any, ...]]) -> FundFlowRecord:
     m = row._mapping
     return FundFlowRecord(
         kind, m["tenant_id"], m["id"], m["fund_id"], m[FLOWS[kind][1]], m["amount"], m.get("limited_partner")

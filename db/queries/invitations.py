@@ -8,10 +8,9 @@ act on the invitation, and raises a check violation when it is no longer pending
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Integer, and_, func, insert, literal_column, or_, select, text
+from sqlalchemy import ColumnElement, Integer, and_, func, insert, literal_column, or_, select, text
 
 from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
@@ -24,11 +23,11 @@ _COLUMNS = ", ".join(c.name for c in invitations.columns)
 Answer = Callable[[RequestTransaction, UUID], Awaitable[InvitationRecord | None]]
 
 
-def _lapsed() -> Any:
+def _lapsed() -> ColumnElement[bool]:
     return invitations.c.expires_at <= func.statement_timestamp()
 
 
-def _status_is(status: str) -> Any:
+def _status_is(status: str) -> ColumnElement[bool]:
     """The effective status: a pending invitation past its expiry counts as expired."""
     if status == "pending":
         return and_(invitations.c.status == "pending", ~_lapsed())

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import Row, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -30,7 +30,7 @@ async def lock_tenant_period(tx: RequestTransaction, tenant_id: UUID, period: st
     await tx.execute(_LOCK, {"key": f"invoice:{tenant_id}:{period}"})
 
 
-def _invoice(row: Any, lines: Iterable[InvoiceLineRecord] = ()) -> InvoiceRecord:
+def _invoice(row: Row[*tuple[Any, ...]], lines: Iterable[InvoiceLineRecord] = ()) -> InvoiceRecord:
     return InvoiceRecord(**row._mapping, lines=tuple(lines))
 
 
@@ -139,7 +139,7 @@ async def lock_period(tx: RequestTransaction, operator_id: UUID, period: str, re
 # -- close-all runs -----------------------------------------------------------------------------------------
 
 
-def _run(row: Any) -> InvoiceRunRecord:
+def _run(row: Row[*tuple[Any, ...]]) -> InvoiceRunRecord:
     return InvoiceRunRecord(**row._mapping)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +27,7 @@ class DueSource:
     created_by: UUID
 
 
-def _record(row: Any) -> ReportSourceRecord:
+def _record(row: Row[*tuple[Any, ...]]) -> ReportSourceRecord:
     return ReportSourceRecord(**row._mapping)
 
 
