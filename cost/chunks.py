@@ -19,6 +19,7 @@ by a lone CR, or one enormous row) is handed to the serial parse as it is.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -91,23 +92,25 @@ def _chunks(stream: Any, raw: Any, carry: bytes, size: int, reserve: int) -> Ite
 class Joined(io.RawIOBase):
     """A read-only stream of byte views, one after the other (the serial fallback's input)."""
 
-    def __init__(self, parts: Iterable[memoryview]) -> None:
+    def __init__(self, parts: Iterable[memoryview], lock: threading.Lock | None = None) -> None:
         self._parts = iter(parts)
         self._current = memoryview(b"")
+        self._lock = lock or threading.Lock()  # Arrow may read from its own threads
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, target: Any) -> int:
-        while not len(self._current):
-            part = next(self._parts, None)
-            if part is None:
-                return 0
-            self._current = part.cast("B")
-        n = min(len(target), len(self._current))
-        target[:n] = self._current[:n]
-        self._current = self._current[n:]
-        return n
+        with self._lock:
+            while not len(self._current):
+                part = next(self._parts, None)
+                if part is None:
+                    return 0
+                self._current = part.cast("B")
+            n = min(len(target), len(self._current))
+            target[:n] = self._current[:n]
+            self._current = self._current[n:]
+            return n
 
 
 def _rest(stream: Any, raw: Any, size: int) -> Iterator[Chunk]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 import types
 import zipfile
 from collections import deque
@@ -201,6 +202,7 @@ class Reader:
         with ThreadPoolExecutor(PARSERS, thread_name_prefix="cost-csv") as pool:
             window: deque[tuple[Chunk, Future[pa.Table | None]]] = deque()
             source = prefetch(chunks, depth=2)
+            lock = threading.Lock()
 
             def submit() -> bool:
                 chunk = next(source, None)
@@ -231,7 +233,7 @@ class Reader:
                     if table is None:
                         ahead = [c.data for c, _ in window]
                         window.clear()
-                        rest = Joined(itertools.chain([chunk.data], ahead, (c.data for c in source)))
+                        rest = Joined(itertools.chain([chunk.data], ahead, (c.data for c in source)), lock)
                         yield from self._serial(rest, names, convert)
                         return
                     while len(window) < WINDOW and submit():
@@ -241,7 +243,8 @@ class Reader:
             finally:
                 for _, parse in window:
                     parse.cancel()
-                source.close()  # stops the cutting thread before the stream closes
+                with lock:  # Arrow's read-ahead of the serial fallback may be pulling chunks
+                    source.close()  # stops the cutting thread before the stream closes
 
     def _serial(
         self, stream: Joined, names: list[str] | None, convert: pacsv.ConvertOptions
@@ -249,8 +252,12 @@ class Reader:
         read = pacsv.ReadOptions(block_size=SERIAL_BLOCK_SIZE, use_threads=True, column_names=names)
         # Quote-aware block boundaries: the fallback is for files whose values span lines.
         parse = pacsv.ParseOptions(newlines_in_values=True)
-        for batch in pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert):
-            yield batch, self._tell()
+        reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
+        try:
+            for batch in reader:
+                yield batch, self._tell()
+        finally:
+            reader.close()  # no read-ahead may still pull from the chunks once the stream is given up
 
     def _parquet(self, columns: list[str]) -> Iterator[tuple[pa.RecordBatch, int]]:
         with self.source.filesystem.open_input_file(self.source.path) as handle:
