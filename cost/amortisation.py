@@ -109,6 +109,4 @@ _CATEGORIES = pa.array(list(CHARGE_CATEGORY.values()))
 
 def charge_category(line_item_type: pa.Array) -> pa.Array:
     found = _CATEGORIES.take(pc.index_in(line_item_type, value_set=_TYPES))
-    return pc.if_else(
-        pc.is_valid(line_item_type), pc.fill_null(found, "Adjustment"), pa.scalar(None, pa.string())
-    )
+    return pc.if_else(pc.is_valid(line_item_type), pc.fill_null(found, "Adjustment"), pa.scalar(None, pa.string()))

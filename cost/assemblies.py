@@ -56,7 +56,7 @@ def part_location(manifest: Manifest, index: int, sources: CostSources, operator
     assert isinstance(source, LocalSource)
     if part.startswith("/"):
         return part
-    key = part[len("s3://"):].partition("/")[2] if part.startswith("s3://") else part
+    key = part[len("s3://") :].partition("/")[2] if part.startswith("s3://") else part
     return f"{source.root.rstrip('/')}/{key}"
 
 
@@ -101,8 +101,12 @@ def _refuse_unlisted(manifest_at: ResolvedLocation, parts: list[ResolvedLocation
         return  # listing is a check on top; reading each part already succeeded
     for info in infos:
         name = info.base_name
-        if (info.type == pafs.FileType.File and info.path not in listed and not name.endswith(MANIFEST_SUFFIX)
-                and name.lower().endswith(_DATA_SUFFIXES)):
+        if (
+            info.type == pafs.FileType.File
+            and info.path not in listed
+            and not name.endswith(MANIFEST_SUFFIX)
+            and name.lower().endswith(_DATA_SUFFIXES)
+        ):
             raise ManifestError(
                 manifest_at.location,
                 f"the parts' folder holds {name}, which the manifest does not list; nothing was imported",
@@ -116,13 +120,18 @@ def check_columns(reader: Reader, manifest: Manifest, manifest_location: str) ->
     for name in manifest.columns:
         if name not in header:
             raise ManifestError(
-                reader.name, f"column listed by manifest {manifest_location} is missing from this part",
-                row=0, column=name,
+                reader.name,
+                f"column listed by manifest {manifest_location} is missing from this part",
+                row=0,
+                column=name,
             )
     for name in reader.header:
         if name not in expected:
             raise ManifestError(
-                reader.name, f"column is not in the columns of manifest {manifest_location}", row=0, column=name,
+                reader.name,
+                f"column is not in the columns of manifest {manifest_location}",
+                row=0,
+                column=name,
             )
 
 

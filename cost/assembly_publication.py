@@ -91,7 +91,8 @@ def publish_assembly(
         written, rows = _write_difference(store, assembly_id, late_period, target, new, billed)
         for item in written:
             partitions.setdefault(f"{target}/{item['account']}", {})[late_source] = {
-                "import": assembly_id, "files": [{"path": item["path"], "rows": item["rows"]}],
+                "import": assembly_id,
+                "files": [{"path": item["path"], "rows": item["rows"]}],
             }
         rehomed.append(Rehomed(late_period, target, rows))
     partitions = {key: sources for key, sources in partitions.items() if sources}
@@ -108,9 +109,12 @@ def publish_assembly(
 
 def _already(catalog: dict[str, Any], files: list[dict[str, Any]]) -> Published:
     return Published(
-        version=int(catalog["version"]), rows=sum(int(f["rows"]) for f in files),
+        version=int(catalog["version"]),
+        rows=sum(int(f["rows"]) for f in files),
         accounts=tuple(sorted({str(f["account"]) for f in files})),
-        periods=tuple(sorted({str(f["period"]) for f in files})), rehomed=(), already=True,
+        periods=tuple(sorted({str(f["period"]) for f in files})),
+        rehomed=(),
+        already=True,
     )
 
 

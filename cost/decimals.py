@@ -52,9 +52,7 @@ def parse_exact(text: str) -> decimal.Decimal:
         raise ValueError(f"{text!r} is not a finite number")
     exponent = value.as_tuple().exponent
     assert isinstance(exponent, int)
-    if exponent < -MONEY.scale and value != value.quantize(
-        decimal.Decimal(1).scaleb(-MONEY.scale), context=_CONTEXT
-    ):
+    if exponent < -MONEY.scale and value != value.quantize(decimal.Decimal(1).scaleb(-MONEY.scale), context=_CONTEXT):
         raise ValueError(f"{text!r} has more than {MONEY.scale} fractional digits; refusing to round it")
     if abs(value) >= decimal.Decimal(10) ** (MONEY.precision - MONEY.scale):
         raise ValueError(f"{text!r} does not fit in {MONEY.precision - MONEY.scale} integer digits")

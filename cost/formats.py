@@ -32,9 +32,7 @@ REQUIRED: dict[Format, frozenset[str]] = {
             "line_item_line_item_type",
         }
     ),
-    Format.FOCUS: frozenset(
-        {"BilledCost", "EffectiveCost", "BillingPeriodStart", "ChargeCategory", "BillingCurrency"}
-    ),
+    Format.FOCUS: frozenset({"BilledCost", "EffectiveCost", "BillingPeriodStart", "ChargeCategory", "BillingCurrency"}),
 }
 # Columns (prefixes) that identify a format even when a required one is missing, to give a precise error
 # (a FOCUS file without BilledCost still names BilledCost as missing).

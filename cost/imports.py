@@ -131,9 +131,7 @@ def import_file(
     accounts = tuple(sorted({f.account for f in files}))
     try:
         partitions = {
-            key: {
-                s: entry for s, entry in sources.items() if not (s == source and key.split("/")[0] in replaced)
-            }
+            key: {s: entry for s, entry in sources.items() if not (s == source and key.split("/")[0] in replaced)}
             for key, sources in catalog["partitions"].items()
         }
         for f, name in [(f, source) for f in written.files] + [(f, late_source) for f in written.corrections]:
@@ -157,9 +155,7 @@ def import_file(
         record = {k: v for k, v in result.__dict__.items() if k != "already_imported"}
         record["periods"], record["accounts"] = list(periods), list(accounts)
         record["rehomed"] = [r.__dict__ for r in written.rehomed]
-        store.publish(
-            {**catalog, "imports": {**catalog["imports"], sha256: record}, "partitions": partitions}
-        )
+        store.publish({**catalog, "imports": {**catalog["imports"], sha256: record}, "partitions": partitions})
     except BaseException:
         _remove(store, base)
         raise
@@ -313,10 +309,7 @@ def rehome(
     )
     counts = pc.value_counts(late_index)
     tally = {
-        pairs[i]: n
-        for i, n in zip(
-            counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
-        )
+        pairs[i]: n for i, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
     }
     return batch.filter(pc.invert(is_late)), corrections, tally
 

@@ -161,8 +161,9 @@ class CostSources:
                 raise SourceUnavailable(reason) from None
             if info.type != pafs.FileType.File:
                 raise NotInSource(f"no such file in cost source {source.name!r}")
-            return ResolvedLocation(f"s3://{bucket}/{key}", source.name, filesystem, f"{bucket}/{key}",
-                                    int(info.size or 0))
+            return ResolvedLocation(
+                f"s3://{bucket}/{key}", source.name, filesystem, f"{bucket}/{key}", int(info.size or 0)
+            )
         raise self._refused(usable)
 
     def resolve_folder(self, location: str, operator: str) -> ResolvedFolder:
@@ -173,15 +174,19 @@ class CostSources:
         if not text or any(c in _FORBIDDEN or not c.isprintable() for c in text):
             raise self._refused(usable)
         if text.startswith("s3://"):
-            bucket, _, key = text[len("s3://"):].partition("/")
+            bucket, _, key = text[len("s3://") :].partition("/")
             if any(c in _S3_FORBIDDEN for c in text) or (key and any(s in ("", ".", "..") for s in key.split("/"))):
                 raise self._refused(usable)
             for s3 in (s for s in usable if isinstance(s, S3Source)):
                 if bucket == s3.bucket and (not s3.prefix or key == s3.prefix or key.startswith(s3.prefix + "/")):
                     return ResolvedFolder(text, s3.name, s3.filesystem(), f"{bucket}/{key}".rstrip("/"))
             raise self._refused(usable)
-        if "://" in text or not text.startswith("/") or text.startswith("//") \
-                or any(part in (".", "..") for part in text.split("/")):
+        if (
+            "://" in text
+            or not text.startswith("/")
+            or text.startswith("//")
+            or any(part in (".", "..") for part in text.split("/"))
+        ):
             raise self._refused(usable)
         path = posixpath.normpath(text)
         for local in (s for s in usable if isinstance(s, LocalSource)):
@@ -243,8 +248,14 @@ def source_from_config(
             raise ValueError(f"cost source {name!r}: the prefix has an empty, '.' or '..' segment")
         if endpoint is not None:
             target = urlsplit(endpoint)
-            if target.scheme not in ("http", "https") or not target.netloc or target.path.strip("/") \
-                    or target.query or target.fragment or "@" in target.netloc:
+            if (
+                target.scheme not in ("http", "https")
+                or not target.netloc
+                or target.path.strip("/")
+                or target.query
+                or target.fragment
+                or "@" in target.netloc
+            ):
                 raise ValueError(f"cost source {name!r}: endpoint must be http(s)://host[:port]")
         if (access_key_id is None) != (secret_access_key_file is None):
             raise ValueError(f"cost source {name!r}: give access_key_id and secret_access_key_file together")

@@ -69,8 +69,9 @@ def parse_manifest(data: bytes, location: str) -> Manifest:
         return _legacy(document, location)
     if "dataFiles" in document or "executionId" in document:
         return _data_exports(document, location)
-    raise ManifestError(location, "neither a CUR manifest (assemblyId, reportKeys) nor a Data Exports manifest "
-                                  "(executionId, dataFiles)")
+    raise ManifestError(
+        location, "neither a CUR manifest (assemblyId, reportKeys) nor a Data Exports manifest (executionId, dataFiles)"
+    )
 
 
 def _legacy(document: dict[str, Any], location: str) -> Manifest:

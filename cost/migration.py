@@ -43,9 +43,7 @@ def migrate_store(root: CostStore, owners: Mapping[str, UUID]) -> StoreMigration
     fs = root.filesystem
     catalog = root.catalog()
     folder_of_sha = _folders_by_sha(root, catalog)
-    operator_of_folder = {
-        folder: owners[sha] for sha, folder in folder_of_sha.items() if sha in owners
-    }
+    operator_of_folder = {folder: owners[sha] for sha, folder in folder_of_sha.items() if sha in owners}
     records: dict[UUID, dict[str, Any]] = defaultdict(dict)
     for sha, record in catalog["imports"].items():
         if sha in owners:

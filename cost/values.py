@@ -96,9 +96,7 @@ def tags_from_columns(columns: list[tuple[str, pa.Array]], length: int) -> pa.Ar
     values: list[pa.Array] = []
     for key_id, (_, column) in enumerate(columns):
         valid = column.is_valid()
-        present = (
-            np.flatnonzero(valid.to_numpy(zero_copy_only=False)) if column.null_count else np.arange(length)
-        )
+        present = np.flatnonzero(valid.to_numpy(zero_copy_only=False)) if column.null_count else np.arange(length)
         if not len(present):
             continue
         rows.append(present)

@@ -220,9 +220,12 @@ def _totals(document: InvoiceDocument) -> list[tuple[str, str]]:
     out = [(document.label("subtotal"), money(document.subtotal, cur))]
     if document.reverse_charge:  # no rate applies: the note says why
         taxable = sum((Decimal(b["taxable"]) for b in document.details.get("tax_breakdown", ())), Decimal(0))
-        return [*out, (document.label("out_of_scope"), money(taxable, cur)),
-                (document.label("tax"), money(document.tax, cur)),
-                (document.label("total"), money(document.total, cur))]
+        return [
+            *out,
+            (document.label("out_of_scope"), money(taxable, cur)),
+            (document.label("tax"), money(document.tax, cur)),
+            (document.label("total"), money(document.total, cur)),
+        ]
     for b in document.details.get("tax_breakdown", ()):
         rate = f"{b['rate_percent']}%{' ※' if b.get('reduced') else ''}"
         out.append((f"{rate} {document.label('taxable')}", money(Decimal(b["taxable"]), cur)))
@@ -280,13 +283,15 @@ def render_html(document: InvoiceDocument) -> str:
         f"<h1>{e(document.title)} {e(document.number_text)}</h1>",
         '<div class="parties">',
         f'<div class="from"><h2>{e(document.label("from"))}</h2>'
-        + "<br>".join(e(x) for x in _party(document, document.bill_from, recipient=False)) + "</div>",
+        + "<br>".join(e(x) for x in _party(document, document.bill_from, recipient=False))
+        + "</div>",
         f'<div class="to"><h2>{e(document.label("to"))}</h2>'
-        + "<br>".join(e(x) for x in _party(document, document.bill_to, recipient=True)) + "</div>",
+        + "<br>".join(e(x) for x in _party(document, document.bill_to, recipient=True))
+        + "</div>",
         "</div>",
         "<dl>" + "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in _facts(document)) + "</dl>",
         f'<table class="lines"><thead><tr><th>{e(document.label("description"))}</th>'
-        f'<th>{e(document.label("quantity"))}</th><th>{e(document.label("rate"))}</th>'
+        f"<th>{e(document.label('quantity'))}</th><th>{e(document.label('rate'))}</th>"
         f'<th class="amount">{e(document.label("amount"))}</th></tr></thead><tbody>',
     ]
     for row in _rows(document):
@@ -303,8 +308,9 @@ def render_html(document: InvoiceDocument) -> str:
         parts.append(f'<p class="note">{e(note)}</p>')
     payment = _payment(document)
     if payment:
-        parts.append(f'<h3>{e(document.label("payment"))}</h3><p class="payment">'
-                     + "<br>".join(e(x) for x in payment) + "</p>")
+        parts.append(
+            f'<h3>{e(document.label("payment"))}</h3><p class="payment">' + "<br>".join(e(x) for x in payment) + "</p>"
+        )
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -370,8 +376,9 @@ def _cells(row: _Row) -> tuple[str, str, str, str]:
 
 
 def _row_height(pdf: Any, texts: Sequence[str]) -> float:
-    lines = max(len(pdf.multi_cell(w, _LINE, t, dry_run=True, output="LINES")) for w, t in zip(_WIDTHS, texts,
-                                                                                               strict=True))
+    lines = max(
+        len(pdf.multi_cell(w, _LINE, t, dry_run=True, output="LINES")) for w, t in zip(_WIDTHS, texts, strict=True)
+    )
     return lines * _LINE + 0.8
 
 
@@ -449,8 +456,14 @@ def lines_of(rows: Sequence[Any]) -> tuple[DocumentLine, ...]:
     """Stored line records → document lines."""
     return tuple(
         DocumentLine(
-            r.kind, r.service, r.description, r.quantity, r.unit, Decimal(r.amount),
-            None if r.tax_rate_percent is None else Decimal(r.tax_rate_percent), r.tax_category,
+            r.kind,
+            r.service,
+            r.description,
+            r.quantity,
+            r.unit,
+            Decimal(r.amount),
+            None if r.tax_rate_percent is None else Decimal(r.tax_rate_percent),
+            r.tax_category,
         )
         for r in rows
     )

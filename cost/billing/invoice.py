@@ -188,8 +188,15 @@ def compute_invoice(
     for b in breakdown:
         if b.tax or not policy.reverse_charge:
             lines.append(
-                InvoiceLine(LineKind.TAX, None, f"{b.name} {b.rate_percent.normalize():f} %", None, b.tax,
-                            tax_category=b.category, tax_rate_percent=b.rate_percent)
+                InvoiceLine(
+                    LineKind.TAX,
+                    None,
+                    f"{b.name} {b.rate_percent.normalize():f} %",
+                    None,
+                    b.tax,
+                    tax_category=b.category,
+                    tax_rate_percent=b.rate_percent,
+                )
             )
     lines += provider_tax
     tax_amount = sum((x.amount for x in lines if x.kind is LineKind.TAX), ZERO)

@@ -60,6 +60,7 @@ class CommitmentTreatment(enum.StrEnum):
 # Above this a percent is a typo, not a price (the database refuses it too: policies/sql/0009).
 MAX_PERCENT = Decimal(1000)
 
+
 @dataclass(frozen=True)
 class Rule:
     """``value`` is the ServiceName, usage type or SKU id the rule applies to (``None`` for ``GLOBAL``)."""
