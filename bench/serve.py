@@ -143,6 +143,7 @@ class Database:
     owner_url: str
     postmaster_pid: int | None  # the local server, for its CPU
     stop: Callable[[], None] = lambda: None
+    superuser_url: str | None = None  # the embedded server's, for a checkpoint after seeding
 
 
 def _with_password(url: str, password: str) -> str:
@@ -169,7 +170,8 @@ def _database(home: Path) -> Database:
     owner_url = _with_password(local.url(OWNER_ROLE, name), owner_password)
     upgrade(owner_url)
     pid = int((local.pgdata / "postmaster.pid").read_text().split()[0])
-    return Database(_with_password(local.url(APP_ROLE, name), app_password), owner_url, pid, server.cleanup)
+    app_url = _with_password(local.url(APP_ROLE, name), app_password)
+    return Database(app_url, owner_url, pid, server.cleanup, local.url(SUPERUSER, name))
 
 
 def _local_postmaster(url: str) -> int | None:
@@ -207,6 +209,9 @@ def _seed(database: Database, secret: str, events: int, companies: int) -> dict[
     with psycopg.connect(database.owner_url, autocommit=True) as conn:
         vc = conn.execute("select id from tenants where slug = %s", (vc_slug,)).fetchone()[0]  # type: ignore[index]
         conn.execute("vacuum (analyze)")
+    if database.superuser_url is not None:  # no checkpoint writing the seed out while we measure
+        with psycopg.connect(database.superuser_url, autocommit=True) as conn:
+            conn.execute("checkpoint")
     admin = Caller(user, tenant, _token(database.owner_url, secret, user, tenant))
     return {
         "tiny": admin,
@@ -345,12 +350,17 @@ def _cpu_seconds(processes: Sequence[psutil.Process]) -> float:
     return total
 
 
-def _postgres_tree(pid: int | None) -> list[psutil.Process]:
+def _postgres_tree(pid: int | None, role: str) -> list[psutil.Process]:
+    """The backends of `role`: the request work, without the checkpointer, autovacuum or other roles."""
     if pid is None:
         return []
     with contextlib.suppress(psutil.NoSuchProcess):
-        root = psutil.Process(pid)
-        return [root, *root.children(recursive=True)]
+        backends = []
+        for child in psutil.Process(pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if " ".join(child.cmdline()).startswith(f"postgres: {role} "):
+                    backends.append(child)
+        return backends
     return []
 
 
@@ -358,15 +368,16 @@ class _Sampler:
     """CPU of two process trees over a point (backends started during it counted from zero) and the peak
     resident set of the first, sampled every 200 ms."""
 
-    def __init__(self, server_tree: Callable[[], list[psutil.Process]], db_pid: int | None) -> None:
-        self._server_tree, self._db_pid = server_tree, db_pid
+    def __init__(self, server_tree: Callable[[], list[psutil.Process]], database: Database) -> None:
+        self._server_tree = server_tree
+        self._db_backends = lambda: _postgres_tree(database.postmaster_pid, urlsplit(database.app_url).username or "")
         self._stop = threading.Event()
         self.peak_rss = 0
         self._known: dict[int, tuple[psutil.Process, float]] = {}
 
     def __enter__(self) -> _Sampler:
         self._server_start = _cpu_seconds(self._server_tree())
-        self._db_start = {p.pid: _cpu_seconds([p]) for p in _postgres_tree(self._db_pid)}
+        self._db_start = {p.pid: _cpu_seconds([p]) for p in self._db_backends()}
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -379,7 +390,7 @@ class _Sampler:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     rss += process.memory_info().rss
             self.peak_rss = max(self.peak_rss, rss)
-            for process in _postgres_tree(self._db_pid):  # short-lived backends: keep their last reading
+            for process in self._db_backends():  # short-lived backends: keep their last reading
                 self._known[process.pid] = (process, _cpu_seconds([process]))
 
     def __exit__(self, *_: object) -> None:
@@ -387,7 +398,7 @@ class _Sampler:
         self._thread.join()
         elapsed = time.monotonic() - self._started
         self.server_cores = (_cpu_seconds(self._server_tree()) - self._server_start) / elapsed
-        db_end = {p.pid: _cpu_seconds([p]) for p in _postgres_tree(self._db_pid)}
+        db_end = {p.pid: _cpu_seconds([p]) for p in self._db_backends()}
         used = 0.0
         for pid, (_, last) in self._known.items():
             used += db_end.get(pid, last) - self._db_start.get(pid, 0.0)
@@ -395,6 +406,17 @@ class _Sampler:
             if pid not in self._known:
                 used += end - self._db_start.get(pid, 0.0)
         self.db_cores = used / elapsed
+
+
+def _settle(server: Server, timeout: float = 60.0) -> None:
+    """Wait until the server has finished what a load generator left in flight (requests it still runs after
+    wrk closed the connections would otherwise be measured against the next point)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = _cpu_seconds(server.tree())
+        time.sleep(0.25)
+        if _cpu_seconds(server.tree()) - before < 0.25 * 0.05:
+            return
 
 
 @dataclass
@@ -501,7 +523,7 @@ async def _raw_loop(app_url: str, sql: str, caller: Caller, clients: int, second
 
 def _raw(database: Database, query: Query, caller: Caller, clients: int, seconds: float) -> Point:
     me = psutil.Process()
-    with _Sampler(lambda: [me], database.postmaster_pid) as sampled:
+    with _Sampler(lambda: [me], database) as sampled:
         latencies = asyncio.run(_raw_loop(database.app_url, query.sql, caller, clients, seconds))
     p50, p99 = _percentiles(latencies)
     return Point(
@@ -533,11 +555,12 @@ class Run:
     def measure(self, server: Server, name: str, clients: int, seconds: float | None = None) -> Point:
         query, caller = QUERIES[name], self.callers[name]
         duration = self.seconds if seconds is None else seconds
-        with _Sampler(server.tree, self.database.postmaster_pid) as sampled:
+        with _Sampler(server.tree, self.database) as sampled:
             if self.wrk:
                 point = _wrk(self.wrk, server, query, caller, clients, duration, self.work)
             else:
                 point = _httpx(server, query, caller, clients, duration)
+        _settle(server)
         point.server_cores, point.db_cores = sampled.server_cores, sampled.db_cores
         point.peak_rss_mib = sampled.peak_rss / 2**20
         return point
@@ -667,7 +690,7 @@ def main() -> None:
                         run.results.append((name, clients, point))
                         _print_point(name, clients, point)
             _print_ratios(run.results)
-            print("CPU = cores used by the server's process tree (raw: this client); DB CPU = PostgreSQL's processes")
+            print("CPU = cores used by the server's process tree (raw: this client); DB CPU = the app role's backends")
     finally:
         if database is not None:
             database.stop()
