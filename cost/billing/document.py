@@ -326,7 +326,7 @@ def render_pdf(document: InvoiceDocument, font_path: Path | None = None) -> byte
     font = find_font(document_text(document), font_path)
     identity = f"{document.title} {document.number_text} · {document.bill_from.get('name') or ''} · {document.period}"
 
-    class _Pdf(FPDF):  # type: ignore[misc]
+    class _Pdf(FPDF):
         def header(self) -> None:
             if self.page_no() > 1:
                 self.set_font(_FAMILY, "", 8)

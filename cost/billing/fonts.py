@@ -45,7 +45,7 @@ class Font:
 
 @lru_cache(maxsize=16)
 def _coverage(path: str, index: int) -> frozenset[int] | None:
-    from fontTools.ttLib import TTFont
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]  # fontTools ships neither stubs nor py.typed
 
     try:
         with TTFont(path, fontNumber=index, lazy=True) as font:

@@ -137,7 +137,8 @@ def _periods(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
         if name not in table.column_names:
             return np.full(table.num_rows, np.iinfo(np.int64).min)
         values = pc.cast(table.column(name), pa.int64())
-        return pc.fill_null(values, np.iinfo(np.int64).min).to_numpy()
+        filled: np.ndarray = pc.fill_null(values, np.iinfo(np.int64).min).to_numpy()
+        return filled
 
     start, end, billing = micros("ChargePeriodStart"), micros("ChargePeriodEnd"), micros("BillingPeriodStart")
     none = np.iinfo(np.int64).min
@@ -177,16 +178,18 @@ def _split_rows(
             parts.append((-1, cursor, hi))
         weights = [b - a for _, a, b in parts]
         shares = {name: None if record[name] is None else split_exact(record[name], weights) for name in money}
-        for k, (owner, a, b) in enumerate(parts):
+        for k, (owner, part_lo, part_hi) in enumerate(parts):
             part = dict(record)
             for name in money:
-                part[name] = None if shares[name] is None else shares[name][k]
+                share = shares[name]
+                part[name] = None if share is None else share[k]
             if record.get("ChargePeriodStart") is not None and record.get("ChargePeriodEnd") is not None:
-                part["ChargePeriodStart"] = _from_micros(a)
-                part["ChargePeriodEnd"] = _from_micros(b)
+                part["ChargePeriodStart"] = _from_micros(part_lo)
+                part["ChargePeriodEnd"] = _from_micros(part_hi)
             out[owner].append(part)
     return {owner: pa.Table.from_pylist(parts, schema=table.schema) for owner, parts in out.items()}
 
 
 def _from_micros(value: int) -> datetime:
-    return pa.scalar(value, pa.timestamp("us", tz="UTC")).as_py()
+    instant: datetime = pa.scalar(value, pa.timestamp("us", tz="UTC")).as_py()
+    return instant

@@ -127,9 +127,9 @@ def compute_invoice(
         key = _line_key(g, policy.provider_tax)
         if key is None:
             continue
-        line = pending.setdefault(key, _Pending(defaultdict(lambda: ZERO), ZERO))
-        line.amounts[g.currency] = EXACT.add(line.amounts[g.currency], g.billed)
-        line.quantity = EXACT.add(line.quantity, g.quantity)
+        summed = pending.setdefault(key, _Pending(defaultdict(lambda: ZERO), ZERO))
+        summed.amounts[g.currency] = EXACT.add(summed.amounts[g.currency], g.billed)
+        summed.quantity = EXACT.add(summed.quantity, g.quantity)
 
     def to_invoice(amounts: dict[str, Decimal]) -> Decimal:
         exact = sum((fx.convert(a, source, currency, period) for source, a in sorted(amounts.items())), ZERO)
@@ -144,7 +144,7 @@ def compute_invoice(
             return line
         return replace(line, tax_category=category, tax_rate_percent=found.rate_percent)
 
-    lines = []
+    lines: list[InvoiceLine] = []
     for key, p in pending.items():
         line = InvoiceLine(
             kind=key.kind,

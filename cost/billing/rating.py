@@ -289,9 +289,9 @@ def _rule_indices(frame: dict[str, pa.Array], plan: PlanVersion, role: np.ndarra
         rule = plan.rule_for(service, usage_type, sku)
         if rule is not None:
             per_code[code] = position[id(rule)]
-    result = per_code[codes]
-    result[role >= int(Role.TAX)] = -1
-    return result
+    per_row: np.ndarray = per_code[codes]
+    per_row[role >= int(Role.TAX)] = -1
+    return per_row
 
 
 def _group_order(g: RatedGroup) -> tuple[object, ...]:
