@@ -197,8 +197,7 @@ def run_worker() -> int:
         app_url = runtime.location.app_url
         database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
         try:
-            job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources,
-                                     report_sync_interval_s=settings.report_sync_interval_s)
+            job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
             async with job_app.open_async():
                 err.print(f"worker: queues {', '.join(WORKER_QUEUES)}; cost store {store.root}")
                 health = asyncio.create_task(beat(database, heartbeat, timings.heartbeat_s))

@@ -157,13 +157,20 @@ class CostStore:
                     out.append(StoredFile(period, account, f"{self.root}/{item['path']}", item["rows"]))
         return sorted(out, key=lambda f: (f.period, f.account, f.path))
 
-    def vacuum(self, *, in_progress: Collection[str]) -> list[str]:
+    def import_folders(self) -> set[str]:
+        """The names of the import folders there are now."""
+        selector = pafs.FileSelector(f"{self.root}/{IMPORTS_DIR}", allow_not_found=True)
+        return {i.base_name for i in self.filesystem.get_file_info(selector) if i.type == pafs.FileType.Directory}
+
+    def vacuum(self, *, in_progress: Collection[str], among: Collection[str] | None = None) -> list[str]:
         """Delete import folders the current catalog no longer references; returns the folders removed.
 
         `in_progress` names the folders still being written that no catalog lists yet: the assemblies whose
         parts stage without the store lock (the database's queued and publishing assemblies, see
-        :func:`db.queries.cost_assemblies.staging_ids`). Single-file imports write under the operator's store
-        lock, so run vacuum under that lock too. Only safe when no reader still holds an older catalog version.
+        :func:`db.queries.cost_assemblies.staging_ids`). Read it *after* listing `among` (:meth:`import_folders`)
+        and only those are candidates: a folder that appears later belongs to an assembly `in_progress` may
+        not know yet. Single-file imports write under the operator's store lock, so run vacuum under that lock
+        too. Only safe when no reader still holds an older catalog version.
         """
         catalog = self.catalog()
         live = {entry["import"] for sources in catalog["partitions"].values() for entry in sources.values()}
@@ -171,6 +178,8 @@ class CostStore:
         selector = pafs.FileSelector(f"{self.root}/{IMPORTS_DIR}", allow_not_found=True)
         removed = []
         for info in self.filesystem.get_file_info(selector):
+            if among is not None and info.base_name not in among:
+                continue
             if info.type == pafs.FileType.Directory and info.base_name not in live:
                 self.filesystem.delete_dir(info.path)
                 removed.append(info.path)

@@ -316,9 +316,14 @@ async def run_assembly_publication(
 
 async def vacuum_store(ctx: RequestContext) -> list[str]:
     """Delete the acting operator's unreferenced import folders, keeping those of assemblies still staging or
-    publishing (their parts write without the store lock); returns the folders removed."""
+    publishing (their parts write without the store lock); returns the folders removed. Run it under the
+    operator's store lock (:mod:`resolvers.store_vacuum`)."""
     acting = ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
     if ctx.cost_store is None:
         raise RuntimeError("no cost store configured")
+    store = ctx.cost_store.for_operator(acting.id)
+    # Listed first: a part that creates its folder later belongs to an assembly committed before its job ran,
+    # which the staging ids read next (a statement of its own, read committed) then include.
+    listed = await asyncio.to_thread(store.import_folders)
     keep = await cost_assemblies.staging_ids(ctx.tx, acting.id)
-    return await asyncio.to_thread(ctx.cost_store.for_operator(acting.id).vacuum, in_progress=keep)
+    return await asyncio.to_thread(store.vacuum, in_progress=keep, among=listed)

@@ -28,14 +28,20 @@ class _JobSettings(Protocol):
     job_stalled_after_s: float
     job_max_retries: int
     job_recovery_interval_s: int
+    report_sync_interval_s: int
+    store_vacuum_interval_s: int
 
 
 @dataclass(frozen=True)
 class JobTimings:
+    """Every worker's timings, from the settings (:meth:`of`) wherever a worker runs, in or out of the server."""
+
     heartbeat_s: float = 10.0
     stalled_after_s: float = 60.0
     max_retries: int = 2
     recovery_interval_s: int = 60
+    report_sync_interval_s: int = 900
+    store_vacuum_interval_s: int = 6 * 3600  # 0: never
 
     def __post_init__(self) -> None:
         # A live worker must never look stalled: several heartbeats fit in the threshold.
@@ -52,6 +58,8 @@ class JobTimings:
             stalled_after_s=settings.job_stalled_after_s,
             max_retries=settings.job_max_retries,
             recovery_interval_s=settings.job_recovery_interval_s,
+            report_sync_interval_s=settings.report_sync_interval_s,
+            store_vacuum_interval_s=settings.store_vacuum_interval_s,
         )
 
     @property
@@ -60,12 +68,15 @@ class JobTimings:
 
 
 def interval_cron(seconds: int) -> str:
-    """Every `seconds`, as procrastinate's cron (a 6th column holds seconds)."""
+    """Every `seconds` (rounded down to whole minutes past a minute, hours past an hour, at most a day), as
+    procrastinate's cron (a 6th column holds seconds)."""
     if seconds < 60:
         return f"* * * * * */{seconds}"
     if seconds < 3600:
         return f"*/{seconds // 60} * * * *"
-    return "0 * * * *"
+    if seconds < 86_400:
+        return f"0 */{seconds // 3600} * * *"
+    return "0 0 * * *"
 
 
 async def recover_stalled_jobs(job_app: procrastinate.App, stalled_after_s: float) -> list[int]:

@@ -33,6 +33,7 @@ from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK, run_import
 from resolvers.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
 from resolvers.job_recovery import JobTimings, interval_cron, recover_stalled_jobs
 from resolvers.report_sources import SYNC_TASK, queue_due_syncs, run_report_source_sync
+from resolvers.store_vacuum import VACUUM_TASK, queue_vacuums, run_store_vacuum
 
 QUEUES = [COST_QUEUE, INVOICE_QUEUE]
 # Recovery and queue housekeeping: only long-running workers listen here (not the CLI's one-shot run).
@@ -40,6 +41,7 @@ MAINTENANCE_QUEUE = "maintenance"
 WORKER_QUEUES = [*QUEUES, MAINTENANCE_QUEUE]
 RECOVERY_TASK = "recover_stalled_jobs"
 SYNC_SCHEDULE_TASK = "schedule_report_syncs"
+VACUUM_SCHEDULE_TASK = "schedule_store_vacuums"
 _JOB_PAGE_SIZE = 100
 # Finished recovery jobs (one per interval) are deleted after this long.
 _KEEP_MAINTENANCE_JOBS_H = 1
@@ -47,12 +49,13 @@ _KEEP_MAINTENANCE_JOBS_H = 1
 
 def create_job_app(
     app_url: str, database: Database, store: CostStore, timings: JobTimings | None = None,
-    *, sources: CostSources = NO_SOURCES, report_sync_interval_s: int = 900,
+    *, sources: CostSources = NO_SOURCES,
 ) -> procrastinate.App:
     """The queue for the app role's DSN `app_url`; tasks use `database` and `store` (created by the caller).
 
     Imports read only from `sources` (configuration; the default refuses every location). Registered report
-    sources are synced every `report_sync_interval_s` (ROUNDPOOL_REPORT_SYNC_INTERVAL_S).
+    sources are synced every `timings.report_sync_interval_s`, every operator's store is vacuumed every
+    `timings.store_vacuum_interval_s` (unless 0).
     """
     timings = timings or JobTimings()
     connector = procrastinate.PsycopgConnector(conninfo=app_url, min_size=1, max_size=4)
@@ -101,10 +104,22 @@ def create_job_app(
         await run_report_source_sync(database, store, UUID(source_id), context, sources=sources,
                                      max_page_size=_JOB_PAGE_SIZE)
 
-    @app.periodic(cron=interval_cron(report_sync_interval_s), periodic_id="report-sources")
+    @app.periodic(cron=interval_cron(timings.report_sync_interval_s), periodic_id="report-sources")
     @app.task(name=SYNC_SCHEDULE_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=SYNC_SCHEDULE_TASK, pass_context=True)
     async def schedule_report_syncs(job: JobContext, timestamp: int) -> None:
         await queue_due_syncs(job.app, database)
+
+    # Deferred by the schedule with the operator's store lock (resolvers.store_vacuum).
+    @app.task(name=VACUUM_TASK, queue=COST_QUEUE)
+    async def vacuum_cost_store(tenant_id: str, user_id: str) -> None:
+        await run_store_vacuum(database, store, DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id)))
+
+    if timings.store_vacuum_interval_s:
+        @app.periodic(cron=interval_cron(timings.store_vacuum_interval_s), periodic_id="store-vacuum")
+        @app.task(name=VACUUM_SCHEDULE_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=VACUUM_SCHEDULE_TASK,
+                  pass_context=True)
+        async def schedule_store_vacuums(job: JobContext, timestamp: int) -> None:
+            await queue_vacuums(job.app, database)
 
     register_invoice_tasks(app, database, store, timings.max_retries)
     return app

@@ -164,7 +164,7 @@ async def sync_all(ctx: RequestContext) -> list[SyncOutcome]:
 # -- the scheduled sync ------------------------------------------------------------------------------------
 
 
-async def _registrant(database: Database, context: DbContext) -> Principal | None:
+async def job_principal(database: Database, context: DbContext) -> Principal | None:
     """The job's user acting for the job's operator, with their role read now."""
     assert context.user_id is not None
     async with database.transaction(DbContext(user_id=context.user_id)) as tx:
@@ -198,7 +198,7 @@ async def run_report_source_sync(
     max_page_size: int,
 ) -> SyncOutcome | None:
     """The sync of one source as its registrant (the job's user and operator), or None when they may not."""
-    principal = await _registrant(database, context)
+    principal = await job_principal(database, context)
     if principal is None:
         _logger.warning("report source %s: its registrant no longer belongs to its operator", source_id)
         return None

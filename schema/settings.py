@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     job_recovery_interval_s: int = Field(default=60, ge=1, le=3600)
     # Registered report sources (registerReportSource) are listed for new deliveries this often by every worker.
     report_sync_interval_s: int = Field(default=900, ge=1, le=3600)
+    # Each operator's store is vacuumed (import folders no catalog or staging assembly uses) this often; 0: never.
+    store_vacuum_interval_s: int = Field(default=6 * 3600, ge=0, le=86_400)
     # HTTP conventions. Browser origins allowed to call /graphql (JSON list of scheme://host[:port]; none: no
     # CORS headers). /metrics exists only with a token (scrapers send `Authorization: Bearer <token>`). Tracing
     # exports OTLP/HTTP spans to `otel_endpoint` (needs the `tracing` extra). Requests per minute per tenant.

@@ -10,8 +10,8 @@ from strawberry.types import Info
 from resolvers import report_sources
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError
-from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
 from schema.types.costs import LateDataMode
+from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
 from schema.types.report_sources import ReportSource, ReportSourceFormat, ReportSourceSync
 
 Ctx = Info[RequestContext, None]

@@ -48,7 +48,8 @@ class ReportSource:
         r, last = view.record, view.last_assembly
         return cls(
             id=strawberry.ID(str(r.id)), location=r.location, format=ReportSourceFormat(r.format),
-            source=r.source_name, late_data=LateDataMode(r.late_data), created_at=r.created_at, last_synced_at=r.last_synced_at,
+            source=r.source_name, late_data=LateDataMode(r.late_data), created_at=r.created_at,
+            last_synced_at=r.last_synced_at,
             last_manifest_modified_at=r.last_manifest_at, last_error=r.last_error,
             last_assembly_id=strawberry.ID(str(last.id)) if last else None,
             last_assembly_status=CostAssemblyStatus(last.status) if last else None,

@@ -20,7 +20,7 @@ from cost.locations import CostSources, LocalSource
 from db.session import Database
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import SYNC_SCHEDULE_TASK, create_job_app, run_worker
-from schema.settings import Settings
+from schema.settings import CostSourceSetting, Settings
 from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL
@@ -249,9 +249,8 @@ async def test_the_scheduled_task_of_a_worker_runs_the_sync(
     admin = world.actor("billing_admin")
     mirror(root, "alpha", "a1")
     await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
-    timings = JobTimings(heartbeat_s=0.5, stalled_after_s=5, recovery_interval_s=30)
-    job_app = create_job_app(test_database.app_url, database, cost_store, timings, sources=sources,
-                             report_sync_interval_s=1)
+    timings = JobTimings(heartbeat_s=0.5, stalled_after_s=5, recovery_interval_s=30, report_sync_interval_s=1)
+    job_app = create_job_app(test_database.app_url, database, cost_store, timings, sources=sources)
     periodic = [p for p in job_app.periodic_registry.periodic_tasks.values() if p.task.name == SYNC_SCHEDULE_TASK]
     assert [p.cron for p in periodic] == ["* * * * * */1"]
 
@@ -274,6 +273,37 @@ async def test_the_scheduled_task_of_a_worker_runs_the_sync(
     assert published()
     shown = (await _ok(gql, admin, SOURCES))["costSources"][0]
     assert (shown["lastAssemblyStatus"], shown["lastError"]) == ("SUCCEEDED", None), shown
+
+
+async def test_the_embedded_servers_worker_syncs_at_the_configured_interval(
+    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
+    test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path,
+) -> None:
+    """`roundpool serve` without DATABASE_URL runs its worker in the lifespan with the same job settings as
+    `roundpool worker` (ROUNDPOOL_REPORT_SYNC_INTERVAL_S here; the default 900 s would sync nothing in time)."""
+    from schema.app import create_app
+    from tests.plugins.graphql import JWT_SECRET
+
+    owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
+    root = tmp_path / "bucket"
+    mirror(root, "alpha", "a1")
+    settings = Settings(database_url=None, jwt_secret=JWT_SECRET, cost_store=cost_store.root,
+                        cost_sources=[CostSourceSetting(name="bucket", url=str(root))], report_sync_interval_s=1)
+    gql = _gql(database, schema, settings, cost_store, settings.cost_import_sources)
+    admin = world.actor("billing_admin")
+    await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
+
+    def statuses() -> list[tuple[str]]:
+        return owner_conn.execute("select status from cost_assemblies where tenant_id = %s",
+                                  (admin.tenant_id,)).fetchall()
+
+    app = create_app(settings, test_database.app_url)
+    async with app.router.lifespan_context(app):
+        for _ in range(300):
+            if statuses() == [("succeeded",)]:
+                break
+            await asyncio.sleep(0.1)
+    assert statuses() == [("succeeded",)]
 
 
 async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(

@@ -1,0 +1,66 @@
+"""The periodic vacuum of every operator's cost store: import folders no catalog and no assembly still staging
+uses (replaced imports, dead attempts) are deleted.
+
+The scheduler (:func:`queue_vacuums`, a periodic task) reads only ids across operators and defers one job per
+operator with the operator's store lock, the lock single-file imports and publications take, so no import
+writes an unpublished folder and no catalog changes while the job lists and deletes. The job
+(:func:`run_store_vacuum`) acts as one of that operator's billing admins, so the assemblies still staging
+(their parts write without the lock) are read under the policies by
+:func:`resolvers.cost_assemblies.vacuum_store`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import procrastinate
+from procrastinate.exceptions import AlreadyEnqueued
+
+from cost import CostStore
+from db.queries import cost_stores
+from db.session import Database, DbContext
+from resolvers.context import RequestContext
+from resolvers.cost_assemblies import vacuum_store
+from resolvers.cost_imports import store_lock
+from resolvers.errors import ApiError
+from resolvers.report_sources import job_principal
+
+VACUUM_TASK = "vacuum_cost_store"
+_logger = logging.getLogger("roundpool.jobs")
+
+
+async def queue_vacuums(job_app: procrastinate.App, database: Database) -> int:
+    """One vacuum job per operator that has imported anything (at most one waiting each); returns how many."""
+    async with database.engine.connect() as conn:
+        due = await cost_stores.stores_to_vacuum(conn)
+    task = job_app.tasks[VACUUM_TASK]
+    count = 0
+    for store in due:
+        try:
+            await task.configure(
+                lock=store_lock(store.tenant_id), queueing_lock=f"{VACUUM_TASK}:{store.tenant_id}"
+            ).defer_async(tenant_id=str(store.tenant_id), user_id=str(store.user_id))
+        except AlreadyEnqueued:
+            continue
+        count += 1
+    return count
+
+
+async def run_store_vacuum(database: Database, store: CostStore, context: DbContext) -> list[str] | None:
+    """Vacuum the job's operator's store as the job's user; None when that user may not (any more)."""
+    principal = await job_principal(database, context)
+    if principal is None:
+        _logger.warning("cost store of %s: its billing admin left; not vacuumed", context.tenant_id)
+        return None
+    ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=1, principal=principal, cost_store=store)
+    async with database.transaction(context) as tx:
+        ctx.transaction = tx
+        try:
+            removed = await vacuum_store(ctx)
+        except ApiError as error:
+            _logger.warning("cost store of %s was not vacuumed: %s", context.tenant_id, error.message)
+            return None
+    if removed:
+        _logger.info("cost store of %s: %d unused import folders deleted", context.tenant_id, len(removed))
+    return removed
