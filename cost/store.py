@@ -148,9 +148,7 @@ class CostStore:
         out = []
         for key, sources in catalog["partitions"].items():
             period, account = key.split("/", 1)
-            if account not in wanted_accounts or (
-                wanted_periods is not None and period not in wanted_periods
-            ):
+            if account not in wanted_accounts or (wanted_periods is not None and period not in wanted_periods):
                 continue
             for entry in sources.values():
                 for item in entry["files"]:
