@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import pyarrow.fs as pafs
 
+from cost.catalog import StagedFile
 from cost.errors import LocationRefused, NotInSource, SourceError
 from cost.imports import Progress, stage
 from cost.locations import CostSources, LocalSource, ResolvedLocation, S3Source
@@ -29,7 +30,7 @@ _DATA_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".gz", ".zip", ".parquet")
 
 @dataclass(frozen=True)
 class StagedPart:
-    files: list[dict[str, object]]  # {"period", "account", "path" (relative to the store), "rows"}
+    files: list[StagedFile]
     rows: int
     bytes: int
     format: str
@@ -38,7 +39,8 @@ class StagedPart:
 
 def read_manifest(resolved: ResolvedLocation) -> bytes:
     with resolved.filesystem.open_input_stream(resolved.path, compression=None) as handle:
-        return handle.read()
+        content: bytes = handle.read()
+        return content
 
 
 def part_location(manifest: Manifest, index: int, sources: CostSources, operator: str, source_name: str) -> str:

@@ -15,7 +15,7 @@ corrections re-homed from that period by earlier reissues — and only the diffe
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from cost.catalog import Catalog, Partitions, StagedFile
 from cost.columns import DECIMAL_COLUMNS, MONEY, SCHEMA, TAGS, TIMESTAMP
 from cost.errors import LockedPeriodError
 from cost.imports import CORRECTION, CORRECTIONS_DIR, LateData, Rehomed, next_open_period
@@ -55,7 +56,7 @@ def publish_assembly(
     source: str,
     period: str,
     assembly_key: str,
-    staged: Iterable[dict[str, Any]],
+    staged: Iterable[Mapping[str, Any]],  # the parts' StagedFile records, as read back from the database
     locked_periods: Collection[str] = (),
     late_data: LateData = LateData.REJECT,
 ) -> Published:
@@ -73,7 +74,7 @@ def publish_assembly(
         raise LockedPeriodError(f"assembly {assembly_key}", sorted(touched)[0])
     regular = [f for f in files if f["period"] not in locked]
     replaced = ({period} | {str(f["period"]) for f in regular}) - locked
-    partitions = {
+    partitions: Partitions = {
         key: {s: e for s, e in sources.items() if not (s == source and key.split("/")[0] in replaced)}
         for key, sources in catalog["partitions"].items()
     }
@@ -107,7 +108,7 @@ def publish_assembly(
     )
 
 
-def _already(catalog: dict[str, Any], files: list[dict[str, Any]]) -> Published:
+def _already(catalog: Catalog, files: list[Mapping[str, Any]]) -> Published:
     return Published(
         version=int(catalog["version"]),
         rows=sum(int(f["rows"]) for f in files),
@@ -118,10 +119,10 @@ def _already(catalog: dict[str, Any], files: list[dict[str, Any]]) -> Published:
     )
 
 
-def _billed_paths(store: CostStore, catalog: dict[str, Any], source: str, period: str) -> list[str]:
+def _billed_paths(store: CostStore, catalog: Catalog, source: str, period: str) -> list[str]:
     """What was billed for `period` from `source`: its rows there, and corrections re-homed from there."""
     late_prefix = f"{source}#late:{period}:"
-    paths = []
+    paths: list[str] = []
     for key, sources in catalog["partitions"].items():
         for name, entry in sources.items():
             if (name == source and key.split("/")[0] == period) or name.startswith(late_prefix):
@@ -154,7 +155,7 @@ def _renamed(table: pa.Table) -> pa.Table:
 
 def _write_difference(
     store: CostStore, assembly_id: str, period: str, target: str, new: list[str], billed: list[str]
-) -> tuple[list[dict[str, Any]], int]:
+) -> tuple[list[StagedFile], int]:
     both = pa.concat_tables([_totals(_read(store, new), 1), _totals(_read(store, billed), -1)])
     net = _renamed(both.group_by(_KEYS, use_threads=False).aggregate([(n, "sum") for n in _MONEY]))
     zero = pa.scalar(0, MONEY)
@@ -187,4 +188,7 @@ def _write_difference(
         writer.abort()
         raise
     prefix = f"{IMPORTS_DIR}/{assembly_id}/{CORRECTIONS_DIR}/{period}"
-    return [{"account": f.account, "path": f"{prefix}/{f.path}", "rows": f.rows} for f in written], table.num_rows
+    staged: list[StagedFile] = [
+        {"period": f.period, "account": f.account, "path": f"{prefix}/{f.path}", "rows": f.rows} for f in written
+    ]
+    return staged, table.num_rows

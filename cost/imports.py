@@ -10,12 +10,12 @@ from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
+from cost.catalog import ImportRecord, Partitions, RehomedRecord
 from cost.columns import TIMESTAMP
 from cost.errors import LockedPeriodError
 from cost.partitions import PartitionedWriter, PartitionFile, periods_in
@@ -51,6 +51,13 @@ class Rehomed:
     target_period: str
     rows: int
 
+    def to_record(self) -> RehomedRecord:
+        return {"source_period": self.source_period, "target_period": self.target_period, "rows": self.rows}
+
+    @classmethod
+    def from_record(cls, record: RehomedRecord) -> Rehomed:
+        return cls(record["source_period"], record["target_period"], record["rows"])
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -65,6 +72,37 @@ class ImportResult:
     version: int
     already_imported: bool = False
     rehomed: tuple[Rehomed, ...] = field(default=())
+
+    def to_record(self) -> ImportRecord:
+        """What the catalog keeps of this import (whether it was a duplicate is not part of it)."""
+        return {
+            "sha256": self.sha256,
+            "rows": self.rows,
+            "bytes": self.bytes,
+            "periods": list(self.periods),
+            "accounts": list(self.accounts),
+            "currency": self.currency,
+            "format": self.format,
+            "source": self.source,
+            "version": self.version,
+            "rehomed": [r.to_record() for r in self.rehomed],
+        }
+
+    @classmethod
+    def from_record(cls, record: ImportRecord, *, already_imported: bool) -> ImportResult:
+        return cls(
+            sha256=record["sha256"],
+            rows=record["rows"],
+            bytes=record["bytes"],
+            periods=tuple(record["periods"]),
+            accounts=tuple(record["accounts"]),
+            currency=record["currency"],
+            format=record["format"],
+            source=record["source"],
+            version=record["version"],
+            already_imported=already_imported,
+            rehomed=tuple(Rehomed.from_record(r) for r in record.get("rehomed", ())),
+        )
 
 
 def file_sha256(location: str, filesystem: pafs.FileSystem | None = None) -> str:
@@ -113,7 +151,7 @@ def import_file(
         sha256 = file_sha256(path, filesystem)
     catalog = store.catalog()
     if sha256 in catalog["imports"]:
-        return _existing(catalog, sha256)
+        return ImportResult.from_record(catalog["imports"][sha256], already_imported=True)
     reader = Reader(path, filesystem)
     import_id = uuid.uuid4().hex
     base = store.import_dir(import_id)
@@ -130,7 +168,7 @@ def import_file(
     periods = tuple(sorted({f.period for f in files}))
     accounts = tuple(sorted({f.account for f in files}))
     try:
-        partitions = {
+        partitions: Partitions = {
             key: {s: entry for s, entry in sources.items() if not (s == source and key.split("/")[0] in replaced)}
             for key, sources in catalog["partitions"].items()
         }
@@ -152,10 +190,9 @@ def import_file(
             version=catalog["version"] + 1,
             rehomed=written.rehomed,
         )
-        record = {k: v for k, v in result.__dict__.items() if k != "already_imported"}
-        record["periods"], record["accounts"] = list(periods), list(accounts)
-        record["rehomed"] = [r.__dict__ for r in written.rehomed]
-        store.publish({**catalog, "imports": {**catalog["imports"], sha256: record}, "partitions": partitions})
+        store.publish(
+            {**catalog, "imports": {**catalog["imports"], sha256: result.to_record()}, "partitions": partitions}
+        )
     except BaseException:
         _remove(store, base)
         raise
@@ -200,13 +237,6 @@ def _write_into(
                 destination_filesystem=store.filesystem,
             )
         return written
-
-
-def _existing(catalog: dict[str, Any], sha256: str) -> ImportResult:
-    record = dict(catalog["imports"][sha256])
-    record["periods"], record["accounts"] = tuple(record["periods"]), tuple(record["accounts"])
-    record["rehomed"] = tuple(Rehomed(**r) for r in record.get("rehomed", ()))
-    return ImportResult(**record, already_imported=True)
 
 
 @dataclass

@@ -19,11 +19,12 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 from uuid import UUID
 
 import pyarrow.fs as pafs
 
+from cost.catalog import Catalog, ImportRecord, Partitions, folders
 from cost.store import CATALOG_DIR, IMPORTS_DIR, CostStore
 
 _VERSION = re.compile(r"^v-(\d{8})-[0-9a-f]+\.json$")
@@ -44,11 +45,11 @@ def migrate_store(root: CostStore, owners: Mapping[str, UUID]) -> StoreMigration
     catalog = root.catalog()
     folder_of_sha = _folders_by_sha(root, catalog)
     operator_of_folder = {folder: owners[sha] for sha, folder in folder_of_sha.items() if sha in owners}
-    records: dict[UUID, dict[str, Any]] = defaultdict(dict)
+    records: dict[UUID, dict[str, ImportRecord]] = defaultdict(dict)
     for sha, record in catalog["imports"].items():
         if sha in owners:
             records[owners[sha]][sha] = record
-    partitions: dict[UUID, dict[str, dict[str, Any]]] = defaultdict(lambda: defaultdict(dict))
+    partitions: dict[UUID, Partitions] = defaultdict(lambda: defaultdict(dict))
     for key, sources in catalog["partitions"].items():
         for source, entry in sources.items():
             operator = operator_of_folder.get(entry["import"])
@@ -57,12 +58,11 @@ def migrate_store(root: CostStore, owners: Mapping[str, UUID]) -> StoreMigration
     moved: list[str] = []
     for operator in sorted(records.keys() | partitions.keys(), key=str):
         target = root.for_operator(operator)
-        folders = {e["import"] for sources in partitions[operator].values() for e in sources.values()}
-        for folder in sorted(folders):
+        for folder in sorted(folders(partitions[operator])):
             _move(root, f"{IMPORTS_DIR}/{folder}", target)
             moved.append(folder)
         current = target.catalog()
-        merged = {key: dict(sources) for key, sources in partitions[operator].items()}
+        merged: Partitions = {key: dict(sources) for key, sources in partitions[operator].items()}
         for key, sources in current["partitions"].items():
             merged.setdefault(key, {}).update(sources)  # what the operator imported since wins
         target.publish(
@@ -88,34 +88,30 @@ def migrate_store(root: CostStore, owners: Mapping[str, UUID]) -> StoreMigration
     )
 
 
-def _folders_by_sha(root: CostStore, catalog: dict[str, Any]) -> dict[str, str]:
+def _folders_by_sha(root: CostStore, catalog: Catalog) -> dict[str, str]:
     """sha256 → import folder, from the catalog versions: the folder that the import's version added."""
     versions = _versions(root)
     out = {}
     for sha, record in catalog["imports"].items():
         version = int(record.get("version", 0))
-        published, before = versions.get(version), versions.get(version - 1, {"partitions": {}})
+        published, before = versions.get(version), versions.get(version - 1)
         if published is None or sha not in published.get("imports", {}):
             continue
-        added = _folders(published) - _folders(before)
+        added = folders(published["partitions"]) - (set() if before is None else folders(before["partitions"]))
         if len(added) == 1:
             out[sha] = added.pop()
     return out
 
 
-def _versions(root: CostStore) -> dict[int, dict[str, Any]]:
+def _versions(root: CostStore) -> dict[int, Catalog]:
     selector = pafs.FileSelector(f"{root.root}/{CATALOG_DIR}", allow_not_found=True)
-    out = {}
+    out: dict[int, Catalog] = {}
     for info in root.filesystem.get_file_info(selector):
         match = _VERSION.match(info.base_name)
         if info.type == pafs.FileType.File and match:
             with root.filesystem.open_input_stream(info.path) as handle:
-                out[int(match.group(1))] = json.loads(handle.read())
+                out[int(match.group(1))] = cast(Catalog, json.loads(handle.read()))  # written by CostStore.publish
     return out
-
-
-def _folders(catalog: dict[str, Any]) -> set[str]:
-    return {entry["import"] for sources in catalog["partitions"].values() for entry in sources.values()}
 
 
 def _move(root: CostStore, relative: str, target: CostStore) -> None:

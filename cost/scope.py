@@ -126,7 +126,7 @@ def _merged(spans: list[Interval]) -> tuple[Interval, ...]:
         return (span[0] is not None, span[0])
 
     out: list[Interval] = []
-    for lo, hi in sorted(spans, key=start_key):  # type: ignore[arg-type]
+    for lo, hi in sorted(spans, key=start_key):
         if out and (out[-1][1] is None or lo is None or lo <= out[-1][1]):
             last_lo, last_hi = out[-1]
             out[-1] = (last_lo, None if last_hi is None or hi is None else max(last_hi, hi))

@@ -77,7 +77,7 @@ class Source:
     @contextmanager
     def _zip_member(self, raw: pa.NativeFile) -> Iterator[IO[bytes]]:
         try:
-            archive = zipfile.ZipFile(raw)  # type: ignore[arg-type]
+            archive = zipfile.ZipFile(raw)
         except zipfile.BadZipFile as exc:
             raise CorruptFileError(self.name, "not a valid zip archive") from exc
         with archive:

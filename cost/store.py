@@ -40,11 +40,12 @@ import os
 import secrets
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 from uuid import UUID
 
 import pyarrow.fs as pafs
 
+from cost.catalog import Catalog, empty_catalog, folders
 from cost.errors import CatalogError
 
 CATALOG_DIR = "_catalog"
@@ -99,19 +100,19 @@ class CostStore:
         return isinstance(self.filesystem, pafs.LocalFileSystem)
 
     # -- catalog -------------------------------------------------------------------------------------------
-    def catalog(self) -> dict[str, Any]:
+    def catalog(self) -> Catalog:
         head = f"{self.root}/{CATALOG_DIR}/HEAD"
         if self.filesystem.get_file_info(head).type != pafs.FileType.File:
-            return {"version": 0, "imports": {}, "partitions": {}}
+            return empty_catalog()
         try:
             with self.filesystem.open_input_stream(head) as handle:
                 name = handle.read().decode().strip()
             with self.filesystem.open_input_stream(f"{self.root}/{CATALOG_DIR}/{name}") as handle:
-                return json.loads(handle.read())
+                return cast(Catalog, json.loads(handle.read()))  # only publish() writes it
         except (OSError, ValueError) as exc:
             raise CatalogError(f"{self.root}: cannot read the catalog ({exc})") from exc
 
-    def publish(self, catalog: dict[str, Any]) -> int:
+    def publish(self, catalog: Catalog) -> int:
         """Write ``catalog`` as the next version and point ``HEAD`` at it; returns the version number."""
         version = int(catalog["version"]) + 1
         catalog = {**catalog, "version": version}
@@ -139,7 +140,7 @@ class CostStore:
         *,
         accounts: Iterable[str],
         periods: Iterable[str] | None = None,
-        catalog: dict[str, Any] | None = None,
+        catalog: Catalog | None = None,
     ) -> list[StoredFile]:
         """Files of the given accounts (and periods), from the catalog only: no listing, no other files."""
         catalog = self.catalog() if catalog is None else catalog
@@ -171,8 +172,7 @@ class CostStore:
         too. Only safe when no reader still holds an older catalog version.
         """
         catalog = self.catalog()
-        live = {entry["import"] for sources in catalog["partitions"].values() for entry in sources.values()}
-        live |= set(in_progress)
+        live = folders(catalog["partitions"]) | set(in_progress)
         selector = pafs.FileSelector(f"{self.root}/{IMPORTS_DIR}", allow_not_found=True)
         removed = []
         for info in self.filesystem.get_file_info(selector):

@@ -23,7 +23,8 @@ class Batch:
     first_row: int  # 1-based data row of data[0]
 
     def __len__(self) -> int:
-        return self.data.num_rows
+        rows: int = self.data.num_rows
+        return rows
 
     def text(self, name: str) -> pa.Array:
         """A string column, or all nulls when the file lacks it this month."""

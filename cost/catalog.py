@@ -1,0 +1,66 @@
+"""The shape of an operator store's catalog (the JSON that :meth:`cost.store.CostStore.publish` writes).
+
+Only the store writes it, so it is read back as these types without being checked field by field.
+"""
+
+from __future__ import annotations
+
+from typing import NotRequired, TypedDict
+
+
+class FileEntry(TypedDict):
+    path: str  # relative to the store root
+    rows: int
+
+
+# "import" is a keyword, hence the functional form.
+PartitionEntry = TypedDict("PartitionEntry", {"import": str, "files": list[FileEntry]})
+
+# "<period>/<account>" → catalog source → what that source currently has there.
+Partitions = dict[str, dict[str, PartitionEntry]]
+
+
+class RehomedRecord(TypedDict):
+    source_period: str
+    target_period: str
+    rows: int
+
+
+class ImportRecord(TypedDict):
+    """A published single-file import, by sha256 (see :class:`cost.imports.ImportResult`)."""
+
+    sha256: str
+    rows: int
+    bytes: int
+    periods: list[str]
+    accounts: list[str]
+    currency: str | None
+    format: str
+    source: str
+    version: int
+    rehomed: NotRequired[list[RehomedRecord]]  # absent in records written before late data existed
+
+
+class Catalog(TypedDict):
+    version: int
+    imports: dict[str, ImportRecord]
+    partitions: Partitions
+    assemblies: NotRequired[dict[str, str]]  # "<catalog source>|<period>" → the assembly published there
+
+
+class StagedFile(TypedDict):
+    """One file an assembly part staged (see :func:`cost.assemblies.stage_part`), unpublished."""
+
+    period: str
+    account: str
+    path: str  # relative to the store root
+    rows: int
+
+
+def empty_catalog() -> Catalog:
+    return {"version": 0, "imports": {}, "partitions": {}}
+
+
+def folders(partitions: Partitions) -> set[str]:
+    """The import folders a catalog's partitions reference."""
+    return {entry["import"] for sources in partitions.values() for entry in sources.values()}
