@@ -131,8 +131,10 @@ class Reader:
         for name in mapping.columns_to_read(self.header):
             if name in seen:
                 raise DuplicateColumnError(
-                    self.name, "the header has this column more than once; which one holds the values is ambiguous",
-                    row=0, column=name,
+                    self.name,
+                    "the header has this column more than once; which one holds the values is ambiguous",
+                    row=0,
+                    column=name,
                 )
             seen.add(name)
 
@@ -142,7 +144,8 @@ class Reader:
         if mapping is focus:
             if not focus.has_account(self.header):
                 raise UnknownFormatError(
-                    self.name, f"header looks like {self.format.value} but lacks required column(s) "
+                    self.name,
+                    f"header looks like {self.format.value} but lacks required column(s) "
                     f"{focus.ACCOUNT} or {focus.BILLING_ACCOUNT}",
                 )
         else:
@@ -268,17 +271,18 @@ class Reader:
             except InputError:
                 raise
             except pa.ArrowInvalid as exc:
-                raise CorruptFileError(
-                    self.name, f"unreadable Parquet data after row {self.rows} ({exc})"
-                ) from exc
+                raise CorruptFileError(self.name, f"unreadable Parquet data after row {self.rows} ({exc})") from exc
 
     def _check(self, batch: Batch, mapping: _Mapping) -> None:
         for column in self._required:
             _require(batch, batch.data.column(column), column, "value is required")
         if mapping is focus:
-            _require(batch, focus.account_ids(batch), focus.ACCOUNT,
-                     f"value is required ({focus.ACCOUNT}, or {focus.BILLING_ACCOUNT} for charges at "
-                     "billing-account level)")
+            _require(
+                batch,
+                focus.account_ids(batch),
+                focus.ACCOUNT,
+                f"value is required ({focus.ACCOUNT}, or {focus.BILLING_ACCOUNT} for charges at billing-account level)",
+            )
         if mapping.CURRENCY not in batch.data.schema.names:
             return
         currency = batch.data.column(mapping.CURRENCY)
