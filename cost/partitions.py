@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -199,8 +200,8 @@ class PartitionedWriter:
         self._submit(part, self._write_group, part, table, part.writing)
         self._drain(2 * WRITERS)
 
-    def _submit(self, part: _Partition, job: object, *args: object) -> None:
-        part.writing = self._pool.submit(job, *args)  # type: ignore[arg-type]
+    def _submit(self, part: _Partition, job: Callable[..., None], *args: object) -> None:
+        part.writing = self._pool.submit(job, *args)
         self._writes.append(part.writing)
 
     def _drain(self, keep: int) -> None:

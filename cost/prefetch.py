@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator
-from typing import TypeVar
+from collections.abc import Generator, Iterable
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 _DONE = object()
 
 
-def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
+def prefetch(items: Iterable[T], depth: int = 2) -> Generator[T, None, None]:
+    """The items of `items`, read ahead on a thread; close() the generator to stop that thread early."""
     box: queue.Queue[object] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
@@ -49,7 +50,7 @@ def prefetch(items: Iterable[T], depth: int = 2) -> Iterator[T]:
                 return
             if isinstance(item, BaseException):
                 raise item
-            yield item  # type: ignore[misc]
+            yield cast(T, item)  # anything but _DONE and an exception is one of `items`
     finally:
         stop.set()
         while worker.is_alive():

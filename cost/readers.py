@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-import types
 import zipfile
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -68,7 +67,7 @@ class _Mapping(Protocol):
     def normalise(self, batch: Batch) -> pa.RecordBatch: ...
 
 
-MAPPINGS: dict[Format, types.ModuleType] = {Format.LEGACY_CUR: legacy, Format.CUR2: cur2, Format.FOCUS: focus}
+MAPPINGS: dict[Format, _Mapping] = {Format.LEGACY_CUR: legacy, Format.CUR2: cur2, Format.FOCUS: focus}
 
 
 class Reader:
@@ -87,7 +86,7 @@ class Reader:
         self.batch_rows = batch_rows
         self.header = self._header()
         self.format = detect(self.header, file=self.source.name)
-        mapping: _Mapping = MAPPINGS[self.format]  # type: ignore[assignment]
+        mapping = MAPPINGS[self.format]
         self._refuse_duplicates(mapping)
         self._required = self._required_values(mapping)
         self.rows = 0
@@ -107,7 +106,7 @@ class Reader:
         # Three stages on three threads: parsing, normalising (both here), and the caller's partitioning and
         # Parquet writing. Arrow releases the GIL in all of them, so a file keeps every core busy (measured:
         # with normalising on the caller's thread, that thread was the bottleneck at ~1.4 cores).
-        mapping: _Mapping = MAPPINGS[self.format]  # type: ignore[assignment]
+        mapping = MAPPINGS[self.format]
         for normalised, rows, consumed in prefetch(self._normalised(mapping)):
             self.rows = rows
             self._bytes = consumed
@@ -166,7 +165,8 @@ class Reader:
         if self.source.kind == "parquet":
             with self.source.filesystem.open_input_file(self.source.path) as handle:
                 try:
-                    return pq.ParquetFile(handle).schema_arrow.names
+                    names: list[str] = pq.ParquetFile(handle).schema_arrow.names
+                    return names
                 except pa.ArrowInvalid as exc:  # not recognised yet: quote nothing of it
                     raise CorruptFileError(self.name, "not a readable Parquet file") from exc
         return self.source.csv_header()
@@ -324,7 +324,8 @@ def _header_names(header: bytes) -> list[str] | None:
     if header.count(b'"') % 2:
         return None
     read = pacsv.ReadOptions(use_threads=False)
-    return pacsv.read_csv(pa.py_buffer(header), read_options=read).column_names
+    names: list[str] = pacsv.read_csv(pa.py_buffer(header), read_options=read).column_names
+    return names
 
 
 def _parse_chunk(

@@ -141,6 +141,8 @@ class PlanVersion:
     currency: str = "USD"
     rounding: Rounding = Rounding.HALF_UP
     valid_from: str | None = None
+    # Derived from `rules` in __post_init__: not an argument, not part of equality or the repr.
+    _index: dict[tuple[Scope, str | None], Rule] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rules", tuple(self.rules))
@@ -159,7 +161,7 @@ class PlanVersion:
 
     def rule_for(self, service: str | None, usage_type: str | None, sku: str | None) -> Rule | None:
         """The most specific matching rule; the first in order among equally specific ones."""
-        index: dict[tuple[Scope, str | None], Rule] = self._index  # type: ignore[attr-defined]
+        index = self._index
         for scope, value in ((Scope.SKU, sku), (Scope.USAGE_TYPE, usage_type), (Scope.SERVICE, service)):
             if value is not None and (scope, value) in index:
                 return index[(scope, value)]
