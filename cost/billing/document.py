@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cost.billing.fonts import find_font
+from cost.billing.invoice import LineKind
 from cost.billing.money import minor_units
 
-_SECTIONS = ("USAGE", "CORRECTION", "CREDIT", "FEE", "TAX")
+_SECTIONS = (LineKind.USAGE, LineKind.CORRECTION, LineKind.CREDIT, LineKind.FEE, LineKind.TAX)
 # key → (English, Japanese)
 _LABELS: dict[str, tuple[str, str]] = {
     "invoice": ("Invoice", "請求書"),
@@ -67,7 +68,7 @@ _LABELS: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class DocumentLine:
-    kind: str
+    kind: LineKind
     service: str | None
     description: str
     quantity: Decimal | None
@@ -141,7 +142,7 @@ def _quantity(line: DocumentLine) -> str:
 
 
 def _rate(line: DocumentLine, document: InvoiceDocument) -> str:
-    if line.tax_rate_percent is None or line.kind == "TAX" or document.reverse_charge:
+    if line.tax_rate_percent is None or line.kind is LineKind.TAX or document.reverse_charge:
         return ""
     mark = " ※" if line.tax_category in document.reduced_categories else ""
     return f"{Decimal(line.tax_rate_percent).normalize():f} %{mark}"
@@ -167,12 +168,12 @@ def _rows(document: InvoiceDocument) -> list[_Row]:
         rows.append(_Row(document.label(kind), heading=True))
         service: str | None = None
         for line in lines:
-            if kind == "USAGE" and line.service and line.service != service:
+            if kind is LineKind.USAGE and line.service and line.service != service:
                 service = line.service
                 subtotal = sum((x.amount for x in lines if x.service == service), Decimal(0))
                 rows.append(_Row(service, amount=money(subtotal, cur), heading=True))
-            text = f"  {line.description}" if kind == "USAGE" and line.service else line.description
-            if kind != "USAGE" and line.service and line.service not in line.description:
+            text = f"  {line.description}" if kind is LineKind.USAGE and line.service else line.description
+            if kind is not LineKind.USAGE and line.service and line.service not in line.description:
                 text = f"{line.description} — {line.service}"
             rows.append(_Row(text, _quantity(line), _rate(line, document), money(line.amount, cur)))
     return rows
@@ -452,11 +453,32 @@ def _totals_block(pdf: Any, document: InvoiceDocument) -> None:
             pdf.multi_cell(0, 5, text, align="L", new_x="LMARGIN", new_y="NEXT")
 
 
-def lines_of(rows: Sequence[Any]) -> tuple[DocumentLine, ...]:
+class StoredLine(Protocol):
+    """What a stored invoice line gives a document (db.billing_records.InvoiceLineRecord)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def service(self) -> str | None: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def quantity(self) -> Decimal | None: ...
+    @property
+    def unit(self) -> str | None: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def tax_rate_percent(self) -> Decimal | None: ...
+    @property
+    def tax_category(self) -> str | None: ...
+
+
+def lines_of(rows: Sequence[StoredLine]) -> tuple[DocumentLine, ...]:
     """Stored line records → document lines."""
     return tuple(
         DocumentLine(
-            r.kind,
+            LineKind(r.kind),
             r.service,
             r.description,
             r.quantity,
