@@ -1,4 +1,5 @@
-"""The Strawberry schema, with the per-request limits as extension factories (never shared instances)."""
+"""The Strawberry schema, with the limits as validation rules built once and the documents cached by text
+(schema/documents.py); extensions are factories, never shared instances."""
 
 from __future__ import annotations
 
@@ -6,22 +7,18 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import (
-    DisableIntrospection,
-    MaxAliasesLimiter,
-    MaxTokensLimiter,
-    ParserCache,
-    QueryDepthLimiter,
-    ValidationCache,
-)
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from schema.documents import CachedDocuments, DocumentCache, DocumentRules
 from schema.roots.billing_mutation import BillingMutation
 from schema.roots.billing_query import BillingQuery
 from schema.roots.captable_mutation import CapTableMutation
@@ -60,6 +57,7 @@ class Limits:
     max_aliases: int = 30
     max_tokens: int = 2_000
     introspection: bool = True
+    document_cache_size: int = 256
 
 
 # graphql-core's "Did you mean …?" (fields, arguments, types, enum values, input fields) names parts of the
@@ -68,9 +66,18 @@ _SUGGESTION = re.compile(r" ?Did you mean [^?]*\?")
 
 
 class RoundpoolSchema(strawberry.Schema):
-    def __init__(self, *args: Any, hide_suggestions: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        hide_suggestions: bool = False,
+        documents: DocumentCache,
+        document_rules: DocumentRules,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.hide_suggestions = hide_suggestions
+        self.documents = documents  # the trusted documents are pinned here at start-up
+        self.document_rules = document_rules
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Errors are classified and logged with the request id by `schema.execution`; here, only the schema
@@ -81,20 +88,22 @@ class RoundpoolSchema(strawberry.Schema):
                 error.message = _SUGGESTION.sub("", error.message)
 
 
-def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any]] = ()) -> strawberry.Schema:
-    """`observers`: extension factories that watch each operation (metrics, tracing); they run first."""
-    parser_cache, validation_cache = ParserCache(maxsize=256), ValidationCache(maxsize=256)
-    extensions: list[Any] = [
-        *observers,
-        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
-        lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
-        # Shared on purpose: keyed by document text, they hold no tenant data, and a per-request cache is none.
-        lambda: parser_cache,
-        lambda: validation_cache,
+def document_rules(limits: Limits) -> DocumentRules:
+    """The limits as validation rules, built once: the limiters' rule classes are made per instance."""
+    rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
     ]
     if not limits.introspection:
-        extensions.append(DisableIntrospection)
+        rules.append(NoSchemaIntrospectionCustomRule)
+    return DocumentRules(max_tokens=limits.max_tokens, rules=tuple(rules))
+
+
+def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any]] = ()) -> RoundpoolSchema:
+    """`observers`: extension factories that watch each operation (metrics, tracing); they run first."""
+    # Shared on purpose: keyed by document text under rules fixed for this schema, it holds no tenant data.
+    cache, rules = DocumentCache(limits.document_cache_size), document_rules(limits)
+    extensions: list[Any] = [*observers, partial(CachedDocuments, cache, rules)]
     query = merge_types("Query", QUERIES)
     mutation = merge_types("Mutation", MUTATIONS)
     return RoundpoolSchema(
@@ -103,5 +112,7 @@ def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any
         subscription=Subscription,
         extensions=extensions,
         hide_suggestions=not limits.introspection,
+        documents=cache,
+        document_rules=rules,
         config=StrawberryConfig(scalar_map={Decimal: DECIMAL, Count: COUNT}),
     )
