@@ -7,13 +7,17 @@ Verification is pure: it never touches the database, so a bad token costs no dat
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import jwt
+
+from policies.token_cache import TokenCache
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
 # RFC 7518 §3.2: an HS256 key at least as long as the hash; anything shorter can be brute-forced offline
@@ -22,6 +26,7 @@ MIN_HS256_SECRET_BYTES = 32
 _LEEWAY_SECONDS = 30
 _MAX_SUBJECT = 255  # the users.subject and users.issuer checks
 _MAX_ISSUER = 500
+_logger = logging.getLogger("roundpool.tokens")
 
 
 class InvalidToken(Exception):
@@ -53,6 +58,10 @@ class Claims:
 
 
 class TokenVerifier:
+    """Verifies bearer tokens; a successful verification is cached until the token expires (policies/token_cache.py).
+    A JWKS or public key file is looked at again every `key_check_interval` seconds: when it changed, its keys are
+    reloaded and every cached verification is dropped (a key rotated out stops its tokens)."""
+
     def __init__(
         self,
         *,
@@ -61,15 +70,25 @@ class TokenVerifier:
         jwks_file: Path | None = None,
         audience: str = "roundpool",
         issuer: str | None = None,
+        cache: TokenCache[Claims] | None = None,
+        key_check_interval: float = 5.0,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._audience = audience
         self._issuer = issuer
         self._keys: dict[str | None, Any] = {}
+        self._cache: TokenCache[Claims] = cache if cache is not None else TokenCache()
+        self._clock = clock
+        self._key_file: Path | None = jwks_file or public_key_file
+        self._key_check_interval = key_check_interval
+        self._key_stamp: tuple[int, int] | None = None
+        self._checked_at = clock()
         if jwks_file is not None:
-            jwks = jwt.PyJWKSet.from_dict(json.loads(jwks_file.read_text()))
-            self._keys = {key.key_id: key.key for key in jwks.keys}
+            self._key_stamp = _stamp(jwks_file)
+            self._keys = _jwks(jwks_file)
             self._algorithms: list[str] = list(ASYMMETRIC_ALGORITHMS)
         elif public_key_file is not None:
+            self._key_stamp = _stamp(public_key_file)
             self._keys = {None: public_key_file.read_text()}
             self._algorithms = list(ASYMMETRIC_ALGORITHMS)
         elif secret:
@@ -77,8 +96,20 @@ class TokenVerifier:
             self._algorithms = ["HS256"]
         else:
             raise ValueError("configure a JWT secret, a public key file or a JWKS file")
+        self._jwks = jwks_file is not None
 
     def verify(self, token: str) -> Claims:
+        now = self._clock()
+        self._reload_keys_if_changed(now)
+        cached = self._cache.get(token, now)
+        if cached is not None:
+            return cached
+        claims = self._verify(token)
+        if claims.expires_at is not None:
+            self._cache.put(token, claims, valid_until=claims.expires_at + _LEEWAY_SECONDS, now=now)
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
             key = self._key_for(header.get("kid"))
@@ -95,12 +126,41 @@ class TokenVerifier:
         except (jwt.PyJWTError, ValueError) as error:
             raise InvalidToken(str(error)) from error
 
+    def _reload_keys_if_changed(self, now: float) -> None:
+        path = self._key_file
+        if path is None or now - self._checked_at < self._key_check_interval:
+            return
+        self._checked_at = now
+        try:
+            stamp = _stamp(path)
+            if stamp == self._key_stamp:
+                return
+            keys: dict[str | None, Any] = _jwks(path) if self._jwks else {None: path.read_text()}
+        except (OSError, ValueError, jwt.PyJWTError) as error:
+            # Half-written or unreadable: keep verifying with the keys we have, but trust no cached verdict.
+            _logger.warning("JWT key file %s unreadable, keeping the previous keys: %s", path, error)
+            self._cache.clear()
+            return
+        self._keys, self._key_stamp = keys, stamp
+        self._cache.clear()
+        _logger.info("JWT keys reloaded from %s", path)
+
     def _key_for(self, kid: str | None) -> Any:
         if kid in self._keys:
             return self._keys[kid]
         if len(self._keys) == 1 and None in self._keys:
             return self._keys[None]
         raise InvalidToken(f"unknown signing key {kid!r}")
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
+
+
+def _jwks(path: Path) -> dict[str | None, Any]:
+    jwks = jwt.PyJWKSet.from_dict(json.loads(path.read_text()))
+    return {key.key_id: key.key for key in jwks.keys}
 
 
 def _claims(payload: dict[str, Any]) -> Claims:
