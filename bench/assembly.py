@@ -126,18 +126,15 @@ def seed(owner_url: str) -> tuple[str, str, str]:
 
 
 async def queue(app_url: str, user_id: str, operator: str, location: str, sources: Any) -> str:
-    from db.session import Database, DbContext
-    from resolvers.context import RequestContext
+    from db.session import Database
+    from resolvers.common.principals import Member
+    from resolvers.common.request import RequestRuntime, open_request
     from resolvers.cost_assemblies import queue_assembly
-    from schema.authentication import resolve_principal
 
     database = Database(app_url, pool_size=2, statement_timeout_ms=60_000)
     try:
-        principal = await resolve_principal(database, uuid.UUID(user_id), operator)
-        assert principal.tenant is not None
-        ctx = RequestContext(request_id="bench", max_page_size=10, principal=principal, cost_sources=sources)
-        async with database.transaction(DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id)) as tx:
-            ctx.transaction = tx
+        runtime = RequestRuntime(database, 10, cost_sources=sources)
+        async with open_request(runtime, Member(uuid.UUID(user_id), operator), request_id="bench") as ctx:
             record = await queue_assembly(ctx, location)
         return str(record.id)
     finally:

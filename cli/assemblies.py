@@ -17,14 +17,17 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from cli.costs import POLL_S, err
 from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from cost import CostStore, LateData
-from db.session import Database, DbContext
+from db.session import Database
+from policies.principal import Principal
 from resolvers import cost_assemblies, report_sources
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
+from resolvers.common.request import RequestRuntime, open_request
 from resolvers.context import RequestContext
 from resolvers.cost_assemblies import AssemblyView
 from resolvers.errors import ApiError
 from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 from resolvers.jobs import create_job_app, live_workers, run_queued_jobs
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
+from schema.execution_options import request_runtime
 
 Queue = Callable[[RequestContext], Awaitable[list[UUID]]]
 
@@ -36,13 +39,12 @@ def _summary(view: AssemblyView) -> dict[str, Any]:
             "parts_failed": p.parts_failed, "rows": p.rows, "bytes": p.bytes, "error": r.error}
 
 
-async def _views(database: Database, ctx: RequestContext, context: DbContext, ids: list[UUID]) -> list[AssemblyView]:
-    async with database.transaction(context) as tx:
-        ctx.transaction = tx
+async def _views(runtime: RequestRuntime, principal: Principal, ids: list[UUID]) -> list[AssemblyView]:
+    async with open_request(runtime, principal, request_id=uuid.uuid4().hex) as ctx:
         return [await cost_assemblies.cost_assembly(ctx, i) for i in ids]
 
 
-async def _follow(database: Database, ctx: RequestContext, context: DbContext, ids: list[UUID], quiet: bool,
+async def _follow(runtime: RequestRuntime, principal: Principal, ids: list[UUID], quiet: bool,
                   gone: Callable[[], Awaitable[bool]]) -> list[AssemblyView] | None:
     """Every assembly once finished; None when `gone()` said that nobody runs the queue any more."""
     nobody = False
@@ -50,7 +52,7 @@ async def _follow(database: Database, ctx: RequestContext, context: DbContext, i
     with Progress(*columns, console=err, disable=quiet) as bar:
         tasks: dict[UUID, Any] = {i: bar.add_task("queued", total=None) for i in ids}
         while True:
-            views = await _views(database, ctx, context, ids)
+            views = await _views(runtime, principal, ids)
             for view in views:
                 r, p = view.record, view.progress
                 bar.update(tasks[r.id], completed=p.bytes, total=p.bytes_total or None,
@@ -80,23 +82,18 @@ def run_assemblies(queue: Queue, user: str, tenant: str, *, wait: bool, as_json:
         app_url = runtime.location.app_url
         database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
         try:
-            principal = await resolve_principal(database, user_id, tenant)
-            if principal.tenant is None:
-                raise CliError(f"you are not a member of {tenant!r}")
-            context = DbContext(user_id=user_id, tenant_id=principal.tenant.id)
-            ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size,
-                                 principal=principal, cost_store=store, cost_sources=settings.cost_import_sources)
-            async with database.transaction(context) as tx:
-                ctx.transaction = tx
+            requests = request_runtime(settings, database, store)
+            async with open_request(requests, Member(user_id, tenant), request_id=uuid.uuid4().hex) as ctx:
                 ids = await queue(ctx)
+            principal = ctx.require_principal()
             if not wait or not ids:
-                return await _views(database, ctx, context, ids)
+                return await _views(requests, principal, ids)
 
             async def no_worker() -> bool:
                 return not await live_workers(database, timings.stalled_after_s)
 
             if not await no_worker():
-                followed = await _follow(database, ctx, context, ids, as_json, no_worker)
+                followed = await _follow(requests, principal, ids, as_json, no_worker)
                 if followed is not None:
                     return followed
             err.print("no worker is running: processing the queue in this process")
@@ -109,7 +106,7 @@ def run_assemblies(queue: Queue, user: str, tenant: str, *, wait: bool, as_json:
                     return worker.done()
 
                 try:
-                    followed = await _follow(database, ctx, context, ids, as_json, worker_done)
+                    followed = await _follow(requests, principal, ids, as_json, worker_done)
                 finally:
                     await worker
             if followed is None:

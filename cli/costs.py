@@ -29,12 +29,13 @@ from db.cost_records import CostImportRecord
 from db.queries import costs
 from db.session import Database, DbContext
 from resolvers import cost_imports
-from resolvers.context import RequestContext
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed, db_context
+from resolvers.common.request import open_request
 from resolvers.errors import ApiError
 from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 from resolvers.jobs import WORKER_QUEUES, create_job_app, live_workers, run_queued_jobs
 from resolvers.jobs import run_worker as run_job_worker
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
+from schema.execution_options import request_runtime
 
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 POLL_S = 0.5
@@ -56,16 +57,10 @@ def summary(record: CostImportRecord) -> dict[str, Any]:
 
 async def _queue(database: Database, settings: Any, store: CostStore, user_id: UUID, tenant: str,
                  path: str, late_data: LateData) -> tuple[CostImportRecord, DbContext]:
-    principal = await resolve_principal(database, user_id, tenant)
-    if principal.tenant is None:
-        raise CliError(f"you are not a member of {tenant!r}")
-    context = DbContext(user_id=user_id, tenant_id=principal.tenant.id)
-    ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size, principal=principal,
-                         cost_store=store, cost_sources=settings.cost_import_sources)
-    async with database.transaction(context) as tx:
-        ctx.transaction = tx
+    runtime = request_runtime(settings, database, store)
+    async with open_request(runtime, Member(user_id, tenant), request_id=uuid.uuid4().hex) as ctx:
         record = await cost_imports.import_cost_report(ctx, path, late_data)
-    return record, context
+    return record, db_context(ctx.require_principal())
 
 
 async def _follow(

@@ -22,10 +22,10 @@ from captable.ocf.limits import JsonTooDeep, load_json
 from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from cost import CostStore
 from db.session import Database
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
 from schema.app import schema_for
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
-from schema.execution import GraphQLRequest
-from schema.execution_options import ExecutionOptions, execute_with
+from schema.execution import GraphQLRequest, execute_request
+from schema.execution_options import request_runtime
 
 err = Console(stderr=True, soft_wrap=True)
 PROBLEM_INTERFACE = "Problem"
@@ -85,13 +85,13 @@ def run_document(document: str, user: str, tenant: str | None, variables: str | 
         err.print(f"[red]error:[/red] {error}")
         return 1, None
     schema = schema_for(settings)
-    options = ExecutionOptions.of(settings, CostStore(settings.cost_store_root))
 
     async def run() -> dict[str, Any]:
         database = Database(runtime.location.app_url, pool_size=1, statement_timeout_ms=settings.statement_timeout_ms)
         try:
-            principal = await resolve_principal(database, user_id, tenant)
-            return await execute_with(options, schema, database, principal, request, request_id=uuid.uuid4().hex)
+            requests = request_runtime(settings, database, CostStore(settings.cost_store_root))
+            identity = Member(user_id, tenant)
+            return await execute_request(schema, requests, identity, request, request_id=uuid.uuid4().hex)
         finally:
             await database.dispose()
 

@@ -20,7 +20,7 @@ from cost import CostStore
 from db.session import Database, DbContext
 from policies.principal import Principal, Role, TenantKind
 from resolvers import invoices
-from resolvers.context import RequestContext
+from resolvers.common.request import RequestRuntime, open_request
 from resolvers.errors import ApiError
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
 
@@ -48,12 +48,10 @@ async def close_invoices(
     context = _billing_admin(principal)
     started = time.perf_counter()
     if tenant is not None:
-        ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=max_page_size, principal=principal,
-                             cost_store=store)
+        runtime = RequestRuntime(database, max_page_size, cost_store=store)
         outcome: dict[str, Any] = {"period": period, "tenant": tenant}
         try:
-            async with database.transaction(context) as tx:
-                ctx.transaction = tx
+            async with open_request(runtime, principal, request_id=uuid.uuid4().hex) as ctx:
                 record = await invoices.close_invoice(ctx, tenant, period, None)
             outcome.update(status="closed", number=record.number, currency=record.currency, total=str(record.total))
         except invoices.InvoiceAlreadyClosed as closed:

@@ -16,12 +16,14 @@ import typer
 from rich.console import Console
 
 from cli.runtime import CliError, load_settings, prepare, user_id_by_email
-from db.session import Database, DbContext
+from db.session import Database
 from resolvers import ocf
 from resolvers.captable import LedgerProblems
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
+from resolvers.common.request import open_request
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
+from schema.execution_options import request_runtime
 
 T = TypeVar("T")
 err = Console(stderr=True)
@@ -35,16 +37,8 @@ def _run(user: str, tenant: str, work: Callable[[RequestContext], Awaitable[T]])
     async def run() -> T:
         database = Database(runtime.location.app_url, pool_size=1, statement_timeout_ms=settings.statement_timeout_ms)
         try:
-            principal = await resolve_principal(database, user_id, tenant)
-            assert principal.tenant is not None
-            context = RequestContext(
-                request_id=uuid.uuid4().hex,
-                max_page_size=settings.max_page_size,
-                principal=principal,
-                limits=settings.request_limits,
-            )
-            async with database.transaction(DbContext(user_id=user_id, tenant_id=principal.tenant.id)) as tx:
-                context.transaction = tx
+            requests = request_runtime(settings, database, None)
+            async with open_request(requests, Member(user_id, tenant), request_id=uuid.uuid4().hex) as context:
                 return await work(context)
         finally:
             await database.dispose()

@@ -19,6 +19,7 @@ from uuid import UUID
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     AsyncSessionTransaction,
@@ -45,6 +46,11 @@ class DbContext:
 
     user_id: UUID
     tenant_id: UUID | None = None
+
+
+# Before anyone is known (a token's user being provisioned): a context that matches no user, so every policy
+# sees nothing.
+NOBODY = DbContext(user_id=UUID(int=0))
 
 
 class _ContextSession(Session):
@@ -90,6 +96,11 @@ class Database:
         session.info["statement_timeout_ms"] = self.statement_timeout_ms
         return RequestTransaction(session, context, database=self)
 
+    def side_connection(self) -> AsyncConnection:
+        """A connection of the side pool without a context, for statements that read no tenant data (the
+        rate-limit bucket): taken while a request holds a connection of the main pool, so never from it."""
+        return self._side_engine.connect()
+
     def side_transaction(self, context: DbContext) -> RequestTransaction:
         """A short transaction beside a request's, with the same context, that commits on its own."""
         session = self._side_sessions()
@@ -117,6 +128,7 @@ class RequestTransaction:
         self._lock = asyncio.Lock()
         self._running: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._sealed = False
         self.context = context
 
     async def __aenter__(self) -> RequestTransaction:
@@ -146,6 +158,29 @@ class RequestTransaction:
     ) -> Result[*tuple[Any, ...]]:
         """`params` as a sequence of mappings runs the statement once per mapping (executemany)."""
         return await self._shielded(self._session.execute(statement, params))
+
+    async def narrow(self, context: DbContext) -> None:
+        """Re-bind the open transaction to `context` as its principal becomes known (resolvers/common/request.py):
+        from nobody to a user, or from a user to that user acting for a tenant; never to another user, and
+        never once :meth:`seal` was called (before any of the request's own work runs)."""
+        current = self.context
+        if self._sealed:
+            raise MissingContext("the request's context is fixed once its work began")
+        if current != NOBODY and (current.user_id != context.user_id or current.tenant_id is not None):
+            raise MissingContext("a transaction's context only narrows: nobody → user → user acting for a tenant")
+        params = {
+            "user_id": str(context.user_id),
+            "tenant_id": str(context.tenant_id) if context.tenant_id else "",
+            "timeout": str(self._session.info["statement_timeout_ms"]),
+        }
+        await self.execute(_SET_CONTEXT, params)
+        # The hook binds what `info` holds whenever the session begins again (after a rollback).
+        self._session.info["context"] = context
+        self.context = context
+
+    def seal(self) -> None:
+        """From now on the context is what it is: the request's work runs."""
+        self._sealed = True
 
     async def rollback(self) -> None:
         await self._shielded(self._session.rollback())

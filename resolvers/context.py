@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cost.locations import CostSources
 from cost.store import CostStore
@@ -14,24 +15,46 @@ from resolvers.errors import Forbidden, InvalidInput, Unauthenticated
 from resolvers.limits import RequestLimits
 from resolvers.loaders import Loaders
 
+if TYPE_CHECKING:
+    from resolvers.common.request import RequestRuntime
 
-@dataclass
+
+@dataclass(frozen=True, eq=False)
 class RequestContext:
+    """Immutable: built once by `open_request` (resolvers/common/request.py). What changes during a request
+    (the loaders' caches, the row budget) lives in objects created with the context."""
+
     request_id: str
-    max_page_size: int
+    runtime: RequestRuntime
     principal: Principal | None = None
     transaction: RequestTransaction | None = None
-    cost_store: CostStore | None = None
-    # Where imports may read (configuration); the default refuses every location.
-    cost_sources: CostSources = field(default_factory=CostSources)
-    limits: RequestLimits = field(default_factory=RequestLimits)
-    invoice_font: Path | None = None  # ROUNDPOOL_INVOICE_FONT; None: the system fonts
-    loaders: Loaders = field(init=False)
-    row_budget: RowBudget = field(init=False)
+    loaders: Loaders = field(init=False, repr=False)
+    row_budget: RowBudget = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.loaders = Loaders(self)
-        self.row_budget = RowBudget(self.limits.max_response_rows)
+        object.__setattr__(self, "loaders", Loaders(self))
+        object.__setattr__(self, "row_budget", RowBudget(self.runtime.limits.max_response_rows))
+
+    @property
+    def max_page_size(self) -> int:
+        return self.runtime.max_page_size
+
+    @property
+    def cost_store(self) -> CostStore | None:
+        return self.runtime.cost_store
+
+    @property
+    def cost_sources(self) -> CostSources:
+        """Where imports may read (configuration); the default refuses every location."""
+        return self.runtime.cost_sources
+
+    @property
+    def limits(self) -> RequestLimits:
+        return self.runtime.limits
+
+    @property
+    def invoice_font(self) -> Path | None:
+        return self.runtime.invoice_font
 
     @property
     def tx(self) -> RequestTransaction:

@@ -39,7 +39,8 @@ class RateLimiter:
 
     async def take(self, key: str) -> None:
         """Takes a token for `key` or raises :class:`RateLimited`; the burst is a minute's worth of requests."""
-        async with self.database.engine.connect() as conn:
+        # The side pool: a request takes its token while it holds a connection of the main pool.
+        async with self.database.side_connection() as conn:
             wait = (
                 await conn.execute(_TAKE, {"key": key, "capacity": float(self.per_minute),
                                            "per_second": self.per_minute / 60})

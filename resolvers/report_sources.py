@@ -35,9 +35,11 @@ from cost.manifests import Manifest, parse_manifest
 from cost.report_sources import ListedManifest, ReportFormat, list_manifests
 from db.cost_records import CostAssemblyRecord, ReportSourceRecord
 from db.errors import PolicyViolation
-from db.queries import report_sources, tenancy
+from db.queries import report_sources
 from db.session import Database, DbContext
-from policies.principal import ActingTenant, Principal, Role, TenantKind
+from policies.principal import TenantKind
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
+from resolvers.common.request import RequestRuntime, open_request
 from resolvers.context import RequestContext
 from resolvers.cost_assemblies import queue_assembly
 from resolvers.cost_imports import BILLING_ADMINS
@@ -164,19 +166,6 @@ async def sync_all(ctx: RequestContext) -> list[SyncOutcome]:
 # -- the scheduled sync ------------------------------------------------------------------------------------
 
 
-async def job_principal(database: Database, context: DbContext) -> Principal | None:
-    """The job's user acting for the job's operator, with their role read now."""
-    assert context.user_id is not None
-    async with database.transaction(DbContext(user_id=context.user_id)) as tx:
-        mine = await tenancy.memberships_of_user(tx)
-    found = next(((t, role) for t, role in mine if t.id == context.tenant_id), None)
-    if found is None:
-        return None
-    tenant, role = found
-    acting = ActingTenant(id=tenant.id, slug=tenant.slug, kind=TenantKind(tenant.kind), role=Role(role))
-    return Principal(user_id=context.user_id, tenant=acting)
-
-
 async def queue_due_syncs(job_app: procrastinate.App, database: Database) -> int:
     """One sync job per registered source (ids only; at most one waiting per source); returns how many."""
     async with database.engine.connect() as conn:
@@ -198,19 +187,18 @@ async def run_report_source_sync(
     max_page_size: int,
 ) -> SyncOutcome | None:
     """The sync of one source as its registrant (the job's user and operator), or None when they may not."""
-    principal = await job_principal(database, context)
-    if principal is None:
+    runtime = RequestRuntime(database, max_page_size, cost_store=store, cost_sources=sources)
+    try:
+        async with open_request(runtime, Member(context.user_id, context.tenant_id),
+                                request_id=uuid.uuid4().hex) as ctx:
+            try:
+                outcome = await sync_report_source(ctx, source_id)
+            except ApiError as error:  # the block still ends cleanly: what ran before the error commits
+                _logger.warning("report source %s was not synced: %s", source_id, error.message)
+                return None
+    except (AuthenticationFailed, TenantNotAllowed):
         _logger.warning("report source %s: its registrant no longer belongs to its operator", source_id)
         return None
-    ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=max_page_size, principal=principal,
-                         cost_store=store, cost_sources=sources)
-    async with database.transaction(context) as tx:
-        ctx.transaction = tx
-        try:
-            outcome = await sync_report_source(ctx, source_id)
-        except ApiError as error:
-            _logger.warning("report source %s was not synced: %s", source_id, error.message)
-            return None
     if outcome.problems:
         _logger.info("report source %s: %s", source_id, json.dumps(outcome.problems))
     return outcome

@@ -20,11 +20,11 @@ from procrastinate.exceptions import AlreadyEnqueued
 from cost import CostStore
 from db.queries import cost_stores
 from db.session import Database, DbContext
-from resolvers.context import RequestContext
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
+from resolvers.common.request import RequestRuntime, open_request
 from resolvers.cost_assemblies import vacuum_store
 from resolvers.cost_imports import store_lock
 from resolvers.errors import ApiError
-from resolvers.report_sources import job_principal
 
 VACUUM_TASK = "vacuum_cost_store"
 _logger = logging.getLogger("roundpool.jobs")
@@ -49,18 +49,18 @@ async def queue_vacuums(job_app: procrastinate.App, database: Database) -> int:
 
 async def run_store_vacuum(database: Database, store: CostStore, context: DbContext) -> list[str] | None:
     """Vacuum the job's operator's store as the job's user; None when that user may not (any more)."""
-    principal = await job_principal(database, context)
-    if principal is None:
+    runtime = RequestRuntime(database, max_page_size=1, cost_store=store)
+    try:
+        async with open_request(runtime, Member(context.user_id, context.tenant_id),
+                                request_id=uuid.uuid4().hex) as ctx:
+            try:
+                removed = await vacuum_store(ctx)
+            except ApiError as error:  # the block still ends cleanly: what ran before the error commits
+                _logger.warning("cost store of %s was not vacuumed: %s", context.tenant_id, error.message)
+                return None
+    except (AuthenticationFailed, TenantNotAllowed):
         _logger.warning("cost store of %s: its billing admin left; not vacuumed", context.tenant_id)
         return None
-    ctx = RequestContext(request_id=uuid.uuid4().hex, max_page_size=1, principal=principal, cost_store=store)
-    async with database.transaction(context) as tx:
-        ctx.transaction = tx
-        try:
-            removed = await vacuum_store(ctx)
-        except ApiError as error:
-            _logger.warning("cost store of %s was not vacuumed: %s", context.tenant_id, error.message)
-            return None
     if removed:
         _logger.info("cost store of %s: %d unused import folders deleted", context.tenant_id, len(removed))
     return removed

@@ -3,16 +3,17 @@ transaction under the subscriber's context (RLS decides what it sees, as for the
 whenever it changed until its status is final.
 
 A subscription runs longer than any request, so it never holds a transaction or a loader cache between polls:
-every poll gets a fresh RequestContext (its own loaders, row budget and transaction)."""
+every poll is a request of its own (`open_request` with the principal resolved at subscribe time): its own
+loaders, row budget and transaction."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TypeVar
 
-from db.session import Database, DbContext
+from resolvers.common.request import open_request
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError, Unauthenticated
 
@@ -25,11 +26,11 @@ class SubscriptionExpired(ApiError):
     code = "SUBSCRIPTION_EXPIRED"
 
 
-@dataclass(kw_only=True)
+@dataclass(frozen=True, eq=False, kw_only=True)
 class SubscriptionContext(RequestContext):
-    """A subscription's context: what each poll's RequestContext is made from, plus how to poll."""
+    """A subscription's context (no transaction): who subscribed, the runtime each poll opens a request
+    with, and how to poll."""
 
-    database: Database
     poll_interval_s: float
     max_lifetime_s: float
 
@@ -60,7 +61,5 @@ async def progress(
 
 
 async def _poll(ctx: SubscriptionContext, read: Callable[[RequestContext], Awaitable[T]]) -> T:
-    principal = ctx.require_principal()
-    db_context = DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id if principal.tenant else None)
-    async with ctx.database.transaction(db_context) as tx:
-        return await read(replace(ctx, transaction=tx))
+    async with open_request(ctx.runtime, ctx.require_principal(), request_id=ctx.request_id) as poll:
+        return await read(poll)

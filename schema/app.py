@@ -26,15 +26,18 @@ from captable.ocf.limits import JsonTooDeep, load_json
 from cost import CostStore
 from db.role_check import UnsafeAppRole, check_database_role
 from db.session import Database
+from policies.principal import Principal
 from policies.tokens import TokenVerifier
+from resolvers.common.principals import Credentials
+from resolvers.common.request import RequestRuntime
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import in_process_worker
 from resolvers.rate_limit import RateLimited, RateLimiter, bucket_key
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, authenticate, claims_from_header
+from schema.authentication import AuthenticationFailed, TenantNotAllowed, claims_from_header
 from schema.build import Limits, build_schema
 from schema.cors import cors_middleware
-from schema.execution import GraphQLRequest, masked_error
-from schema.execution_options import ExecutionOptions, execute_with
+from schema.execution import GraphQLRequest, execute_request, masked_error
+from schema.execution_options import request_runtime
 from schema.graphiql import GraphiQLPage, graphiql_page
 from schema.logs import request_id_var
 from schema.media_types import graphql_status, response_media_type
@@ -57,6 +60,7 @@ class _Runtime:
     verifier: TokenVerifier
     settings: Settings
     cost_store: CostStore
+    requests: RequestRuntime  # what every request of this process shares (settings read once)
     metrics: Metrics | None = None
     rate_limiter: RateLimiter | None = None
     graphiql: GraphiQLPage | None = None
@@ -106,7 +110,8 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
         if metrics is not None:
             observers.append(OperationNameExtension)
         app.state.runtime = _Runtime(
-            database, schema_for(settings, observers), token_verifier(settings), settings, store, metrics=metrics,
+            database, schema_for(settings, observers), token_verifier(settings), settings, store,
+            request_runtime(settings, database, store), metrics=metrics,
             rate_limiter=RateLimiter(database, settings.rate_limit_per_minute) if settings.rate_limit_per_minute
             else None,
             graphiql=graphiql_page(settings.graphiql_assets_url) if settings.graphiql_enabled else None,
@@ -186,27 +191,27 @@ async def _answer(request: Request, runtime: _Runtime, operation: ObservedOperat
     if isinstance(parsed, str):
         return _refusal(400, "BAD_REQUEST", parsed)
     operation.name = parsed.operation_name
+    limiter = runtime.rate_limiter
+    client = request.client.host if request.client else None
+
+    async def admit(principal: Principal | None) -> None:
+        if limiter is not None:
+            await limiter.take(bucket_key(principal, client))
+
     try:
         claims = claims_from_header(request.headers.get("authorization"), runtime.verifier)
-        principal = None
-        if claims is not None:
-            tenant = request.headers.get("x-tenant") or claims.tenant
-            principal = await authenticate(runtime.database, claims, tenant)
+        identity = None if claims is None else Credentials(claims, request.headers.get("x-tenant") or claims.tenant)
+        result = await execute_request(
+            runtime.schema, runtime.requests, identity, parsed, request_id=request_id_var.get(), admit=admit
+        )
     except AuthenticationFailed as error:
         return _refusal(401, "UNAUTHENTICATED", str(error))
     except TenantNotAllowed as error:
         return _refusal(403, "FORBIDDEN", str(error))
-    if runtime.rate_limiter is not None:
-        try:
-            await runtime.rate_limiter.take(bucket_key(principal, request.client.host if request.client else None))
-        except RateLimited as limited:
-            answer = _refusal(429, limited.code, str(limited), retryAfter=limited.retry_after)
-            answer.headers["retry-after"] = str(limited.retry_after)
-            return answer
-    options = ExecutionOptions.of(settings, runtime.cost_store)
-    result = await execute_with(
-        options, runtime.schema, runtime.database, principal, parsed, request_id=request_id_var.get()
-    )
+    except RateLimited as limited:
+        answer = _refusal(429, limited.code, str(limited), retryAfter=limited.retry_after)
+        answer.headers["retry-after"] = str(limited.retry_after)
+        return answer
     return _Answer(result)
 
 

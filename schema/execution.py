@@ -1,12 +1,13 @@
-"""Run one GraphQL document for one principal: the same path for HTTP and the CLI.
+"""Run one GraphQL document for one identity: the same path for HTTP and the CLI.
 
-One transaction per request, bound to the principal's context. Expected errors (ApiError) keep their
-message and carry `extensions.code`; anything else is logged with the request id and masked.
+One transaction per request (resolvers/common/request.py), bound to the principal's context. Expected errors
+(ApiError) keep their message and carry `extensions.code`; anything else is logged with the request id and masked.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,14 +17,17 @@ from graphql import GraphQLError
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
 
-from cost.locations import CostSources
+from cost.locations import NO_SOURCES, CostSources
 from cost.store import CostStore
 from db.errors import InvalidValue, timed_out
-from db.session import Database, DbContext
+from db.session import Database
 from policies.principal import Principal
+from resolvers.common.principals import AuthenticationFailed, Identity, TenantNotAllowed
+from resolvers.common.request import RequestRuntime, open_request
 from resolvers.context import RequestContext
 from resolvers.errors import ApiError, InvalidInput
 from resolvers.limits import RequestLimits
+from resolvers.rate_limit import RateLimited
 
 _logger = logging.getLogger("roundpool.graphql")
 
@@ -55,31 +59,44 @@ async def execute(
     limits: RequestLimits | None = None,
     invoice_font: Path | None = None,
 ) -> dict[str, Any]:
-    """Execute and return the response body ({"data", "errors"})."""
-    context = RequestContext(
-        request_id=request_id,
+    """Execute for a resolved principal (demos, benchmarks, tests) and return the response body."""
+    runtime = RequestRuntime(
+        database=database,
         max_page_size=max_page_size,
-        principal=principal,
         cost_store=cost_store,
-        cost_sources=cost_sources or CostSources(),
+        cost_sources=cost_sources or NO_SOURCES,
         limits=limits or RequestLimits(),
         invoice_font=invoice_font,
     )
+    return await execute_request(schema, runtime, principal, request, request_id=request_id)
+
+
+async def execute_request(
+    schema: strawberry.Schema,
+    runtime: RequestRuntime,
+    identity: Identity | None,
+    request: GraphQLRequest,
+    *,
+    request_id: str,
+    admit: Callable[[Principal | None], Awaitable[None]] | None = None,
+) -> dict[str, Any]:
+    """Execute in one request (resolvers/common/request.py) and return the response body ({"data", "errors"}).
+
+    `admit` runs once the principal is known, before execution (the rate limit). AuthenticationFailed,
+    TenantNotAllowed and whatever `admit` raises propagate: the caller answers them (401, 403, 429)."""
     result: ExecutionResult | None = None
     try:
-        if principal is None:
+        async with open_request(runtime, identity, request_id=request_id) as context:
+            if admit is not None:
+                await admit(context.principal)
             result = await _run(schema, context, request)
-            return _response(result, request_id)
-        db_context = DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id if principal.tenant else None)
-        try:
-            async with database.transaction(db_context) as tx:
-                context.transaction = tx
-                result = await _run(schema, context, request)
-                if any(_is_unexpected(e) for e in result.errors or []):
-                    raise _Unexpected(result)
-        except _Unexpected as rolled_back:
-            result = rolled_back.result
+            if context.transaction is not None and any(_is_unexpected(e) for e in result.errors or []):
+                raise _Unexpected(result)
         return _response(result, request_id)
+    except _Unexpected as rolled_back:
+        return _response(rolled_back.result, request_id)
+    except (AuthenticationFailed, TenantNotAllowed, RateLimited):
+        raise
     except Exception as error:
         # The transaction did not commit (or execution itself broke): no data may be shown as if it had.
         _logger.error("request failed outside a resolver", exc_info=error, extra={"request_id": request_id})

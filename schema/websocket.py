@@ -41,7 +41,6 @@ from resolvers.rate_limit import RateLimited, bucket_key
 from resolvers.subscriptions import SubscriptionContext
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, authenticate, claims_from_header
 from schema.execution import GraphQLRequest, masked_error, response_body
-from schema.execution_options import ExecutionOptions
 from schema.logs import request_id_var
 from schema.settings import Settings
 
@@ -262,11 +261,8 @@ class _Connection:
 
     async def _run(self, operation_id: str, request: GraphQLRequest) -> None:
         request_id = request_id_var.get()
-        options = ExecutionOptions.of(self.runtime.settings, self.runtime.cost_store)
         context = SubscriptionContext(
-            request_id=request_id, max_page_size=options.max_page_size, principal=self.principal,
-            cost_store=options.cost_store, cost_sources=options.cost_sources, limits=options.limits,
-            invoice_font=options.invoice_font, database=self.runtime.database,
+            request_id=request_id, runtime=self.runtime.requests, principal=self.principal,
             poll_interval_s=self.limits.poll_interval_s, max_lifetime_s=self.limits.max_lifetime_s,
         )
         try:

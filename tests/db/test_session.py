@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 
 from db.errors import MissingContext
-from db.session import Database, DbContext
+from db.session import NOBODY, Database, DbContext
 from tests.plugins.database import TestDatabase
 from tests.plugins.world import World
 
@@ -96,3 +96,25 @@ async def test_statement_timeout_applies_to_every_request(test_database: TestDat
         assert timeout == "200ms"
     finally:
         await db.dispose()
+
+
+async def test_a_context_only_narrows_and_is_fixed_once_sealed(database: Database, world: World) -> None:
+    """nobody → user → user acting for a tenant; never to another user, never once the work began."""
+    owner, other = world.actor("startup_owner"), world.actor("other_startup_owner")
+    assert owner.user_id is not None
+    assert other.user_id is not None
+    assert owner.tenant_id is not None
+    probe = text("select current_setting('app.user_id', true), current_setting('app.tenant_id', true)")
+    async with database.transaction(NOBODY) as tx:
+        await tx.narrow(DbContext(user_id=owner.user_id))
+        with pytest.raises(MissingContext):
+            await tx.narrow(DbContext(user_id=other.user_id))
+        await tx.narrow(DbContext(user_id=owner.user_id, tenant_id=owner.tenant_id))
+        assert tuple((await tx.execute(probe)).one()) == (str(owner.user_id), str(owner.tenant_id))
+        with pytest.raises(MissingContext):
+            await tx.narrow(DbContext(user_id=owner.user_id, tenant_id=other.tenant_id))
+    async with database.transaction(DbContext(user_id=owner.user_id)) as tx:
+        tx.seal()
+        with pytest.raises(MissingContext):
+            await tx.narrow(DbContext(user_id=owner.user_id, tenant_id=owner.tenant_id))
+        assert tuple((await tx.execute(probe)).one()) == (str(owner.user_id), "")

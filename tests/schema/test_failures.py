@@ -121,7 +121,7 @@ async def test_a_fault_outside_graphql_execution_is_json_with_the_request_id(
     async def broken(*_: Any) -> Any:
         raise RuntimeError("internals: password=hunter2")
 
-    monkeypatch.setattr(schema.app, "authenticate", broken)
+    monkeypatch.setattr(schema.app, "execute_request", broken)
     response = await http_client.post(
         "/graphql",
         json={"query": "{ me { user { email } } }"},

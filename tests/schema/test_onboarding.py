@@ -127,6 +127,25 @@ async def test_the_first_request_creates_exactly_one_user_and_the_next_none(
     assert _counts(owner_conn) == before
 
 
+async def test_provisioning_principal_and_work_are_one_transaction(
+    post: Post, owner_conn: psycopg.Connection, world: World
+) -> None:
+    """A first request refused for a tenant the new user does not belong to (403) rolls its provisioning back
+    with it: no user, nothing else written. The same request for no tenant creates the user in the transaction
+    whose work then sees it (one backend, one transaction id)."""
+    person = Person("one-tx")
+    before = _counts(owner_conn)
+    await post(person.token(), ME, tenant=world.actor("startup_owner").tenant_slug, status=403)
+    assert _users(owner_conn, person.subject) == []
+    assert _counts(owner_conn) == before
+    body = await post(person.token(), "query { me { user { email } } }")
+    assert body["data"]["me"] == {"user": {"email": person.email}}
+    (created,) = _users(owner_conn, person.subject)
+    row = owner_conn.execute("select xmin::text from users where id = %s", (created["id"],)).fetchone()
+    assert row is not None
+    assert row[0] != "0"
+
+
 @pytest.mark.parametrize("claims", ["unverified", "no address", "not an address"])
 async def test_an_unverified_address_creates_no_user(
     http_client: httpx.AsyncClient, owner_conn: psycopg.Connection, claims: str

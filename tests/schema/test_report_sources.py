@@ -311,9 +311,9 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
     settings: Settings, tmp_path: Path,
 ) -> None:
     from db.session import DbContext
-    from resolvers.context import RequestContext
+    from resolvers.common.principals import Member
+    from resolvers.common.request import RequestRuntime, open_request
     from resolvers.cost_assemblies import run_assembly_part, vacuum_store
-    from schema.authentication import resolve_principal
 
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
@@ -334,11 +334,8 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
     await asyncio.to_thread(orphan.mkdir, parents=True)
 
     async def vacuum() -> list[str]:
-        principal = await resolve_principal(database, admin.user_id, admin.tenant_slug)
-        ctx = RequestContext(request_id="t", max_page_size=10, principal=principal, cost_store=cost_store,
-                             cost_sources=sources)
-        async with database.transaction(context) as tx:
-            ctx.transaction = tx
+        runtime = RequestRuntime(database, 10, cost_store=cost_store, cost_sources=sources)
+        async with open_request(runtime, Member(admin.user_id, admin.tenant_slug), request_id="t") as ctx:
             return await vacuum_store(ctx)
 
     assert await vacuum() == [str(orphan)]

@@ -1,0 +1,90 @@
+"""Who a request runs for, and how that becomes a Principal inside the request's own transaction.
+
+A request names its user one of three ways: verified token `Credentials` (HTTP, WebSocket), a `Member`
+(a user id and the tenant it acts for: CLI commands and jobs), or an already resolved `Principal` (the
+polls of a subscription resolved at subscribe time). Resolution narrows the transaction's context step by
+step (db/session.py `RequestTransaction.narrow`): nobody while the token's user is provisioned, then the
+user alone while their membership is read, then the user acting for the tenant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from db.queries import onboarding, tenancy
+from db.records import TenantRecord
+from db.session import DbContext, RequestTransaction
+from policies.principal import ActingTenant, Principal, Role, TenantKind
+from policies.tokens import Claims
+from resolvers.errors import InvalidInput
+from resolvers.invitations import normalised_email
+
+
+class AuthenticationFailed(Exception):
+    """401: no usable credentials."""
+
+
+class TenantNotAllowed(Exception):
+    """403: the user is not a member of the tenant they asked to act for."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A verified token and the tenant it asks to act for (header or claim); None: the user's only tenant."""
+
+    claims: Claims
+    tenant_slug: str | None = None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A known user acting for a tenant named by slug or id (None: their only tenant)."""
+
+    user_id: UUID
+    tenant: str | UUID | None = None
+
+
+Identity = Credentials | Member | Principal
+
+
+async def provision(tx: RequestTransaction, claims: Claims) -> UUID:
+    """The id of the token's user, created on its first request. A new user gets the token's address only if
+    the token verified it; an address already used by another identity is refused, never merged."""
+    try:
+        email = None if claims.email is None else normalised_email(claims.email)
+    except InvalidInput:
+        email = None  # not an address the users table can hold: as good as unverified
+    try:
+        return await onboarding.provision_user(tx, claims.issuer, claims.subject, email, claims.name)
+    except onboarding.IdentityRefused as error:
+        raise AuthenticationFailed(str(error)) from error
+
+
+async def resolve(tx: RequestTransaction, user_id: UUID, tenant: str | UUID | None) -> Principal:
+    """The user's principal acting for `tenant`, or for their only tenant when none is named. The
+    transaction's context must be the user alone: the memberships read are the ones the policies show them."""
+    if await tenancy.user_by_id(tx, user_id) is None:
+        raise AuthenticationFailed("unknown user")
+    found: tuple[TenantRecord, str] | None
+    if isinstance(tenant, str):
+        found = await tenancy.membership_by_slug(tx, tenant)
+        if found is None:
+            raise TenantNotAllowed(f"you are not a member of {tenant!r}")
+    else:
+        mine = await tenancy.memberships_of_user(tx)
+        if tenant is not None:
+            found = next(((t, role) for t, role in mine if t.id == tenant), None)
+            if found is None:
+                raise TenantNotAllowed(f"you are not a member of tenant {tenant}")
+        elif len(mine) != 1:
+            return Principal(user_id=user_id)
+        else:
+            found = mine[0]
+    record, role = found
+    acting = ActingTenant(id=record.id, slug=record.slug, kind=TenantKind(record.kind), role=Role(role))
+    return Principal(user_id=user_id, tenant=acting)
+
+
+def db_context(principal: Principal) -> DbContext:
+    return DbContext(user_id=principal.user_id, tenant_id=principal.tenant.id if principal.tenant else None)
