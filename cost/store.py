@@ -35,9 +35,12 @@ read-modify-write of ``HEAD``). Replaced import folders are left for :meth:`Cost
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
+import re
 import secrets
+import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import cast
@@ -49,6 +52,7 @@ from cost.catalog import Catalog, empty_catalog, folders
 from cost.errors import CatalogError
 
 CATALOG_DIR = "_catalog"
+_VERSION_FILE = re.compile(r"^v-\d{8}-[0-9a-f]+\.json$")
 IMPORTS_DIR = "imports"
 OPERATORS_DIR = "operators"
 
@@ -161,18 +165,22 @@ class CostStore:
         selector = pafs.FileSelector(f"{self.root}/{IMPORTS_DIR}", allow_not_found=True)
         return {i.base_name for i in self.filesystem.get_file_info(selector) if i.type == pafs.FileType.Directory}
 
-    def vacuum(self, *, in_progress: Collection[str], among: Collection[str] | None = None) -> list[str]:
-        """Delete import folders the current catalog no longer references; returns the folders removed.
+    def vacuum(
+        self, *, in_progress: Collection[str], among: Collection[str] | None = None, readers_grace_s: float = 3600
+    ) -> list[str]:
+        """Delete import folders that no catalog a reader may still hold references; returns those removed.
 
         `in_progress` names the folders still being written that no catalog lists yet: the assemblies whose
         parts stage without the store lock (the database's queued and publishing assemblies, see
         :func:`db.queries.cost_assemblies.staging_ids`). Read it *after* listing `among` (:meth:`import_folders`)
         and only those are candidates: a folder that appears later belongs to an assembly `in_progress` may
         not know yet. Single-file imports write under the operator's store lock, so run vacuum under that lock
-        too. Only safe when no reader still holds an older catalog version.
+        too. A reader resolves ``HEAD`` once and then reads that version's files, so every version that was
+        ``HEAD`` within the last `readers_grace_s` seconds keeps its folders too.
         """
-        catalog = self.catalog()
-        live = folders(catalog["partitions"]) | set(in_progress)
+        live = folders(self.catalog()["partitions"]) | set(in_progress)
+        for name in self._recent_versions(readers_grace_s):
+            live |= folders(self._version(name)["partitions"])
         selector = pafs.FileSelector(f"{self.root}/{IMPORTS_DIR}", allow_not_found=True)
         removed = []
         for info in self.filesystem.get_file_info(selector):
@@ -182,3 +190,26 @@ class CostStore:
                 self.filesystem.delete_dir(info.path)
                 removed.append(info.path)
         return removed
+
+    def _recent_versions(self, grace_s: float) -> list[str]:
+        """Catalog versions that were ``HEAD`` less than `grace_s` ago: each was replaced when its successor
+        was written (a version file without a time counts as recent)."""
+        selector = pafs.FileSelector(f"{self.root}/{CATALOG_DIR}", allow_not_found=True)
+        versions = sorted(
+            (i for i in self.filesystem.get_file_info(selector) if _VERSION_FILE.match(i.base_name)),
+            key=lambda i: i.base_name,
+        )
+        cutoff = time.time() - grace_s
+        recent = []
+        for version, successor in itertools.pairwise(versions):
+            replaced_at = successor.mtime
+            if replaced_at is None or replaced_at.timestamp() > cutoff:
+                recent.append(version.base_name)
+        return recent
+
+    def _version(self, name: str) -> Catalog:
+        try:
+            with self.filesystem.open_input_stream(f"{self.root}/{CATALOG_DIR}/{name}") as handle:
+                return cast(Catalog, json.loads(handle.read()))  # written only by publish()
+        except (OSError, ValueError) as exc:
+            raise CatalogError(f"{self.root}: cannot read catalog version {name} ({exc})") from exc

@@ -116,7 +116,9 @@ def test_newer_file_for_a_period_replaces_the_old_one(store: CostStore, legacy_c
         store,
     )
     assert billed_by_account(store, "111111111111") == {"111111111111": Decimal(8)}
-    assert len(store.vacuum(in_progress=())) == 1
+    # The replaced folder was in HEAD a moment ago: a reader may still be reading it.
+    assert store.vacuum(in_progress=()) == []
+    assert len(store.vacuum(in_progress=(), readers_grace_s=0)) == 1
     assert billed_by_account(store, "111111111111") == {"111111111111": Decimal(8)}
 
 
