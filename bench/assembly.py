@@ -129,7 +129,7 @@ async def queue(app_url: str, user_id: str, operator: str, location: str, source
     from db.session import Database
     from resolvers.common.principals import Member
     from resolvers.common.request import RequestRuntime, open_request
-    from resolvers.cost_assemblies import queue_assembly
+    from resolvers.costs.assemblies import queue_assembly
 
     database = Database(app_url, pool_size=2, statement_timeout_ms=60_000)
     try:

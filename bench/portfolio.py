@@ -3,7 +3,7 @@
     python bench/portfolio.py --companies 200 --runs 50
     python bench/portfolio.py --companies 20,200
 
-Seeds, as the owner (COPY into the ledger, snapshots from the real `resolvers.ledgers.compute_snapshot`), a VC
+Seeds, as the owner (COPY into the ledger, snapshots from the real `resolvers.captable.ledgers.compute_snapshot`), a VC
 and N startups of ~50 stakeholders and ~500 ledger events each, one active `captable` grant each and one
 stakeholder linked to the VC. Then runs the query through the real path (`schema.execution.execute`: principal,
 one transaction under the VC's context, the policies) `--runs` times and prints p50/p95 latency, the SQL
@@ -36,7 +36,7 @@ from sqlalchemy import event
 from db.bootstrap import APP_ROLE, OWNER_ROLE, SUPERUSER, bootstrap
 from db.migrate import upgrade
 from db.session import Database
-from resolvers.ledgers import compute_snapshot, ledger_from_items
+from resolvers.captable.ledgers import compute_snapshot, ledger_from_items
 from schema.authentication import resolve_principal
 from schema.build import build_schema
 from schema.execution import GraphQLRequest, execute

@@ -19,12 +19,13 @@ from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from cost import CostStore, LateData
 from db.session import Database
 from policies.principal import Principal
-from resolvers import cost_assemblies, report_sources
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import ApiError
 from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
 from resolvers.common.request import RequestRuntime, open_request
-from resolvers.context import RequestContext
-from resolvers.cost_assemblies import AssemblyView
-from resolvers.errors import ApiError
+from resolvers.costs import assemblies as cost_assemblies
+from resolvers.costs import report_sources
+from resolvers.costs.assemblies import AssemblyView
 from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 from resolvers.jobs import create_job_app, live_workers, run_queued_jobs
 from schema.execution_options import request_runtime

@@ -28,10 +28,10 @@ from cost import CostStore, LateData
 from db.cost_records import CostImportRecord
 from db.queries import costs
 from db.session import Database, DbContext
-from resolvers import cost_imports
+from resolvers.common.errors import ApiError
 from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed, db_context
 from resolvers.common.request import open_request
-from resolvers.errors import ApiError
+from resolvers.costs import imports as cost_imports
 from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 from resolvers.jobs import WORKER_QUEUES, create_job_app, live_workers, run_queued_jobs
 from resolvers.jobs import run_worker as run_job_worker

@@ -4,7 +4,7 @@ for the previous month from a generated CUR file: usage of many services and usa
 reseller paid (replaced by the operator's tax), AWS credits and a managed-service fee.
 
 Everything runs as the demo billing admin through the GraphQL schema and the import job's own function
-(:func:`resolvers.cost_imports.run_import`), so the demo shows what the API does. Idempotent: a customer whose
+(:func:`resolvers.costs.imports.run_import`), so the demo shows what the API does. Idempotent: a customer whose
 invoice for the period is closed is left alone, and a customer whose plan is assigned (the last setup step)
 is only closed.
 """
@@ -27,7 +27,7 @@ from cli.runtime import CliError
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database, DbContext
-from resolvers.cost_imports import run_import
+from resolvers.costs.imports import run_import
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings

@@ -19,9 +19,9 @@ from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from cost import CostStore
 from db.session import Database, DbContext
 from policies.principal import Principal, Role, TenantKind
-from resolvers import invoices
+from resolvers.billing import invoices
+from resolvers.common.errors import ApiError
 from resolvers.common.request import RequestRuntime, open_request
-from resolvers.errors import ApiError
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
 
 err = Console(stderr=True)

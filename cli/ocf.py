@@ -17,12 +17,12 @@ from rich.console import Console
 
 from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from db.session import Database
-from resolvers import ocf
-from resolvers.captable import LedgerProblems
+from resolvers.captable import ocf
+from resolvers.captable.captable import LedgerProblems
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import ApiError
 from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
 from resolvers.common.request import open_request
-from resolvers.context import RequestContext
-from resolvers.errors import ApiError
 from schema.execution_options import request_runtime
 
 T = TypeVar("T")

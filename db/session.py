@@ -191,7 +191,7 @@ class RequestTransaction:
 
     def aside(self) -> RequestTransaction:
         """A separate transaction for the same context, committed when its block ends, whatever becomes of
-        this one (the audit of granted reads, resolvers/audit.py)."""
+        this one (the audit of granted reads, resolvers/common/audit.py)."""
         if self._database is None:
             raise RuntimeError("a side transaction cannot open another one")
         return self._database.side_transaction(self.context)

@@ -1,6 +1,6 @@
 """The background job queue (procrastinate on the same PostgreSQL): its app and its tasks.
 
-Tasks call the same functions the resolvers and tests call (:func:`resolvers.cost_imports.run_import`).
+Tasks call the same functions the resolvers and tests call (:func:`resolvers.costs.imports.run_import`).
 A job's arguments are ids only — the manifest row and the requester's user and operator tenant — and all
 its database work runs under that requester's context, so a job bypasses no policy.
 
@@ -28,12 +28,12 @@ from sqlalchemy import text
 from cost import CostStore
 from cost.locations import NO_SOURCES, CostSources
 from db.session import Database, DbContext
-from resolvers.cost_assemblies import PART_TASK, PUBLISH_TASK, run_assembly_part, run_assembly_publication
-from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK, run_import
-from resolvers.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
+from resolvers.billing.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
+from resolvers.costs.assemblies import PART_TASK, PUBLISH_TASK, run_assembly_part, run_assembly_publication
+from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK, run_import
+from resolvers.costs.report_sources import SYNC_TASK, queue_due_syncs, run_report_source_sync
+from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums, run_store_vacuum
 from resolvers.job_recovery import JobTimings, interval_cron, recover_stalled_jobs
-from resolvers.report_sources import SYNC_TASK, queue_due_syncs, run_report_source_sync
-from resolvers.store_vacuum import VACUUM_TASK, queue_vacuums, run_store_vacuum
 
 QUEUES = [COST_QUEUE, INVOICE_QUEUE]
 # Recovery and queue housekeeping: only long-running workers listen here (not the CLI's one-shot run).
@@ -67,7 +67,7 @@ def create_job_app(
         },
     )
 
-    # No lock here: the request defers the job with its operator's store lock (resolvers.cost_imports).
+    # No lock here: the request defers the job with its operator's store lock (resolvers.costs.imports).
     @app.task(name=IMPORT_TASK, queue=COST_QUEUE, pass_context=True)
     async def import_cost_report(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
         context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
@@ -109,7 +109,7 @@ def create_job_app(
     async def schedule_report_syncs(job: JobContext, timestamp: int) -> None:
         await queue_due_syncs(job.app, database)
 
-    # Deferred by the schedule with the operator's store lock (resolvers.store_vacuum).
+    # Deferred by the schedule with the operator's store lock (resolvers.costs.store_vacuum).
     @app.task(name=VACUUM_TASK, queue=COST_QUEUE)
     async def vacuum_cost_store(tenant_id: str, user_id: str) -> None:
         await run_store_vacuum(database, store, DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id)))

@@ -19,11 +19,14 @@ from db.queries import grants as grant_queries
 from db.queries import kpi_requests as kpi_request_queries
 from db.queries import tenancy
 from policies.principal import TenantKind
-from resolvers import cost_imports, financials, funds, invoices
-from resolvers.billing import PlanWithVersions
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden, InvalidInput, NotFound
-from resolvers.invoices import BILLING_ADMINS
+from resolvers.billing import invoices
+from resolvers.billing.billing import PlanWithVersions
+from resolvers.billing.invoices import BILLING_ADMINS
+from resolvers.captable import funds
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import Forbidden, InvalidInput, NotFound
+from resolvers.costs import imports as cost_imports
+from resolvers.management import financials
 
 MAX_GLOBAL_ID_LENGTH = 128
 

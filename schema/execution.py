@@ -22,12 +22,12 @@ from cost.store import CostStore
 from db.errors import InvalidValue, timed_out
 from db.session import Database
 from policies.principal import Principal
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import ApiError, InvalidInput
+from resolvers.common.limits import RequestLimits
 from resolvers.common.principals import AuthenticationFailed, Identity, TenantNotAllowed
+from resolvers.common.rate_limit import RateLimited
 from resolvers.common.request import RequestRuntime, open_request
-from resolvers.context import RequestContext
-from resolvers.errors import ApiError, InvalidInput
-from resolvers.limits import RequestLimits
-from resolvers.rate_limit import RateLimited
 
 _logger = logging.getLogger("roundpool.graphql")
 

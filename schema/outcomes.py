@@ -8,7 +8,7 @@ from uuid import UUID
 
 import strawberry
 
-from resolvers.errors import ApiError, InvalidInput
+from resolvers.common.errors import ApiError, InvalidInput
 from schema.types.problems import problem_from
 
 T = TypeVar("T")

@@ -5,8 +5,8 @@ jobs all enter here.
 One transaction per request: a token's user is provisioned (context: nobody, `app.provision_user`), their
 membership read (context: the user alone) and the work done (context: the user acting for the tenant) in the
 same transaction, re-bound by `RequestTransaction.narrow` and sealed before the work begins. What stays
-outside it, on purpose: the rate-limit bucket (its own short statement, see resolvers/rate_limit.py) and the
-audit of reads through a grant (side transactions that commit before the data leaves, resolvers/audit.py).
+outside it, on purpose: the rate-limit bucket (its own short statement, see resolvers/common/rate_limit.py) and the
+audit of reads through a grant (side transactions that commit before the data leaves, resolvers/common/audit.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from cost.locations import NO_SOURCES, CostSources
 from cost.store import CostStore
 from db.session import NOBODY, Database, DbContext, RequestTransaction
 from policies.principal import Principal
+from resolvers.common.context import RequestContext
+from resolvers.common.limits import RequestLimits
 from resolvers.common.principals import Credentials, Identity, Member, db_context, provision, resolve
-from resolvers.context import RequestContext
-from resolvers.limits import RequestLimits
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from cost.billing import Exclusions
-from resolvers import billing, invoice_jobs, invoices
-from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
+from resolvers.billing import billing, invoice_jobs, invoices
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import InvalidInput
 from schema.outcomes import outcome, parse_id
 from schema.types.billing import (
     BillingIssuerInput,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import billing, cursors, invoices
-from resolvers.context import RequestContext
-from resolvers.pages import page_request
+from resolvers.billing import billing, invoices
+from resolvers.common import cursors
+from resolvers.common.context import RequestContext
+from resolvers.common.pages import page_request
 from schema.outcomes import parse_id
 from schema.types.billing import (
     CustomerBilling,

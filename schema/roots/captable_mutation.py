@@ -12,10 +12,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from resolvers import captable, funds, ocf
-from resolvers.captable import LedgerProblems
-from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
+from resolvers.captable import captable, funds, ocf
+from resolvers.captable.captable import LedgerProblems
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import InvalidInput
 from schema.outcomes import outcome, parse_id
 from schema.types import captable_inputs as inputs
 from schema.types.captable import (

@@ -10,10 +10,12 @@ import strawberry
 from strawberry.types import Info
 
 from captable.replay import ConvertibleRule as RuleValue
-from resolvers import captable, cursors, funds, kpis, ocf, portfolio
-from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
-from resolvers.pages import page_request
+from resolvers.captable import captable, funds, ocf, portfolio
+from resolvers.common import cursors
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import InvalidInput
+from resolvers.common.pages import page_request
+from resolvers.management import kpis
 from schema.types.captable import (
     CapTable,
     ConvertibleRule,

@@ -8,10 +8,11 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from resolvers import cost_assemblies, cursors
-from resolvers.context import RequestContext
-from resolvers.errors import ApiError, InvalidInput
-from resolvers.pages import page_request
+from resolvers.common import cursors
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import ApiError, InvalidInput
+from resolvers.common.pages import page_request
+from resolvers.costs import assemblies as cost_assemblies
 from schema.types.cost_assemblies import CostAssembly
 from schema.types.costs import LateDataMode
 from schema.types.pagination import Connection, connection

@@ -8,9 +8,10 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
-from resolvers import cloud_accounts, cost_imports
-from resolvers.context import RequestContext
-from resolvers.errors import ApiError
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import ApiError
+from resolvers.costs import cloud_accounts
+from resolvers.costs import imports as cost_imports
 from schema.types.costs import CloudAccount, CostImport, LateDataMode
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
 

@@ -8,10 +8,12 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from resolvers import cloud_accounts, cost_imports, costs, cursors
-from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
-from resolvers.pages import page_request
+from resolvers.common import cursors
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import InvalidInput
+from resolvers.common.pages import page_request
+from resolvers.costs import cloud_accounts, costs
+from resolvers.costs import imports as cost_imports
 from schema.types.costs import CloudAccount, CostFilterInput, CostGroupBy, CostImport, CostMetric, CostRow
 from schema.types.pagination import Connection, connection
 

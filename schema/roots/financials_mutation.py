@@ -8,8 +8,8 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import financials, kpi_requests, kpis
-from resolvers.context import RequestContext
+from resolvers.common.context import RequestContext
+from resolvers.management import financials, kpi_requests, kpis
 from schema.outcomes import outcome, parse_id, parse_optional_id
 from schema.types.financials import (
     DeletedFinancialReport,

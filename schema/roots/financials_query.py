@@ -9,10 +9,11 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from resolvers import cursors, financials, kpi_requests, kpis
-from resolvers.context import RequestContext
-from resolvers.errors import InvalidInput
-from resolvers.pages import page_request
+from resolvers.common import cursors
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import InvalidInput
+from resolvers.common.pages import page_request
+from resolvers.management import financials, kpi_requests, kpis
 from schema.types.financials import (
     FinancialReport,
     FinancialStatement,

@@ -8,7 +8,7 @@ from typing import Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers.context import RequestContext
+from resolvers.common.context import RequestContext
 from resolvers.nodes import NODE_TYPES, fetch_node
 from schema.types.billing import Invoice, InvoiceRun, PricingPlan
 from schema.types.captable import Fund

@@ -7,9 +7,9 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from resolvers import report_sources
-from resolvers.context import RequestContext
-from resolvers.errors import ApiError
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import ApiError
+from resolvers.costs import report_sources
 from schema.types.costs import LateDataMode
 from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
 from schema.types.report_sources import ReportSource, ReportSourceFormat, ReportSourceSync

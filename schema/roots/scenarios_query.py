@@ -8,8 +8,8 @@ from decimal import Decimal
 import strawberry
 from strawberry.types import Info
 
-from resolvers import scenarios
-from resolvers.context import RequestContext
+from resolvers.captable import scenarios
+from resolvers.common.context import RequestContext
 from schema.roots.captable_query import company_id
 from schema.types.scenarios import (
     ExitWaterfall,

@@ -9,10 +9,10 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from resolvers import staged_imports
-from resolvers.captable import LedgerProblems
-from resolvers.context import RequestContext
-from resolvers.staged_imports import StagedView
+from resolvers.captable import staged_imports
+from resolvers.captable.captable import LedgerProblems
+from resolvers.captable.staged_imports import StagedView
+from resolvers.common.context import RequestContext
 from schema.outcomes import outcome, parse_id
 from schema.types.captable import LedgerProblem, OcfImported, OcfRejected
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem

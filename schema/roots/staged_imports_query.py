@@ -7,8 +7,8 @@ import base64
 import strawberry
 from strawberry.types import Info
 
-from resolvers import jocf, staged_imports
-from resolvers.context import RequestContext
+from resolvers.captable import jocf, staged_imports
+from resolvers.common.context import RequestContext
 from schema.outcomes import parse_id
 from schema.types.captable import LedgerProblem
 from schema.types.staged_imports import JocfPackage, StagedImport

@@ -9,9 +9,11 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from resolvers import cost_assemblies, cost_imports, invoices
-from resolvers.context import RequestContext
-from resolvers.subscriptions import progress
+from resolvers.billing import invoices
+from resolvers.common.context import RequestContext
+from resolvers.common.subscriptions import progress
+from resolvers.costs import assemblies as cost_assemblies
+from resolvers.costs import imports as cost_imports
 from schema.outcomes import parse_id
 from schema.types.billing import InvoiceRun, InvoiceRunStatus
 from schema.types.cost_assemblies import CostAssembly, CostAssemblyStatus

@@ -9,8 +9,8 @@ import strawberry
 from strawberry.types import Info
 
 from policies.principal import TenantKind
-from resolvers import companies, grants, invitations, members, onboarding
-from resolvers.context import RequestContext
+from resolvers.common.context import RequestContext
+from resolvers.tenancy import companies, grants, invitations, members, onboarding
 from schema.outcomes import outcome, parse_id
 from schema.types.grants import GrantScope, PortfolioGrant
 from schema.types.invitations import Invitation

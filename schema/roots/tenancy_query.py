@@ -5,9 +5,10 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import audit, companies, cursors, grants, invitations, tenants
-from resolvers.context import RequestContext
-from resolvers.pages import page_request
+from resolvers.common import audit, cursors
+from resolvers.common.context import RequestContext
+from resolvers.common.pages import page_request
+from resolvers.tenancy import companies, grants, invitations, tenants
 from schema.types.audit import AuditEvent
 from schema.types.grants import GrantStatus, PortfolioGrant
 from schema.types.invitations import Invitation, InvitationStatus

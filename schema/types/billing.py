@@ -27,9 +27,9 @@ from db.billing_records import (
     PlanVersionRecord,
     TaxRateRecord,
 )
-from resolvers.billing import PlanWithVersions
-from resolvers.context import RequestContext
-from resolvers.invoices import MarginLine, Voided
+from resolvers.billing.billing import PlanWithVersions
+from resolvers.billing.invoices import MarginLine, Voided
+from resolvers.common.context import RequestContext
 from schema.types.decimals import money_amount
 from schema.types.node import Node
 from schema.types.problems import Problem

@@ -17,13 +17,13 @@ from captable.funds import Defined, Metric
 from captable.replay import ConvertibleRule as ConvertibleRuleValue
 from captable.vesting import VestingStatus as VestingStatusValue
 from db.captable_records import FundFlowRecord, FundInvestmentRecord, FundRecord, LedgerRow, LinkRecord
-from resolvers import costs as cost_queries
-from resolvers import funds
-from resolvers.captable import CapTableView
-from resolvers.context import RequestContext
-from resolvers.errors import Forbidden
-from resolvers.portfolio import PortfolioEntry
-from resolvers.scenarios import Payout, portfolio_payouts
+from resolvers.captable import funds
+from resolvers.captable.captable import CapTableView
+from resolvers.captable.portfolio import PortfolioEntry
+from resolvers.captable.scenarios import Payout, portfolio_payouts
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import Forbidden
+from resolvers.costs import costs as cost_queries
 from schema.types.costs import CostGroupBy, CostMetric, CostRow
 from schema.types.decimals import stated_money
 from schema.types.financials import KpiValue

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import strawberry
 
-from resolvers.cost_assemblies import AssemblyView
+from resolvers.costs.assemblies import AssemblyView
 from schema.types.costs import CostImport, CostImportError, LateDataMode, RehomedPeriod
 from schema.types.counts import Count
 

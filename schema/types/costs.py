@@ -13,7 +13,7 @@ from strawberry.types import Info
 
 from cost import Dimension, LateData, Metric
 from db.cost_records import CloudAccountRecord, CostImportRecord
-from resolvers.context import RequestContext
+from resolvers.common.context import RequestContext
 from schema.types.counts import Count
 from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant

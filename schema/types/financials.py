@@ -16,10 +16,10 @@ from db.financials_records import (
     KpiRequestRecord,
     KpiValueRecord,
 )
-from resolvers.context import RequestContext
-from resolvers.financials import ReportWithLines, Statement
-from resolvers.kpi_requests import RequestStatus
-from resolvers.kpis import Direction, ReportWithValues, Unit
+from resolvers.common.context import RequestContext
+from resolvers.management.financials import ReportWithLines, Statement
+from resolvers.management.kpi_requests import RequestStatus
+from resolvers.management.kpis import Direction, ReportWithValues, Unit
 from schema.types.decimals import stated_money
 from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant

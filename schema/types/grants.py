@@ -10,8 +10,8 @@ import strawberry
 from strawberry.types import Info
 
 from db.records import GrantRecord
-from resolvers.context import RequestContext
-from resolvers.grants import Scope
+from resolvers.common.context import RequestContext
+from resolvers.tenancy.grants import Scope
 from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant
 

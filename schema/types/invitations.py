@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from db.records import InvitationRecord
 from policies.principal import Role as RoleValue
-from resolvers.context import RequestContext
+from resolvers.common.context import RequestContext
 from schema.types.tenancy import Role, Tenant, User, load_tenant
 
 

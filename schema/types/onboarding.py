@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.onboarding import CreatedCustomer
+from resolvers.tenancy.onboarding import CreatedCustomer
 from schema.types.invitations import Invitation
 from schema.types.tenancy import Tenant
 

@@ -8,7 +8,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from db.pagination import Page
-from resolvers.pages import Cursor
+from resolvers.common.pages import Cursor
 
 Node = TypeVar("Node")
 Item = TypeVar("Item")

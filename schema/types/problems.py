@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers.errors import ApiError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from resolvers.common.errors import ApiError, Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 
 
 @strawberry.interface

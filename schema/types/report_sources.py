@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import strawberry
 
 from cost.report_sources import ReportFormat
-from resolvers.report_sources import ReportSourceView, SyncOutcome
+from resolvers.costs.report_sources import ReportSourceView, SyncOutcome
 from schema.types.cost_assemblies import CostAssemblyStatus
 from schema.types.costs import LateDataMode
 

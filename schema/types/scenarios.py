@@ -16,7 +16,7 @@ from captable.proforma import PoolTopUp, RoundTerms
 from captable.waterfall import Assumptions, ClassTerms
 from captable.waterfall import ConvertibleTreatment as ConvertibleTreatmentValue
 from captable.waterfall import Decision as DecisionValue
-from resolvers.scenarios import ProFormaView, WaterfallView
+from resolvers.captable.scenarios import ProFormaView, WaterfallView
 from schema.types.captable import SecurityKind
 
 EXACT = Decimal(1).scaleb(-18)

@@ -10,7 +10,7 @@ from strawberry.scalars import JSON
 
 from captable.causes import ProblemGroup as ProblemGroupValue
 from db.queries.staged_imports import DraftItem
-from resolvers.staged_imports import StagedView
+from resolvers.captable.staged_imports import StagedView
 from schema.types.captable import CapTable, LedgerProblem
 
 

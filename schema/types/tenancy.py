@@ -11,9 +11,10 @@ from strawberry.types import Info
 from db.records import CompanyProfileRecord, MembershipRecord, TenantRecord, UserRecord
 from policies.principal import Role as RoleValue
 from policies.principal import TenantKind as TenantKindValue
-from resolvers import companies, cursors, tenants
-from resolvers.context import RequestContext
-from resolvers.pages import page_request
+from resolvers.common import cursors
+from resolvers.common.context import RequestContext
+from resolvers.common.pages import page_request
+from resolvers.tenancy import companies, tenants
 from schema.types.node import Node
 from schema.types.pagination import Connection, connection
 

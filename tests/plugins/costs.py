@@ -19,7 +19,7 @@ import strawberry
 from cost import CostStore
 from db.cost_records import CostImportRecord
 from db.session import Database, DbContext
-from resolvers.cost_imports import run_import
+from resolvers.costs.imports import run_import
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings

@@ -35,7 +35,7 @@ def _stall_imports(marker: Path) -> None:
 
 
 def _stall_closes(marker: Path) -> None:
-    from resolvers import invoices
+    from resolvers.billing import invoices
 
     original = invoices.close_for
     calls = 0

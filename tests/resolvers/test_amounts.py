@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from resolvers.amounts import parse_decimal
-from resolvers.errors import InvalidInput
-from resolvers.financials import LineInput, balance_problem, validated_lines
+from resolvers.common.amounts import parse_decimal
+from resolvers.common.errors import InvalidInput
+from resolvers.management.financials import LineInput, balance_problem, validated_lines
 
 
 @pytest.mark.parametrize(

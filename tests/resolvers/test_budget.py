@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from resolvers.budget import RowBudget, RowBudgetExceeded, charged
+from resolvers.common.budget import RowBudget, RowBudgetExceeded, charged
 
 
 class _Ctx:

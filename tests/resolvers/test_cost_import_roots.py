@@ -21,7 +21,7 @@ import pytest
 
 from cost import CostStore
 from db.session import Database, DbContext
-from resolvers.cost_imports import run_import
+from resolvers.costs.imports import run_import
 from schema.app import create_app
 from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 
 from cost import CostStore
-from resolvers.cost_imports import JobRefused
+from resolvers.costs.imports import JobRefused
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.costs import RunJob
 from tests.plugins.graphql import GraphQL

@@ -11,7 +11,7 @@ import psycopg
 from cost import CostStore
 from cost.locations import CostSources
 from db.session import Database
-from resolvers.cost_imports import COST_QUEUE, IMPORT_TASK
+from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK
 from resolvers.jobs import create_job_app, run_queued_jobs
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.database import TestDatabase

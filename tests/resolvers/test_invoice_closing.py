@@ -14,8 +14,8 @@ from cost import CostStore
 from db.queries import invoices as invoice_queries
 from db.queries import tenancy
 from db.session import Database, DbContext
-from resolvers import invoices
-from resolvers.invoice_jobs import INVOICE_QUEUE
+from resolvers.billing import invoices
+from resolvers.billing.invoice_jobs import INVOICE_QUEUE
 from resolvers.jobs import create_job_app
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
 from tests.plugins.database import TestDatabase

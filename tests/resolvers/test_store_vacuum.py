@@ -13,10 +13,10 @@ import strawberry
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database, DbContext
-from resolvers.cost_assemblies import run_assembly_part
+from resolvers.costs.assemblies import run_assembly_part
+from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import VACUUM_SCHEDULE_TASK, create_job_app, run_queued_jobs
-from resolvers.store_vacuum import VACUUM_TASK, queue_vacuums
 from schema.settings import Settings
 from tests.plugins.database import TestDatabase
 from tests.plugins.world import World

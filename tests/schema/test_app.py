@@ -146,12 +146,12 @@ async def test_health_and_readiness(http_client: httpx.AsyncClient) -> None:
 async def test_unexpected_errors_are_masked_with_the_request_id(
     http_client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import resolvers.tenants
+    import resolvers.tenancy.tenants
 
     async def broken(ctx: Any) -> Any:
         raise RuntimeError("secret internals: password=hunter2")
 
-    monkeypatch.setattr(resolvers.tenants, "me", broken)
+    monkeypatch.setattr(resolvers.tenancy.tenants, "me", broken)
     response = await http_client.post(
         "/graphql",
         json=ME,

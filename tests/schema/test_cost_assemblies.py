@@ -23,7 +23,7 @@ import strawberry
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database, DbContext
-from resolvers.cost_assemblies import run_assembly_part, run_assembly_publication
+from resolvers.costs.assemblies import run_assembly_part, run_assembly_publication
 from resolvers.jobs import create_job_app, run_queued_jobs
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute

@@ -75,9 +75,9 @@ async def test_a_failing_root_field_while_a_sibling_awaits_the_database_answers_
     code: str,
 ) -> None:
     if failure is not None:
-        import resolvers.tenants
+        import resolvers.tenancy.tenants
 
-        monkeypatch.setattr(resolvers.tenants, "tenant_by_slug", failure)
+        monkeypatch.setattr(resolvers.tenancy.tenants, "tenant_by_slug", failure)
     headers = {"authorization": f"Bearer {token_for(world.actor('vc_active'))}", "x-request-id": "req-sibling-1"}
     with table_locked(test_database.owner_url, "funds", 0.5):
         response = await http_client.post("/graphql", json={"query": SIBLINGS}, headers=headers)
@@ -138,9 +138,9 @@ async def test_a_fault_outside_graphql_execution_is_json_with_the_request_id(
 async def test_a_commit_that_fails_returns_no_data_and_the_request_id(
     http_client: httpx.AsyncClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import resolvers.tenants
+    import resolvers.tenancy.tenants
 
-    original = resolvers.tenants.me
+    original = resolvers.tenancy.tenants.me
 
     async def defers_a_failing_check(ctx: Any) -> Any:
         # A deferred constraint fails at COMMIT, after every resolver succeeded.
@@ -148,7 +148,7 @@ async def test_a_commit_that_fails_returns_no_data_and_the_request_id(
         await ctx.tx.execute(text("insert into t values (1), (1)"))
         return await original(ctx)
 
-    monkeypatch.setattr(resolvers.tenants, "me", defers_a_failing_check)
+    monkeypatch.setattr(resolvers.tenancy.tenants, "me", defers_a_failing_check)
     response = await http_client.post(
         "/graphql",
         json={"query": "{ me { user { email } } }"},

@@ -313,7 +313,7 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
     from db.session import DbContext
     from resolvers.common.principals import Member
     from resolvers.common.request import RequestRuntime, open_request
-    from resolvers.cost_assemblies import run_assembly_part, vacuum_store
+    from resolvers.costs.assemblies import run_assembly_part, vacuum_store
 
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
