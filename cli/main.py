@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -31,7 +32,6 @@ from cli.runtime import (
 from cli.tenants import tenants_app
 from db.demo import load_demo
 from policies.tokens import mint_token
-from schema.app import create_app
 from schema.logs import configure_logging
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -60,9 +60,12 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load demo tenants and users, print their tokens.")] = False,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Worker processes (default: the number of cores).")
+    ] = None,
 ) -> None:
     """Run the GraphQL server (embedded PostgreSQL when DATABASE_URL is not set)."""
-    import uvicorn
+    from schema.serving import run
 
     configure_logging()
     try:
@@ -73,7 +76,7 @@ def serve(
     except CliError as error:
         raise _fail(str(error)) from error
     err.print(f"GraphQL at http://{host}:{port}/graphql")
-    uvicorn.run(create_app(settings, runtime.location.app_url), host=host, port=port, log_config=None)
+    run(settings, runtime.location.app_url, host=host, port=port, workers=workers or os.cpu_count() or 1)
 
 
 def _load_demo(runtime: Runtime) -> None:

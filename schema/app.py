@@ -42,6 +42,7 @@ from schema.graphiql import GraphiQLPage, graphiql_page
 from schema.logs import request_id_var
 from schema.media_types import graphql_status, response_media_type
 from schema.metrics import CONTENT_TYPE_LATEST, Metrics, ObservedOperation, OperationNameExtension, observed_operation
+from schema.serving import job_worker_lock
 from schema.settings import Settings
 from schema.tracing import configured_provider, tracing_extension
 from schema.websocket import graphql_ws
@@ -118,10 +119,14 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
         )
         try:
             if settings.database_url is None:  # the embedded default: no separate worker process to rely on
-                async with in_process_worker(
-                    app_url, database, store, JobTimings.of(settings), sources=settings.cost_import_sources
-                ):
-                    yield
+                with job_worker_lock(settings.home) as runs_jobs:  # one process of N (serve --workers)
+                    if runs_jobs:
+                        async with in_process_worker(
+                            app_url, database, store, JobTimings.of(settings), sources=settings.cost_import_sources
+                        ):
+                            yield
+                    else:
+                        yield
             else:
                 yield
         finally:
