@@ -34,7 +34,7 @@ from resolvers.common.request import RequestRuntime
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import in_process_worker
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, claims_from_header
-from schema.build import Limits, build_schema
+from schema.build import Limits, RoundpoolSchema, build_schema
 from schema.cors import cors_middleware
 from schema.execution import GraphQLRequest, execute_request, masked_error
 from schema.execution_options import request_runtime
@@ -45,6 +45,7 @@ from schema.metrics import CONTENT_TYPE_LATEST, Metrics, ObservedOperation, Oper
 from schema.serving import job_worker_lock
 from schema.settings import Settings
 from schema.tracing import configured_provider, tracing_extension
+from schema.trusted_documents import NO_TRUSTED_DOCUMENTS, Refused, TrustedDocuments, TrustedDocumentsInvalid
 from schema.websocket import graphql_ws
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class _Runtime:
     metrics: Metrics | None = None
     rate_limiter: RateLimiter | None = None
     graphiql: GraphiQLPage | None = None
+    trusted: TrustedDocuments = NO_TRUSTED_DOCUMENTS
 
 
 def token_verifier(settings: Settings) -> TokenVerifier:
@@ -89,6 +91,16 @@ def schema_for(settings: Settings, observers: Sequence[Callable[[], Any]] = ()) 
     )
 
 
+def trusted_documents(settings: Settings, schema: strawberry.Schema) -> TrustedDocuments:
+    """ROUNDPOOL_TRUSTED_DOCUMENTS read, checked and pinned in `schema` (schema/trusted_documents.py)."""
+    if settings.trusted_documents is None:
+        if settings.trusted_documents_only:
+            raise TrustedDocumentsInvalid("ROUNDPOOL_TRUSTED_DOCUMENTS_ONLY needs ROUNDPOOL_TRUSTED_DOCUMENTS")
+        return NO_TRUSTED_DOCUMENTS
+    assert isinstance(schema, RoundpoolSchema)
+    return TrustedDocuments.load(settings.trusted_documents, schema, only=settings.trusted_documents_only)
+
+
 def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvider | None = None) -> Starlette:
     """The ASGI app for the app role's DSN `app_url`; the engine lives as long as the lifespan. Spans go to
     `tracer_provider` when given, else to ROUNDPOOL_OTEL_ENDPOINT when set."""
@@ -110,12 +122,19 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
         observers: list[Callable[[], Any]] = [] if provider is None else [tracing_extension(provider)]
         if metrics is not None:
             observers.append(OperationNameExtension)
+        schema = schema_for(settings, observers)
+        try:
+            trusted = trusted_documents(settings, schema)
+        except TrustedDocumentsInvalid:
+            await database.dispose()
+            raise
         app.state.runtime = _Runtime(
-            database, schema_for(settings, observers), token_verifier(settings), settings, store,
+            database, schema, token_verifier(settings), settings, store,
             request_runtime(settings, database, store), metrics=metrics,
             rate_limiter=RateLimiter(database, settings.rate_limit_per_minute) if settings.rate_limit_per_minute
             else None,
             graphiql=graphiql_page(settings.graphiql_assets_url) if settings.graphiql_enabled else None,
+            trusted=trusted,
         )
         try:
             if settings.database_url is None:  # the embedded default: no separate worker process to rely on
@@ -189,12 +208,14 @@ async def _answer(request: Request, runtime: _Runtime, operation: ObservedOperat
     if body is None:
         return _refusal(413, "PAYLOAD_TOO_LARGE", f"the request body exceeds {settings.max_body_bytes} bytes")
     try:
-        parsed = await _parse_off_loop(body, settings.max_json_depth)
+        parsed = await _parse_off_loop(body, settings.max_json_depth, runtime.trusted)
     except JsonTooDeep as error:
         message = f"the body nests JSON deeper than {error.max_depth} levels (ROUNDPOOL_MAX_JSON_DEPTH)"
         return _refusal(400, "BAD_USER_INPUT", message)
     if isinstance(parsed, str):
         return _refusal(400, "BAD_REQUEST", parsed)
+    if isinstance(parsed, Refused):  # an unknown document id, or (trusted only) a document nobody registered
+        return _refusal(400, parsed.code, parsed.message)
     operation.name = parsed.operation_name
     limiter = runtime.rate_limiter
     client = request.client.host if request.client else None
@@ -246,13 +267,13 @@ async def _bounded_body(request: Request, limit: int) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _parse_off_loop(body: bytes, max_depth: int) -> GraphQLRequest | str:
+async def _parse_off_loop(body: bytes, max_depth: int, trusted: TrustedDocuments) -> GraphQLRequest | Refused | str:
     if len(body) <= _PARSE_INLINE_BYTES:
-        return _parse(body, max_depth)
-    return await asyncio.to_thread(_parse, body, max_depth)
+        return _parse(body, max_depth, trusted)
+    return await asyncio.to_thread(_parse, body, max_depth, trusted)
 
 
-def _parse(body: bytes, max_depth: int) -> GraphQLRequest | str:
+def _parse(body: bytes, max_depth: int, trusted: TrustedDocuments) -> GraphQLRequest | Refused | str:
     """The request, or why it is malformed; :class:`JsonTooDeep` for a body (variables included) nested deeper
     than `max_depth`, which would otherwise exhaust the parser's or the coercion's recursion."""
     try:
@@ -261,15 +282,18 @@ def _parse(body: bytes, max_depth: int) -> GraphQLRequest | str:
         raise
     except ValueError:
         return "the body is not JSON"
-    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+    if not isinstance(payload, dict):
         return "the body must be a JSON object with a string 'query'"
+    query = trusted.resolve(payload.get("query"), payload.get("documentId"), payload.get("extensions"))
+    if isinstance(query, Refused):
+        return query
     variables = payload.get("variables")
     if variables is not None and not isinstance(variables, dict):
         return "'variables' must be a JSON object"
     operation = payload.get("operationName")
     if operation is not None and not isinstance(operation, str):
         return "'operationName' must be a string"
-    return GraphQLRequest(query=payload["query"], variables=variables, operation_name=operation)
+    return GraphQLRequest(query=query, variables=variables, operation_name=operation)
 
 
 async def _healthz(request: Request) -> Response:

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     max_zip_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_zip_files: int = Field(default=1_000, ge=1)
     max_json_depth: int = Field(default=64, ge=2)
+    # Persisted queries (schema/trusted_documents.py): a JSON {sha256 hex: document text}; with _ONLY, nothing else.
+    trusted_documents: Path | None = None
+    trusted_documents_only: bool = False
     # The JOCF JSON Schemas (not shipped: CC BY-ND). Default: ../shared/data/jocf/schema beside the project when
     # present; unset and absent: JOCF items are checked structurally only (results say so).
     jocf_schema_dir: Path | None = Field(default_factory=_default_jocf_schema_dir)

@@ -43,6 +43,7 @@ from schema.authentication import AuthenticationFailed, TenantNotAllowed, authen
 from schema.execution import GraphQLRequest, masked_error, response_body
 from schema.logs import request_id_var
 from schema.settings import Settings
+from schema.trusted_documents import Refused
 
 if TYPE_CHECKING:
     from schema.app import _Runtime
@@ -243,6 +244,10 @@ class _Connection:
                                "string 'operationName'")
         if operation_id in self.operations:
             raise _Close(4409, f"Subscriber for {operation_id} already exists")
+        verdict = self.runtime.trusted.resolve(request.query, None, None)  # trusted only: before any parse
+        if isinstance(verdict, Refused):
+            await self._error(operation_id, verdict.message, verdict.code)
+            return
         if len(self.operations) >= self.limits.max_per_connection:
             limit = self.limits.max_per_connection
             await self._error(operation_id, f"at most {limit} subscriptions per connection (ROUNDPOOL_SUBSCRIPTION_"
