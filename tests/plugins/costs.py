@@ -1,7 +1,7 @@
 """Cost fixtures: a fresh Parquet store per test, GraphQL with that store, the import job run inline.
 
 Imports are background jobs; tests run a queued job synchronously through :func:`run_import`, the very
-function the procrastinate task calls (one test in tests/resolvers/test_cost_jobs.py runs a real worker).
+function the procrastinate task calls (one test in tests/resolvers/costs/test_cost_jobs.py runs a real worker).
 """
 
 from __future__ import annotations
