@@ -26,7 +26,8 @@ def test_unknown_header_names_the_file() -> None:
     with pytest.raises(UnknownFormatError) as caught:
         detect(["a", "b"], file="s3://bucket/x.csv")
     assert caught.value.file == "s3://bucket/x.csv"
-    assert str(caught.value) == "s3://bucket/x.csv: not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)"
+    expected = "s3://bucket/x.csv: not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)"
+    assert str(caught.value) == expected
 
 
 def test_an_unrecognised_header_is_not_quoted() -> None:
