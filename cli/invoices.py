@@ -19,7 +19,8 @@ from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from cost import CostStore
 from db.session import Database, DbContext
 from policies.principal import Principal, Role, TenantKind
-from resolvers.billing import invoices
+from resolvers.billing import closing, drafts, runs
+from resolvers.common.amounts import period_of
 from resolvers.common.errors import ApiError
 from resolvers.common.request import RequestRuntime, open_request
 from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
@@ -52,27 +53,27 @@ async def close_invoices(
         outcome: dict[str, Any] = {"period": period, "tenant": tenant}
         try:
             async with open_request(runtime, principal, request_id=uuid.uuid4().hex) as ctx:
-                record = await invoices.close_invoice(ctx, tenant, period, None)
+                record = await closing.close_invoice(ctx, tenant, period, None)
             outcome.update(status="closed", number=record.number, currency=record.currency, total=str(record.total))
-        except invoices.InvoiceAlreadyClosed as closed:
+        except closing.InvoiceAlreadyClosed as closed:
             outcome.update(status="already_closed", number=closed.invoice.number, total=str(closed.invoice.total),
                            currency=closed.invoice.currency)
-        except invoices.PeriodHasNoData:
+        except drafts.PeriodHasNoData:
             outcome.update(status="no_data")
         outcome["seconds"] = round(time.perf_counter() - started, 3)
         return outcome
     if not show_progress:
-        summary = await invoices.close_all(database, store, context, period)
+        summary = await runs.close_all(database, store, context, period)
     else:
         with Progress(TextColumn("closing {task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err) as bar:
             task = bar.add_task(period, total=None)
 
-            def advance(s: invoices.CloseSummary) -> None:
+            def advance(s: runs.CloseSummary) -> None:
                 bar.update(task, total=s.total,
                            completed=s.closed + s.already_closed + s.no_data + s.failed)
 
-            summary = await invoices.close_all(database, store, context, period, on_progress=advance)
+            summary = await runs.close_all(database, store, context, period, on_progress=advance)
     result = asdict(summary)
     result["invoices"] = {
         slug: {"number": number, "currency": currency, "total": str(total)}
@@ -98,7 +99,7 @@ def run_close(period: str, tenant: str | None, every: bool, user: str, operator:
             try:
                 principal = await resolve_principal(database, user_id, operator)
                 return await close_invoices(database, CostStore(settings.cost_store_root), principal,
-                                            invoices.period_of(period), tenant, show_progress=every and not as_json,
+                                            period_of(period), tenant, show_progress=every and not as_json,
                                             max_page_size=settings.max_page_size)
             finally:
                 await database.dispose()

@@ -22,6 +22,9 @@ from procrastinate.exceptions import ConnectorException
 
 _logger = logging.getLogger("roundpool.jobs")
 
+# Recovery and queue housekeeping: only long-running workers listen here (not the CLI's one-shot run).
+MAINTENANCE_QUEUE = "maintenance"
+
 
 class _JobSettings(Protocol):
     job_heartbeat_s: float

@@ -1,4 +1,5 @@
-"""The background job queue (procrastinate on the same PostgreSQL): its app and its tasks.
+"""The background job queue (procrastinate on the same PostgreSQL): its app, assembled from each domain's tasks
+(:func:`resolvers.costs.jobs.register_tasks`, :func:`resolvers.billing.jobs.register_tasks`), and its workers.
 
 Tasks call the same functions the resolvers and tests call (:func:`resolvers.costs.imports.run_import`).
 A job's arguments are ids only — the manifest row and the requester's user and operator tenant — and all
@@ -19,7 +20,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from uuid import UUID
 
 import procrastinate
 from procrastinate import JobContext
@@ -27,22 +27,16 @@ from sqlalchemy import text
 
 from cost import CostStore
 from cost.locations import NO_SOURCES, CostSources
-from db.session import Database, DbContext
-from resolvers.billing.invoice_jobs import INVOICE_QUEUE, register_invoice_tasks
-from resolvers.costs.assemblies import PART_TASK, PUBLISH_TASK, run_assembly_part, run_assembly_publication
-from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK, run_import
-from resolvers.costs.report_sources import SYNC_TASK, queue_due_syncs, run_report_source_sync
-from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums, run_store_vacuum
-from resolvers.job_recovery import JobTimings, interval_cron, recover_stalled_jobs
+from db.session import Database
+from resolvers.billing.jobs import INVOICE_QUEUE
+from resolvers.billing.jobs import register_tasks as register_billing_tasks
+from resolvers.costs.imports import COST_QUEUE
+from resolvers.costs.jobs import register_tasks as register_cost_tasks
+from resolvers.job_recovery import MAINTENANCE_QUEUE, JobTimings, recover_stalled_jobs
 
 QUEUES = [COST_QUEUE, INVOICE_QUEUE]
-# Recovery and queue housekeeping: only long-running workers listen here (not the CLI's one-shot run).
-MAINTENANCE_QUEUE = "maintenance"
 WORKER_QUEUES = [*QUEUES, MAINTENANCE_QUEUE]
 RECOVERY_TASK = "recover_stalled_jobs"
-SYNC_SCHEDULE_TASK = "schedule_report_syncs"
-VACUUM_SCHEDULE_TASK = "schedule_store_vacuums"
-_JOB_PAGE_SIZE = 100
 # Finished recovery jobs (one per interval) are deleted after this long.
 _KEEP_MAINTENANCE_JOBS_H = 1
 
@@ -67,30 +61,8 @@ def create_job_app(
         },
     )
 
-    # No lock here: the request defers the job with its operator's store lock (resolvers.costs.imports).
-    @app.task(name=IMPORT_TASK, queue=COST_QUEUE, pass_context=True)
-    async def import_cost_report(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
-        await run_import(
-            database, store, UUID(import_id), context, attempt=job.job.attempts, max_retries=timings.max_retries,
-            sources=sources,
-        )
-
-    # Parts carry no lock (any worker stages any part); the publication is deferred with the store lock.
-    @app.task(name=PART_TASK, queue=COST_QUEUE, pass_context=True)
-    async def import_cost_assembly_part(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
-        await run_assembly_part(
-            database, store, UUID(import_id), context, attempt=job.job.attempts, max_retries=timings.max_retries,
-            sources=sources,
-        )
-
-    @app.task(name=PUBLISH_TASK, queue=COST_QUEUE, pass_context=True)
-    async def publish_cost_assembly(job: JobContext, assembly_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
-        await run_assembly_publication(
-            database, store, UUID(assembly_id), context, attempt=job.job.attempts, max_retries=timings.max_retries,
-        )
+    register_cost_tasks(app, database, store, timings, sources=sources)
+    register_billing_tasks(app, database, store, timings)
 
     @app.periodic(cron=timings.recovery_cron, periodic_id="stalled")
     @app.task(name=RECOVERY_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=RECOVERY_TASK, pass_context=True)
@@ -98,30 +70,6 @@ def create_job_app(
         await recover_stalled_jobs(job.app, timings.stalled_after_s)
         await job.app.job_manager.delete_old_jobs(nb_hours=_KEEP_MAINTENANCE_JOBS_H, queue=MAINTENANCE_QUEUE)
 
-    @app.task(name=SYNC_TASK, queue=COST_QUEUE)
-    async def sync_report_source(source_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
-        await run_report_source_sync(database, store, UUID(source_id), context, sources=sources,
-                                     max_page_size=_JOB_PAGE_SIZE)
-
-    @app.periodic(cron=interval_cron(timings.report_sync_interval_s), periodic_id="report-sources")
-    @app.task(name=SYNC_SCHEDULE_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=SYNC_SCHEDULE_TASK, pass_context=True)
-    async def schedule_report_syncs(job: JobContext, timestamp: int) -> None:
-        await queue_due_syncs(job.app, database)
-
-    # Deferred by the schedule with the operator's store lock (resolvers.costs.store_vacuum).
-    @app.task(name=VACUUM_TASK, queue=COST_QUEUE)
-    async def vacuum_cost_store(tenant_id: str, user_id: str) -> None:
-        await run_store_vacuum(database, store, DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id)))
-
-    if timings.store_vacuum_interval_s:
-        @app.periodic(cron=interval_cron(timings.store_vacuum_interval_s), periodic_id="store-vacuum")
-        @app.task(name=VACUUM_SCHEDULE_TASK, queue=MAINTENANCE_QUEUE, queueing_lock=VACUUM_SCHEDULE_TASK,
-                  pass_context=True)
-        async def schedule_store_vacuums(job: JobContext, timestamp: int) -> None:
-            await queue_vacuums(job.app, database)
-
-    register_invoice_tasks(app, database, store, timings.max_retries)
     return app
 
 

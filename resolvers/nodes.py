@@ -19,9 +19,9 @@ from db.queries import grants as grant_queries
 from db.queries import kpi_requests as kpi_request_queries
 from db.queries import tenancy
 from policies.principal import TenantKind
-from resolvers.billing import invoices
+from resolvers.billing import reads, runs
 from resolvers.billing.billing import PlanWithVersions
-from resolvers.billing.invoices import BILLING_ADMINS
+from resolvers.billing.drafts import BILLING_ADMINS
 from resolvers.captable import funds
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound
@@ -97,8 +97,8 @@ FETCHERS: dict[str, Callable[[RequestContext, UUID], Awaitable[Any]]] = {
     "Fund": funds.fund,
     "FinancialReport": financials.report,
     "CostImport": cost_imports.cost_import,
-    "Invoice": invoices.invoice,
-    "InvoiceRun": invoices.invoice_run,
+    "Invoice": reads.invoice,
+    "InvoiceRun": runs.invoice_run,
 }
 NODE_TYPES = frozenset(FETCHERS)
 

@@ -39,7 +39,7 @@ from db.errors import ConstraintViolation, PolicyViolation, UniqueViolation
 from db.pagination import Page
 from db.queries import billing
 from policies.principal import TenantKind
-from resolvers.billing.invoices import BILLING_ADMINS, billed_customer
+from resolvers.billing.drafts import BILLING_ADMINS, billed_customer
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound

@@ -12,7 +12,8 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from cost.billing import Exclusions
-from resolvers.billing import billing, invoice_jobs, invoices
+from resolvers.billing import billing, closing, drafts, voiding
+from resolvers.billing import jobs as billing_jobs
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import InvalidInput
 from schema.outcomes import outcome, parse_id
@@ -80,9 +81,9 @@ BillingIssuerResult = Annotated[
 async def _close_outcome(make: Callable[[], Awaitable[T]]) -> Any:
     try:
         return await make()
-    except invoices.InvoiceAlreadyClosed as error:
+    except closing.InvoiceAlreadyClosed as error:
         return InvoiceAlreadyClosed(message=error.message, invoice=Invoice.from_record(error.invoice))
-    except invoices.PeriodHasNoData as error:
+    except drafts.PeriodHasNoData as error:
         return PeriodHasNoData(message=error.message, tenant_slug=error.tenant_slug, period=error.period)
 
 
@@ -109,7 +110,7 @@ class BillingMutation:
     ) -> CloseInvoiceResult:
         async def run() -> Invoice:
             return Invoice.from_record(
-                await invoices.close_invoice(info.context, tenant_slug, period, idempotency_key)
+                await closing.close_invoice(info.context, tenant_slug, period, idempotency_key)
             )
 
         return await outcome(lambda: _close_outcome(run))
@@ -120,7 +121,7 @@ class BillingMutation:
     )
     async def close_invoices(self, info: Ctx, period: str) -> CloseInvoicesResult:
         async def run() -> InvoiceRun:
-            return InvoiceRun.from_record(await invoice_jobs.queue_close_all(info.context, period))
+            return InvoiceRun.from_record(await billing_jobs.queue_close_all(info.context, period))
 
         return await outcome(run)
 
@@ -130,7 +131,7 @@ class BillingMutation:
     )
     async def void_invoice(self, info: Ctx, id: strawberry.ID, reason: str) -> VoidInvoiceResult:
         async def run() -> InvoiceVoided:
-            return InvoiceVoided.from_outcome(await invoices.void_invoice(info.context, parse_id(id), reason))
+            return InvoiceVoided.from_outcome(await voiding.void_invoice(info.context, parse_id(id), reason))
 
         return await outcome(run)
 

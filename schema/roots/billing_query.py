@@ -5,7 +5,8 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers.billing import billing, invoices
+from resolvers.billing import billing, documents, drafts, reads, runs
+from resolvers.billing import margins as billing_margins
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
 from resolvers.common.pages import page_request
@@ -33,7 +34,7 @@ class BillingQuery:
         "Recomputed from the current data on every request; nothing is stored."
     )
     async def preview_invoice(self, info: Ctx, tenant_slug: str, period: str) -> InvoicePreview | None:
-        preview = await invoices.preview_invoice(info.context, tenant_slug, period)
+        preview = await drafts.preview_invoice(info.context, tenant_slug, period)
         return InvoicePreview.from_draft(preview.customer.slug, preview.draft)
 
     @strawberry.field(
@@ -53,7 +54,7 @@ class BillingQuery:
         before: str | None = None,
     ) -> Connection[Invoice] | None:
         ctx = info.context
-        page = await invoices.invoice_list(
+        page = await reads.invoice_list(
             ctx,
             tenant_slug,
             period,
@@ -64,19 +65,19 @@ class BillingQuery:
 
     @strawberry.field(description="One invoice or credit note you may read.")
     async def invoice(self, info: Ctx, id: strawberry.ID) -> Invoice | None:
-        return Invoice.from_record(await invoices.invoice(info.context, parse_id(id)))
+        return Invoice.from_record(await reads.invoice(info.context, parse_id(id)))
 
     @strawberry.field(description="The invoice as a document a customer receives, base64-encoded.")
     async def invoice_document(self, info: Ctx, id: strawberry.ID, format: DocumentFormat) -> str | None:
-        return await invoices.invoice_document(info.context, parse_id(id), format.value)
+        return await documents.invoice_document(info.context, parse_id(id), format.value)
 
     @strawberry.field(description="A close-all run of your operator and its progress (billing admins).")
     async def invoice_run(self, info: Ctx, id: strawberry.ID) -> InvoiceRun | None:
-        return InvoiceRun.from_record(await invoices.invoice_run(info.context, parse_id(id)))
+        return InvoiceRun.from_record(await runs.invoice_run(info.context, parse_id(id)))
 
     @strawberry.field(description="Billed against your cost for `period`, per tenant and/or service (billing admins).")
     async def margins(self, info: Ctx, period: str, group_by: list[MarginGroupBy]) -> list[MarginRow] | None:
-        rows = await invoices.margins(info.context, period, [g.value for g in group_by])
+        rows = await billing_margins.margins(info.context, period, [g.value for g in group_by])
         return [MarginRow.from_line(r) for r in rows]
 
     @strawberry.field(description="Your operator's pricing plans with their versions, by name (billing admins).")

@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from resolvers.billing import invoices
+from resolvers.billing import runs
 from resolvers.common.context import RequestContext
 from resolvers.common.subscriptions import progress
 from resolvers.costs import assemblies as cost_assemblies
@@ -59,7 +59,7 @@ class Subscription:
         run_id = parse_id(id)
 
         async def read(ctx: RequestContext) -> InvoiceRun:
-            return InvoiceRun.from_record(await invoices.invoice_run(ctx, run_id))
+            return InvoiceRun.from_record(await runs.invoice_run(ctx, run_id))
 
         async for value in progress(info.context, read, lambda r: r.status in _RUN_FINAL):
             yield value

@@ -28,7 +28,8 @@ from db.billing_records import (
     TaxRateRecord,
 )
 from resolvers.billing.billing import PlanWithVersions
-from resolvers.billing.invoices import MarginLine, Voided
+from resolvers.billing.margins import MarginLine
+from resolvers.billing.voiding import Voided
 from resolvers.common.context import RequestContext
 from schema.types.decimals import money_amount
 from schema.types.node import Node

@@ -35,9 +35,9 @@ def _stall_imports(marker: Path) -> None:
 
 
 def _stall_closes(marker: Path) -> None:
-    from resolvers.billing import invoices
+    from resolvers.billing import closing
 
-    original = invoices.close_for
+    original = closing.close_for
     calls = 0
 
     async def close_for(*args: Any, **kwargs: Any) -> Any:
@@ -48,7 +48,7 @@ def _stall_closes(marker: Path) -> None:
             await asyncio.sleep(_STALL_S)
         return await original(*args, **kwargs)
 
-    invoices.close_for = close_for  # type: ignore[assignment]
+    closing.close_for = close_for  # type: ignore[assignment]
 
 
 def main(kind: str, marker: str) -> None:

@@ -18,8 +18,9 @@ import strawberry
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database
+from resolvers.costs.jobs import SYNC_SCHEDULE_TASK
 from resolvers.job_recovery import JobTimings
-from resolvers.jobs import SYNC_SCHEDULE_TASK, create_job_app, run_worker
+from resolvers.jobs import create_job_app, run_worker
 from schema.settings import CostSourceSetting, Settings
 from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.database import TestDatabase

@@ -23,7 +23,7 @@ from websockets.typing import Subprotocol
 
 from cost import CostStore
 from db.session import Database, DbContext
-from resolvers.billing.invoice_jobs import run_close_job
+from resolvers.billing.jobs import run_close_job
 from schema.app import create_app
 from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv

@@ -14,8 +14,8 @@ from cost import CostStore
 from db.queries import invoices as invoice_queries
 from db.queries import tenancy
 from db.session import Database, DbContext
-from resolvers.billing import invoices
-from resolvers.billing.invoice_jobs import INVOICE_QUEUE
+from resolvers.billing import closing
+from resolvers.billing.jobs import INVOICE_QUEUE
 from resolvers.jobs import create_job_app
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
 from tests.plugins.database import TestDatabase
@@ -44,7 +44,7 @@ async def _close_on(database: Database, store: CostStore, world: World, key: str
     async with database.transaction(DbContext(admin.user_id, admin.tenant_id)) as tx:
         customer = await tenancy.tenant_by_slug(tx, world.slugs["startup"])
         assert customer is not None
-        return await invoices.close_for(tx, store, customer, PERIOD, key)
+        return await closing.close_for(tx, store, customer, PERIOD, key)
 
 
 @pytest.mark.parametrize("serialised", [True, False], ids=["advisory-lock", "unique-index-only"])
@@ -64,7 +64,7 @@ async def test_two_concurrent_closes_make_one_invoice(
         results = await asyncio.gather(_close_on(first, cost_store, world, None),
                                        _close_on(second, cost_store, world, None), return_exceptions=True)
         made = [r for r in results if not isinstance(r, BaseException)]
-        refused = [r for r in results if isinstance(r, invoices.InvoiceAlreadyClosed)]
+        refused = [r for r in results if isinstance(r, closing.InvoiceAlreadyClosed)]
         assert (len(made), len(refused)) == (1, 1), results
         assert refused[0].invoice.id == made[0].id
         assert _state(owner_conn, world)[:3] == ((1,), (len(made[0].lines),), (2,))

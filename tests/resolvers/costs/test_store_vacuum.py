@@ -14,9 +14,10 @@ from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database, DbContext
 from resolvers.costs.assemblies import run_assembly_part
+from resolvers.costs.jobs import VACUUM_SCHEDULE_TASK
 from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums
 from resolvers.job_recovery import JobTimings
-from resolvers.jobs import VACUUM_SCHEDULE_TASK, create_job_app, run_queued_jobs
+from resolvers.jobs import create_job_app, run_queued_jobs
 from schema.settings import Settings
 from tests.plugins.database import TestDatabase
 from tests.plugins.world import World

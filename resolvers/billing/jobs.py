@@ -1,13 +1,13 @@
 """Closing every billed tenant's invoice as a background job on the procrastinate queue.
 
 The request inserts the run row (`invoice_runs`, status queued) and defers the job in the same transaction.
-The job runs :func:`resolvers.billing.invoices.close_all` as the requesting billing admin (user and operator tenant
+The job runs :func:`resolvers.billing.runs.close_all` as the requesting billing admin (user and operator tenant
 in its arguments), one transaction per invoice; each transaction also counts its outcome in the run row, so
 `invoiceRun(id)` shows closed/total as it goes. Register the task on the queue's app with
-:func:`register_invoice_tasks` and run a worker on :data:`INVOICE_QUEUE`.
+:func:`register_tasks` and run a worker on :data:`INVOICE_QUEUE`.
 
 A run whose worker died is retried by the queue (:mod:`resolvers.job_recovery`) and resumes: every invoice
-it closes carries the idempotency key :func:`resolvers.billing.invoices.run_key` of (run, tenant), so the tenants its
+it closes carries the idempotency key :func:`resolvers.billing.runs.run_key` of (run, tenant), so the tenants its
 dead attempt closed are found again (counted ``closed``, not ``already_closed``, and never closed twice), the
 counters restart from zero, and the run ends with the same figures as an uninterrupted one. Past its retry
 budget it ends ``failed`` with the reason.
@@ -28,10 +28,12 @@ from db.errors import PolicyViolation
 from db.queries import costs, invoices
 from db.session import Database, DbContext
 from policies.principal import TenantKind
-from resolvers.billing.invoices import BILLING_ADMINS, CloseSummary, close_all
+from resolvers.billing.drafts import BILLING_ADMINS
+from resolvers.billing.runs import CloseSummary, close_all
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden
+from resolvers.job_recovery import JobTimings
 
 _logger = logging.getLogger("roundpool.jobs")
 
@@ -85,12 +87,12 @@ def _summary(run: InvoiceRunRecord) -> CloseSummary:
                         no_data=run.no_data, failed=run.failed, errors=list(run.errors))
 
 
-def register_invoice_tasks(app: procrastinate.App, database: Database, store: CostStore, max_retries: int) -> None:
-    """Add the close-all task to the queue's app (call it beside the app's own tasks)."""
+def register_tasks(app: procrastinate.App, database: Database, store: CostStore, timings: JobTimings) -> None:
+    """Add the billing task (closing every billed tenant's invoice) to the queue's app."""
 
     @app.task(name=CLOSE_TASK, queue=INVOICE_QUEUE, pass_context=True)
     async def close_invoices(job: procrastinate.JobContext, run_id: str, tenant_id: str, user_id: str) -> None:
         context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
         await run_close_job(
-            database, store, UUID(run_id), context, attempt=job.job.attempts, max_retries=max_retries
+            database, store, UUID(run_id), context, attempt=job.job.attempts, max_retries=timings.max_retries
         )

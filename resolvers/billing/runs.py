@@ -1,0 +1,116 @@
+"""Closing every billed tenant's invoice for a period (the close-all loop the job and the CLI run) and reading a
+run's progress."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from cost import CostStore
+from db.billing_records import InvoiceRunRecord
+from db.queries import billing, invoices, tenancy
+from db.session import Database, DbContext
+from resolvers.billing import closing
+from resolvers.billing.closing import InvoiceAlreadyClosed
+from resolvers.billing.drafts import PeriodHasNoData, require_billing_admin
+from resolvers.common.amounts import period_of
+from resolvers.common.context import RequestContext
+from resolvers.common.errors import ApiError, Forbidden, NotFound
+
+_logger = logging.getLogger("roundpool.invoices")
+
+
+@dataclass
+class CloseSummary:
+    period: str
+    total: int = 0
+    closed: int = 0
+    already_closed: int = 0
+    no_data: int = 0
+    failed: int = 0
+    errors: list[dict[str, Any]] | None = None
+    invoice_totals: dict[str, tuple[int | None, str, Decimal]] | None = None  # slug → (number, currency, total)
+
+
+Progress = Callable[[CloseSummary], Awaitable[None] | None]
+
+
+def run_key(run_id: UUID, tenant_id: UUID) -> str:
+    """The idempotency key of the invoice a close-all run issues for a tenant: a resumed run finds it again."""
+    return f"invoice-run:{run_id}:{tenant_id}"
+
+
+async def close_all(
+    database: Database,
+    store: CostStore,
+    context: DbContext,
+    period: str,
+    *,
+    run_id: UUID | None = None,
+    on_progress: Progress | None = None,
+    resume: bool = False,
+) -> CloseSummary:
+    """Close `period` for every tenant the context's operator bills: one transaction per invoice (a failure
+    affects that tenant only), progress counted in the run row in the same transaction.
+
+    `resume` (the run's job was retried after its worker died): the running run is claimed again and counted
+    from zero; the invoices its earlier attempt issued are found by their :func:`run_key`."""
+    period = period_of(period)
+    summary = CloseSummary(period=period, errors=[], invoice_totals={})
+    async with database.transaction(context) as tx:
+        ids = await billing.billed_tenant_ids(tx)
+        customers = sorted(await tenancy.tenants_by_ids(tx, ids), key=lambda t: t.slug)
+        if run_id is not None:
+            claimed = await invoices.claim_run(tx, run_id, len(customers), resume=resume)
+            if claimed is None:
+                raise Forbidden(f"invoice run {run_id} is not queued or not visible to its requester")
+    summary.total = len(customers)
+    for customer in customers:
+        column, error = "closed", None
+        try:
+            async with database.transaction(context) as tx:
+                try:
+                    key = None if run_id is None else run_key(run_id, customer.id)
+                    # Looked up on the module, where a test stalls it.
+                    record = await closing.close_for(tx, store, customer, period, key)
+                    assert summary.invoice_totals is not None
+                    summary.invoice_totals[customer.slug] = (record.number, record.currency, record.total)
+                except InvoiceAlreadyClosed:
+                    column = "already_closed"
+                except PeriodHasNoData:
+                    column = "no_data"
+                except ApiError as problem:
+                    column, error = "failed", {"tenant": customer.slug, "reason": problem.message}
+                if run_id is not None:
+                    await invoices.count_run_outcome(tx, run_id, column, error)
+        except Exception:  # the tenant's transaction rolled back; count it in a new one
+            _logger.exception("closing %s for %s failed", period, customer.slug)
+            column, error = "failed", {"tenant": customer.slug, "reason": "internal error; see the log"}
+            if run_id is not None:
+                async with database.transaction(context) as tx:
+                    await invoices.count_run_outcome(tx, run_id, column, error)
+        setattr(summary, column, getattr(summary, column) + 1)
+        if error is not None:
+            assert summary.errors is not None
+            summary.errors.append(error)
+        if on_progress is not None:
+            result = on_progress(summary)
+            if result is not None:
+                await result
+    if run_id is not None:
+        async with database.transaction(context) as tx:
+            await invoices.update_run(tx, run_id, status="succeeded", finished_at=datetime.now(UTC))
+    return summary
+
+
+async def invoice_run(ctx: RequestContext, run_id: UUID) -> InvoiceRunRecord:
+    require_billing_admin(ctx)
+    record = await invoices.run_by_id(ctx.tx, run_id)
+    if record is None:
+        raise NotFound(f"no invoice run {run_id} is visible to you")
+    return record
