@@ -20,8 +20,8 @@ from db.queries import kpi_requests as kpi_request_queries
 from db.queries import tenancy
 from policies.principal import TenantKind
 from resolvers.billing import reads, runs
-from resolvers.billing.billing import PlanWithVersions
-from resolvers.billing.drafts import BILLING_ADMINS
+from resolvers.billing.access import BILLING_ADMINS
+from resolvers.billing.plans import PlanWithVersions
 from resolvers.captable import funds
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound

@@ -15,7 +15,8 @@ from db.errors import PolicyViolation, UniqueViolation
 from db.queries import invoices
 from db.records import TenantRecord
 from db.session import RequestTransaction
-from resolvers.billing.drafts import billed_customer, compute_draft, require_billing_admin
+from resolvers.billing.access import billed_customer, require_billing_admin
+from resolvers.billing.drafts import compute_draft
 from resolvers.billing.issuing import draft_lines, header_of, issue, parties, terms
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext

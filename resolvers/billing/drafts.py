@@ -33,17 +33,16 @@ from cost.columns import SCHEMA
 from cost.rows import read_rows
 from cost.scope import AccountScope
 from db.billing_records import CustomerBillingRecord
-from db.queries import billing, costs, tenancy
+from db.queries import billing, costs
 from db.records import TenantRecord
 from db.session import RequestTransaction
-from policies.principal import Role, TenantKind
 from resolvers.billing import invoice_details
+from resolvers.billing.access import billed_customer, require_billing_admin
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import ApiError, InvalidInput, NotFound
+from resolvers.common.errors import ApiError, InvalidInput
 from resolvers.costs.imports import require_store
 
-BILLING_ADMINS = frozenset({Role.BILLING_ADMIN})
 # Rating needs every column but the tags (the heaviest one).
 RATING_COLUMNS = tuple(n for n in SCHEMA.names if n != "Tags")
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
@@ -85,17 +84,6 @@ def billing_groups(history: Sequence[Any]) -> BillingGroups:
         seen.add(row.account_id)
         assignments.append(Assignment(row.account_id, str(row.tenant_id), start, row.valid_to))
     return BillingGroups(assignments)
-
-
-async def billed_customer(tx: RequestTransaction, slug: str) -> TenantRecord:
-    tenant = await tenancy.tenant_by_slug(tx, slug)
-    if tenant is None or not await costs.is_billed_tenant(tx, tenant.id):
-        raise NotFound(f"your operator bills no tenant {slug!r}")
-    return tenant
-
-
-def require_billing_admin(ctx: RequestContext) -> None:
-    ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
 
 
 async def billing_setup(tx: RequestTransaction, customer: TenantRecord, period: str) -> BillingSetup:

@@ -28,7 +28,7 @@ from db.errors import PolicyViolation
 from db.queries import costs, invoices
 from db.session import Database, DbContext
 from policies.principal import TenantKind
-from resolvers.billing.drafts import BILLING_ADMINS
+from resolvers.billing.access import BILLING_ADMINS
 from resolvers.billing.runs import CloseSummary, close_all
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext

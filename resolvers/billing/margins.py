@@ -17,7 +17,8 @@ from cost.billing import (
 from cost.rows import read_rows
 from db.queries import billing, costs, tenancy
 from db.records import TenantRecord
-from resolvers.billing.drafts import RATING_COLUMNS, billing_groups, billing_setup, require_billing_admin
+from resolvers.billing.access import require_billing_admin
+from resolvers.billing.drafts import RATING_COLUMNS, billing_groups, billing_setup
 from resolvers.common.amounts import period_of
 from resolvers.common.budget import charged
 from resolvers.common.context import RequestContext

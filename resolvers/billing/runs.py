@@ -16,8 +16,9 @@ from db.billing_records import InvoiceRunRecord
 from db.queries import billing, invoices, tenancy
 from db.session import Database, DbContext
 from resolvers.billing import closing
+from resolvers.billing.access import require_billing_admin
 from resolvers.billing.closing import InvoiceAlreadyClosed
-from resolvers.billing.drafts import PeriodHasNoData, require_billing_admin
+from resolvers.billing.drafts import PeriodHasNoData
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import ApiError, Forbidden, NotFound

@@ -12,7 +12,8 @@ from db.billing_records import InvoiceRecord
 from db.errors import PolicyViolation
 from db.queries import costs, invoices, tenancy
 from resolvers.billing import invoice_details
-from resolvers.billing.drafts import PeriodHasNoData, compute_draft, require_billing_admin
+from resolvers.billing.access import require_billing_admin
+from resolvers.billing.drafts import PeriodHasNoData, compute_draft
 from resolvers.billing.issuing import draft_lines, header_of, issue, parties, terms
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound

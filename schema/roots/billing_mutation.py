@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from cost.billing import Exclusions
-from resolvers.billing import billing, closing, drafts, voiding
+from resolvers.billing import closing, customers, drafts, operator_settings, plans, voiding
 from resolvers.billing import jobs as billing_jobs
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import InvalidInput
@@ -88,7 +88,7 @@ async def _close_outcome(make: Callable[[], Awaitable[T]]) -> Any:
 
 
 def _rules(rules: list[PricingRuleInput]) -> list[Any]:
-    return [billing.make_rule(r.scope.value, r.adjustment.value, r.percent, r.value, r.base.value) for r in rules]
+    return [plans.make_rule(r.scope.value, r.adjustment.value, r.percent, r.value, r.base.value) for r in rules]
 
 
 def _exclusions(value: ExclusionsInput | None) -> Exclusions:
@@ -148,7 +148,7 @@ class BillingMutation:
         rounding: RoundingMode = RoundingMode.HALF_UP,
     ) -> PricingPlanResult:
         async def run() -> PricingPlan:
-            found = await billing.create_pricing_plan(
+            found = await plans.create_pricing_plan(
                 info.context, name, valid_from, _rules(rules), _exclusions(exclusions), commitments.value,
                 currency, rounding.value,
             )
@@ -169,7 +169,7 @@ class BillingMutation:
         rounding: RoundingMode = RoundingMode.HALF_UP,
     ) -> PricingPlanResult:
         async def run() -> PricingPlan:
-            found = await billing.add_plan_version(
+            found = await plans.add_plan_version(
                 info.context, parse_id(plan_id, "planId"), valid_from, _rules(rules), _exclusions(exclusions),
                 commitments.value, currency, rounding.value,
             )
@@ -180,7 +180,7 @@ class BillingMutation:
     @strawberry.mutation(description="Bill a tenant under a plan (billing admins).")
     async def assign_pricing_plan(self, info: Ctx, tenant_slug: str, plan_id: strawberry.ID) -> CustomerBillingResult:
         async def run() -> CustomerBilling:
-            record = await billing.assign_pricing_plan(info.context, tenant_slug, parse_id(plan_id, "planId"))
+            record = await customers.assign_pricing_plan(info.context, tenant_slug, parse_id(plan_id, "planId"))
             return CustomerBilling.from_record(record)
 
         return await outcome(run)
@@ -203,7 +203,7 @@ class BillingMutation:
                 "reverse_charge": settings.reverse_charge,
                 "payment_terms_days": settings.payment_terms_days,
             }
-            return CustomerBilling.from_record(await billing.set_customer_billing(info.context, tenant_slug, fields))
+            return CustomerBilling.from_record(await customers.set_customer_billing(info.context, tenant_slug, fields))
 
         return await outcome(run)
 
@@ -228,7 +228,7 @@ class BillingMutation:
         ] = None,
     ) -> CustomLineItemResult:
         async def run() -> CustomLineItem:
-            record = await billing.add_custom_line_item(
+            record = await customers.add_custom_line_item(
                 info.context, tenant_slug, description, kind.value, amount_type.value, value, period,
                 recurrence.value, until, currency, tax_category,
             )
@@ -250,7 +250,9 @@ class BillingMutation:
         source: str | None = None,
     ) -> ExchangeRateResult:
         async def run() -> ExchangeRate:
-            record = await billing.set_exchange_rate(info.context, period, currency, rate, rate_date, source or "")
+            record = await operator_settings.set_exchange_rate(
+                info.context, period, currency, rate, rate_date, source or ""
+            )
             return ExchangeRate.from_record(record)
 
         return await outcome(run)
@@ -269,7 +271,9 @@ class BillingMutation:
         reduced: bool = False,
     ) -> TaxRateResult:
         async def run() -> TaxRate:
-            record = await billing.set_tax_rate(info.context, category, valid_from, rate_percent, name, reduced)
+            record = await operator_settings.set_tax_rate(
+                info.context, category, valid_from, rate_percent, name, reduced
+            )
             return TaxRate.from_record(record)
 
         return await outcome(run)
@@ -282,7 +286,8 @@ class BillingMutation:
         async def run() -> CostCategorySet:
             if not isinstance(definition, dict):
                 raise InvalidInput("the definition is a JSON object", field="definition")
-            return CostCategorySet.from_record(await billing.set_cost_category(info.context, name, definition))
+            record = await operator_settings.set_cost_category(info.context, name, definition)
+            return CostCategorySet.from_record(record)
 
         return await outcome(run)
 
@@ -302,6 +307,6 @@ class BillingMutation:
                 "tax_rounding": None if issuer.tax_rounding is None else issuer.tax_rounding.value,
                 "reverse_charge_note": issuer.reverse_charge_note,
             }
-            return BillingParty.from_issuer(await billing.set_billing_issuer(info.context, fields))
+            return BillingParty.from_issuer(await operator_settings.set_billing_issuer(info.context, fields))
 
         return await outcome(run)

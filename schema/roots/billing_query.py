@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers.billing import billing, documents, drafts, reads, runs
+from resolvers.billing import customers, documents, drafts, plans, reads, runs
 from resolvers.billing import margins as billing_margins
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
@@ -90,12 +90,12 @@ class BillingQuery:
         before: str | None = None,
     ) -> Connection[PricingPlan] | None:
         ctx = info.context
-        page = await billing.pricing_plans(
+        page = await plans.pricing_plans(
             ctx, page_request(first, after, ctx.max_page_size, cursors.PRICING_PLANS, last=last, before=before)
         )
         return connection(page, PricingPlan.from_plan, lambda p: (p.plan.name, p.plan.id), cursor=cursors.PRICING_PLANS)
 
     @strawberry.field(description="A billed tenant's billing settings (billing admins); null when none yet.")
     async def customer_billing(self, info: Ctx, tenant_slug: str) -> CustomerBilling | None:
-        record = await billing.customer_billing(info.context, tenant_slug)
+        record = await customers.customer_billing(info.context, tenant_slug)
         return None if record is None else CustomerBilling.from_record(record)

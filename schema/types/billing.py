@@ -27,8 +27,8 @@ from db.billing_records import (
     PlanVersionRecord,
     TaxRateRecord,
 )
-from resolvers.billing.billing import PlanWithVersions
 from resolvers.billing.margins import MarginLine
+from resolvers.billing.plans import PlanWithVersions
 from resolvers.billing.voiding import Voided
 from resolvers.common.context import RequestContext
 from schema.types.decimals import money_amount
