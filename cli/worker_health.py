@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -28,10 +29,17 @@ async def beat(database: Database, path: Path, every_s: float) -> None:
         try:
             async with database.engine.connect() as conn:
                 await conn.execute(text("select 1"))
-            await asyncio.to_thread(path.write_text, f"{time.time():.3f}\n")
+            await asyncio.to_thread(_record, path, time.time())
         except Exception as error:  # any failure only means this beat is missed; the probe judges
             _logger.warning("worker heartbeat missed: %s", error)
         await asyncio.sleep(every_s)
+
+
+def _record(path: Path, now: float) -> None:
+    # Written aside and renamed (atomic): a probe never reads a half-written file.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_text(f"{now:.3f}\n")
+    os.replace(temporary, path)
 
 
 def unhealthy(path: Path, stalled_after_s: float, now: float | None = None) -> str | None:

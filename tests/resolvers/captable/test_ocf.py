@@ -19,7 +19,7 @@ from tests.plugins.captable import counts
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import Actor, World
 
-OCF = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "ocf"
+OCF = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "ocf"
 pytestmark = pytest.mark.skipif(not OCF.is_dir(), reason="shared OCF data is absent")
 
 IMPORT = """
