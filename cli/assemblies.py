@@ -35,9 +35,19 @@ Queue = Callable[[RequestContext], Awaitable[list[UUID]]]
 
 def _summary(view: AssemblyView) -> dict[str, Any]:
     r, p = view.record, view.progress
-    return {"id": str(r.id), "status": r.status, "report": r.report, "period": r.period,
-            "assembly_id": r.assembly_key, "parts": r.parts_total, "parts_done": p.parts_done,
-            "parts_failed": p.parts_failed, "rows": p.rows, "bytes": p.bytes, "error": r.error}
+    return {
+        "id": str(r.id),
+        "status": r.status,
+        "report": r.report,
+        "period": r.period,
+        "assembly_id": r.assembly_key,
+        "parts": r.parts_total,
+        "parts_done": p.parts_done,
+        "parts_failed": p.parts_failed,
+        "rows": p.rows,
+        "bytes": p.bytes,
+        "error": r.error,
+    }
 
 
 async def _views(runtime: RequestRuntime, principal: Principal, ids: list[UUID]) -> list[AssemblyView]:
@@ -45,8 +55,9 @@ async def _views(runtime: RequestRuntime, principal: Principal, ids: list[UUID])
         return [await cost_assemblies.cost_assembly(ctx, i) for i in ids]
 
 
-async def _follow(runtime: RequestRuntime, principal: Principal, ids: list[UUID], quiet: bool,
-                  gone: Callable[[], Awaitable[bool]]) -> list[AssemblyView] | None:
+async def _follow(
+    runtime: RequestRuntime, principal: Principal, ids: list[UUID], quiet: bool, gone: Callable[[], Awaitable[bool]]
+) -> list[AssemblyView] | None:
     """Every assembly once finished; None when `gone()` said that nobody runs the queue any more."""
     nobody = False
     columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn())
@@ -56,9 +67,13 @@ async def _follow(runtime: RequestRuntime, principal: Principal, ids: list[UUID]
             views = await _views(runtime, principal, ids)
             for view in views:
                 r, p = view.record, view.progress
-                bar.update(tasks[r.id], completed=p.bytes, total=p.bytes_total or None,
-                           description=f"{r.report} {r.period} {r.status} · parts {p.parts_done}/{r.parts_total}"
-                                       f" · {p.rows:,} rows")
+                bar.update(
+                    tasks[r.id],
+                    completed=p.bytes,
+                    total=p.bytes_total or None,
+                    description=f"{r.report} {r.period} {r.status} · parts {p.parts_done}/{r.parts_total}"
+                    f" · {p.rows:,} rows",
+                )
             if all(v.record.finished for v in views):
                 return views
             if nobody:
@@ -111,8 +126,10 @@ def run_assemblies(queue: Queue, user: str, tenant: str, *, wait: bool, as_json:
                 finally:
                     await worker
             if followed is None:
-                raise CliError("assemblies are still waiting for their publication (another import of this "
-                               "operator holds its store lock): start `roundpool worker`")
+                raise CliError(
+                    "assemblies are still waiting for their publication (another import of this "
+                    "operator holds its store lock): start `roundpool worker`"
+                )
             return followed
         finally:
             await database.dispose()
@@ -126,8 +143,10 @@ def run_assemblies(queue: Queue, user: str, tenant: str, *, wait: bool, as_json:
         print(json.dumps([_summary(v) for v in views]))
     for view in views:
         r, p = view.record, view.progress
-        line = f"cost assembly {r.id} ({r.report} {r.period}): {r.status}, parts {p.parts_done}/{r.parts_total}, " \
-               f"{p.rows:,} rows"
+        line = (
+            f"cost assembly {r.id} ({r.report} {r.period}): {r.status}, parts {p.parts_done}/{r.parts_total}, "
+            f"{p.rows:,} rows"
+        )
         err.print(line + (f": {r.error.get('reason')}" if r.error else ""))
     return 2 if any(v.record.status == "failed" for v in views) else 0
 

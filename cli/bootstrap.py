@@ -36,8 +36,9 @@ def role_password(variable: str, role: str, file: Path | None, environ: Mapping[
     return password
 
 
-def run_bootstrap(owner_password_file: Path | None, app_password_file: Path | None,
-                  environ: Mapping[str, str] | None = None) -> None:
+def run_bootstrap(
+    owner_password_file: Path | None, app_password_file: Path | None, environ: Mapping[str, str] | None = None
+) -> None:
     environ = os.environ if environ is None else environ
     superuser_url = secret("BOOTSTRAP_DATABASE_URL", None, environ)
     if not superuser_url:
@@ -48,7 +49,9 @@ def run_bootstrap(owner_password_file: Path | None, app_password_file: Path | No
     owner_password = role_password("ROUNDPOOL_OWNER_PASSWORD", OWNER_ROLE, owner_password_file, environ)
     app_password = role_password("ROUNDPOOL_APP_PASSWORD", APP_ROLE, app_password_file, environ)
     if owner_password == app_password:
-        raise CliError("ROUNDPOOL_OWNER_PASSWORD and ROUNDPOOL_APP_PASSWORD are the same: the app role would hold"
-                       " the owner's password")
+        raise CliError(
+            "ROUNDPOOL_OWNER_PASSWORD and ROUNDPOOL_APP_PASSWORD are the same: the app role would hold"
+            " the owner's password"
+        )
     with connecting("BOOTSTRAP_DATABASE_URL", superuser_url):
         bootstrap(superuser_url, owner_password=owner_password, app_password=app_password)

@@ -55,8 +55,9 @@ def summary(record: CostImportRecord) -> dict[str, Any]:
     }
 
 
-async def _queue(database: Database, settings: Any, store: CostStore, user_id: UUID, tenant: str,
-                 path: str, late_data: LateData) -> tuple[CostImportRecord, DbContext]:
+async def _queue(
+    database: Database, settings: Any, store: CostStore, user_id: UUID, tenant: str, path: str, late_data: LateData
+) -> tuple[CostImportRecord, DbContext]:
     runtime = request_runtime(settings, database, store)
     async with open_request(runtime, Member(user_id, tenant), request_id=uuid.uuid4().hex) as ctx:
         record = await cost_imports.import_cost_report(ctx, path, late_data)
@@ -68,8 +69,13 @@ async def _follow(
 ) -> CostImportRecord | None:
     """The manifest once finished; None when `gone()` said that nobody runs the queue any more."""
     nobody = False
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-               TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, console=err, disable=quiet) as bar:
         task = bar.add_task("queued", total=None)
         while True:
@@ -77,8 +83,12 @@ async def _follow(
                 record = await costs.import_by_id(tx, import_id)
             if record is None:
                 raise CliError(f"cost import {import_id} is no longer visible to you")
-            bar.update(task, description=f"{record.status} · {record.rows:,} rows", completed=record.bytes,
-                       total=record.bytes_total)
+            bar.update(
+                task,
+                description=f"{record.status} · {record.rows:,} rows",
+                completed=record.bytes,
+                total=record.bytes_total,
+            )
             if record.finished:
                 return record
             if nobody:  # read once more after `gone()`: the job may have finished just before
@@ -87,8 +97,9 @@ async def _follow(
             await asyncio.sleep(POLL_S)
 
 
-def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: bool,
-                    late_data: LateData = LateData.REJECT) -> int:
+def run_cost_import(
+    path: str, user: str, tenant: str, *, wait: bool, as_json: bool, late_data: LateData = LateData.REJECT
+) -> int:
     try:
         settings = load_settings()
         runtime: Runtime = prepare(settings)
@@ -152,8 +163,10 @@ def run_cost_import(path: str, user: str, tenant: str, *, wait: bool, as_json: b
         periods = ", ".join(record.periods) or "none"
         err.print(f"cost import {record.id}: {record.status}, {record.rows:,} rows, periods {periods}")
         for moved in record.rehomed:
-            err.print(f"  {moved['rows']:,} rows of closed {moved['source_period']} re-homed to "
-                      f"{moved['target_period']} as corrections")
+            err.print(
+                f"  {moved['rows']:,} rows of closed {moved['source_period']} re-homed to "
+                f"{moved['target_period']} as corrections"
+            )
     return 2 if record.status == "failed" else 0
 
 
@@ -208,9 +221,6 @@ def run_worker() -> int:
 
     asyncio.run(run())
     return 0
-
-
-
 
 
 def run_migrate_store() -> int:

@@ -48,84 +48,166 @@ ISSUER = {
     "jurisdiction": "JP",
     "paymentTermsDays": 30,
     "paymentDetails": "三菱UFJ銀行 丸の内支店 (店番 001) 普通預金 1234567 ニンバスクラウド（カ\n"
-                      "USD: MUFG Bank, Marunouchi Branch, SWIFT BOTKJPJT, account 9876543 (USD)",
+    "USD: MUFG Bank, Marunouchi Branch, SWIFT BOTKJPJT, account 9876543 (USD)",
     "reverseChargeNote": "Not subject to Japanese consumption tax: electronic services supplied to a business"
-                         " outside Japan (国外取引・不課税, 消費税法第4条第3項第3号).",
+    " outside Japan (国外取引・不課税, 消費税法第4条第3項第3号).",
 }
 
 # service, product code, usage types: (usage type without region prefix, unit, USD per unit, units a month)
 SERVICES: tuple[tuple[str, str, tuple[tuple[str, str, str, int], ...]], ...] = (
-    (EC2, "AmazonEC2", (
-        ("BoxUsage:m6i.large", "Hrs", "0.124", 2160), ("BoxUsage:m6i.xlarge", "Hrs", "0.248", 1440),
-        ("BoxUsage:c6g.2xlarge", "Hrs", "0.272", 720), ("BoxUsage:r6i.large", "Hrs", "0.152", 1440),
-        ("EBS:VolumeUsage.gp3", "GB-Mo", "0.096", 1800), ("EBS:SnapshotUsage", "GB-Mo", "0.05", 950),
-        ("DataTransfer-Out-Bytes", "GB", "0.114", 2400), ("NatGateway-Hours", "Hrs", "0.062", 1440),
-        ("NatGateway-Bytes", "GB", "0.062", 3100), ("ElasticIP:IdleAddress", "Hrs", "0.005", 720),
-    )),
-    ("Amazon Simple Storage Service", "AmazonS3", (
-        ("TimedStorage-ByteHrs", "GB-Mo", "0.025", 12000), ("TimedStorage-INT-FA-ByteHrs", "GB-Mo", "0.025", 4000),
-        ("Requests-Tier1", "Requests", "0.0000047", 9_000_000), ("Requests-Tier2", "Requests", "0.00000037",
-                                                                  60_000_000),
-        ("DataTransfer-Out-Bytes", "GB", "0.114", 800),
-    )),
-    ("Amazon Relational Database Service", "AmazonRDS", (
-        ("InstanceUsage:db.r6g.large", "Hrs", "0.313", 720), ("Multi-AZUsage:db.m6g.large", "Hrs", "0.35", 720),
-        ("RDS:GP3-Storage", "GB-Mo", "0.138", 500), ("RDS:ChargedBackupUsage", "GB-Mo", "0.095", 320),
-    )),
-    ("AWS Lambda", "AWSLambda", (
-        ("Lambda-GB-Second", "Lambda-GB-Second", "0.0000166667", 40_000_000), ("Request", "Requests",
-                                                                               "0.0000002", 90_000_000),
-        ("Lambda-Provisioned-GB-Second", "Lambda-GB-Second", "0.0000041667", 8_000_000),
-    )),
-    ("Amazon CloudFront", "AmazonCloudFront", (
-        ("DataTransfer-Out-Bytes", "GB", "0.114", 5200), ("Requests-Tier2-HTTPS", "Requests", "0.0000012",
-                                                          40_000_000),
-        ("DataTransfer-Out-OBytes", "GB", "0.06", 900),
-    )),
-    ("Amazon DynamoDB", "AmazonDynamoDB", (
-        ("ReadRequestUnits", "ReadRequestUnits", "0.000000285", 300_000_000),
-        ("WriteRequestUnits", "WriteRequestUnits", "0.000001425", 80_000_000),
-        ("TimedStorage-ByteHrs", "GB-Mo", "0.285", 220),
-    )),
-    ("Amazon Elastic Container Service for Kubernetes", "AmazonEKS", (
-        ("AmazonEKS-Hours:perCluster", "Hrs", "0.10", 1440),
-    )),
-    ("Amazon Elastic Container Service", "AmazonECS", (
-        ("Fargate-vCPU-Hours:perCPU", "Hrs", "0.05056", 5800), ("Fargate-GB-Hours", "GB-Hours", "0.00553", 11600),
-    )),
-    ("AmazonCloudWatch", "AmazonCloudWatch", (
-        ("CW:MetricMonitorUsage", "Metrics", "0.30", 420), ("DataProcessing-Bytes", "GB", "0.76", 310),
-        ("TimedStorage-ByteHrs", "GB-Mo", "0.033", 2100), ("CW:Requests", "Requests", "0.00001", 3_000_000),
-    )),
-    ("AWS Key Management Service", "awskms", (
-        ("KMS-Keys", "Keys", "1.0", 14), ("KMS-Requests", "Requests", "0.000003", 6_000_000),
-    )),
+    (
+        EC2,
+        "AmazonEC2",
+        (
+            ("BoxUsage:m6i.large", "Hrs", "0.124", 2160),
+            ("BoxUsage:m6i.xlarge", "Hrs", "0.248", 1440),
+            ("BoxUsage:c6g.2xlarge", "Hrs", "0.272", 720),
+            ("BoxUsage:r6i.large", "Hrs", "0.152", 1440),
+            ("EBS:VolumeUsage.gp3", "GB-Mo", "0.096", 1800),
+            ("EBS:SnapshotUsage", "GB-Mo", "0.05", 950),
+            ("DataTransfer-Out-Bytes", "GB", "0.114", 2400),
+            ("NatGateway-Hours", "Hrs", "0.062", 1440),
+            ("NatGateway-Bytes", "GB", "0.062", 3100),
+            ("ElasticIP:IdleAddress", "Hrs", "0.005", 720),
+        ),
+    ),
+    (
+        "Amazon Simple Storage Service",
+        "AmazonS3",
+        (
+            ("TimedStorage-ByteHrs", "GB-Mo", "0.025", 12000),
+            ("TimedStorage-INT-FA-ByteHrs", "GB-Mo", "0.025", 4000),
+            ("Requests-Tier1", "Requests", "0.0000047", 9_000_000),
+            ("Requests-Tier2", "Requests", "0.00000037", 60_000_000),
+            ("DataTransfer-Out-Bytes", "GB", "0.114", 800),
+        ),
+    ),
+    (
+        "Amazon Relational Database Service",
+        "AmazonRDS",
+        (
+            ("InstanceUsage:db.r6g.large", "Hrs", "0.313", 720),
+            ("Multi-AZUsage:db.m6g.large", "Hrs", "0.35", 720),
+            ("RDS:GP3-Storage", "GB-Mo", "0.138", 500),
+            ("RDS:ChargedBackupUsage", "GB-Mo", "0.095", 320),
+        ),
+    ),
+    (
+        "AWS Lambda",
+        "AWSLambda",
+        (
+            ("Lambda-GB-Second", "Lambda-GB-Second", "0.0000166667", 40_000_000),
+            ("Request", "Requests", "0.0000002", 90_000_000),
+            ("Lambda-Provisioned-GB-Second", "Lambda-GB-Second", "0.0000041667", 8_000_000),
+        ),
+    ),
+    (
+        "Amazon CloudFront",
+        "AmazonCloudFront",
+        (
+            ("DataTransfer-Out-Bytes", "GB", "0.114", 5200),
+            ("Requests-Tier2-HTTPS", "Requests", "0.0000012", 40_000_000),
+            ("DataTransfer-Out-OBytes", "GB", "0.06", 900),
+        ),
+    ),
+    (
+        "Amazon DynamoDB",
+        "AmazonDynamoDB",
+        (
+            ("ReadRequestUnits", "ReadRequestUnits", "0.000000285", 300_000_000),
+            ("WriteRequestUnits", "WriteRequestUnits", "0.000001425", 80_000_000),
+            ("TimedStorage-ByteHrs", "GB-Mo", "0.285", 220),
+        ),
+    ),
+    (
+        "Amazon Elastic Container Service for Kubernetes",
+        "AmazonEKS",
+        (("AmazonEKS-Hours:perCluster", "Hrs", "0.10", 1440),),
+    ),
+    (
+        "Amazon Elastic Container Service",
+        "AmazonECS",
+        (
+            ("Fargate-vCPU-Hours:perCPU", "Hrs", "0.05056", 5800),
+            ("Fargate-GB-Hours", "GB-Hours", "0.00553", 11600),
+        ),
+    ),
+    (
+        "AmazonCloudWatch",
+        "AmazonCloudWatch",
+        (
+            ("CW:MetricMonitorUsage", "Metrics", "0.30", 420),
+            ("DataProcessing-Bytes", "GB", "0.76", 310),
+            ("TimedStorage-ByteHrs", "GB-Mo", "0.033", 2100),
+            ("CW:Requests", "Requests", "0.00001", 3_000_000),
+        ),
+    ),
+    (
+        "AWS Key Management Service",
+        "awskms",
+        (
+            ("KMS-Keys", "Keys", "1.0", 14),
+            ("KMS-Requests", "Requests", "0.000003", 6_000_000),
+        ),
+    ),
     ("Amazon Simple Queue Service", "AWSQueueService", (("Requests-RBP", "Requests", "0.0000004", 70_000_000),)),
-    ("Elastic Load Balancing", "AWSELB", (
-        ("LoadBalancerUsage", "Hrs", "0.0243", 2160), ("LCUUsage", "LCU-Hrs", "0.008", 9000),
-    )),
+    (
+        "Elastic Load Balancing",
+        "AWSELB",
+        (
+            ("LoadBalancerUsage", "Hrs", "0.0243", 2160),
+            ("LCUUsage", "LCU-Hrs", "0.008", 9000),
+        ),
+    ),
     ("Amazon ElastiCache", "AmazonElastiCache", (("NodeUsage:cache.r6g.large", "NodeUsage", "0.247", 1440),)),
-    ("Amazon OpenSearch Service", "AmazonES", (
-        ("ESInstance:r6g.large", "Hrs", "0.167", 2160), ("ES:GP3-Storage", "GB-Mo", "0.146", 600),
-    )),
-    ("Amazon Virtual Private Cloud", "AmazonVPC", (
-        ("VpcEndpoint-Hours", "Hrs", "0.014", 4320), ("PublicIPv4:InUseAddress", "Hrs", "0.005", 5040),
-    )),
-    ("AWS Secrets Manager", "AWSSecretsManager", (
-        ("AWSSecretsManager-Secrets", "Secrets", "0.40", 36), ("AWSSecretsManager-APIRequest", "API Requests",
-                                                               "0.000005", 2_000_000),
-    )),
+    (
+        "Amazon OpenSearch Service",
+        "AmazonES",
+        (
+            ("ESInstance:r6g.large", "Hrs", "0.167", 2160),
+            ("ES:GP3-Storage", "GB-Mo", "0.146", 600),
+        ),
+    ),
+    (
+        "Amazon Virtual Private Cloud",
+        "AmazonVPC",
+        (
+            ("VpcEndpoint-Hours", "Hrs", "0.014", 4320),
+            ("PublicIPv4:InUseAddress", "Hrs", "0.005", 5040),
+        ),
+    ),
+    (
+        "AWS Secrets Manager",
+        "AWSSecretsManager",
+        (
+            ("AWSSecretsManager-Secrets", "Secrets", "0.40", 36),
+            ("AWSSecretsManager-APIRequest", "API Requests", "0.000005", 2_000_000),
+        ),
+    ),
     ("Amazon GuardDuty", "AmazonGuardDuty", (("PaidEventsAnalyzed", "Events", "0.000004", 25_000_000),)),
     ("AWS Config", "AWSConfig", (("ConfigurationItemRecorded", "ConfigurationItem", "0.003", 48_000),)),
 )
 GLOBAL_SERVICES = frozenset({"Amazon CloudFront"})  # usage types without a region prefix
-COUNTED = frozenset({"Requests", "API Requests", "ReadRequestUnits", "WriteRequestUnits", "Events", "Metrics",
-                     "ConfigurationItem"})  # whole units; time and volume units keep three decimals
+COUNTED = frozenset(
+    {"Requests", "API Requests", "ReadRequestUnits", "WriteRequestUnits", "Events", "Metrics", "ConfigurationItem"}
+)  # whole units; time and volume units keep three decimals
 CUR_HEADER = (
-    "identity/LineItemId", "bill/PayerAccountId", "bill/BillingPeriodStartDate", "lineItem/UsageAccountId",
-    "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/UsageEndDate", "lineItem/ProductCode",
-    "lineItem/UsageType", "lineItem/Operation", "lineItem/UsageAmount", "lineItem/CurrencyCode",
-    "lineItem/UnblendedCost", "product/ProductName", "product/regionCode", "pricing/unit",
+    "identity/LineItemId",
+    "bill/PayerAccountId",
+    "bill/BillingPeriodStartDate",
+    "lineItem/UsageAccountId",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/UsageEndDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageType",
+    "lineItem/Operation",
+    "lineItem/UsageAmount",
+    "lineItem/CurrencyCode",
+    "lineItem/UnblendedCost",
+    "product/ProductName",
+    "product/regionCode",
+    "pricing/unit",
 )
 
 
@@ -145,25 +227,40 @@ class DemoCustomer:
 
 CUSTOMERS = (
     DemoCustomer(
-        slug="kitsune", currency="JPY", region="APN1", region_code="ap-northeast-1",
+        slug="kitsune",
+        currency="JPY",
+        region="APN1",
+        region_code="ap-northeast-1",
         accounts=(("210987654321", "kitsune-production"), ("210987654322", "kitsune-staging")),
         aws_tax_percent=Decimal(10),
         credits=((EC2, Decimal("-350.00")), ("Amazon Simple Storage Service", Decimal("-42.50"))),
         fee=("マネージドサービス運用費 Managed operations fee", "55000"),
-        settings={"currency": "JPY", "legalName": "株式会社キツネロボティクス (Kitsune Robotics K.K.)",
-                  "address": "〒150-0001 東京都渋谷区神宮前1-2-3 キツネビル5階", "email": "keiri@kitsune.example",
-                  "taxId": "T1011001056789"},
+        settings={
+            "currency": "JPY",
+            "legalName": "株式会社キツネロボティクス (Kitsune Robotics K.K.)",
+            "address": "〒150-0001 東京都渋谷区神宮前1-2-3 キツネビル5階",
+            "email": "keiri@kitsune.example",
+            "taxId": "T1011001056789",
+        },
         seed=13,
     ),
     DemoCustomer(
-        slug="bluefinch", currency="USD", region="USE1", region_code="us-east-1",
+        slug="bluefinch",
+        currency="USD",
+        region="USE1",
+        region_code="us-east-1",
         accounts=(("310987654321", "bluefinch-research"), ("310987654322", "bluefinch-lab-data")),
         aws_tax_percent=Decimal("8.875"),
         credits=((EC2, Decimal("-500.00")), ("Amazon Relational Database Service", Decimal("-75.00"))),
         fee=("Managed operations fee", "450.00"),
-        settings={"currency": "USD", "legalName": "Blue Finch Bio, Inc.",
-                  "address": "400 Channel Street, Suite 210\nSan Francisco, CA 94158\nUnited States",
-                  "email": "ap@bluefinch.example", "taxId": "EIN 84-1234567", "reverseCharge": True},
+        settings={
+            "currency": "USD",
+            "legalName": "Blue Finch Bio, Inc.",
+            "address": "400 Channel Street, Suite 210\nSan Francisco, CA 94158\nUnited States",
+            "email": "ap@bluefinch.example",
+            "taxId": "EIN 84-1234567",
+            "reverseCharge": True,
+        },
         seed=29,
     ),
 )
@@ -185,16 +282,38 @@ def cur_rows(customer: DemoCustomer, period: str, accounts: Sequence[str] | None
     chunks = ((1, 10), (11, 20), (21, last))
     rows: list[dict[str, str]] = []
 
-    def row(account: str, kind: str, service: str, code: str, usage_type: str, begin: str, finish: str,
-            quantity: str, cost: Decimal, unit: str) -> None:
-        rows.append({
-            "identity/LineItemId": f"{customer.slug}-{len(rows):05d}", "bill/PayerAccountId": "999900001111",
-            "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z", "lineItem/UsageAccountId": account,
-            "lineItem/LineItemType": kind, "lineItem/UsageStartDate": begin, "lineItem/UsageEndDate": finish,
-            "lineItem/ProductCode": code, "lineItem/UsageType": usage_type, "lineItem/Operation": "",
-            "lineItem/UsageAmount": quantity, "lineItem/CurrencyCode": "USD", "lineItem/UnblendedCost": f"{cost:f}",
-            "product/ProductName": service, "product/regionCode": customer.region_code, "pricing/unit": unit,
-        })
+    def row(
+        account: str,
+        kind: str,
+        service: str,
+        code: str,
+        usage_type: str,
+        begin: str,
+        finish: str,
+        quantity: str,
+        cost: Decimal,
+        unit: str,
+    ) -> None:
+        rows.append(
+            {
+                "identity/LineItemId": f"{customer.slug}-{len(rows):05d}",
+                "bill/PayerAccountId": "999900001111",
+                "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z",
+                "lineItem/UsageAccountId": account,
+                "lineItem/LineItemType": kind,
+                "lineItem/UsageStartDate": begin,
+                "lineItem/UsageEndDate": finish,
+                "lineItem/ProductCode": code,
+                "lineItem/UsageType": usage_type,
+                "lineItem/Operation": "",
+                "lineItem/UsageAmount": quantity,
+                "lineItem/CurrencyCode": "USD",
+                "lineItem/UnblendedCost": f"{cost:f}",
+                "product/ProductName": service,
+                "product/regionCode": customer.region_code,
+                "pricing/unit": unit,
+            }
+        )
 
     for n, account in enumerate(ids):
         share = Decimal(1) if n == 0 else Decimal("0.35")  # the second account is a smaller one
@@ -209,8 +328,18 @@ def cur_rows(customer: DemoCustomer, period: str, accounts: Sequence[str] | None
                     quantity = (monthly * share * days * factor).quantize(step)
                     cost = (quantity * Decimal(price)).quantize(Decimal("0.0000000001"))
                     service_cost += cost
-                    row(account, "Usage", service, code, usage_type, f"{period}-{first:02d}T00:00:00Z",
-                        f"{period}-{final:02d}T23:59:59Z", f"{quantity:f}", cost, unit)
+                    row(
+                        account,
+                        "Usage",
+                        service,
+                        code,
+                        usage_type,
+                        f"{period}-{first:02d}T00:00:00Z",
+                        f"{period}-{final:02d}T23:59:59Z",
+                        f"{quantity:f}",
+                        cost,
+                        unit,
+                    )
             tax = (service_cost * customer.aws_tax_percent / 100).quantize(Decimal("0.0000000001"))
             row(account, "Tax", service, code, "", start, end, "1", tax, "")
         if n == 0:
@@ -262,8 +391,10 @@ _REFUSALS = ("NotAllowed", "NotFound", "InvalidInput", "Conflict", "PeriodHasNoD
 
 
 def plan_rules() -> list[dict[str, str]]:
-    return [{"scope": "GLOBAL", "adjustment": "MARKUP", "percent": str(MARKUP)},
-            {"scope": "SERVICE", "adjustment": "MARKUP", "percent": str(EC2_MARKUP), "value": EC2}]
+    return [
+        {"scope": "GLOBAL", "adjustment": "MARKUP", "percent": str(MARKUP)},
+        {"scope": "SERVICE", "adjustment": "MARKUP", "percent": str(EC2_MARKUP), "value": EC2},
+    ]
 
 
 @dataclass
@@ -277,9 +408,13 @@ class _Api:
 
     async def __call__(self, document: str, variables: dict[str, Any] | None = None) -> Any:
         body = await execute(
-            self.schema, self.database, self.principal,
-            GraphQLRequest(document, variables), request_id=uuid.uuid4().hex,
-            max_page_size=self.settings.max_page_size, cost_store=self.store,
+            self.schema,
+            self.database,
+            self.principal,
+            GraphQLRequest(document, variables),
+            request_id=uuid.uuid4().hex,
+            max_page_size=self.settings.max_page_size,
+            cost_store=self.store,
             cost_sources=self.sources,
         )
         if body.get("errors"):
@@ -307,10 +442,19 @@ async def seed_demo_billing(settings: Settings, app_url: str, admin_id: uuid.UUI
     database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
     try:
         principal = await resolve_principal(database, admin_id, OPERATOR)
-        api = _Api(settings, schema_for(settings), database, CostStore(settings.cost_store_root), principal,
-                   demo_sources(settings))
-        closed = {e["node"]["company"]["slug"] for e in (await api(CLOSED, {"period": period}))["edges"]
-                  if e["node"]["kind"] == "INVOICE"}
+        api = _Api(
+            settings,
+            schema_for(settings),
+            database,
+            CostStore(settings.cost_store_root),
+            principal,
+            demo_sources(settings),
+        )
+        closed = {
+            e["node"]["company"]["slug"]
+            for e in (await api(CLOSED, {"period": period}))["edges"]
+            if e["node"]["kind"] == "INVOICE"
+        }
         pending = [c for c in CUSTOMERS if c.slug not in closed]
         if not pending:
             return
@@ -321,8 +465,9 @@ async def seed_demo_billing(settings: Settings, app_url: str, admin_id: uuid.UUI
             await api(TAX_RATE, {"category": category, "rate": rate, "name": name, "reduced": reduced})
         year, month = (int(x) for x in period.split("-"))
         rate_date = date(year, month, calendar.monthrange(year, month)[1]).isoformat()
-        await api(EXCHANGE_RATE, {"period": period, "rate": str(JPY_RATE), "date": rate_date,
-                                  "source": JPY_RATE_SOURCE})
+        await api(
+            EXCHANGE_RATE, {"period": period, "rate": str(JPY_RATE), "date": rate_date, "source": JPY_RATE_SOURCE}
+        )
         unset = [c for c in pending if (await api(CUSTOMER, {"slug": c.slug}) or {}).get("planId") is None]
         if unset:
             await _set_up(api, unset, plan, period)
@@ -341,8 +486,16 @@ async def _set_up(api: _Api, customers: Sequence[DemoCustomer], plan: str, perio
         for account, name in customer.accounts:
             await api(ASSIGN_ACCOUNT, {"account": account, "slug": customer.slug, "name": name})
         description, value = customer.fee
-        await api(FEE, {"slug": customer.slug, "description": description, "value": value, "period": period,
-                        "currency": customer.currency})
+        await api(
+            FEE,
+            {
+                "slug": customer.slug,
+                "description": description,
+                "value": value,
+                "period": period,
+                "currency": customer.currency,
+            },
+        )
         rows += cur_rows(customer, period)
     path = write_cur(demo_folder(api.settings) / f"cur-{period}.csv", rows)
     queued = await api(IMPORT, {"path": str(path.resolve())})

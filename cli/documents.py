@@ -64,8 +64,9 @@ def _request(document: str, variables: str | None, max_body_bytes: int, max_json
         try:
             parsed = load_json(variables, max_json_depth)
         except JsonTooDeep as error:
-            raise CliError(f"--variables nests deeper than {error.max_depth} levels (ROUNDPOOL_MAX_JSON_DEPTH)") \
-                from None
+            raise CliError(
+                f"--variables nests deeper than {error.max_depth} levels (ROUNDPOOL_MAX_JSON_DEPTH)"
+            ) from None
         except ValueError:
             raise CliError("--variables is not JSON") from None
         if not isinstance(parsed, dict):
@@ -73,8 +74,9 @@ def _request(document: str, variables: str | None, max_body_bytes: int, max_json
     return GraphQLRequest(query=text, variables=parsed)
 
 
-def run_document(document: str, user: str, tenant: str | None, variables: str | None, *,
-                 allow_problems: bool) -> tuple[int, dict[str, Any] | None]:
+def run_document(
+    document: str, user: str, tenant: str | None, variables: str | None, *, allow_problems: bool
+) -> tuple[int, dict[str, Any] | None]:
     """The exit code and the response (None when the command could not run)."""
     try:
         settings = load_settings()

@@ -56,8 +56,12 @@ async def close_invoices(
                 record = await closing.close_invoice(ctx, tenant, period, None)
             outcome.update(status="closed", number=record.number, currency=record.currency, total=str(record.total))
         except closing.InvoiceAlreadyClosed as closed:
-            outcome.update(status="already_closed", number=closed.invoice.number, total=str(closed.invoice.total),
-                           currency=closed.invoice.currency)
+            outcome.update(
+                status="already_closed",
+                number=closed.invoice.number,
+                total=str(closed.invoice.total),
+                currency=closed.invoice.currency,
+            )
         except drafts.PeriodHasNoData:
             outcome.update(status="no_data")
         outcome["seconds"] = round(time.perf_counter() - started, 3)
@@ -65,13 +69,17 @@ async def close_invoices(
     if not show_progress:
         summary = await runs.close_all(database, store, context, period)
     else:
-        with Progress(TextColumn("closing {task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), console=err) as bar:
+        with Progress(
+            TextColumn("closing {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+        ) as bar:
             task = bar.add_task(period, total=None)
 
             def advance(s: runs.CloseSummary) -> None:
-                bar.update(task, total=s.total,
-                           completed=s.closed + s.already_closed + s.no_data + s.failed)
+                bar.update(task, total=s.total, completed=s.closed + s.already_closed + s.no_data + s.failed)
 
             summary = await runs.close_all(database, store, context, period, on_progress=advance)
     result = asdict(summary)
@@ -94,13 +102,20 @@ def run_close(period: str, tenant: str | None, every: bool, user: str, operator:
         user_id = UUID(user_id_by_email(runtime.location, user))
 
         async def run() -> dict[str, Any]:
-            database = Database(runtime.location.app_url, pool_size=2,
-                                statement_timeout_ms=settings.statement_timeout_ms)
+            database = Database(
+                runtime.location.app_url, pool_size=2, statement_timeout_ms=settings.statement_timeout_ms
+            )
             try:
                 principal = await resolve_principal(database, user_id, operator)
-                return await close_invoices(database, CostStore(settings.cost_store_root), principal,
-                                            period_of(period), tenant, show_progress=every and not as_json,
-                                            max_page_size=settings.max_page_size)
+                return await close_invoices(
+                    database,
+                    CostStore(settings.cost_store_root),
+                    principal,
+                    period_of(period),
+                    tenant,
+                    show_progress=every and not as_json,
+                    max_page_size=settings.max_page_size,
+                )
             finally:
                 await database.dispose()
 
@@ -111,13 +126,16 @@ def run_close(period: str, tenant: str | None, every: bool, user: str, operator:
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
     elif tenant is not None:
-        typer.echo(f"{tenant} {period}: {result['status']}"
-                   + (f" — invoice {result['number']}, {result['total']} {result['currency']}"
-                      if "number" in result else ""))
+        typer.echo(
+            f"{tenant} {period}: {result['status']}"
+            + (f" — invoice {result['number']}, {result['total']} {result['currency']}" if "number" in result else "")
+        )
     else:
-        typer.echo(f"{period}: {result['closed']} closed, {result['already_closed']} already closed, "
-                   f"{result['no_data']} without data, {result['failed']} failed of {result['total']} "
-                   f"in {result['seconds']} s")
+        typer.echo(
+            f"{period}: {result['closed']} closed, {result['already_closed']} already closed, "
+            f"{result['no_data']} without data, {result['failed']} failed of {result['total']} "
+            f"in {result['seconds']} s"
+        )
         for problem in result["errors"]:
             err.print(f"  [yellow]{problem['tenant']}[/yellow]: {problem['reason']}")
     failed = result.get("failed", 0) or result.get("status") == "no_data"

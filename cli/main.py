@@ -60,9 +60,7 @@ def serve(
     demo: Annotated[bool, typer.Option(help="Load demo tenants and users, print their tokens.")] = False,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Worker processes (default: the number of cores).")
-    ] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes (default: the number of cores).")] = None,
 ) -> None:
     """Run the GraphQL server (embedded PostgreSQL when DATABASE_URL is not set)."""
     from schema.serving import run
@@ -271,21 +269,24 @@ def cost_import(
     if is_manifest(path):
         from cli.assemblies import import_manifest, run_assemblies
 
-        code = run_assemblies(import_manifest(path, LateData(late_data.value)), user, tenant, wait=wait,
-                              as_json=as_json)
+        code = run_assemblies(
+            import_manifest(path, LateData(late_data.value)), user, tenant, wait=wait, as_json=as_json
+        )
         raise typer.Exit(code=code)
     from cli.costs import run_cost_import
 
-    raise typer.Exit(code=run_cost_import(path, user, tenant, wait=wait, as_json=as_json,
-                                          late_data=LateData(late_data.value)))
+    raise typer.Exit(
+        code=run_cost_import(path, user, tenant, wait=wait, as_json=as_json, late_data=LateData(late_data.value))
+    )
 
 
 @cost_app.command("sync")
 def cost_sync(
     user: Annotated[str, typer.Option(help="Run as this user (e-mail): a billing admin of the operator.")],
     tenant: Annotated[str, typer.Option(help="The operator (slug) whose report sources are synced.")],
-    wait: Annotated[bool, typer.Option(help="Follow the queued assemblies to their end (runs them here if no "
-                                            "worker is up).")] = False,
+    wait: Annotated[
+        bool, typer.Option(help="Follow the queued assemblies to their end (runs them here if no worker is up).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """List the operator's registered report sources now and queue their new deliveries (syncReportSources)."""
@@ -345,4 +346,3 @@ def main() -> None:  # pragma: no cover - console entry point
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
-

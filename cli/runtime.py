@@ -77,14 +77,19 @@ def prepare(
 
     Settings that do not add up, a server that cannot be reached or refuses the login, and a migration DSN
     that is not the owner's each stop the command with one line naming the variable."""
-    for variable, url in (("DATABASE_URL", settings.database_url),
-                          ("MIGRATION_DATABASE_URL", settings.migration_database_url)):
+    for variable, url in (
+        ("DATABASE_URL", settings.database_url),
+        ("MIGRATION_DATABASE_URL", settings.migration_database_url),
+    ):
         problem = url and invalid_dsn(variable, url)
         if problem:
             raise CliError(problem)
     try:
         location = locate_database(
-            settings.database_url, settings.migration_database_url, settings.home, keep_running=keep_running,
+            settings.database_url,
+            settings.migration_database_url,
+            settings.home,
+            keep_running=keep_running,
             embedded_allowed=settings.development,
         )
     except IncompleteLocation as error:

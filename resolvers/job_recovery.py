@@ -94,7 +94,9 @@ async def recover_stalled_jobs(job_app: procrastinate.App, stalled_after_s: floa
             continue
         _logger.warning(
             "job %s (%s, attempt %s) was running on a worker that stopped: queued again",
-            job.id, job.task_name, job.attempts + 1,
+            job.id,
+            job.task_name,
+            job.attempts + 1,
         )
         retried.append(job.id)
     return retried

@@ -42,8 +42,12 @@ _KEEP_MAINTENANCE_JOBS_H = 1
 
 
 def create_job_app(
-    app_url: str, database: Database, store: CostStore, timings: JobTimings | None = None,
-    *, sources: CostSources = NO_SOURCES,
+    app_url: str,
+    database: Database,
+    store: CostStore,
+    timings: JobTimings | None = None,
+    *,
+    sources: CostSources = NO_SOURCES,
 ) -> procrastinate.App:
     """The queue for the app role's DSN `app_url`; tasks use `database` and `store` (created by the caller).
 
@@ -77,8 +81,7 @@ async def live_workers(database: Database, stalled_after_s: float) -> int:
     """Workers heard from within `stalled_after_s` (procrastinate's table, no tenant data; read on the engine)."""
     async with database.engine.connect() as conn:
         statement = text(
-            "select count(*) from procrastinate_workers"
-            " where last_heartbeat > now() - make_interval(secs => :s)"
+            "select count(*) from procrastinate_workers where last_heartbeat > now() - make_interval(secs => :s)"
         )
         return int((await conn.execute(statement, {"s": stalled_after_s})).scalar_one())
 
@@ -88,15 +91,17 @@ async def run_worker(
 ) -> None:
     """A long-running worker: first the jobs of workers that died while none was running, then the queues."""
     await recover_stalled_jobs(job_app, timings.stalled_after_s)
-    await job_app.run_worker_async(
-        queues=WORKER_QUEUES, name=name, install_signal_handlers=install_signal_handlers
-    )
+    await job_app.run_worker_async(queues=WORKER_QUEUES, name=name, install_signal_handlers=install_signal_handlers)
 
 
 @asynccontextmanager
 async def in_process_worker(
-    app_url: str, database: Database, store: CostStore, timings: JobTimings | None = None,
-    *, sources: CostSources = NO_SOURCES,
+    app_url: str,
+    database: Database,
+    store: CostStore,
+    timings: JobTimings | None = None,
+    *,
+    sources: CostSources = NO_SOURCES,
 ) -> AsyncIterator[procrastinate.App]:
     """A worker running as a task of the current event loop for the duration of the block."""
     timings = timings or JobTimings()

@@ -74,7 +74,10 @@ async def run_close_job(
             reason = f"the worker stopped during the run; retried {attempt - 1} times"
             _logger.error("invoice run %s: %s", run_id, reason)
             given_up = await invoices.update_run(
-                tx, run_id, status="failed", errors=[*run.errors, {"tenant": None, "reason": reason}],
+                tx,
+                run_id,
+                status="failed",
+                errors=[*run.errors, {"tenant": None, "reason": reason}],
                 finished_at=datetime.now(UTC),
             )
             assert given_up is not None
@@ -83,8 +86,15 @@ async def run_close_job(
 
 
 def _summary(run: InvoiceRunRecord) -> CloseSummary:
-    return CloseSummary(period=run.period, total=run.total, closed=run.closed, already_closed=run.already_closed,
-                        no_data=run.no_data, failed=run.failed, errors=list(run.errors))
+    return CloseSummary(
+        period=run.period,
+        total=run.total,
+        closed=run.closed,
+        already_closed=run.already_closed,
+        no_data=run.no_data,
+        failed=run.failed,
+        errors=list(run.errors),
+    )
 
 
 def register_tasks(app: procrastinate.App, database: Database, store: CostStore, timings: JobTimings) -> None:

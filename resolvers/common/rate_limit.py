@@ -42,8 +42,9 @@ class RateLimiter:
         # The side pool: a request takes its token while it holds a connection of the main pool.
         async with self.database.side_connection() as conn:
             wait = (
-                await conn.execute(_TAKE, {"key": key, "capacity": float(self.per_minute),
-                                           "per_second": self.per_minute / 60})
+                await conn.execute(
+                    _TAKE, {"key": key, "capacity": float(self.per_minute), "per_second": self.per_minute / 60}
+                )
             ).scalar_one()
             await conn.commit()
         if wait > 0:

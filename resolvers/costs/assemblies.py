@@ -95,9 +95,16 @@ async def queue_assembly(
                 ctx.tx, acting.id, manifest_at.source, parsed.report, parsed.period, parsed.assembly_key
             )
             record = await cost_assemblies.insert_assembly(
-                ctx.tx, acting.id, manifest_uri=manifest_at.location, source_name=manifest_at.source,
-                kind=parsed.kind.value, report=parsed.report, period=parsed.period,
-                assembly_key=parsed.assembly_key, parts_total=len(parts), late_data=late_data.value,
+                ctx.tx,
+                acting.id,
+                manifest_uri=manifest_at.location,
+                source_name=manifest_at.source,
+                kind=parsed.kind.value,
+                report=parsed.report,
+                period=parsed.period,
+                assembly_key=parsed.assembly_key,
+                parts_total=len(parts),
+                late_data=late_data.value,
             )
             if earlier is not None:
                 done = await cost_assemblies.update_assembly(
@@ -108,8 +115,9 @@ async def queue_assembly(
             for index, part in enumerate(parts):
                 row = await cost_assemblies.insert_part(ctx.tx, record, index, part.location, part.name, part.size)
                 args = {"import_id": str(row.id), "tenant_id": str(acting.id), "user_id": str(ctx.tx.context.user_id)}
-                job_id = await costs.defer_job(ctx.tx, queue=COST_QUEUE, task=PART_TASK, lock=None,
-                                               args=json.dumps(args))
+                job_id = await costs.defer_job(
+                    ctx.tx, queue=COST_QUEUE, task=PART_TASK, lock=None, args=json.dumps(args)
+                )
                 await costs.update_import(ctx.tx, row.id, job_id=job_id)
         except PolicyViolation as error:
             raise Forbidden("only the operator's billing admins import cost reports") from error
@@ -152,8 +160,10 @@ def _part_at_job_time(
     manifest_at = sources.resolve(assembly.manifest_uri, operator)
     manifest = parse_manifest(read_manifest(manifest_at), manifest_at.location)
     if manifest.assembly_key != assembly.assembly_key or len(manifest.parts) != assembly.parts_total:
-        raise ManifestError(manifest_at.location, f"the manifest now describes another delivery "
-                                                  f"({manifest.assembly_key}); import it again")
+        raise ManifestError(
+            manifest_at.location,
+            f"the manifest now describes another delivery ({manifest.assembly_key}); import it again",
+        )
     part = sources.resolve(part_location(manifest, index, sources, operator, manifest_at.source), operator)
     if part.source != manifest_at.source:
         raise LocationRefused(f"part {index + 1} of the manifest is outside the manifest's cost source")
@@ -199,8 +209,13 @@ async def run_assembly_part(
 
 
 async def _stage(
-    database: Database, store: CostStore, part: CostImportRecord, assembly: CostAssemblyRecord,
-    context: DbContext, interval: float, sources: CostSources,
+    database: Database,
+    store: CostStore,
+    part: CostImportRecord,
+    assembly: CostAssemblyRecord,
+    context: DbContext,
+    interval: float,
+    sources: CostSources,
 ) -> None:
     assert part.part_index is not None
     progress = _Progress()
@@ -210,12 +225,24 @@ async def _stage(
         operator = await _operator_slug(database, context, part.tenant_id)
         manifest, resolved = await asyncio.to_thread(_part_at_job_time, sources, assembly, part.part_index, operator)
         staged = await asyncio.to_thread(
-            stage_part, resolved, manifest, assembly.manifest_uri, store.for_operator(part.tenant_id),
-            str(assembly.id), part.part_index, progress.update,
+            stage_part,
+            resolved,
+            manifest,
+            assembly.manifest_uri,
+            store.for_operator(part.tenant_id),
+            str(assembly.id),
+            part.part_index,
+            progress.update,
         )
         fields: dict[str, Any] = {
-            "status": "succeeded", "rows": staged.rows, "bytes": staged.bytes, "bytes_total": staged.bytes,
-            "format": staged.format, "currency": staged.currency, "staged": staged.files, "error": None,
+            "status": "succeeded",
+            "rows": staged.rows,
+            "bytes": staged.bytes,
+            "bytes_total": staged.bytes,
+            "format": staged.format,
+            "currency": staged.currency,
+            "staged": staged.files,
+            "error": None,
             "periods": sorted({str(f["period"]) for f in staged.files}),
             "accounts": sorted({str(f["account"]) for f in staged.files}),
         }
@@ -223,8 +250,15 @@ async def _stage(
         fields = {"status": "failed", "error": error_details(error, part.source_uri)}
     except Exception as error:
         _logger.exception("assembly part %s failed unexpectedly", part.id)
-        fields = {"status": "failed", "error": {"file": part.source_uri, "row": None, "column": None,
-                                                "reason": "internal error; see the worker's log"}}
+        fields = {
+            "status": "failed",
+            "error": {
+                "file": part.source_uri,
+                "row": None,
+                "column": None,
+                "reason": "internal error; see the worker's log",
+            },
+        }
         unexpected = error
     finally:
         reporter.cancel()
@@ -247,17 +281,19 @@ async def _advance(database: Database, context: DbContext, assembly_id: UUID) ->
         if failed is not None:
             assert failed.error is not None
             assert failed.part_index is not None
-            error = {**failed.error, "reason": f"part {failed.part_index + 1} of {assembly.parts_total}: "
-                                               f"{failed.error['reason']}; nothing was published"}
-            await cost_assemblies.update_assembly(tx, assembly_id, status="failed", error=error,
-                                                  finished_at=func.now())
+            error = {
+                **failed.error,
+                "reason": f"part {failed.part_index + 1} of {assembly.parts_total}: "
+                f"{failed.error['reason']}; nothing was published",
+            }
+            await cost_assemblies.update_assembly(tx, assembly_id, status="failed", error=error, finished_at=func.now())
             return
         if len(parts) != assembly.parts_total or any(p.status != "succeeded" for p in parts):
             return
-        args = {"assembly_id": str(assembly_id), "tenant_id": str(assembly.tenant_id),
-                "user_id": str(context.user_id)}
-        job_id = await costs.defer_job(tx, queue=COST_QUEUE, task=PUBLISH_TASK, lock=store_lock(assembly.tenant_id),
-                                       args=json.dumps(args))
+        args = {"assembly_id": str(assembly_id), "tenant_id": str(assembly.tenant_id), "user_id": str(context.user_id)}
+        job_id = await costs.defer_job(
+            tx, queue=COST_QUEUE, task=PUBLISH_TASK, lock=store_lock(assembly.tenant_id), args=json.dumps(args)
+        )
         await cost_assemblies.update_assembly(tx, assembly_id, status="publishing", publish_job_id=job_id)
 
 
@@ -281,15 +317,19 @@ async def run_assembly_publication(
         if assembly.status != "publishing":
             return assembly
         if attempt > max_retries:
-            error = {"file": assembly.manifest_uri, "row": None, "column": None,
-                     "reason": f"the worker stopped during the publication; retried {attempt - 1} times"}
-            final = await cost_assemblies.update_assembly(tx, assembly_id, status="failed", error=error,
-                                                          finished_at=func.now())
+            error = {
+                "file": assembly.manifest_uri,
+                "row": None,
+                "column": None,
+                "reason": f"the worker stopped during the publication; retried {attempt - 1} times",
+            }
+            final = await cost_assemblies.update_assembly(
+                tx, assembly_id, status="failed", error=error, finished_at=func.now()
+            )
             assert final is not None
             return final
         if await cost_assemblies.newer_published(tx, assembly):
-            final = await cost_assemblies.update_assembly(tx, assembly_id, status="superseded",
-                                                          finished_at=func.now())
+            final = await cost_assemblies.update_assembly(tx, assembly_id, status="superseded", finished_at=func.now())
             assert final is not None
             return final
         parts = await cost_assemblies.parts(tx, assembly_id)
@@ -298,13 +338,21 @@ async def run_assembly_publication(
     fields: dict[str, Any]
     try:
         published = await asyncio.to_thread(
-            publish_assembly, store.for_operator(assembly.tenant_id), assembly_id=str(assembly.id),
-            source=catalog_source(assembly.source_name, assembly.report), period=assembly.period,
-            assembly_key=assembly.assembly_key, staged=staged, locked_periods=locked,
+            publish_assembly,
+            store.for_operator(assembly.tenant_id),
+            assembly_id=str(assembly.id),
+            source=catalog_source(assembly.source_name, assembly.report),
+            period=assembly.period,
+            assembly_key=assembly.assembly_key,
+            staged=staged,
+            locked_periods=locked,
             late_data=LateData(assembly.late_data),
         )
-        fields = {"status": "succeeded", "catalog_version": published.version,
-                  "rehomed": [r.__dict__ for r in published.rehomed]}
+        fields = {
+            "status": "succeeded",
+            "catalog_version": published.version,
+            "rehomed": [r.__dict__ for r in published.rehomed],
+        }
     except CostError as error:
         fields = {"status": "failed", "error": error_details(error, assembly.manifest_uri)}
     async with database.transaction(context) as tx:

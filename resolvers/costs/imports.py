@@ -71,9 +71,7 @@ async def _checked_location(ctx: RequestContext, path: str, operator: str) -> Re
         raise InvalidInput(error.reason, field="path") from None
 
 
-async def import_cost_report(
-    ctx: RequestContext, path: str, late_data: LateData = LateData.REJECT
-) -> CostImportRecord:
+async def import_cost_report(ctx: RequestContext, path: str, late_data: LateData = LateData.REJECT) -> CostImportRecord:
     """Queue an import of `path` for the acting operator; returns the manifest (status queued).
 
     `late_data` (kept on the manifest, read by the job): REJECT fails the import when the file has rows of a
@@ -198,8 +196,15 @@ async def run_import(
         fields = {"status": "failed", "error": error_details(error, manifest.source_uri)}
     except Exception as error:  # recorded, then re-raised so the queue marks the job failed too
         _logger.exception("cost import %s failed unexpectedly", import_id)
-        fields = {"status": "failed", "error": {"file": manifest.source_uri, "row": None, "column": None,
-                                                "reason": "internal error; see the worker's log"}}
+        fields = {
+            "status": "failed",
+            "error": {
+                "file": manifest.source_uri,
+                "row": None,
+                "column": None,
+                "reason": "internal error; see the worker's log",
+            },
+        }
         unexpected = error
     finally:
         reporter.cancel()

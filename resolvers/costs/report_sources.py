@@ -96,8 +96,9 @@ async def register_report_source(
         if record.format != report_format.value:
             raise InvalidInput(f"{folder.location} is registered already, as {record.format}", field="format")
         if record.late_data != late_data.value:
-            raise InvalidInput(f"{folder.location} is registered already, with lateData {record.late_data.upper()}",
-                               field="lateData")
+            raise InvalidInput(
+                f"{folder.location} is registered already, with lateData {record.late_data.upper()}", field="lateData"
+            )
     return record
 
 
@@ -139,8 +140,9 @@ async def sync_report_source(ctx: RequestContext, source_id: UUID) -> SyncOutcom
         if parsed.kind is not report_format.manifest_kind:
             problems.append(f"{manifest.location}: a {parsed.kind.value} manifest in a {record.format} source")
             continue
-        if await report_sources.known_delivery(ctx.tx, acting.id, source, parsed.report, parsed.period,
-                                               parsed.assembly_key):
+        if await report_sources.known_delivery(
+            ctx.tx, acting.id, source, parsed.report, parsed.period, parsed.assembly_key
+        ):
             known += 1
             continue
         try:
@@ -175,7 +177,8 @@ async def queue_due_syncs(job_app: procrastinate.App, database: Database) -> int
     for source in due:
         try:
             await task.configure(queueing_lock=f"{SYNC_TASK}:{source.id}").defer_async(
-                source_id=str(source.id), tenant_id=str(source.tenant_id), user_id=str(source.created_by))
+                source_id=str(source.id), tenant_id=str(source.tenant_id), user_id=str(source.created_by)
+            )
         except AlreadyEnqueued:
             continue
         count += 1
@@ -183,14 +186,20 @@ async def queue_due_syncs(job_app: procrastinate.App, database: Database) -> int
 
 
 async def run_report_source_sync(
-    database: Database, store: CostStore, source_id: UUID, context: DbContext, *, sources: CostSources,
+    database: Database,
+    store: CostStore,
+    source_id: UUID,
+    context: DbContext,
+    *,
+    sources: CostSources,
     max_page_size: int,
 ) -> SyncOutcome | None:
     """The sync of one source as its registrant (the job's user and operator), or None when they may not."""
     runtime = RequestRuntime(database, max_page_size, cost_store=store, cost_sources=sources)
     try:
-        async with open_request(runtime, Member(context.user_id, context.tenant_id),
-                                request_id=uuid.uuid4().hex) as ctx:
+        async with open_request(
+            runtime, Member(context.user_id, context.tenant_id), request_id=uuid.uuid4().hex
+        ) as ctx:
             try:
                 outcome = await sync_report_source(ctx, source_id)
             except ApiError as error:  # the block still ends cleanly: what ran before the error commits

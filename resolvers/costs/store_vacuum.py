@@ -51,8 +51,9 @@ async def run_store_vacuum(database: Database, store: CostStore, context: DbCont
     """Vacuum the job's operator's store as the job's user; None when that user may not (any more)."""
     runtime = RequestRuntime(database, max_page_size=1, cost_store=store)
     try:
-        async with open_request(runtime, Member(context.user_id, context.tenant_id),
-                                request_id=uuid.uuid4().hex) as ctx:
+        async with open_request(
+            runtime, Member(context.user_id, context.tenant_id), request_id=uuid.uuid4().hex
+        ) as ctx:
             try:
                 removed = await vacuum_store(ctx)
             except ApiError as error:  # the block still ends cleanly: what ran before the error commits

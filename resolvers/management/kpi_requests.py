@@ -122,9 +122,10 @@ async def respond(ctx: RequestContext, request_id: UUID, fulfilled: bool, respon
             raise InvalidInput(
                 f"finalize a KPI report for {request.period_start} to {request.period_end} first", field="fulfilled"
             )
-        present = {v.key for v in (await kpis.values_of(ctx.tx, [(report.tenant_id, report.id)]))[
-            (report.tenant_id, report.id)
-        ]}
+        present = {
+            v.key
+            for v in (await kpis.values_of(ctx.tx, [(report.tenant_id, report.id)]))[(report.tenant_id, report.id)]
+        }
         missing = [key for key in request.kpi_keys if key not in present]
         if missing:
             raise InvalidInput(

@@ -184,9 +184,7 @@ async def latest(ctx: RequestContext, company_slug: str | None) -> ReportWithVal
     return (await _with_values(ctx, [found]))[0]
 
 
-def validated_values(
-    values: Sequence[ValueInput], definitions: dict[str, KpiDefinitionRecord]
-) -> dict[UUID, Decimal]:
+def validated_values(values: Sequence[ValueInput], definitions: dict[str, KpiDefinitionRecord]) -> dict[UUID, Decimal]:
     found: dict[UUID, Decimal] = {}
     seen: dict[str, int] = {}
     for index, item in enumerate(values):
@@ -195,8 +193,9 @@ def validated_values(
         if definition is None:
             raise InvalidInput(f"no KPI {item.key!r} is defined; define it first", field=f"{where}.key")
         if item.key in seen:
-            raise InvalidInput(f"KPI {item.key!r} appears twice: values[{seen[item.key]}] and {where}",
-                               field=f"{where}.key")
+            raise InvalidInput(
+                f"KPI {item.key!r} appears twice: values[{seen[item.key]}] and {where}", field=f"{where}.key"
+            )
         seen[item.key] = index
         value = parse_decimal(item.value, f"{where}.value", scale=6, digits=18)
         if definition.unit == Unit.COUNT.value and (value < 0 or value != value.to_integral_value()):
