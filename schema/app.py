@@ -115,8 +115,9 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
             raise
         store = CostStore(settings.cost_store_root)
         if store.has_legacy_catalog():  # pre-0008 layout: nothing in it is read until it is split by operator
-            _logger.error("cost store %s has the old single-catalog layout; run `roundpool cost migrate-store`",
-                          store.root)
+            _logger.error(
+                "cost store %s has the old single-catalog layout; run `roundpool cost migrate-store`", store.root
+            )
         provider = tracer_provider or configured_provider(settings.otel_endpoint, settings.otel_service_name)
         metrics = Metrics(settings.metrics_max_operations) if settings.metrics_token else None
         observers: list[Callable[[], Any]] = [] if provider is None else [tracing_extension(provider)]
@@ -129,9 +130,15 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
             await database.dispose()
             raise
         app.state.runtime = _Runtime(
-            database, schema, token_verifier(settings), settings, store,
-            request_runtime(settings, database, store), metrics=metrics,
-            rate_limiter=RateLimiter(database, settings.rate_limit_per_minute) if settings.rate_limit_per_minute
+            database,
+            schema,
+            token_verifier(settings),
+            settings,
+            store,
+            request_runtime(settings, database, store),
+            metrics=metrics,
+            rate_limiter=RateLimiter(database, settings.rate_limit_per_minute)
+            if settings.rate_limit_per_minute
             else None,
             graphiql=graphiql_page(settings.graphiql_assets_url) if settings.graphiql_enabled else None,
             trusted=trusted,
@@ -248,8 +255,11 @@ async def _metrics(request: Request) -> Response:
         return PlainTextResponse("not found", status_code=404)
     scheme, _, offered = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(offered.encode(), token.encode()):
-        return PlainTextResponse("metrics need the bearer token of ROUNDPOOL_METRICS_TOKEN", status_code=401,
-                                 headers={"www-authenticate": "Bearer"})
+        return PlainTextResponse(
+            "metrics need the bearer token of ROUNDPOOL_METRICS_TOKEN",
+            status_code=401,
+            headers={"www-authenticate": "Bearer"},
+        )
     return Response(await metrics.exposition(runtime.database), media_type=CONTENT_TYPE_LATEST)
 
 

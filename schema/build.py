@@ -41,13 +41,26 @@ from schema.types.decimals import DECIMAL
 
 # One class per domain; each domain adds its own here.
 QUERIES: tuple[type, ...] = (
-    TenancyQuery, CapTableQuery, ScenariosQuery, StagedImportsQuery, FinancialsQuery, CostsQuery, CostAssembliesQuery,
+    TenancyQuery,
+    CapTableQuery,
+    ScenariosQuery,
+    StagedImportsQuery,
+    FinancialsQuery,
+    CostsQuery,
+    CostAssembliesQuery,
     ReportSourcesQuery,
-    BillingQuery, NodeQuery,
+    BillingQuery,
+    NodeQuery,
 )
 MUTATIONS: tuple[type, ...] = (
-    TenancyMutation, CapTableMutation, StagedImportsMutation, FinancialsMutation, CostsMutation,
-    CostAssembliesMutation, ReportSourcesMutation, BillingMutation,
+    TenancyMutation,
+    CapTableMutation,
+    StagedImportsMutation,
+    FinancialsMutation,
+    CostsMutation,
+    CostAssembliesMutation,
+    ReportSourcesMutation,
+    BillingMutation,
 )
 
 

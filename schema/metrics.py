@@ -71,23 +71,31 @@ class Metrics:
         self._operations: set[str] = set()
         self._queues: set[str] = set()
         self.requests = Counter(
-            "roundpool_graphql_requests", "GraphQL requests by operation and HTTP status",
-            ["operation", "status"], registry=self.registry,
+            "roundpool_graphql_requests",
+            "GraphQL requests by operation and HTTP status",
+            ["operation", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "roundpool_graphql_request_duration_seconds", "Time to answer a GraphQL request, by operation",
-            ["operation"], registry=self.registry,
+            "roundpool_graphql_request_duration_seconds",
+            "Time to answer a GraphQL request, by operation",
+            ["operation"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
         self.errors = Counter(
             "roundpool_graphql_errors", "GraphQL errors by extensions.code", ["code"], registry=self.registry
         )
         self.pool = Gauge(
-            "roundpool_db_pool_connections", "The app role's connection pool: size, checked_out, overflow",
-            ["state"], registry=self.registry,
+            "roundpool_db_pool_connections",
+            "The app role's connection pool: size, checked_out, overflow",
+            ["state"],
+            registry=self.registry,
         )
         self.jobs = Gauge(
-            "roundpool_jobs", "Jobs by queue and status (todo, doing, failed)", ["queue", "status"],
+            "roundpool_jobs",
+            "Jobs by queue and status (todo, doing, failed)",
+            ["queue", "status"],
             registry=self.registry,
         )
 

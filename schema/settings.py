@@ -141,7 +141,9 @@ class Settings(BaseSettings):
             max_bytes=self.max_zip_bytes, max_files=self.max_zip_files, max_depth=self.max_json_depth
         )
         return RequestLimits(
-            max_response_rows=self.max_response_rows, max_upload_bytes=self.max_upload_bytes, package=package,
+            max_response_rows=self.max_response_rows,
+            max_upload_bytes=self.max_upload_bytes,
+            package=package,
             jocf_schema_dir=self.jocf_schema_dir,
         )
 

@@ -60,8 +60,9 @@ class TrustedDocuments:
         for key, text in manifest.items():
             digest = key.removeprefix(_PREFIX).lower()
             if not isinstance(text, str) or not _HEX.fullmatch(digest):
-                raise TrustedDocumentsInvalid(f"{path}: entry {key!r}: the key must be a sha256 hex digest and the "
-                                              "value a document text")
+                raise TrustedDocumentsInvalid(
+                    f"{path}: entry {key!r}: the key must be a sha256 hex digest and the value a document text"
+                )
             if document_hash(text) != digest:
                 raise TrustedDocumentsInvalid(f"{path}: entry {key!r}: the key is not the sha256 of its document")
             try:
@@ -90,8 +91,9 @@ class TrustedDocuments:
         if not isinstance(query, str):
             return Refused("BAD_REQUEST", "the body must be a JSON object with a string 'query' or a 'documentId'")
         if self.only and document_hash(query) not in self.by_hash:
-            return Refused("DOCUMENT_NOT_TRUSTED", "this server runs only trusted documents; send a registered "
-                                                   "documentId")
+            return Refused(
+                "DOCUMENT_NOT_TRUSTED", "this server runs only trusted documents; send a registered documentId"
+            )
         return query
 
 

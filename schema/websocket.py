@@ -96,8 +96,9 @@ def origin_allowed(origin: str | None, host: str | None, allowed: Sequence[str])
 
 async def graphql_ws(websocket: WebSocket) -> None:
     runtime: _Runtime = websocket.app.state.runtime
-    if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host"),
-                          runtime.settings.cors_origins):
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"), runtime.settings.cors_origins
+    ):
         await websocket.close(code=4403, reason="origin not allowed")  # before accept: the handshake gets a 403
         return
     if PROTOCOL not in websocket.scope.get("subprotocols", []):
@@ -240,8 +241,11 @@ class _Connection:
             raise _Close(4400, f"a subscribe needs an 'id' of 1 to {_MAX_OPERATION_ID} characters")
         request = _request(payload)
         if request is None:
-            raise _Close(4400, "a subscribe payload needs a string 'query', and optional object 'variables' and "
-                               "string 'operationName'")
+            raise _Close(
+                4400,
+                "a subscribe payload needs a string 'query', and optional object 'variables' and "
+                "string 'operationName'",
+            )
         if operation_id in self.operations:
             raise _Close(4409, f"Subscriber for {operation_id} already exists")
         verdict = self.runtime.trusted.resolve(request.query, None, None)  # trusted only: before any parse
@@ -250,8 +254,12 @@ class _Connection:
             return
         if len(self.operations) >= self.limits.max_per_connection:
             limit = self.limits.max_per_connection
-            await self._error(operation_id, f"at most {limit} subscriptions per connection (ROUNDPOOL_SUBSCRIPTION_"
-                                            "MAX_PER_CONNECTION); complete one first", "SUBSCRIPTION_LIMIT")
+            await self._error(
+                operation_id,
+                f"at most {limit} subscriptions per connection (ROUNDPOOL_SUBSCRIPTION_"
+                "MAX_PER_CONNECTION); complete one first",
+                "SUBSCRIPTION_LIMIT",
+            )
             return
         limiter = self.runtime.rate_limiter
         if limiter is not None:
@@ -267,12 +275,17 @@ class _Connection:
     async def _run(self, operation_id: str, request: GraphQLRequest) -> None:
         request_id = request_id_var.get()
         context = SubscriptionContext(
-            request_id=request_id, runtime=self.runtime.requests, principal=self.principal,
-            poll_interval_s=self.limits.poll_interval_s, max_lifetime_s=self.limits.max_lifetime_s,
+            request_id=request_id,
+            runtime=self.runtime.requests,
+            principal=self.principal,
+            poll_interval_s=self.limits.poll_interval_s,
+            max_lifetime_s=self.limits.max_lifetime_s,
         )
         try:
             stream = await self.runtime.schema.subscribe(
-                request.query, variable_values=request.variables, context_value=context,
+                request.query,
+                variable_values=request.variables,
+                context_value=context,
                 operation_name=request.operation_name,
             )
             async with aclosing(stream):

@@ -49,9 +49,7 @@ CloseInvoiceResult = Annotated[
     Invoice | InvoiceAlreadyClosed | PeriodHasNoData | NotAllowed | InvalidInputProblem | NotFoundProblem,
     strawberry.union("CloseInvoiceResult"),
 ]
-CloseInvoicesResult = Annotated[
-    InvoiceRun | NotAllowed | InvalidInputProblem, strawberry.union("CloseInvoicesResult")
-]
+CloseInvoicesResult = Annotated[InvoiceRun | NotAllowed | InvalidInputProblem, strawberry.union("CloseInvoicesResult")]
 VoidInvoiceResult = Annotated[
     InvoiceVoided | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
     strawberry.union("VoidInvoiceResult"),
@@ -66,9 +64,7 @@ CustomerBillingResult = Annotated[
 CustomLineItemResult = Annotated[
     CustomLineItem | NotAllowed | NotFoundProblem | InvalidInputProblem, strawberry.union("CustomLineItemResult")
 ]
-ExchangeRateResult = Annotated[
-    ExchangeRate | NotAllowed | InvalidInputProblem, strawberry.union("ExchangeRateResult")
-]
+ExchangeRateResult = Annotated[ExchangeRate | NotAllowed | InvalidInputProblem, strawberry.union("ExchangeRateResult")]
 CostCategoriesResult = Annotated[
     CostCategorySet | NotAllowed | InvalidInputProblem, strawberry.union("CostCategoriesResult")
 ]
@@ -109,9 +105,7 @@ class BillingMutation:
         self, info: Ctx, tenant_slug: str, period: str, idempotency_key: str | None = None
     ) -> CloseInvoiceResult:
         async def run() -> Invoice:
-            return Invoice.from_record(
-                await closing.close_invoice(info.context, tenant_slug, period, idempotency_key)
-            )
+            return Invoice.from_record(await closing.close_invoice(info.context, tenant_slug, period, idempotency_key))
 
         return await outcome(lambda: _close_outcome(run))
 
@@ -149,8 +143,14 @@ class BillingMutation:
     ) -> PricingPlanResult:
         async def run() -> PricingPlan:
             found = await plans.create_pricing_plan(
-                info.context, name, valid_from, _rules(rules), _exclusions(exclusions), commitments.value,
-                currency, rounding.value,
+                info.context,
+                name,
+                valid_from,
+                _rules(rules),
+                _exclusions(exclusions),
+                commitments.value,
+                currency,
+                rounding.value,
             )
             return PricingPlan.from_plan(found)
 
@@ -170,8 +170,14 @@ class BillingMutation:
     ) -> PricingPlanResult:
         async def run() -> PricingPlan:
             found = await plans.add_plan_version(
-                info.context, parse_id(plan_id, "planId"), valid_from, _rules(rules), _exclusions(exclusions),
-                commitments.value, currency, rounding.value,
+                info.context,
+                parse_id(plan_id, "planId"),
+                valid_from,
+                _rules(rules),
+                _exclusions(exclusions),
+                commitments.value,
+                currency,
+                rounding.value,
             )
             return PricingPlan.from_plan(found)
 
@@ -229,8 +235,17 @@ class BillingMutation:
     ) -> CustomLineItemResult:
         async def run() -> CustomLineItem:
             record = await customers.add_custom_line_item(
-                info.context, tenant_slug, description, kind.value, amount_type.value, value, period,
-                recurrence.value, until, currency, tax_category,
+                info.context,
+                tenant_slug,
+                description,
+                kind.value,
+                amount_type.value,
+                value,
+                period,
+                recurrence.value,
+                until,
+                currency,
+                tax_category,
             )
             return CustomLineItem.from_record(record)
 

@@ -54,14 +54,20 @@ class CostAssembliesQuery:
             raise InvalidInput(f"{id!r} is not an id", field="id") from error
         return CostAssembly.from_view(await cost_assemblies.cost_assembly(info.context, assembly_id))
 
-    @strawberry.field(description="Your operator's cost report assemblies, oldest first, with their progress "
-                      "(billing admins).")
+    @strawberry.field(
+        description="Your operator's cost report assemblies, oldest first, with their progress (billing admins)."
+    )
     async def cost_assemblies(
-        self, info: Ctx, first: int | None = None, after: str | None = None, last: int | None = None,
+        self,
+        info: Ctx,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
         before: str | None = None,
     ) -> Connection[CostAssembly] | None:
         ctx = info.context
         request = page_request(first, after, ctx.max_page_size, cursors.COST_ASSEMBLIES, last=last, before=before)
         page = await cost_assemblies.cost_assemblies_page(ctx, request)
-        return connection(page, CostAssembly.from_view, lambda v: (v.record.created_at, v.record.id),
-                          cursor=cursors.COST_ASSEMBLIES)
+        return connection(
+            page, CostAssembly.from_view, lambda v: (v.record.created_at, v.record.id), cursor=cursors.COST_ASSEMBLIES
+        )

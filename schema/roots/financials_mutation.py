@@ -100,10 +100,6 @@ class KpiReportInput:
     values: list[KpiValueInput]
 
 
-
-
-
-
 @strawberry.type
 class FinancialsMutation:
     @strawberry.mutation(description="Create a draft financial statement, or replace a draft's header and lines.")

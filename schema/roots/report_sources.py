@@ -33,7 +33,10 @@ class ReportSourcesMutation:
         "assembly. Registering it again (same format and lateData) returns it. Billing admins."
     )
     async def register_report_source(
-        self, info: Ctx, location: str, format: ReportSourceFormat,
+        self,
+        info: Ctx,
+        location: str,
+        format: ReportSourceFormat,
         late_data: LateDataMode = LateDataMode.CORRECTIONS,
     ) -> RegisterReportSourceResult:
         try:
@@ -45,15 +48,18 @@ class ReportSourcesMutation:
         except ApiError as error:
             return problem_from(error)  # type: ignore[no-any-return]
 
-    @strawberry.mutation(description="List every report source of your operator now and queue its new "
-                         "deliveries (what the scheduled sync does). Billing admins.")
+    @strawberry.mutation(
+        description="List every report source of your operator now and queue its new "
+        "deliveries (what the scheduled sync does). Billing admins."
+    )
     async def sync_report_sources(self, info: Ctx) -> list[ReportSourceSync]:
         return [ReportSourceSync.from_outcome(o) for o in await report_sources.sync_all(info.context)]
 
 
 @strawberry.type
 class ReportSourcesQuery:
-    @strawberry.field(description="Your operator's report sources with their last assembly, its status and the "
-                      "lag (billing admins).")
+    @strawberry.field(
+        description="Your operator's report sources with their last assembly, its status and the lag (billing admins)."
+    )
     async def cost_sources(self, info: Ctx) -> list[ReportSource] | None:
         return [ReportSource.from_view(v) for v in await report_sources.cost_sources(info.context)]

@@ -23,8 +23,12 @@ Ctx = Info[RequestContext, None]
 
 _IMPORT_FINAL = frozenset({CostImportStatus.SUCCEEDED, CostImportStatus.FAILED, CostImportStatus.DUPLICATE})
 _ASSEMBLY_FINAL = frozenset(
-    {CostAssemblyStatus.SUCCEEDED, CostAssemblyStatus.FAILED, CostAssemblyStatus.DUPLICATE,
-     CostAssemblyStatus.SUPERSEDED}
+    {
+        CostAssemblyStatus.SUCCEEDED,
+        CostAssemblyStatus.FAILED,
+        CostAssemblyStatus.DUPLICATE,
+        CostAssemblyStatus.SUPERSEDED,
+    }
 )
 _RUN_FINAL = frozenset({InvoiceRunStatus.SUCCEEDED, InvoiceRunStatus.FAILED})
 _ENDS = "Ends after the event with a final status; an id you may not see is one NOT_FOUND error."

@@ -64,8 +64,6 @@ class CompanyProfileInput:
     website: str | None = strawberry.UNSET
 
 
-
-
 @strawberry.type
 class TenancyMutation:
     @strawberry.mutation(

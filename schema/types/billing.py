@@ -45,17 +45,21 @@ def _money(value: Decimal | str, currency: str) -> Decimal:
     return money_amount(Decimal(value), currency)
 
 
-@strawberry.enum(description="How the provider's own tax lines (AWS tax the operator paid) are billed: REPLACE "
-                 "(dropped; your tax applies to your supply), PASS_THROUGH (a line of its own, untaxed) or "
-                 "BILL_AS_COST (a usage line, taxed like usage).")
+@strawberry.enum(
+    description="How the provider's own tax lines (AWS tax the operator paid) are billed: REPLACE "
+    "(dropped; your tax applies to your supply), PASS_THROUGH (a line of its own, untaxed) or "
+    "BILL_AS_COST (a usage line, taxed like usage)."
+)
 class ProviderTaxTreatment(enum.Enum):
     REPLACE = "REPLACE"
     PASS_THROUGH = "PASS_THROUGH"
     BILL_AS_COST = "BILL_AS_COST"
 
 
-@strawberry.enum(description="PER_RATE: tax rounded once per invoice and rate (required in Japan); PER_LINE: "
-                 "each line's tax rounded, then summed.")
+@strawberry.enum(
+    description="PER_RATE: tax rounded once per invoice and rate (required in Japan); PER_LINE: "
+    "each line's tax rounded, then summed."
+)
 class TaxRoundingRule(enum.Enum):
     PER_RATE = "PER_RATE"
     PER_LINE = "PER_LINE"
@@ -304,8 +308,13 @@ class ExchangeRate:
 
     @classmethod
     def from_record(cls, record: ExchangeRateRecord) -> ExchangeRate:
-        return cls(period=record.period, currency=record.currency, rate=Decimal(record.rate),
-                   rate_date=record.rate_date, source=record.source)
+        return cls(
+            period=record.period,
+            currency=record.currency,
+            rate=Decimal(record.rate),
+            rate_date=record.rate_date,
+            source=record.source,
+        )
 
 
 @strawberry.type(description="A tax category's rate from `validFrom` on.")
@@ -318,8 +327,13 @@ class TaxRate:
 
     @classmethod
     def from_record(cls, record: TaxRateRecord) -> TaxRate:
-        return cls(category=record.category, valid_from=record.valid_from, rate_percent=Decimal(record.rate_percent),
-                   name=record.name, reduced=record.reduced)
+        return cls(
+            category=record.category,
+            valid_from=record.valid_from,
+            rate_percent=Decimal(record.rate_percent),
+            name=record.name,
+            reduced=record.reduced,
+        )
 
 
 @strawberry.type
@@ -353,8 +367,13 @@ class BillingParty:
 
     @classmethod
     def from_issuer(cls, record: BillingIssuerRecord) -> BillingParty:
-        return cls(name=record.legal_name, address=record.address, tax_id=record.tax_id, email=record.email,
-                   registration_number=record.registration_number)
+        return cls(
+            name=record.legal_name,
+            address=record.address,
+            tax_id=record.tax_id,
+            email=record.email,
+            registration_number=record.registration_number,
+        )
 
 
 @strawberry.type(description="One tax rate's taxable amount and tax on an invoice.")
@@ -379,8 +398,12 @@ class InvoiceExchangeRate:
 def _breakdown(details: dict[str, Any], currency: str) -> list[TaxBreakdownEntry]:
     return [
         TaxBreakdownEntry(
-            category=b["category"], name=b["name"], rate_percent=Decimal(b["rate_percent"]), reduced=b["reduced"],
-            taxable=_money(b["taxable"], currency), tax=_money(b["tax"], currency),
+            category=b["category"],
+            name=b["name"],
+            rate_percent=Decimal(b["rate_percent"]),
+            reduced=b["reduced"],
+            taxable=_money(b["taxable"], currency),
+            tax=_money(b["tax"], currency),
         )
         for b in details.get("tax_breakdown", ())
     ]
@@ -389,15 +412,20 @@ def _breakdown(details: dict[str, Any], currency: str) -> list[TaxBreakdownEntry
 def _conversions(details: dict[str, Any]) -> list[InvoiceExchangeRate]:
     return [
         InvoiceExchangeRate(
-            from_currency=x["from"], to_currency=x["to"], rate=None if x["rate"] is None else Decimal(x["rate"]),
-            rate_date=None if x["date"] is None else date.fromisoformat(x["date"]), source=x["source"],
+            from_currency=x["from"],
+            to_currency=x["to"],
+            rate=None if x["rate"] is None else Decimal(x["rate"]),
+            rate_date=None if x["date"] is None else date.fromisoformat(x["date"]),
+            source=x["source"],
         )
         for x in details.get("exchange_rates", ())
     ]
 
 
-@strawberry.type(description="A usage line has its service, usage type, unit and quantity; tax, credit and fee "
-                 "lines have no quantity.")
+@strawberry.type(
+    description="A usage line has its service, usage type, unit and quantity; tax, credit and fee "
+    "lines have no quantity."
+)
 class InvoiceLine:
     kind: InvoiceLineKind
     service: str | None
@@ -592,8 +620,10 @@ class InvoiceRun(Node):
         )
 
 
-@strawberry.type(description="Billed (rated, before invoice rounding and fees) against your amortised cost, in "
-                 "the cost rows' currency.")
+@strawberry.type(
+    description="Billed (rated, before invoice rounding and fees) against your amortised cost, in "
+    "the cost rows' currency."
+)
 class MarginRow:
     tenant_slug: str | None
     service: str | None

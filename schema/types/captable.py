@@ -317,7 +317,9 @@ class PortfolioCompany:
         if self.company is None:
             return None
         query = cost_queries.CostQuery(
-            group_by=[g.dimension() for g in group_by], metrics=[m.metric() for m in metrics], period=period,
+            group_by=[g.dimension() for g in group_by],
+            metrics=[m.metric() for m in metrics],
+            period=period,
             company=self.company.slug,
         )
         try:

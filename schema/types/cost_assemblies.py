@@ -12,10 +12,12 @@ from schema.types.costs import CostImport, CostImportError, LateDataMode, Rehome
 from schema.types.counts import Count
 
 
-@strawberry.enum(description="QUEUED: parts importing; PUBLISHING: every part staged, publication queued; "
-                 "SUCCEEDED: published (it replaced the previous assembly of its report and period); FAILED: "
-                 "nothing published, see `error`; DUPLICATE: this delivery was imported before; SUPERSEDED: a "
-                 "newer assembly of the same report and period was published first.")
+@strawberry.enum(
+    description="QUEUED: parts importing; PUBLISHING: every part staged, publication queued; "
+    "SUCCEEDED: published (it replaced the previous assembly of its report and period); FAILED: "
+    "nothing published, see `error`; DUPLICATE: this delivery was imported before; SUPERSEDED: a "
+    "newer assembly of the same report and period was published first."
+)
 class CostAssemblyStatus(enum.Enum):
     QUEUED = "queued"
     PUBLISHING = "publishing"
@@ -25,8 +27,10 @@ class CostAssemblyStatus(enum.Enum):
     SUPERSEDED = "superseded"
 
 
-@strawberry.type(description="One delivery of a cost report: its manifest, its parts (one import job each) "
-                 "and the progress summed over them.")
+@strawberry.type(
+    description="One delivery of a cost report: its manifest, its parts (one import job each) "
+    "and the progress summed over them."
+)
 class CostAssembly:
     id: strawberry.ID
     status: CostAssemblyStatus
@@ -54,16 +58,34 @@ class CostAssembly:
         r, p = view.record, view.progress
         error = None
         if r.error is not None:
-            error = CostImportError(file=str(r.error.get("file", "")), row=r.error.get("row"),
-                                    column=r.error.get("column"), reason=str(r.error.get("reason", "")))
+            error = CostImportError(
+                file=str(r.error.get("file", "")),
+                row=r.error.get("row"),
+                column=r.error.get("column"),
+                reason=str(r.error.get("reason", "")),
+            )
         return cls(
-            id=strawberry.ID(str(r.id)), status=CostAssemblyStatus(r.status), manifest=r.manifest_uri,
-            source=r.source_name, kind=r.kind, report=r.report, period=r.period, assembly_id=r.assembly_key,
-            parts_total=r.parts_total, parts_done=p.parts_done, parts_failed=p.parts_failed,
-            bytes_processed=p.bytes, bytes_total=p.bytes_total, rows_processed=p.rows,
+            id=strawberry.ID(str(r.id)),
+            status=CostAssemblyStatus(r.status),
+            manifest=r.manifest_uri,
+            source=r.source_name,
+            kind=r.kind,
+            report=r.report,
+            period=r.period,
+            assembly_id=r.assembly_key,
+            parts_total=r.parts_total,
+            parts_done=p.parts_done,
+            parts_failed=p.parts_failed,
+            bytes_processed=p.bytes,
+            bytes_total=p.bytes_total,
+            rows_processed=p.rows,
             late_data=LateDataMode(r.late_data),
-            rehomed=[RehomedPeriod(source_period=x["source_period"], target_period=x["target_period"],
-                                   rows=x["rows"]) for x in r.rehomed],
-            error=error, parts=[CostImport.from_record(part) for part in view.parts],
-            created_at=r.created_at, finished_at=r.finished_at,
+            rehomed=[
+                RehomedPeriod(source_period=x["source_period"], target_period=x["target_period"], rows=x["rows"])
+                for x in r.rehomed
+            ],
+            error=error,
+            parts=[CostImport.from_record(part) for part in view.parts],
+            created_at=r.created_at,
+            finished_at=r.finished_at,
         )

@@ -39,8 +39,10 @@ class CostGroupBy(enum.Enum):
         return None if self is CostGroupBy.TAG else Dimension(self.value)
 
 
-@strawberry.enum(description="BILLED: what the provider charged; EFFECTIVE: amortised; LIST: public on-demand; "
-                 "NET: after discounts where the report has it, else billed.")
+@strawberry.enum(
+    description="BILLED: what the provider charged; EFFECTIVE: amortised; LIST: public on-demand; "
+    "NET: after discounts where the report has it, else billed."
+)
 class CostMetric(enum.Enum):
     LIST = "list"
     BILLED = "billed"
@@ -114,8 +116,17 @@ class CostRow:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> CostRow:
-        keys = ("account", "service", "resource", "region", "month", "charge_category", "line_item_type", "tag",
-                "category")
+        keys = (
+            "account",
+            "service",
+            "resource",
+            "region",
+            "month",
+            "charge_category",
+            "line_item_type",
+            "tag",
+            "category",
+        )
         values: dict[str, Any] = {k: row.get(k) for k in keys}
         day = row.get("day")
         values["day"] = None if day is None else str(day)

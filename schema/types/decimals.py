@@ -17,7 +17,7 @@ _MAX_TEXT = 64
 
 def parse_decimal(value: object) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError("a Decimal is sent as a string such as \"12.50\"")
+        raise ValueError('a Decimal is sent as a string such as "12.50"')
     text = str(value).strip()
     if len(text) > _MAX_TEXT:
         raise ValueError(f"a Decimal has at most {_MAX_TEXT} characters")

@@ -13,9 +13,11 @@ from schema.types.cost_assemblies import CostAssemblyStatus
 from schema.types.costs import LateDataMode
 
 
-@strawberry.enum(description="The layout AWS writes under the prefix: LEGACY_CUR `<report>/<yyyymmdd-yyyymmdd>/"
-                 "<report>-Manifest.json`; CUR_2_0 and FOCUS (Data Exports) `<export>/metadata/"
-                 "BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`.")
+@strawberry.enum(
+    description="The layout AWS writes under the prefix: LEGACY_CUR `<report>/<yyyymmdd-yyyymmdd>/"
+    "<report>-Manifest.json`; CUR_2_0 and FOCUS (Data Exports) `<export>/metadata/"
+    "BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`."
+)
 class ReportSourceFormat(enum.Enum):
     LEGACY_CUR = "legacy-cur"
     CUR_2_0 = "cur2"
@@ -35,22 +37,29 @@ class ReportSource:
     created_at: datetime
     last_synced_at: datetime | None
     last_manifest_modified_at: datetime | None = strawberry.field(
-        description="Last-modified time of the newest manifest the last sync listed.")
+        description="Last-modified time of the newest manifest the last sync listed."
+    )
     last_error: str | None = strawberry.field(description="Why manifests were not queued at the last sync.")
     last_assembly_id: strawberry.ID | None
     last_assembly_status: CostAssemblyStatus | None
     lag_seconds: float | None = strawberry.field(
         description="Now minus the newest manifest's last-modified time (else the last assembly's creation): "
-        "how old the newest delivery is.")
+        "how old the newest delivery is."
+    )
 
     @classmethod
     def from_view(cls, view: ReportSourceView) -> ReportSource:
         r, last = view.record, view.last_assembly
         return cls(
-            id=strawberry.ID(str(r.id)), location=r.location, format=ReportSourceFormat(r.format),
-            source=r.source_name, late_data=LateDataMode(r.late_data), created_at=r.created_at,
+            id=strawberry.ID(str(r.id)),
+            location=r.location,
+            format=ReportSourceFormat(r.format),
+            source=r.source_name,
+            late_data=LateDataMode(r.late_data),
+            created_at=r.created_at,
             last_synced_at=r.last_synced_at,
-            last_manifest_modified_at=r.last_manifest_at, last_error=r.last_error,
+            last_manifest_modified_at=r.last_manifest_at,
+            last_error=r.last_error,
             last_assembly_id=strawberry.ID(str(last.id)) if last else None,
             last_assembly_status=CostAssemblyStatus(last.status) if last else None,
             lag_seconds=view.lag_seconds(datetime.now(UTC)),
@@ -66,6 +75,9 @@ class ReportSourceSync:
 
     @classmethod
     def from_outcome(cls, outcome: SyncOutcome) -> ReportSourceSync:
-        return cls(source_id=strawberry.ID(str(outcome.source.id)),
-                   queued_assembly_ids=[strawberry.ID(str(a.id)) for a in outcome.queued],
-                   known=outcome.known, problems=outcome.problems)
+        return cls(
+            source_id=strawberry.ID(str(outcome.source.id)),
+            queued_assembly_ids=[strawberry.ID(str(a.id)) for a in outcome.queued],
+            known=outcome.known,
+            problems=outcome.problems,
+        )

@@ -69,9 +69,7 @@ class WaterfallAssumptionsInput:
             convertibles=ConvertibleTreatmentValue(self.convertibles),
             cash_out_multiple=self.cash_out_multiple,
             unvested_awards=self.unvested_awards,
-            participation={
-                p.stock_class_id: ClassTerms(p.participating, p.cap_multiple) for p in self.participation
-            },
+            participation={p.stock_class_id: ClassTerms(p.participating, p.cap_multiple) for p in self.participation},
         )
 
 
