@@ -9,7 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
-from captable.replay import ConvertibleRule as RuleValue
+from captable.replay import ConvertibleRule
 from resolvers.captable import captable, funds, ocf, portfolio
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
@@ -18,7 +18,6 @@ from resolvers.common.pages import page_request
 from resolvers.management import kpis
 from schema.types.captable import (
     CapTable,
-    ConvertibleRule,
     Fund,
     LedgerItem,
     OcfPackage,
@@ -53,10 +52,10 @@ class CapTableQuery:
         self,
         info: Ctx,
         as_of: date | None = None,
-        convertible_rule: ConvertibleRule = RuleValue.EXCLUDE,
+        convertible_rule: ConvertibleRule = ConvertibleRule.EXCLUDE,
         company: strawberry.ID | None = None,
     ) -> CapTable | None:
-        view = await captable.cap_table(info.context, company_id(company), as_of, RuleValue(convertible_rule))
+        view = await captable.cap_table(info.context, company_id(company), as_of, ConvertibleRule(convertible_rule))
         return CapTable.of(view)
 
     @strawberry.field(description="Vested and unvested quantity of a grant as of `asOf` (default today).")

@@ -16,12 +16,9 @@ from schema.types.financials import (
     DeletedKpiDefinition,
     DeletedKpiReport,
     FinancialReport,
-    FinancialStatement,
     KpiDefinition,
-    KpiDirection,
     KpiReport,
     KpiRequest,
-    KpiUnit,
 )
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 
@@ -68,7 +65,7 @@ class FinancialLineInput:
 @strawberry.input
 class FinancialReportInput:
     id: strawberry.ID | None = strawberry.field(default=None, description="The draft to edit; a new one if omitted.")
-    statement: FinancialStatement
+    statement: financials.Statement
     period_start: date
     period_end: date
     currency: str = strawberry.field(description="ISO 4217 code of every amount, such as 'JPY'.")
@@ -81,9 +78,9 @@ class KpiDefinitionInput:
         description="arr, mrr, burn, runway_months, headcount, customers, churn_rate, or a custom key."
     )
     name: str
-    unit: KpiUnit
+    unit: kpis.Unit
     currency: str | None = strawberry.field(default=None, description="Required for unit CURRENCY only.")
-    direction: KpiDirection = kpis.Direction.UP
+    direction: kpis.Direction = kpis.Direction.UP
 
 
 @strawberry.input

@@ -16,11 +16,9 @@ from resolvers.common.pages import page_request
 from resolvers.management import financials, kpi_requests, kpis
 from schema.types.financials import (
     FinancialReport,
-    FinancialStatement,
     KpiDefinition,
     KpiReport,
     KpiRequest,
-    KpiRequestStatus,
 )
 from schema.types.pagination import Connection, connection
 
@@ -47,7 +45,7 @@ class FinancialsQuery:
         self,
         info: Ctx,
         company_slug: str | None = None,
-        statement: FinancialStatement | None = None,
+        statement: financials.Statement | None = None,
         from_: From = None,
         to: To = None,
         first: int | None = None,
@@ -96,7 +94,7 @@ class FinancialsQuery:
     async def kpi_requests(
         self,
         info: Ctx,
-        status: KpiRequestStatus | None = None,
+        status: kpi_requests.RequestStatus | None = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,

@@ -8,15 +8,16 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
-from policies.principal import TenantKind
+from policies.principal import Role, TenantKind
 from resolvers.common.context import RequestContext
 from resolvers.tenancy import companies, grants, invitations, members, onboarding
+from resolvers.tenancy.grants import Scope
 from schema.outcomes import outcome, parse_id
-from schema.types.grants import GrantScope, PortfolioGrant
+from schema.types.grants import PortfolioGrant
 from schema.types.invitations import Invitation
 from schema.types.onboarding import CustomerCreated
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
-from schema.types.tenancy import CompanyProfile, Membership, RemovedMember, Role, Tenant
+from schema.types.tenancy import CompanyProfile, Membership, RemovedMember, Tenant
 
 Ctx = Info[RequestContext, None]
 
@@ -140,7 +141,7 @@ class TenancyMutation:
         return await outcome(run)
 
     @strawberry.mutation(description="A VC's owner or admin asks a startup for access to some scopes.")
-    async def request_portfolio_access(self, info: Ctx, startup_slug: str, scopes: list[GrantScope]) -> GrantResult:
+    async def request_portfolio_access(self, info: Ctx, startup_slug: str, scopes: list[Scope]) -> GrantResult:
         async def run() -> PortfolioGrant:
             return PortfolioGrant.from_record(await grants.request_access(info.context, startup_slug, scopes))
 
@@ -148,7 +149,7 @@ class TenancyMutation:
 
     @strawberry.mutation(description="The startup's owner or admin approves (some of) the requested scopes.")
     async def approve_portfolio_access(
-        self, info: Ctx, id: strawberry.ID, scopes: list[GrantScope], expires_at: datetime | None = None
+        self, info: Ctx, id: strawberry.ID, scopes: list[Scope], expires_at: datetime | None = None
     ) -> GrantResult:
         async def run() -> PortfolioGrant:
             record = await grants.approve_access(info.context, parse_id(id, "id"), scopes, expires_at)

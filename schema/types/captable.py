@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from captable import Problem
 from captable.funds import Defined, Metric
-from captable.replay import ConvertibleRule as ConvertibleRuleValue
+from captable.replay import ConvertibleRule
 from captable.vesting import VestingStatus as VestingStatusValue
 from db.captable_records import FundFlowRecord, FundInvestmentRecord, FundRecord, LedgerRow, LinkRecord
 from resolvers.captable import funds
@@ -31,8 +31,8 @@ from schema.types.node import Node
 from schema.types.problems import Problem as ProblemInterface
 from schema.types.tenancy import Tenant, load_tenant
 
-ConvertibleRule = strawberry.enum(
-    ConvertibleRuleValue,
+strawberry.enum(
+    ConvertibleRule,
     name="ConvertibleRule",
     description="How unconverted convertibles count in fully diluted figures: EXCLUDE, or AT_CAP (converted at "
     "their valuation cap).",

@@ -24,10 +24,10 @@ from schema.types.decimals import stated_money
 from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant
 
-FinancialStatement = strawberry.enum(Statement, name="FinancialStatement")
-KpiUnit = strawberry.enum(Unit, name="KpiUnit")
-KpiDirection = strawberry.enum(Direction, name="KpiDirection", description="Which way of change is good.")
-KpiRequestStatus = strawberry.enum(RequestStatus, name="KpiRequestStatus")
+strawberry.enum(Statement, name="FinancialStatement")
+strawberry.enum(Unit, name="KpiUnit")
+strawberry.enum(Direction, name="KpiDirection", description="Which way of change is good.")
+strawberry.enum(RequestStatus, name="KpiRequestStatus")
 
 
 @strawberry.enum
@@ -56,7 +56,7 @@ class FinancialReportLine:
 @strawberry.type(description="A statement of one fiscal period; final ones never change.")
 class FinancialReport(Node):
     id: strawberry.ID
-    statement: FinancialStatement
+    statement: Statement
     period_start: date
     period_end: date
     currency: str
@@ -94,9 +94,9 @@ class KpiDefinition:
     id: strawberry.ID
     key: str
     name: str
-    unit: KpiUnit
+    unit: Unit
     currency: str | None
-    direction: KpiDirection
+    direction: Direction
     created_at: datetime
     updated_at: datetime
 
@@ -118,9 +118,9 @@ class KpiDefinition:
 class KpiValue:
     key: str
     name: str
-    unit: KpiUnit
+    unit: Unit
     currency: str | None
-    direction: KpiDirection
+    direction: Direction
     value: Decimal
     definition_id: strawberry.ID
     period_start: date = strawberry.field(description="The period of the report the value belongs to.")
@@ -181,7 +181,7 @@ class KpiRequest(Node):
     kpi_keys: list[str]
     message: str
     due_on: date | None
-    status: KpiRequestStatus
+    status: RequestStatus
     response: str
     kpi_report_id: strawberry.ID | None
     created_at: datetime

@@ -15,7 +15,7 @@ from resolvers.tenancy.grants import Scope
 from schema.types.node import Node
 from schema.types.tenancy import Tenant, load_tenant
 
-GrantScope = strawberry.enum(Scope, name="GrantScope")
+strawberry.enum(Scope, name="GrantScope")
 
 
 @strawberry.enum
@@ -28,8 +28,8 @@ class GrantStatus(Enum):
 @strawberry.type
 class PortfolioGrant(Node):
     id: strawberry.ID
-    requested_scopes: list[GrantScope]
-    scopes: list[GrantScope]
+    requested_scopes: list[Scope]
+    scopes: list[Scope]
     status: GrantStatus
     expires_at: datetime | None
     created_at: datetime

@@ -10,9 +10,9 @@ import strawberry
 from strawberry.types import Info
 
 from db.records import InvitationRecord
-from policies.principal import Role as RoleValue
+from policies.principal import Role
 from resolvers.common.context import RequestContext
-from schema.types.tenancy import Role, Tenant, User, load_tenant
+from schema.types.tenancy import Tenant, User, load_tenant
 
 
 @strawberry.enum
@@ -42,7 +42,7 @@ class Invitation:
         return cls(
             id=strawberry.ID(str(record.id)),
             email=record.email,
-            role=RoleValue(record.role),
+            role=Role(record.role),
             status=InvitationStatus.EXPIRED if lapsed else InvitationStatus(record.status),
             created_at=record.created_at,
             expires_at=record.expires_at,

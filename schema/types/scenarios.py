@@ -11,30 +11,27 @@ from decimal import Decimal
 
 import strawberry
 
-from captable.proforma import PoolBasis as PoolBasisValue
-from captable.proforma import PoolTopUp, RoundTerms
-from captable.waterfall import Assumptions, ClassTerms
-from captable.waterfall import ConvertibleTreatment as ConvertibleTreatmentValue
-from captable.waterfall import Decision as DecisionValue
+from captable.proforma import PoolBasis, PoolTopUp, RoundTerms
+from captable.waterfall import Assumptions, ClassTerms, ConvertibleTreatment, Decision
 from resolvers.captable.scenarios import ProFormaView, WaterfallView
 from schema.types.captable import SecurityKind
 
 EXACT = Decimal(1).scaleb(-18)
 
-ConvertibleTreatment = strawberry.enum(
-    ConvertibleTreatmentValue,
+strawberry.enum(
+    ConvertibleTreatment,
     name="ConvertibleTreatment",
     description="What unconverted convertibles do at an exit: GREATER_OF their cash-out amount and their "
     "conversion at the valuation cap (the YC safe's terms), always CONVERT, or always CASH_OUT.",
 )
-WaterfallDecision = strawberry.enum(
-    DecisionValue,
+strawberry.enum(
+    Decision,
     name="WaterfallDecision",
     description="COMMON (no preference), PREFERENCE (took it, non-participating), PARTICIPATES (preference and "
     "a share of the rest), CONVERTS (to common), CASH_OUT (a convertible's cash-out amount), EXERCISES or LAPSES "
     "(options and warrants, in or out of the money).",
 )
-PoolBasis = strawberry.enum(PoolBasisValue, name="PoolBasis")
+strawberry.enum(PoolBasis, name="PoolBasis")
 
 
 def exact(value: Decimal) -> Decimal:
@@ -55,7 +52,7 @@ class ClassParticipationInput:
 
 @strawberry.input
 class WaterfallAssumptionsInput:
-    convertibles: ConvertibleTreatment = ConvertibleTreatmentValue.GREATER_OF  # type: ignore[valid-type]
+    convertibles: ConvertibleTreatment = ConvertibleTreatment.GREATER_OF
     cash_out_multiple: Decimal = strawberry.field(
         default=Decimal(1), description="A convertible's cash-out amount as a multiple of its purchase amount."
     )
@@ -66,7 +63,7 @@ class WaterfallAssumptionsInput:
 
     def value(self) -> Assumptions:
         return Assumptions(
-            convertibles=ConvertibleTreatmentValue(self.convertibles),
+            convertibles=ConvertibleTreatment(self.convertibles),
             cash_out_multiple=self.cash_out_multiple,
             unvested_awards=self.unvested_awards,
             participation={p.stock_class_id: ClassTerms(p.participating, p.cap_multiple) for p in self.participation},
@@ -76,11 +73,11 @@ class WaterfallAssumptionsInput:
 @strawberry.input(description="Give `target` (a fraction of the `basis` count) or `shares`.")
 class PoolTopUpInput:
     target: Decimal | None = None
-    basis: PoolBasis = PoolBasisValue.POST_MONEY  # type: ignore[valid-type]
+    basis: PoolBasis = PoolBasis.POST_MONEY
     shares: Decimal | None = None
 
     def value(self) -> PoolTopUp:
-        return PoolTopUp(target=self.target, basis=PoolBasisValue(self.basis), shares=self.shares)
+        return PoolTopUp(target=self.target, basis=PoolBasis(self.basis), shares=self.shares)
 
 
 def round_terms(
@@ -99,7 +96,7 @@ class WaterfallClass:
     source_id: str
     name: str | None
     kind: SecurityKind
-    decision: WaterfallDecision  # type: ignore[valid-type]
+    decision: Decision
     capped: bool = strawberry.field(description="Participation stopped at the cap.")
     shares: Decimal = strawberry.field(description="As-converted shares (conversion shares for convertibles).")
     claim: Decimal = strawberry.field(description="Preference or cash-out amount claimed.")

@@ -9,8 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from db.records import CompanyProfileRecord, MembershipRecord, TenantRecord, UserRecord
-from policies.principal import Role as RoleValue
-from policies.principal import TenantKind as TenantKindValue
+from policies.principal import Role, TenantKind
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
 from resolvers.common.pages import page_request
@@ -18,8 +17,9 @@ from resolvers.tenancy import companies, tenants
 from schema.types.node import Node
 from schema.types.pagination import Connection, connection
 
-TenantKind = strawberry.enum(TenantKindValue, name="TenantKind")
-Role = strawberry.enum(RoleValue, name="Role")
+# The engine enums themselves are the GraphQL enums: registered once here, typed by their own class everywhere.
+strawberry.enum(TenantKind, name="TenantKind")
+strawberry.enum(Role, name="Role")
 
 
 async def load_tenant(info: Info[RequestContext, None], tenant_id: UUID) -> Tenant | None:
@@ -82,7 +82,7 @@ class Tenant(Node):
             id=strawberry.ID(str(record.id)),
             slug=record.slug,
             name=record.name,
-            kind=TenantKindValue(record.kind),
+            kind=TenantKind(record.kind),
             created_at=record.created_at,
         )
 
@@ -123,7 +123,7 @@ class Membership:
     @classmethod
     def from_record(cls, record: MembershipRecord) -> Membership:
         return cls(
-            role=RoleValue(record.role),
+            role=Role(record.role),
             created_at=record.created_at,
             tenant_id=record.tenant_id,
             user_id=record.user_id,
