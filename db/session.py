@@ -1,8 +1,10 @@
 """The engine and the per-request transaction.
 
 Every transaction's first statement binds the request's context with `set_config(…, true)` (transaction-local,
-so nothing survives on a pooled connection). It runs in an `after_begin` hook, so no code path can forget it;
-a session without a context refuses to begin.
+so nothing survives on a pooled connection). Statements run through SQLAlchemy Core on one `AsyncConnection`
+(the ORM session's unit of work cost a third of a request and bought nothing here); the connection wrapper binds
+the context whenever a transaction begins, so no code path can forget it, and one without a context refuses
+before it takes a connection.
 """
 
 from __future__ import annotations
@@ -16,17 +18,10 @@ from types import TracebackType
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import text
 from sqlalchemy.engine import Result
-from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
-    AsyncEngine,
-    AsyncSession,
-    AsyncSessionTransaction,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 from sqlalchemy.sql import Executable
 
 from db.errors import MissingContext, TransactionClosed
@@ -38,6 +33,12 @@ _SET_CONTEXT = text(
     "select set_config('app.user_id', :user_id, true), set_config('app.tenant_id', :tenant_id, true),"
     " set_config('statement_timeout', :timeout, true)"
 )
+
+# No pre-ping (a round trip per checkout): a connection the server dropped fails on the transaction's first
+# statement, the set_config, which nothing depends on yet, so it is retried once on a fresh connection
+# (SQLAlchemy invalidates the dead one and every pooled connection older than it). Recycling bounds how long an
+# idle connection is trusted.
+_POOL_RECYCLE_S = 1_800
 
 
 @dataclass(frozen=True)
@@ -53,23 +54,72 @@ class DbContext:
 NOBODY = DbContext(user_id=UUID(int=0))
 
 
-class _ContextSession(Session):
-    pass
+class _ContextConnection:
+    """A pooled connection, taken at the first statement, whose every transaction begins with the set_config of
+    `context`; with no context it refuses to begin."""
+
+    def __init__(self, engine: AsyncEngine, statement_timeout_ms: int, context: DbContext | None = None) -> None:
+        self._engine = engine
+        self._timeout = str(statement_timeout_ms)
+        self.context = context
+        self._conn: AsyncConnection | None = None
+
+    async def execute(
+        self, statement: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
+    ) -> Result[*tuple[Any, ...]]:
+        conn = await self._begun()
+        return await conn.execute(statement, params)
+
+    async def begin_nested(self) -> AsyncTransaction:
+        conn = await self._begun()
+        return await conn.begin_nested()
+
+    async def commit(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            await self._conn.commit()
+
+    async def rollback(self) -> None:
+        if self._conn is not None and self._conn.in_transaction():
+            await self._conn.rollback()
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+
+    async def _begun(self) -> AsyncConnection:
+        context = self.context
+        if not isinstance(context, DbContext):
+            raise MissingContext("a transaction began without a request context")
+        if self._conn is None:
+            self._conn = await self._engine.connect()
+        if not self._conn.in_transaction():
+            await self._bind(self._conn, context)
+        return self._conn
+
+    async def _bind(self, conn: AsyncConnection, context: DbContext) -> None:
+        params = _context_params(context, self._timeout)
+        try:
+            await conn.execute(_SET_CONTEXT, params)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            await conn.rollback()
+            await conn.execute(_SET_CONTEXT, params)  # reconnects: the first statement ran nothing yet
+
+    async def rebind(self, context: DbContext) -> None:
+        """Bind `context` in the open transaction, or let the next one begin with it (no round trip)."""
+        if self._conn is not None and self._conn.in_transaction():
+            await self._conn.execute(_SET_CONTEXT, _context_params(context, self._timeout))
+        self.context = context
 
 
-@event.listens_for(_ContextSession, "after_begin")
-def _bind_context(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
-    context = session.info.get("context")
-    if not isinstance(context, DbContext):
-        raise MissingContext("a transaction began without a request context")
-    connection.execute(
-        _SET_CONTEXT,
-        {
-            "user_id": str(context.user_id),
-            "tenant_id": str(context.tenant_id) if context.tenant_id else "",
-            "timeout": str(session.info["statement_timeout_ms"]),
-        },
-    )
+def _context_params(context: DbContext, timeout: str) -> dict[str, str]:
+    return {
+        "user_id": str(context.user_id),
+        "tenant_id": str(context.tenant_id) if context.tenant_id else "",
+        "timeout": timeout,
+    }
 
 
 class Database:
@@ -77,24 +127,21 @@ class Database:
 
     def __init__(self, app_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5_000) -> None:
         self.engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(app_url), pool_size=pool_size, max_overflow=0, pool_pre_ping=True
+            sqlalchemy_url(app_url), pool_size=pool_size, max_overflow=0, pool_recycle=_POOL_RECYCLE_S
         )
-        self._sessions = async_sessionmaker(self.engine, sync_session_class=_ContextSession, expire_on_commit=False)
         # Side transactions (see RequestTransaction.aside) come from a pool of their own: a request holding a
         # connection of the main pool never waits for a second one from it, which could exhaust it for good.
+        # The side pool is small and rarely used, so a connection there may have idled long: it keeps the ping.
         self._side_engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(app_url), pool_size=max(1, pool_size // 4), max_overflow=0, pool_pre_ping=True
         )
-        self._side_sessions = async_sessionmaker(
-            self._side_engine, sync_session_class=_ContextSession, expire_on_commit=False
-        )
         self.statement_timeout_ms = statement_timeout_ms
 
+    def _sessions(self, context: DbContext | None = None) -> _ContextConnection:
+        return _ContextConnection(self.engine, self.statement_timeout_ms, context)
+
     def transaction(self, context: DbContext) -> RequestTransaction:
-        session = self._sessions()
-        session.info["context"] = context
-        session.info["statement_timeout_ms"] = self.statement_timeout_ms
-        return RequestTransaction(session, context, database=self)
+        return RequestTransaction(self._sessions(context), context, database=self)
 
     def side_connection(self) -> AsyncConnection:
         """A connection of the side pool without a context, for statements that read no tenant data (the
@@ -103,10 +150,7 @@ class Database:
 
     def side_transaction(self, context: DbContext) -> RequestTransaction:
         """A short transaction beside a request's, with the same context, that commits on its own."""
-        session = self._side_sessions()
-        session.info["context"] = context
-        session.info["statement_timeout_ms"] = self.statement_timeout_ms
-        return RequestTransaction(session, context)
+        return RequestTransaction(_ContextConnection(self._side_engine, self.statement_timeout_ms, context), context)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -117,12 +161,12 @@ class RequestTransaction:
     """One request's transaction: commits when the block ends cleanly, rolls back otherwise.
 
     graphql-core resolves sibling fields concurrently and cancels the pending ones when a non-null sibling
-    fails. One AsyncSession must not serve two tasks at once, and a statement cancelled half-way leaves its
+    fails. One connection must not serve two tasks at once, and a statement cancelled half-way leaves its
     connection unusable, so every statement runs in its own task that holds the lock and is shielded from
     the caller's cancellation; the block's end waits for those tasks before it commits or rolls back.
     """
 
-    def __init__(self, session: AsyncSession, context: DbContext, *, database: Database | None = None) -> None:
+    def __init__(self, session: _ContextConnection, context: DbContext, *, database: Database | None = None) -> None:
         self._session = session
         self._database = database
         self._lock = asyncio.Lock()
@@ -168,14 +212,7 @@ class RequestTransaction:
             raise MissingContext("the request's context is fixed once its work began")
         if current != NOBODY and (current.user_id != context.user_id or current.tenant_id is not None):
             raise MissingContext("a transaction's context only narrows: nobody → user → user acting for a tenant")
-        params = {
-            "user_id": str(context.user_id),
-            "tenant_id": str(context.tenant_id) if context.tenant_id else "",
-            "timeout": str(self._session.info["statement_timeout_ms"]),
-        }
-        await self.execute(_SET_CONTEXT, params)
-        # The hook binds what `info` holds whenever the session begins again (after a rollback).
-        self._session.info["context"] = context
+        await self._shielded(self._session.rebind(context))
         self.context = context
 
     def seal(self) -> None:
@@ -224,12 +261,12 @@ class RequestTransaction:
 class _Savepoint:
     def __init__(self, tx: RequestTransaction) -> None:
         self._tx = tx
-        self._nested: AsyncSessionTransaction | None = None
+        self._nested: AsyncTransaction | None = None
 
     async def __aenter__(self) -> None:
         self._nested = await self._tx._shielded(self._begin())
 
-    async def _begin(self) -> AsyncSessionTransaction:
+    async def _begin(self) -> AsyncTransaction:
         return await self._tx._session.begin_nested()
 
     async def __aexit__(

@@ -1,0 +1,55 @@
+"""No pre-ping: a pooled connection the server dropped fails on the transaction's first statement, the
+set_config, and the transaction goes on with a fresh connection; a drop after the first statement is an error."""
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from db.session import Database, DbContext
+from tests.plugins.database import TestDatabase
+from tests.plugins.world import World
+
+_PROBE = text("select pg_backend_pid(), current_setting('app.user_id', true), current_setting('app.tenant_id', true)")
+
+
+async def _terminate(db: Database, pid: int) -> None:
+    async with db.side_connection() as conn:  # the same role may end its own backends
+        assert (await conn.execute(text("select pg_terminate_backend(:pid, 5000)"), {"pid": pid})).scalar_one()
+
+
+async def test_a_dropped_pooled_connection_is_replaced_at_the_first_statement(
+    test_database: TestDatabase, world: World
+) -> None:
+    actor = world.actor("startup_owner")
+    assert actor.user_id is not None
+    context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
+    db = Database(test_database.app_url, pool_size=1)
+    try:
+        async with db.transaction(context) as tx:
+            first_pid = (await tx.execute(_PROBE)).one()[0]
+        await _terminate(db, first_pid)
+        async with db.transaction(context) as tx:
+            pid, user, tenant = (await tx.execute(_PROBE)).one()
+        assert pid != first_pid
+        assert (user, tenant) == (str(actor.user_id), str(actor.tenant_id))
+    finally:
+        await db.dispose()
+
+
+async def test_a_connection_dropped_mid_transaction_is_an_error_not_a_retry(
+    test_database: TestDatabase, world: World
+) -> None:
+    actor = world.actor("startup_owner")
+    assert actor.user_id is not None
+    context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
+    db = Database(test_database.app_url, pool_size=1)
+    try:
+        with pytest.raises(DBAPIError):
+            async with db.transaction(context) as tx:
+                pid = (await tx.execute(_PROBE)).one()[0]
+                await _terminate(db, pid)
+                await tx.execute(_PROBE)
+        async with db.transaction(context) as tx:
+            assert (await tx.execute(_PROBE)).one()[0] != pid
+    finally:
+        await db.dispose()
