@@ -11,6 +11,7 @@ from cost.billing import (
     CustomItem,
 )
 from cost.billing.errors import BillingError
+from cost.billing.plans import ItemAmount, ItemKind, Recurrence
 from db.billing_records import (
     CustomerBillingRecord,
     CustomItemRecord,
@@ -18,7 +19,7 @@ from db.billing_records import (
 from db.errors import ConstraintViolation, PolicyViolation
 from db.queries import billing
 from resolvers.billing.access import billed_customer, billing_operator
-from resolvers.billing.inputs import bounded_text, check_payment_terms, currency_code, tax_category_code
+from resolvers.billing.inputs import bounded_text, check_payment_terms, currency_code, engine_enum, tax_category_code
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound
 
@@ -78,11 +79,11 @@ async def add_custom_line_item(
     try:
         item = CustomItem(
             description=description.strip(),
-            kind=kind,
-            amount_type=amount_type,
+            kind=engine_enum(ItemKind, kind, "kind"),
+            amount_type=engine_enum(ItemAmount, amount_type, "amountType"),
             value=value,
             period=period,
-            recurrence=recurrence,
+            recurrence=engine_enum(Recurrence, recurrence, "recurrence"),
             until=until,
             currency=None if currency is None else currency_code(currency),
             tax_category=tax_category,

@@ -28,6 +28,7 @@ from cost.billing import (
     rows_for_tenant,
 )
 from cost.billing.definitions import plan_from_json
+from cost.billing.plans import ItemAmount, ItemKind, Recurrence
 from cost.billing.tax import TaxPolicy
 from cost.columns import SCHEMA
 from cost.rows import read_rows
@@ -105,11 +106,11 @@ async def billing_setup(tx: RequestTransaction, customer: TenantRecord, period: 
         items = tuple(
             CustomItem(
                 description=i.description,
-                kind=i.kind,
-                amount_type=i.amount_type,
+                kind=ItemKind(i.kind),
+                amount_type=ItemAmount(i.amount_type),
                 value=Decimal(i.value),
                 period=i.period,
-                recurrence=i.recurrence,
+                recurrence=Recurrence(i.recurrence),
                 until=i.until,
                 currency=i.currency,
                 tax_category=i.tax_category,

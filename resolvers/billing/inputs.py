@@ -3,10 +3,24 @@
 
 from __future__ import annotations
 
+import enum
+from typing import TypeVar
+
 from cost.billing.errors import BillingError
 from cost.billing.money import minor_units
 from cost.billing.tax import check_category
 from resolvers.common.errors import InvalidInput
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def engine_enum(kind: type[E], value: str, field: str) -> E:
+    """`value` as the engine's own enum `kind`; a value outside it is an InvalidInput naming `field`."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise InvalidInput(f"{value!r} is not one of {allowed}", field=field) from None
 
 
 def currency_code(value: str, field: str = "currency") -> str:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from cost.billing import InvoiceDraft
-from cost.billing.tax import DEFAULT_REVERSE_CHARGE_NOTE, TaxPolicy, TaxRate
+from cost.billing.tax import DEFAULT_REVERSE_CHARGE_NOTE, ProviderTax, TaxPolicy, TaxRate, TaxRounding
 from db.billing_records import BillingIssuerRecord, CustomerBillingRecord, ExchangeRateRecord, TaxRateRecord
 
 DEFAULT_PAYMENT_TERMS_DAYS = 30
@@ -33,8 +33,8 @@ def tax_policy(
     return TaxPolicy(
         rates=policy_rates,
         default_category=category,
-        provider_tax=settings.provider_tax or (issuer.provider_tax if issuer else "REPLACE"),
-        rounding=issuer.tax_rounding if issuer else "PER_RATE",
+        provider_tax=ProviderTax(settings.provider_tax or (issuer.provider_tax if issuer else ProviderTax.REPLACE)),
+        rounding=TaxRounding(issuer.tax_rounding) if issuer else TaxRounding.PER_RATE,
         jurisdiction=issuer.jurisdiction if issuer else "",
         reverse_charge=settings.reverse_charge,
         reverse_charge_note=(issuer.reverse_charge_note if issuer else "") or DEFAULT_REVERSE_CHARGE_NOTE,

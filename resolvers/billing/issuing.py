@@ -21,7 +21,7 @@ from resolvers.common.errors import Forbidden
 async def parties(tx: RequestTransaction, customer: TenantRecord) -> tuple[dict[str, Any], dict[str, Any]]:
     operator_id = customer.operator_id
     assert operator_id is not None
-    operator = (await tenancy.tenants_by_ids(tx, [operator_id]) or [None])[0]
+    operator = next(iter(await tenancy.tenants_by_ids(tx, [operator_id])), None)
     issuer = await billing.issuer_of(tx, operator_id)
     settings = (await billing.customer_billing_of(tx, [customer.id])).get(customer.id)
     bill_from = {

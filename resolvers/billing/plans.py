@@ -19,6 +19,8 @@ from cost.billing import (
 )
 from cost.billing.definitions import plan_to_json
 from cost.billing.errors import BillingError
+from cost.billing.money import Rounding
+from cost.billing.plans import Adjustment, Base, CommitmentTreatment, Scope
 from db.billing_records import (
     PlanVersionRecord,
     PricingPlanRecord,
@@ -27,7 +29,7 @@ from db.errors import PolicyViolation, UniqueViolation
 from db.pagination import Page
 from db.queries import billing
 from resolvers.billing.access import billing_operator
-from resolvers.billing.inputs import currency_code
+from resolvers.billing.inputs import currency_code, engine_enum
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -104,9 +106,9 @@ def _definition(
             id="new",
             rules=tuple(rules),
             exclusions=exclusions,
-            commitments=commitments,
+            commitments=engine_enum(CommitmentTreatment, commitments, "commitments"),
             currency=currency_code(currency),
-            rounding=rounding,
+            rounding=engine_enum(Rounding, rounding, "rounding"),
             valid_from=valid_from,
         )
     except (BillingError, ValueError) as error:
@@ -116,7 +118,13 @@ def _definition(
 
 def make_rule(scope: str, adjustment: str, percent: Decimal, value: str | None, base: str) -> Rule:
     try:
-        return Rule(scope=scope, adjustment=adjustment, percent=percent, value=value, base=base)
+        return Rule(
+            scope=engine_enum(Scope, scope, "rules"),
+            adjustment=engine_enum(Adjustment, adjustment, "rules"),
+            percent=percent,
+            value=value,
+            base=engine_enum(Base, base, "rules"),
+        )
     except (BillingError, ValueError) as error:
         raise InvalidInput(f"invalid rule: {error}", field="rules") from error
 
