@@ -24,10 +24,10 @@ from db.queries import captable
 from db.queries import tenancy as tenancy_queries
 from policies.principal import WRITER_ROLES, ActingTenant, TenantKind
 from resolvers.captable.ledgers import check_items, compute_snapshot, ledger_from_rows, links_by_vc
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
-from resolvers.tenancy.companies import audit_granted_reads
 
 SCOPE = "captable"
 

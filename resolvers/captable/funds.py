@@ -7,10 +7,11 @@ which the VC sees only while the startup grants it `captable` (each such read is
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from captable.funds import CashFlow, FundMetrics, fund_metrics
@@ -20,10 +21,12 @@ from db.pagination import Page
 from db.queries import captable, funds
 from policies.principal import WRITER_ROLES, ActingTenant, TenantKind
 from resolvers.captable.captable import SCOPE, today
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
-from resolvers.tenancy.companies import audit_granted_reads
+
+T = TypeVar("T")
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 FLOW_KINDS = tuple(funds.FLOWS)
@@ -43,7 +46,7 @@ def _positive(amount: Decimal, field: str) -> Decimal:
     return amount
 
 
-async def _guarded(make: Any) -> Any:
+async def _guarded(make: Awaitable[T]) -> T:
     try:
         return await make
     except UniqueViolation as error:

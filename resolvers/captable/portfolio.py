@@ -19,9 +19,9 @@ from db.queries import captable
 from policies.principal import TenantKind
 from resolvers.captable.captable import SCOPE
 from resolvers.captable.ledgers import compute_snapshot, ledger_from_rows, links_by_vc
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.budget import charged
 from resolvers.common.context import RequestContext
-from resolvers.tenancy.companies import audit_granted_reads
 
 
 @dataclass(frozen=True)

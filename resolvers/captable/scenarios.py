@@ -25,9 +25,9 @@ from cost.billing.errors import BillingError
 from cost.billing.money import minor_units
 from resolvers.captable.captable import SCOPE, company_ledger, today
 from resolvers.captable.ledgers import company_currency, ledger_from_rows
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import InvalidInput
-from resolvers.tenancy.companies import audit_granted_reads
 
 MAX_EXIT_VALUES = 20
 DEFAULT_MINOR_DIGITS = 2

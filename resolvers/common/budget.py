@@ -83,7 +83,7 @@ def charged(
 
     def decorate(fn: Callable[Concatenate[C, P], Awaitable[R]]) -> Callable[Concatenate[C, P], Awaitable[R]]:
         @functools.wraps(fn)
-        async def wrapper(ctx: C, *args: P.args, **kwargs: P.kwargs) -> R:
+        async def wrapper(ctx: C, /, *args: P.args, **kwargs: P.kwargs) -> R:
             return await ctx.row_budget.run(field, lambda: fn(ctx, *args, **kwargs))
 
         return wrapper

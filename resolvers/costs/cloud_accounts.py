@@ -10,10 +10,10 @@ from db.errors import ConstraintViolation, PolicyViolation, UniqueViolation
 from db.pagination import Page
 from db.queries import costs, tenancy
 from policies.principal import Role, TenantKind
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
-from resolvers.tenancy.companies import audit_granted_reads
 
 BILLING_ADMINS = frozenset({Role.BILLING_ADMIN})
 

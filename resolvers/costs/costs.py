@@ -20,11 +20,11 @@ from cost.rows import read_rows
 from db.queries import billing, costs, tenancy
 from policies.principal import Role, TenantKind
 from resolvers.common.amounts import period_of
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.budget import charged
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound
 from resolvers.costs.imports import require_store
-from resolvers.tenancy.companies import audit_granted_reads
 
 MAX_ROWS = 10_000
 

@@ -18,11 +18,11 @@ from db.pagination import Page
 from db.queries import financials
 from policies.principal import WRITER_ROLES, ActingTenant, TenantKind
 from resolvers.common.amounts import checked_currency, checked_period, parse_decimal
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
 from resolvers.management.management import company_id
-from resolvers.tenancy.companies import audit_granted_reads
 
 SCOPE = "financials"
 MAX_LINES = 500

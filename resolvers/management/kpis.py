@@ -17,10 +17,10 @@ from db.financials_records import KpiDefinitionRecord, KpiReportRecord, KpiValue
 from db.queries import kpis
 from policies.principal import WRITER_ROLES, ActingTenant, TenantKind
 from resolvers.common.amounts import checked_currency, checked_period, parse_decimal
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.management.management import company_id
-from resolvers.tenancy.companies import audit_granted_reads
 
 SCOPE = "financials"
 KPI_KEY = re.compile(r"[a-z][a-z0-9_]{0,62}")
