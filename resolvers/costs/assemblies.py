@@ -351,7 +351,7 @@ async def run_assembly_publication(
         fields = {
             "status": "succeeded",
             "catalog_version": published.version,
-            "rehomed": [r.__dict__ for r in published.rehomed],
+            "rehomed": [r.to_record() for r in published.rehomed],
         }
     except CostError as error:
         fields = {"status": "failed", "error": error_details(error, assembly.manifest_uri)}

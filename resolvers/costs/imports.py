@@ -243,7 +243,7 @@ def _succeeded(result: ImportResult) -> dict[str, Any]:
         "bytes_total": result.bytes,
         "periods": list(result.periods),
         "accounts": list(result.accounts),
-        "rehomed": [r.__dict__ for r in result.rehomed],
+        "rehomed": [r.to_record() for r in result.rehomed],
         "error": None,
     }
 
