@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from cost.billing import Exclusions
+from cost.billing import CommitmentTreatment, Exclusions, ItemAmount, ItemKind, Recurrence, Rounding
 from resolvers.billing import closing, customers, drafts, operator_settings, plans, voiding
 from resolvers.billing import jobs as billing_jobs
 from resolvers.common.context import RequestContext
@@ -20,7 +20,6 @@ from schema.outcomes import outcome, parse_id
 from schema.types.billing import (
     BillingIssuerInput,
     BillingParty,
-    CommitmentTreatment,
     CostCategorySet,
     CustomerBilling,
     CustomerBillingInput,
@@ -31,13 +30,9 @@ from schema.types.billing import (
     InvoiceAlreadyClosed,
     InvoiceRun,
     InvoiceVoided,
-    ItemAmountType,
-    ItemKind,
-    ItemRecurrence,
     PeriodHasNoData,
     PricingPlan,
     PricingRuleInput,
-    RoundingMode,
     TaxRate,
 )
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
@@ -139,7 +134,7 @@ class BillingMutation:
         exclusions: ExclusionsInput | None = None,
         commitments: CommitmentTreatment = CommitmentTreatment.PASS_THROUGH,
         currency: str = "USD",
-        rounding: RoundingMode = RoundingMode.HALF_UP,
+        rounding: Rounding = Rounding.HALF_UP,
     ) -> PricingPlanResult:
         async def run() -> PricingPlan:
             found = await plans.create_pricing_plan(
@@ -166,7 +161,7 @@ class BillingMutation:
         exclusions: ExclusionsInput | None = None,
         commitments: CommitmentTreatment = CommitmentTreatment.PASS_THROUGH,
         currency: str = "USD",
-        rounding: RoundingMode = RoundingMode.HALF_UP,
+        rounding: Rounding = Rounding.HALF_UP,
     ) -> PricingPlanResult:
         async def run() -> PricingPlan:
             found = await plans.add_plan_version(
@@ -223,10 +218,10 @@ class BillingMutation:
         tenant_slug: str,
         description: str,
         kind: ItemKind,
-        amount_type: ItemAmountType,
+        amount_type: ItemAmount,
         value: Decimal,
         period: str,
-        recurrence: ItemRecurrence = ItemRecurrence.ONE_OFF,
+        recurrence: Recurrence = Recurrence.ONE_OFF,
         until: str | None = None,
         currency: str | None = None,
         tax_category: Annotated[

@@ -8,13 +8,13 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from cost import LateData
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import ApiError, InvalidInput
 from resolvers.common.pages import page_request
 from resolvers.costs import assemblies as cost_assemblies
 from schema.types.cost_assemblies import CostAssembly
-from schema.types.costs import LateDataMode
 from schema.types.pagination import Connection, connection
 from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
 
@@ -35,10 +35,10 @@ class CostAssembliesMutation:
         "Billing admins. Follow it with `costAssembly(id)`."
     )
     async def import_cost_assembly(
-        self, info: Ctx, manifest: str, late_data: LateDataMode = LateDataMode.REJECT
+        self, info: Ctx, manifest: str, late_data: LateData = LateData.REJECT
     ) -> ImportCostAssemblyResult:
         try:
-            record = await cost_assemblies.queue_assembly(info.context, manifest, late_data.late_data())
+            record = await cost_assemblies.queue_assembly(info.context, manifest, late_data)
             return CostAssembly.from_view(await cost_assemblies.cost_assembly(info.context, record.id))
         except ApiError as error:
             return problem_from(error)  # type: ignore[no-any-return]

@@ -8,11 +8,12 @@ from typing import Annotated, Any, TypeVar
 import strawberry
 from strawberry.types import Info
 
+from cost import LateData
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import ApiError
 from resolvers.costs import cloud_accounts
 from resolvers.costs import imports as cost_imports
-from schema.types.costs import CloudAccount, CostImport, LateDataMode
+from schema.types.costs import CloudAccount, CostImport
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
 
 Ctx = Info[RequestContext, None]
@@ -43,10 +44,10 @@ class CostsMutation:
         "import; CORRECTIONS re-homes them into the next open period as corrections."
     )
     async def import_cost_report(
-        self, info: Ctx, path: str, late_data: LateDataMode = LateDataMode.REJECT
+        self, info: Ctx, path: str, late_data: LateData = LateData.REJECT
     ) -> ImportCostReportResult:
         async def run() -> CostImport:
-            record = await cost_imports.import_cost_report(info.context, path, late_data.late_data())
+            record = await cost_imports.import_cost_report(info.context, path, late_data)
             return CostImport.from_record(record)
 
         return await _outcome(run)

@@ -8,13 +8,14 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from cost import Metric
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import InvalidInput
 from resolvers.common.pages import page_request
 from resolvers.costs import cloud_accounts, costs
 from resolvers.costs import imports as cost_imports
-from schema.types.costs import CloudAccount, CostFilterInput, CostGroupBy, CostImport, CostMetric, CostRow
+from schema.types.costs import CloudAccount, CostFilterInput, CostGroupBy, CostImport, CostRow
 from schema.types.pagination import Connection, connection
 
 Ctx = Info[RequestContext, None]
@@ -38,7 +39,7 @@ class CostsQuery:
         self,
         info: Ctx,
         group_by: list[CostGroupBy],
-        metrics: list[CostMetric],
+        metrics: list[Metric],
         period: str | None = None,
         from_: Annotated[str | None, strawberry.argument(name="from")] = None,
         to: str | None = None,
@@ -52,7 +53,7 @@ class CostsQuery:
             raise InvalidInput("group by CATEGORY together with categorySet", field="categorySet")
         query = costs.CostQuery(
             group_by=[g.dimension() for g in group_by if g is not CostGroupBy.CATEGORY],
-            metrics=[m.metric() for m in metrics],
+            metrics=list(metrics),
             period=period,
             period_from=from_,
             period_to=to,

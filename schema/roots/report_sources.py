@@ -7,10 +7,10 @@ from typing import Annotated
 import strawberry
 from strawberry.types import Info
 
+from cost import LateData
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import ApiError
 from resolvers.costs import report_sources
-from schema.types.costs import LateDataMode
 from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
 from schema.types.report_sources import ReportSource, ReportSourceFormat, ReportSourceSync
 
@@ -37,11 +37,11 @@ class ReportSourcesMutation:
         info: Ctx,
         location: str,
         format: ReportSourceFormat,
-        late_data: LateDataMode = LateDataMode.CORRECTIONS,
+        late_data: LateData = LateData.CORRECTIONS,
     ) -> RegisterReportSourceResult:
         try:
             record = await report_sources.register_report_source(
-                info.context, location, format.report_format(), late_data.late_data()
+                info.context, location, format.report_format(), late_data
             )
             views = await report_sources.cost_sources(info.context)
             return ReportSource.from_view(next(v for v in views if v.record.id == record.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from policies.principal import Role
 from resolvers.common import audit, cursors
 from resolvers.common.context import RequestContext
 from resolvers.common.pages import page_request
@@ -48,7 +49,7 @@ class TenancyQuery:
         return connection(
             page,
             lambda item: Membership(
-                role=item[1],
+                role=Role(item[1]),
                 created_at=item[0].created_at,
                 tenant_id=item[0].id,
                 user_id=ctx.require_principal().user_id,

@@ -13,8 +13,19 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from cost.billing import InvoiceDraft
+from cost.billing import (
+    Adjustment,
+    CommitmentTreatment,
+    InvoiceDraft,
+    ItemAmount,
+    ItemKind,
+    LineKind,
+    Recurrence,
+    Rounding,
+    Scope,
+)
 from cost.billing import InvoiceLine as DraftLine
+from cost.billing.tax import ProviderTax, TaxRounding
 from db.billing_records import (
     BillingIssuerRecord,
     CostCategoryRecord,
@@ -45,24 +56,32 @@ def _money(value: Decimal | str, currency: str) -> Decimal:
     return money_amount(Decimal(value), currency)
 
 
-@strawberry.enum(
+# The engine's enums are the GraphQL enums (GraphQL names them by member name): registered once, typed by class.
+strawberry.enum(
+    ProviderTax,
+    name="ProviderTaxTreatment",
     description="How the provider's own tax lines (AWS tax the operator paid) are billed: REPLACE "
     "(dropped; your tax applies to your supply), PASS_THROUGH (a line of its own, untaxed) or "
-    "BILL_AS_COST (a usage line, taxed like usage)."
+    "BILL_AS_COST (a usage line, taxed like usage).",
 )
-class ProviderTaxTreatment(enum.Enum):
-    REPLACE = "REPLACE"
-    PASS_THROUGH = "PASS_THROUGH"
-    BILL_AS_COST = "BILL_AS_COST"
-
-
-@strawberry.enum(
+strawberry.enum(
+    TaxRounding,
+    name="TaxRoundingRule",
     description="PER_RATE: tax rounded once per invoice and rate (required in Japan); PER_LINE: "
-    "each line's tax rounded, then summed."
+    "each line's tax rounded, then summed.",
 )
-class TaxRoundingRule(enum.Enum):
-    PER_RATE = "PER_RATE"
-    PER_LINE = "PER_LINE"
+strawberry.enum(LineKind, name="InvoiceLineKind")
+strawberry.enum(Scope, name="RuleScope")
+strawberry.enum(Adjustment, name="RuleAdjustment")
+strawberry.enum(
+    CommitmentTreatment,
+    name="CommitmentTreatment",
+    description="RI / Savings Plan benefit: pass it through, keep it, or assign it per tenant.",
+)
+strawberry.enum(Rounding, name="RoundingMode")
+strawberry.enum(ItemKind, name="ItemKind")
+strawberry.enum(ItemAmount, name="ItemAmountType")
+strawberry.enum(Recurrence, name="ItemRecurrence")
 
 
 @strawberry.enum
@@ -78,15 +97,6 @@ class InvoiceKind(enum.Enum):
     CREDIT_NOTE = "credit_note"
 
 
-@strawberry.enum
-class InvoiceLineKind(enum.Enum):
-    USAGE = "USAGE"
-    FEE = "FEE"
-    CREDIT = "CREDIT"
-    TAX = "TAX"
-    CORRECTION = "CORRECTION"
-
-
 @strawberry.enum(description="HTML or PDF; the document comes back base64-encoded.")
 class DocumentFormat(enum.Enum):
     HTML = "HTML"
@@ -99,61 +109,16 @@ class MarginGroupBy(enum.Enum):
     SERVICE = "SERVICE"
 
 
-@strawberry.enum
-class RuleScope(enum.Enum):
-    GLOBAL = "GLOBAL"
-    SERVICE = "SERVICE"
-    USAGE_TYPE = "USAGE_TYPE"
-    SKU = "SKU"
-
-
-@strawberry.enum
-class RuleAdjustment(enum.Enum):
-    MARKUP = "MARKUP"
-    DISCOUNT = "DISCOUNT"
-
-
 @strawberry.enum(description="ACTUAL: the operator's amortised cost; PUBLIC_ON_DEMAND: the list price.")
 class RuleBase(enum.Enum):
     ACTUAL = "ACTUAL"
     PUBLIC_ON_DEMAND = "PUBLIC_ON_DEMAND"
 
 
-@strawberry.enum(description="RI / Savings Plan benefit: pass it through, keep it, or assign it per tenant.")
-class CommitmentTreatment(enum.Enum):
-    PASS_THROUGH = "PASS_THROUGH"
-    RETAIN = "RETAIN"
-    ASSIGNED = "ASSIGNED"
-
-
-@strawberry.enum
-class RoundingMode(enum.Enum):
-    HALF_UP = "ROUND_HALF_UP"
-    HALF_EVEN = "ROUND_HALF_EVEN"
-
-
-@strawberry.enum
-class ItemKind(enum.Enum):
-    FEE = "FEE"
-    CREDIT = "CREDIT"
-
-
-@strawberry.enum
-class ItemAmountType(enum.Enum):
-    FLAT = "FLAT"
-    PERCENT = "PERCENT"
-
-
-@strawberry.enum
-class ItemRecurrence(enum.Enum):
-    ONE_OFF = "ONE_OFF"
-    RECURRING = "RECURRING"
-
-
 @strawberry.input(description="A pricing rule; the most specific matching rule wins (SKU > usage type > service).")
 class PricingRuleInput:
-    scope: RuleScope
-    adjustment: RuleAdjustment
+    scope: Scope
+    adjustment: Adjustment
     percent: Decimal
     value: str | None = strawberry.field(default=None, description="Service, usage type or SKU; none for GLOBAL.")
     base: RuleBase = RuleBase.ACTUAL
@@ -178,7 +143,7 @@ class CustomerBillingInput:
     email: str | None = None
     tax_id: str | None = strawberry.field(default=None, description="The customer's tax id, printed on invoices.")
     tax_category: str | None = strawberry.field(default=None, description="Picks the tax rate (default standard).")
-    provider_tax: ProviderTaxTreatment | None = strawberry.field(default=None, description="Default: the issuer's.")
+    provider_tax: ProviderTax | None = strawberry.field(default=None, description="Default: the issuer's.")
     reverse_charge: bool | None = strawberry.field(default=None, description="Cross-border B2B: no tax, a note.")
     payment_terms_days: int | None = strawberry.field(default=None, description="Default: the issuer's.")
 
@@ -195,8 +160,8 @@ class BillingIssuerInput:
     jurisdiction: str | None = strawberry.field(default=None, description="ISO 3166 country code, e.g. JP.")
     payment_terms_days: int | None = None
     payment_details: str | None = strawberry.field(default=None, description="Bank or payment details.")
-    provider_tax: ProviderTaxTreatment | None = None
-    tax_rounding: TaxRoundingRule | None = None
+    provider_tax: ProviderTax | None = None
+    tax_rounding: TaxRounding | None = None
     reverse_charge_note: str | None = None
 
 
@@ -243,7 +208,7 @@ class CustomerBilling:
     email: str
     tax_id: str
     tax_category: str
-    provider_tax: ProviderTaxTreatment | None
+    provider_tax: ProviderTax | None
     reverse_charge: bool
     payment_terms_days: int | None
     tenant_id: strawberry.Private[UUID]
@@ -260,7 +225,7 @@ class CustomerBilling:
             email=record.email,
             tax_id=record.tax_id,
             tax_category=record.tax_category,
-            provider_tax=None if record.provider_tax is None else ProviderTaxTreatment(record.provider_tax),
+            provider_tax=None if record.provider_tax is None else ProviderTax(record.provider_tax),
             reverse_charge=record.reverse_charge,
             payment_terms_days=record.payment_terms_days,
             tenant_id=record.tenant_id,
@@ -276,10 +241,10 @@ class CustomLineItem:
     id: strawberry.ID
     description: str
     kind: ItemKind
-    amount_type: ItemAmountType
+    amount_type: ItemAmount
     value: Decimal
     period: str
-    recurrence: ItemRecurrence
+    recurrence: Recurrence
     until: str | None
     currency: str | None
 
@@ -289,10 +254,10 @@ class CustomLineItem:
             id=strawberry.ID(str(record.id)),
             description=record.description,
             kind=ItemKind(record.kind),
-            amount_type=ItemAmountType(record.amount_type),
+            amount_type=ItemAmount(record.amount_type),
             value=Decimal(record.value),
             period=record.period,
-            recurrence=ItemRecurrence(record.recurrence),
+            recurrence=Recurrence(record.recurrence),
             until=record.until,
             currency=record.currency,
         )
@@ -427,7 +392,7 @@ def _conversions(details: dict[str, Any]) -> list[InvoiceExchangeRate]:
     "lines have no quantity."
 )
 class InvoiceLine:
-    kind: InvoiceLineKind
+    kind: LineKind
     service: str | None
     description: str
     quantity: Decimal | None
@@ -440,7 +405,7 @@ class InvoiceLine:
     @classmethod
     def from_record(cls, record: InvoiceLineRecord | DraftLine, currency: str) -> InvoiceLine:
         return cls(
-            kind=InvoiceLineKind(str(record.kind)),
+            kind=LineKind(str(record.kind)),
             service=record.service,
             description=record.description,
             quantity=_plain(record.quantity),

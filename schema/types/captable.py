@@ -6,16 +6,17 @@ import asyncio
 import dataclasses
 from datetime import date
 from decimal import Decimal
-from enum import Enum
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from captable import Problem
+from captable.events import SecurityKind
 from captable.funds import Defined, Metric
 from captable.replay import ConvertibleRule
 from captable.vesting import VestingStatus as VestingStatusValue
+from cost import Metric as CostMetric  # captable.funds has a Metric of its own
 from db.captable_records import FundFlowRecord, FundInvestmentRecord, FundRecord, LedgerRow, LinkRecord
 from resolvers.captable import funds
 from resolvers.captable.captable import CapTableView
@@ -24,7 +25,7 @@ from resolvers.captable.scenarios import Payout, portfolio_payouts
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden
 from resolvers.costs import costs as cost_queries
-from schema.types.costs import CostGroupBy, CostMetric, CostRow
+from schema.types.costs import CostGroupBy, CostRow
 from schema.types.decimals import stated_money
 from schema.types.financials import KpiValue
 from schema.types.node import Node
@@ -40,12 +41,7 @@ strawberry.enum(
 Ctx = Info[RequestContext, None]
 
 
-@strawberry.enum
-class SecurityKind(Enum):
-    STOCK = "STOCK"
-    EQUITY_COMPENSATION = "EQUITY_COMPENSATION"
-    WARRANT = "WARRANT"
-    CONVERTIBLE = "CONVERTIBLE"
+strawberry.enum(SecurityKind, name="SecurityKind")
 
 
 @strawberry.type
@@ -318,7 +314,7 @@ class PortfolioCompany:
             return None
         query = cost_queries.CostQuery(
             group_by=[g.dimension() for g in group_by],
-            metrics=[m.metric() for m in metrics],
+            metrics=list(metrics),
             period=period,
             company=self.company.slug,
         )

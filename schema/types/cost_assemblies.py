@@ -7,8 +7,9 @@ from datetime import datetime
 
 import strawberry
 
+from cost import LateData
 from resolvers.costs.assemblies import AssemblyView
-from schema.types.costs import CostImport, CostImportError, LateDataMode, RehomedPeriod
+from schema.types.costs import CostImport, CostImportError, RehomedPeriod
 from schema.types.counts import Count
 
 
@@ -46,7 +47,7 @@ class CostAssembly:
     bytes_processed: Count
     bytes_total: Count
     rows_processed: Count
-    late_data: LateDataMode
+    late_data: LateData
     rehomed: list[RehomedPeriod]
     error: CostImportError | None
     parts: list[CostImport]
@@ -79,7 +80,7 @@ class CostAssembly:
             bytes_processed=p.bytes,
             bytes_total=p.bytes_total,
             rows_processed=p.rows,
-            late_data=LateDataMode(r.late_data),
+            late_data=LateData(r.late_data),
             rehomed=[
                 RehomedPeriod(source_period=x["source_period"], target_period=x["target_period"], rows=x["rows"])
                 for x in r.rehomed

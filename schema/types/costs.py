@@ -39,18 +39,13 @@ class CostGroupBy(enum.Enum):
         return None if self is CostGroupBy.TAG else Dimension(self.value)
 
 
-@strawberry.enum(
+# The engine's enums are the GraphQL enums (GraphQL names them by member name): registered once, typed by class.
+strawberry.enum(
+    Metric,
+    name="CostMetric",
     description="BILLED: what the provider charged; EFFECTIVE: amortised; LIST: public on-demand; "
-    "NET: after discounts where the report has it, else billed."
+    "NET: after discounts where the report has it, else billed.",
 )
-class CostMetric(enum.Enum):
-    LIST = "list"
-    BILLED = "billed"
-    EFFECTIVE = "effective"
-    NET = "net"
-
-    def metric(self) -> Metric:
-        return Metric(self.value)
 
 
 @strawberry.enum
@@ -62,18 +57,13 @@ class CostImportStatus(enum.Enum):
     DUPLICATE = "duplicate"
 
 
-@strawberry.enum(
+strawberry.enum(
+    LateData,
     name="LateData",
     description="What an import does with rows of a closed (locked) billing period. REJECT: the import fails "
     "and publishes nothing. CORRECTIONS: each such row moves to the first later period that is not closed, as a "
     "correction (ChargeClass `Correction`, billed as CORRECTION lines); a closed period never changes.",
 )
-class LateDataMode(enum.Enum):
-    REJECT = "reject"
-    CORRECTIONS = "corrections"
-
-    def late_data(self) -> LateData:
-        return LateData(self.value)
 
 
 @strawberry.input
@@ -189,7 +179,7 @@ class CostImport(Node):
     periods: list[str]
     accounts: list[str]
     error: CostImportError | None
-    late_data: LateDataMode
+    late_data: LateData
     rehomed: list[RehomedPeriod] = strawberry.field(
         description="Periods whose rows were re-homed as corrections (lateData CORRECTIONS); empty otherwise."
     )
@@ -221,7 +211,7 @@ class CostImport(Node):
             periods=list(record.periods),
             accounts=list(record.accounts),
             error=error,
-            late_data=LateDataMode(record.late_data),
+            late_data=LateData(record.late_data),
             rehomed=[
                 RehomedPeriod(source_period=r["source_period"], target_period=r["target_period"], rows=r["rows"])
                 for r in record.rehomed

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import strawberry
 
+from cost import LateData
 from cost.report_sources import ReportFormat
 from resolvers.costs.report_sources import ReportSourceView, SyncOutcome
 from schema.types.cost_assemblies import CostAssemblyStatus
-from schema.types.costs import LateDataMode
 
 
 @strawberry.enum(
@@ -33,7 +33,7 @@ class ReportSource:
     location: str
     format: ReportSourceFormat
     source: str = strawberry.field(description="The configured cost source the location lies in.")
-    late_data: LateDataMode = strawberry.field(description="The lateData of the assemblies its syncs queue.")
+    late_data: LateData = strawberry.field(description="The lateData of the assemblies its syncs queue.")
     created_at: datetime
     last_synced_at: datetime | None
     last_manifest_modified_at: datetime | None = strawberry.field(
@@ -55,7 +55,7 @@ class ReportSource:
             location=r.location,
             format=ReportSourceFormat(r.format),
             source=r.source_name,
-            late_data=LateDataMode(r.late_data),
+            late_data=LateData(r.late_data),
             created_at=r.created_at,
             last_synced_at=r.last_synced_at,
             last_manifest_modified_at=r.last_manifest_at,

@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import strawberry
 
+from captable.events import SecurityKind
 from captable.proforma import PoolBasis, PoolTopUp, RoundTerms
 from captable.waterfall import Assumptions, ClassTerms, ConvertibleTreatment, Decision
 from resolvers.captable.scenarios import ProFormaView, WaterfallView
-from schema.types.captable import SecurityKind
 
 EXACT = Decimal(1).scaleb(-18)
 
