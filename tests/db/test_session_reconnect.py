@@ -44,11 +44,16 @@ async def test_a_connection_dropped_mid_transaction_is_an_error_not_a_retry(
     context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
     db = Database(test_database.app_url, pool_size=1)
     try:
+        async with db.transaction(context) as tx:
+            pid = (await tx.execute(_PROBE)).one()[0]
+        await _terminate(db, pid)
+        tx = db.transaction(context)
+        await tx.execute(_PROBE)  # a fresh transaction on the dropped connection: retried, rebinds
+        pid = (await tx.execute(_PROBE)).one()[0]
+        await _terminate(db, pid)
         with pytest.raises(DBAPIError):
-            async with db.transaction(context) as tx:
-                pid = (await tx.execute(_PROBE)).one()[0]
-                await _terminate(db, pid)
-                await tx.execute(_PROBE)
+            await tx.execute(_PROBE)
+        await tx.__aexit__(DBAPIError, None, None)
         async with db.transaction(context) as tx:
             assert (await tx.execute(_PROBE)).one()[0] != pid
     finally:
