@@ -69,7 +69,7 @@ BillingIssuerResult = Annotated[
 ]
 
 
-async def _close_outcome(make: Callable[[], Awaitable[T]]) -> Any:
+async def _close_outcome(make: Callable[[], Awaitable[T]]) -> T | InvoiceAlreadyClosed | PeriodHasNoData:
     try:
         return await make()
     except closing.InvoiceAlreadyClosed as error:
@@ -102,7 +102,7 @@ class BillingMutation:
         async def run() -> Invoice:
             return Invoice.from_record(await closing.close_invoice(info.context, tenant_slug, period, idempotency_key))
 
-        return await outcome(lambda: _close_outcome(run))
+        return await outcome(lambda: _close_outcome(run), (NotAllowed, InvalidInputProblem, NotFoundProblem))
 
     @strawberry.mutation(
         description="Close `period` for every tenant your operator bills, as a background job; follow it with "
@@ -112,7 +112,7 @@ class BillingMutation:
         async def run() -> InvoiceRun:
             return InvoiceRun.from_record(await billing_jobs.queue_close_all(info.context, period))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem))
 
     @strawberry.mutation(
         description="Void a closed invoice (billing admins): it stays as it is, marked void with the reason; a "
@@ -184,7 +184,7 @@ class BillingMutation:
             record = await customers.assign_pricing_plan(info.context, tenant_slug, parse_id(plan_id, "planId"))
             return CustomerBilling.from_record(record)
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
     @strawberry.mutation(description="A billed tenant's invoice currency, tax and legal details (billing admins).")
     async def set_customer_billing(
@@ -206,7 +206,7 @@ class BillingMutation:
             }
             return CustomerBilling.from_record(await customers.set_customer_billing(info.context, tenant_slug, fields))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
     @strawberry.mutation(
         description="A fee or credit on a tenant's invoices: FLAT (an amount) or PERCENT (of the rated subtotal); "
@@ -244,7 +244,7 @@ class BillingMutation:
             )
             return CustomLineItem.from_record(record)
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
     @strawberry.mutation(
         description="Units of `currency` for one USD in `period` (billing admins); `rateDate` and `source` are "
@@ -265,7 +265,7 @@ class BillingMutation:
             )
             return ExchangeRate.from_record(record)
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem))
 
     @strawberry.mutation(
         description="The tax rate of a category from `validFrom` on (billing admins); later periods keep the latest "
@@ -286,7 +286,7 @@ class BillingMutation:
             )
             return TaxRate.from_record(record)
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem))
 
     @strawberry.mutation(
         description="Create or replace a named set of cost-category rules (billing admins): "
@@ -299,7 +299,7 @@ class BillingMutation:
             record = await operator_settings.set_cost_category(info.context, name, definition)
             return CostCategorySet.from_record(record)
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem))
 
     @strawberry.mutation(description="Your operator's details printed on its invoices (billing admins).")
     async def set_billing_issuer(self, info: Ctx, issuer: BillingIssuerInput) -> BillingIssuerResult:
@@ -319,4 +319,4 @@ class BillingMutation:
             }
             return BillingParty.from_issuer(await operator_settings.set_billing_issuer(info.context, fields))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Protocol, TypeVar
+from typing import Annotated, Any, Protocol, TypeVar, cast
 
 import strawberry
 from strawberry.scalars import JSON
@@ -35,6 +35,7 @@ from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllow
 
 Ctx = Info[RequestContext, None]
 T = TypeVar("T")
+R = TypeVar("R", LedgerRejected, OcfRejected)
 
 LedgerWriteResult = Annotated[
     LedgerWritten | LedgerRejected | NotAllowed | InvalidInputProblem | ConflictProblem,
@@ -65,45 +66,45 @@ class _OcfInput(Protocol):
     def ocf(self) -> dict[str, Any]: ...
 
 
-async def _outcome(make: Callable[[], Awaitable[T]], rejected: type = LedgerRejected) -> Any:
-    """Like `schema.outcomes.outcome`, plus the ledger's own rejection (every problem, field by field)."""
+def _ledger_checked(make: Callable[[], Awaitable[T]], rejected: type[R]) -> Callable[[], Awaitable[T | R]]:
+    """`make`, with the ledger's own rejection (every problem, field by field) as `rejected`."""
 
-    async def ledger_checked() -> Any:
+    async def checked() -> T | R:
         try:
             return await make()
         except LedgerProblems as error:
             return rejected(message=error.message, problems=[LedgerProblem.of(p) for p in error.problems])
 
-    return await outcome(ledger_checked)
+    return checked
 
 
-async def _write(info: Ctx, items: list[dict[str, Any]]) -> Any:
+async def _write(info: Ctx, items: list[dict[str, Any]]) -> LedgerWriteResult:
     async def run() -> LedgerWritten:
         written = await captable.append_items(info.context, items)
         return LedgerWritten(object_count=len(written.ids), ids=list(written.ids))
 
-    return await _outcome(run)
+    return await outcome(_ledger_checked(run, LedgerRejected), (NotAllowed, InvalidInputProblem, ConflictProblem))
 
 
-async def _typed(info: Ctx, input: _OcfInput) -> Any:
+async def _typed(info: Ctx, input: _OcfInput) -> LedgerWriteResult:
     return await _write(info, [input.ocf()])
 
 
 async def _flow(
     info: Ctx, kind: str, fund_id: strawberry.ID, on: date, amount: Decimal, limited_partner: str | None
-) -> Any:
+) -> FundFlowResult:
     async def run() -> FundFlow:
         record = await funds.add_flow(info.context, kind, parse_id(fund_id, "fundId"), on, amount, limited_partner)
         return FundFlow.from_record(record)
 
-    return await _outcome(run)
+    return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
 
-async def _delete_flow(info: Ctx, kind: str, id: strawberry.ID) -> Any:
+async def _delete_flow(info: Ctx, kind: str, id: strawberry.ID) -> DeleteResult:
     async def run() -> Deleted:
         return Deleted(id=strawberry.ID(str(await funds.delete_flow(info.context, kind, parse_id(id, "id")))))
 
-    return await _outcome(run)
+    return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
 
 @strawberry.type
@@ -114,7 +115,8 @@ class CapTableMutation:
         "ledger as a whole. Owners, admins and members."
     )
     async def record_cap_table_events(self, info: Ctx, events: list[JSON]) -> LedgerWriteResult:
-        return await _write(info, list(events))
+        # Client JSON: check_items reports any event that is not an object as a problem of its own.
+        return await _write(info, [cast(dict[str, Any], event) for event in events])
 
     @strawberry.mutation(description="Add a stakeholder (person or institution) to the ledger.")
     async def create_stakeholder(self, info: Ctx, input: inputs.CreateStakeholderInput) -> LedgerWriteResult:
@@ -187,7 +189,7 @@ class CapTableMutation:
                 object_count=imported.object_count, warnings=[LedgerProblem.of(w) for w in imported.warnings]
             )
 
-        return await _outcome(run, OcfRejected)
+        return await outcome(_ledger_checked(run, OcfRejected), (NotAllowed, InvalidInputProblem, ConflictProblem))
 
     @strawberry.mutation(
         description="Say that a stakeholder is the holding of a VC (its portfolio shows it). The VC must have "
@@ -197,14 +199,14 @@ class CapTableMutation:
         async def run() -> StakeholderLink:
             return StakeholderLink.from_record(await captable.link_stakeholder(info.context, stakeholder_id, vc_slug))
 
-        return await _outcome(run)
+        return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
     @strawberry.mutation(description="Remove a stakeholder's link to an investor.")
     async def unlink_stakeholder(self, info: Ctx, stakeholder_id: str) -> UnlinkResult:
         async def run() -> Unlinked:
             return Unlinked(stakeholder_id=await captable.unlink_stakeholder(info.context, stakeholder_id))
 
-        return await _outcome(run)
+        return await outcome(run, (NotAllowed, NotFoundProblem))
 
     # ---- funds (VC) ----
 
@@ -213,7 +215,7 @@ class CapTableMutation:
         async def run() -> Fund:
             return Fund.from_record(await funds.create_fund(info.context, name, currency, vintage_year))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Rename a fund or change its currency or vintage.")
     async def update_fund(
@@ -231,14 +233,14 @@ class CapTableMutation:
                 raise InvalidInput("nothing to change")
             return Fund.from_record(await funds.update_fund(info.context, parse_id(id, "id"), fields))
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Delete a fund with its commitments, calls, distributions and investments.")
     async def delete_fund(self, info: Ctx, id: strawberry.ID) -> DeleteResult:
         async def run() -> Deleted:
             return Deleted(id=strawberry.ID(str(await funds.delete_fund(info.context, parse_id(id, "id")))))
 
-        return await _outcome(run)
+        return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
     @strawberry.mutation(description="A limited partner's commitment to a fund.")
     async def add_fund_commitment(
@@ -288,11 +290,11 @@ class CapTableMutation:
             )
             return FundInvestment.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run)
 
     @strawberry.mutation(description="Delete a fund investment.")
     async def delete_fund_investment(self, info: Ctx, id: strawberry.ID) -> DeleteResult:
         async def run() -> Deleted:
             return Deleted(id=strawberry.ID(str(await funds.delete_investment(info.context, parse_id(id, "id")))))
 
-        return await _outcome(run)
+        return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))

@@ -11,12 +11,13 @@ from strawberry.types import Info
 from cost import LateData
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import ApiError, InvalidInput
+from resolvers.common.errors import InvalidInput
 from resolvers.common.pages import page_request
 from resolvers.costs import assemblies as cost_assemblies
+from schema.outcomes import outcome
 from schema.types.cost_assemblies import CostAssembly
 from schema.types.pagination import Connection, connection
-from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
+from schema.types.problems import InvalidInputProblem, NotAllowed
 
 Ctx = Info[RequestContext, None]
 
@@ -37,11 +38,11 @@ class CostAssembliesMutation:
     async def import_cost_assembly(
         self, info: Ctx, manifest: str, late_data: LateData = LateData.REJECT
     ) -> ImportCostAssemblyResult:
-        try:
+        async def run() -> CostAssembly:
             record = await cost_assemblies.queue_assembly(info.context, manifest, late_data)
             return CostAssembly.from_view(await cost_assemblies.cost_assembly(info.context, record.id))
-        except ApiError as error:
-            return problem_from(error)  # type: ignore[no-any-return]
+
+        return await outcome(run, (NotAllowed, InvalidInputProblem))
 
 
 @strawberry.type

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from cost import LateData
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import ApiError
 from resolvers.costs import cloud_accounts
 from resolvers.costs import imports as cost_imports
+from schema.outcomes import outcome
 from schema.types.costs import CloudAccount, CostImport
-from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, problem_from
+from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 
 Ctx = Info[RequestContext, None]
-T = TypeVar("T")
 
 ImportCostReportResult = Annotated[
     CostImport | NotAllowed | InvalidInputProblem, strawberry.union("ImportCostReportResult")
@@ -26,13 +24,6 @@ AssignCloudAccountResult = Annotated[
     CloudAccount | NotAllowed | NotFoundProblem | InvalidInputProblem | ConflictProblem,
     strawberry.union("AssignCloudAccountResult"),
 ]
-
-
-async def _outcome(make: Callable[[], Awaitable[T]]) -> Any:
-    try:
-        return await make()
-    except ApiError as error:
-        return problem_from(error)
 
 
 @strawberry.type
@@ -50,7 +41,7 @@ class CostsMutation:
             record = await cost_imports.import_cost_report(info.context, path, late_data)
             return CostImport.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem))
 
     @strawberry.mutation(
         description="Assign a cloud account to a tenant your operator bills, or move it there (the history "
@@ -70,4 +61,4 @@ class CostsMutation:
             )
             return CloudAccount.from_record(record)
 
-        return await _outcome(run)
+        return await outcome(run)

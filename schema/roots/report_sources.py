@@ -9,9 +9,9 @@ from strawberry.types import Info
 
 from cost import LateData
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import ApiError
 from resolvers.costs import report_sources
-from schema.types.problems import InvalidInputProblem, NotAllowed, problem_from
+from schema.outcomes import outcome
+from schema.types.problems import InvalidInputProblem, NotAllowed
 from schema.types.report_sources import ReportSource, ReportSourceFormat, ReportSourceSync
 
 Ctx = Info[RequestContext, None]
@@ -39,14 +39,14 @@ class ReportSourcesMutation:
         format: ReportSourceFormat,
         late_data: LateData = LateData.CORRECTIONS,
     ) -> RegisterReportSourceResult:
-        try:
+        async def run() -> ReportSource:
             record = await report_sources.register_report_source(
                 info.context, location, format.report_format(), late_data
             )
             views = await report_sources.cost_sources(info.context)
             return ReportSource.from_view(next(v for v in views if v.record.id == record.id))
-        except ApiError as error:
-            return problem_from(error)  # type: ignore[no-any-return]
+
+        return await outcome(run, (NotAllowed, InvalidInputProblem))
 
     @strawberry.mutation(
         description="List every report source of your operator now and queue its new "

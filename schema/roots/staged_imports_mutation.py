@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -15,7 +15,7 @@ from resolvers.captable.staged_imports import StagedView
 from resolvers.common.context import RequestContext
 from schema.outcomes import outcome, parse_id
 from schema.types.captable import LedgerProblem, OcfImported, OcfRejected
-from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
+from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, ProblemType
 from schema.types.staged_imports import ImportFormat, StagedImport
 
 Ctx = Info[RequestContext, None]
@@ -30,7 +30,7 @@ CommitStagedImportResult = Annotated[
 ]
 
 
-async def _staged(make: Callable[[], Awaitable[StagedView]]) -> Any:
+async def _staged(make: Callable[[], Awaitable[StagedView]]) -> StagedImport | ProblemType:
     async def run() -> StagedImport:
         return StagedImport.of(await make())
 
@@ -62,7 +62,7 @@ class StagedImportsMutation:
         "otherwise every problem is returned and nothing is written."
     )
     async def commit_staged_import(self, info: Ctx, id: strawberry.ID) -> CommitStagedImportResult:
-        async def run() -> Any:
+        async def run() -> OcfImported | OcfRejected:
             try:
                 imported = await staged_imports.commit(info.context, parse_id(id))
             except LedgerProblems as error:

@@ -74,14 +74,14 @@ class TenancyMutation:
         async def run() -> Tenant:
             return Tenant.from_record(await onboarding.create_tenant(info.context, TenantKind.STARTUP, slug, name))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem, ConflictProblem))
 
     @strawberry.mutation(description="Create a venture capital firm owned by you. Slug as for createStartup.")
     async def create_venture_firm(self, info: Ctx, slug: str, name: str) -> CreateTenantResult:
         async def run() -> Tenant:
             return Tenant.from_record(await onboarding.create_tenant(info.context, TenantKind.VC, slug, name))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem, ConflictProblem))
 
     @strawberry.mutation(
         description="A billing admin of the acting operator creates a startup it bills and invites its first"
@@ -91,7 +91,7 @@ class TenancyMutation:
         async def run() -> CustomerCreated:
             return CustomerCreated.from_result(await onboarding.create_customer(info.context, slug, name, owner_email))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem, ConflictProblem))
 
     @strawberry.mutation(
         description="Invite an e-mail address into the acting tenant (owners and admins; only owners invite"
@@ -101,7 +101,7 @@ class TenancyMutation:
         async def run() -> Invitation:
             return Invitation.from_record(await invitations.invite(info.context, email, role))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem, ConflictProblem))
 
     @strawberry.mutation(description="Revoke a pending invitation of the acting tenant. Owners and admins.")
     async def revoke_invitation(self, info: Ctx, id: strawberry.ID) -> InvitationResult:
@@ -170,4 +170,4 @@ class TenancyMutation:
             fields = {name: value for name, value in vars(input).items() if value is not strawberry.UNSET}
             return CompanyProfile.from_record(await companies.update_profile(info.context, fields))
 
-        return await outcome(run)
+        return await outcome(run, (NotAllowed, InvalidInputProblem))

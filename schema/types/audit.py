@@ -31,5 +31,5 @@ class AuditEvent:
             subject_id=record.subject_id,
             actor_user_id=strawberry.ID(str(record.actor_user_id)) if record.actor_user_id else None,
             actor_tenant_id=strawberry.ID(str(record.actor_tenant_id)) if record.actor_tenant_id else None,
-            details=record.details,
+            details=JSON(record.details),
         )

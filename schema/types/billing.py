@@ -178,7 +178,7 @@ class PlanVersion:
             id=strawberry.ID(str(record.id)),
             version=record.version,
             valid_from=record.valid_from,
-            definition=record.definition,
+            definition=JSON(record.definition),
         )
 
 
@@ -309,7 +309,7 @@ class CostCategorySet:
 
     @classmethod
     def from_record(cls, record: CostCategoryRecord) -> CostCategorySet:
-        return cls(id=strawberry.ID(str(record.id)), name=record.name, definition=record.definition)
+        return cls(id=strawberry.ID(str(record.id)), name=record.name, definition=JSON(record.definition))
 
 
 @strawberry.type
@@ -578,7 +578,7 @@ class InvoiceRun(Node):
             already_closed=record.already_closed,
             no_data=record.no_data,
             failed=record.failed,
-            errors=record.errors,
+            errors=JSON(record.errors),
             created_at=record.created_at,
             started_at=record.started_at,
             finished_at=record.finished_at,

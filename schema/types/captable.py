@@ -120,7 +120,7 @@ class LedgerItem:
 
     @classmethod
     def from_record(cls, row: LedgerRow) -> LedgerItem:
-        return cls(id=row.id, object_type=row.object_type, seq=row.seq, payload=row.payload)
+        return cls(id=row.id, object_type=row.object_type, seq=row.seq, payload=strawberry.scalars.JSON(row.payload))
 
 
 @strawberry.type

@@ -3,6 +3,7 @@ path as `recordCapTableEvents`: validated by `object_type`, then with the whole 
 
 from __future__ import annotations
 
+import datetime
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -233,7 +234,7 @@ class GrantEquityCompensationInput:
     stakeholder_id: str
     stock_plan_id: str
     quantity: Decimal
-    expiration_date: date
+    expiration_date: datetime.date  # the field `date` above shadows the class here
     exercise_price: MoneyInput | None = None
     compensation_type: CompensationType = CompensationType.OPTION
     stock_class_id: str | None = None

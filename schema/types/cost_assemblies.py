@@ -77,9 +77,9 @@ class CostAssembly:
             parts_total=r.parts_total,
             parts_done=p.parts_done,
             parts_failed=p.parts_failed,
-            bytes_processed=p.bytes,
-            bytes_total=p.bytes_total,
-            rows_processed=p.rows,
+            bytes_processed=Count(p.bytes),
+            bytes_total=Count(p.bytes_total),
+            rows_processed=Count(p.rows),
             late_data=LateData(r.late_data),
             rehomed=[
                 RehomedPeriod(source_period=x["source_period"], target_period=x["target_period"], rows=x["rows"])

@@ -70,7 +70,7 @@ class StagedItem:
             file_type=item.file_type,
             object_type=kind if isinstance(kind, str) else None,
             object_id=oid if isinstance(oid, str) else None,
-            payload=item.item,
+            payload=JSON(item.item),
             dropped=item.dropped,
             edited=item.edited,
         )
