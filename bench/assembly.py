@@ -56,11 +56,18 @@ def parts(total_gb: float) -> list[Path]:
 
 def manifest(assembly: str, keys: list[str]) -> bytes:
     columns = [{"category": c.split("/", 1)[0], "name": c.split("/", 1)[1], "type": "String"} for c in HEADER]
-    return json.dumps({
-        "assemblyId": assembly, "reportName": REPORT, "bucket": BUCKET, "reportKeys": keys, "columns": columns,
-        "compression": "NONE", "contentType": "text/csv",
-        "billingPeriod": {"start": "20231101T000000.000Z", "end": "20231201T000000.000Z"},
-    }).encode()
+    return json.dumps(
+        {
+            "assemblyId": assembly,
+            "reportName": REPORT,
+            "bucket": BUCKET,
+            "reportKeys": keys,
+            "columns": columns,
+            "compression": "NONE",
+            "contentType": "text/csv",
+            "billingPeriod": {"start": "20231101T000000.000Z", "end": "20231201T000000.000Z"},
+        }
+    ).encode()
 
 
 class Delivery:
@@ -75,13 +82,24 @@ class Delivery:
 
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
             endpoint = stack.enter_context(moto_s3())
-            self.client = boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
-                                       aws_access_key_id="testing", aws_secret_access_key="testing")
+            self.client = boto3.client(
+                "s3",
+                endpoint_url=f"http://{endpoint}",
+                region_name="us-east-1",
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
             self.client.create_bucket(Bucket=BUCKET)
             secret = scratch / "s3-secret"
             secret.write_text("testing")
-            self.source = {"name": "bench", "url": f"s3://{BUCKET}/{PREFIX}", "endpoint": f"http://{endpoint}",
-                           "region": "us-east-1", "access_key_id": "testing", "secret_access_key_file": str(secret)}
+            self.source = {
+                "name": "bench",
+                "url": f"s3://{BUCKET}/{PREFIX}",
+                "endpoint": f"http://{endpoint}",
+                "region": "us-east-1",
+                "access_key_id": "testing",
+                "secret_access_key_file": str(secret),
+            }
         else:
             self.root = scratch / "bucket"
             self.root.mkdir()
@@ -97,8 +115,7 @@ class Delivery:
             config = TransferConfig(multipart_chunksize=64 << 20, multipart_threshold=64 << 20)
             for key, path in zip(keys, self.files, strict=True):
                 self.client.upload_file(str(path), BUCKET, key, Config=config)
-            self.client.put_object(Bucket=BUCKET, Key=f"{folder}/{REPORT}-Manifest.json",
-                                   Body=manifest(assembly, keys))
+            self.client.put_object(Bucket=BUCKET, Key=f"{folder}/{REPORT}-Manifest.json", Body=manifest(assembly, keys))
             return f"s3://{BUCKET}/{folder}/{REPORT}-Manifest.json"
         for key, path in zip(keys, self.files, strict=True):
             target = self.root / key
@@ -116,12 +133,16 @@ def seed(owner_url: str) -> tuple[str, str, str]:
 
     suffix = uuid.uuid4().hex[:6]
     with psycopg.connect(owner_url) as conn, conn.transaction():
-        operator = conn.execute("insert into tenants (slug, name, kind) values (%s, 'Bench MSP', 'operator')"
-                                " returning id", (f"bench-msp-{suffix}",)).fetchone()[0]
-        user = conn.execute("insert into users (email) values (%s) returning id",
-                            (f"billing-{suffix}@example.com",)).fetchone()[0]
-        conn.execute("insert into memberships (tenant_id, user_id, role) values (%s, %s, 'billing_admin')",
-                     (operator, user))
+        operator = conn.execute(
+            "insert into tenants (slug, name, kind) values (%s, 'Bench MSP', 'operator') returning id",
+            (f"bench-msp-{suffix}",),
+        ).fetchone()[0]
+        user = conn.execute(
+            "insert into users (email) values (%s) returning id", (f"billing-{suffix}@example.com",)
+        ).fetchone()[0]
+        conn.execute(
+            "insert into memberships (tenant_id, user_id, role) values (%s, %s, 'billing_admin')", (operator, user)
+        )
     return str(user), f"bench-msp-{suffix}", str(operator)
 
 
@@ -156,28 +177,43 @@ def run_with(workers: int, env: dict[str, str], scratch: Path, owner_url: str, s
     for n in range(workers):
         home = scratch / f"worker-{workers}-{n}"
         home.mkdir()
-        procs.append(subprocess.Popen(WORKER, env={**env, "ROUNDPOOL_HOME": str(home)}, cwd=Path(__file__).parents[1],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        procs.append(
+            subprocess.Popen(
+                WORKER,
+                env={**env, "ROUNDPOOL_HOME": str(home)},
+                cwd=Path(__file__).parents[1],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     try:
         with psycopg.connect(owner_url, autocommit=True) as conn:
             deadline = time.monotonic() + 120
-            while conn.execute("select count(*) from procrastinate_workers where last_heartbeat > now() - "
-                               "interval '30 seconds'").fetchone()[0] < workers:
+            while (
+                conn.execute(
+                    "select count(*) from procrastinate_workers where last_heartbeat > now() - interval '30 seconds'"
+                ).fetchone()[0]
+                < workers
+            ):
                 if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                    raise RuntimeError("workers did not start: " + "".join(p.stderr.read() for p in procs
-                                                                          if p.poll() is not None))
+                    raise RuntimeError(
+                        "workers did not start: " + "".join(p.stderr.read() for p in procs if p.poll() is not None)
+                    )
                 time.sleep(0.2)
             started = time.perf_counter()
             assembly = start()
             while True:
-                status, error = conn.execute("select status, error from cost_assemblies where id = %s",
-                                             (assembly,)).fetchone()
+                status, error = conn.execute(
+                    "select status, error from cost_assemblies where id = %s", (assembly,)
+                ).fetchone()
                 if status not in ("queued", "publishing"):
                     break
                 time.sleep(0.1)
             seconds = time.perf_counter() - started
-            rows, size = conn.execute("select sum(rows), sum(bytes) from cost_imports where assembly_id = %s",
-                                      (assembly,)).fetchone()
+            rows, size = conn.execute(
+                "select sum(rows), sum(bytes) from cost_imports where assembly_id = %s", (assembly,)
+            ).fetchone()
         rss = [peak_rss(p.pid) for p in procs]
     finally:
         for p in procs:
@@ -206,8 +242,10 @@ def main() -> None:
     started = time.perf_counter()
     files = parts(args.total_gb)
     total = sum(f.stat().st_size for f in files)
-    print(f"{PARTS} parts, {total / 1e9:.2f} GB in total ({time.perf_counter() - started:.0f} s to generate or "
-          f"find); source: {args.source}")
+    print(
+        f"{PARTS} parts, {total / 1e9:.2f} GB in total ({time.perf_counter() - started:.0f} s to generate or "
+        f"find); source: {args.source}"
+    )
     scratch = Path(tempfile.mkdtemp(prefix="rp-bench-assembly-", dir=OUT))
     with ExitStack() as stack:
         stack.callback(shutil.rmtree, scratch, ignore_errors=True)
@@ -217,12 +255,24 @@ def main() -> None:
         upgrade(owner_url)
         user_id, operator, _ = seed(owner_url)
         delivery = Delivery(args.source, files, scratch, stack)
-        sources = CostSources((source_from_config(**{k: (Path(v) if k == "secret_access_key_file" else v)
-                                                     for k, v in delivery.source.items()}),))
-        env = {**os.environ, "DATABASE_URL": app_url, "MIGRATION_DATABASE_URL": owner_url,
-               "ROUNDPOOL_COST_STORE": str(scratch / "store"), "ROUNDPOOL_COST_SOURCES": json.dumps([delivery.source]),
-               "ROUNDPOOL_JWT_SECRET": "bench-secret-" + "x" * 32, "ROUNDPOOL_JOB_HEARTBEAT_S": "2",
-               "ROUNDPOOL_JOB_STALLED_AFTER_S": "30", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        sources = CostSources(
+            (
+                source_from_config(
+                    **{k: (Path(v) if k == "secret_access_key_file" else v) for k, v in delivery.source.items()}
+                ),
+            )
+        )
+        env = {
+            **os.environ,
+            "DATABASE_URL": app_url,
+            "MIGRATION_DATABASE_URL": owner_url,
+            "ROUNDPOOL_COST_STORE": str(scratch / "store"),
+            "ROUNDPOOL_COST_SOURCES": json.dumps([delivery.source]),
+            "ROUNDPOOL_JWT_SECRET": "bench-secret-" + "x" * 32,
+            "ROUNDPOOL_JOB_HEARTBEAT_S": "2",
+            "ROUNDPOOL_JOB_STALLED_AFTER_S": "30",
+            "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        }
         results = []
         for workers in (int(w) for w in args.workers.split(",")):
             assembly_key = f"bench-{workers}-{uuid.uuid4().hex[:8]}"
@@ -235,9 +285,11 @@ def main() -> None:
             results.append(result)
             speed = results[0]["seconds"] / result["seconds"]
             rss = ", ".join(f"{r / 2**20:.0f}" for r in result["peak_rss"])
-            print(f"{workers} worker(s): {result['seconds']:.1f} s wall, {result['rows']:,} rows, "
-                  f"{result['bytes'] / 1e6 / result['seconds']:.0f} MB/s, speed-up {speed:.2f}x, "
-                  f"peak RSS per worker [{rss}] MiB")
+            print(
+                f"{workers} worker(s): {result['seconds']:.1f} s wall, {result['rows']:,} rows, "
+                f"{result['bytes'] / 1e6 / result['seconds']:.0f} MB/s, speed-up {speed:.2f}x, "
+                f"peak RSS per worker [{rss}] MiB"
+            )
         print(json.dumps(results))
 
 

@@ -129,9 +129,7 @@ def run(tool: str, root: Path, accounts: list[str], repeat: int) -> dict[str, fl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
@@ -147,9 +145,7 @@ def main() -> None:
         for tool, r in results.items():
             print(f"  {tool:<10} {r['seconds']:>7.3f} s  peak RSS {r['peak_rss'] / 2**20:>6.0f} MiB  "
                   f"{r['groups']} groups")  # fmt: skip
-        print(
-            f"  ratio roundpool/duckdb: {results['roundpool']['seconds'] / results['duckdb']['seconds']:.2f}"
-        )
+        print(f"  ratio roundpool/duckdb: {results['roundpool']['seconds'] / results['duckdb']['seconds']:.2f}")
 
 
 if __name__ == "__main__":

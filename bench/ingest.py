@@ -155,17 +155,52 @@ HEADER = _BASE_HEADER + FILLER + TAGS
 # The narrow shape: the 47 most populated columns of the real sample (../shared/data/cur/
 # legacy-cur-anonymized-sample.csv, non-empty cells counted, ties in header order), in its header order.
 NARROW = [
-    "identity/LineItemId", "identity/TimeInterval", "bill/InvoicingEntity", "bill/BillingEntity",
-    "bill/BillType", "bill/PayerAccountId", "bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate",
-    "lineItem/UsageAccountId", "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/UsageEndDate",
-    "lineItem/ProductCode", "lineItem/UsageType", "lineItem/Operation", "lineItem/UsageAmount",
-    "lineItem/CurrencyCode", "lineItem/UnblendedRate", "lineItem/UnblendedCost", "lineItem/BlendedRate",
-    "lineItem/BlendedCost", "lineItem/LineItemDescription", "lineItem/LegalEntity", "product/ProductName",
-    "product/fromLocation", "product/fromLocationType", "product/group", "product/groupDescription",
-    "product/location", "product/locationType", "product/productFamily", "product/region",
-    "product/regionCode", "product/servicecode", "product/servicename", "product/sku", "product/toLocation",
-    "product/toLocationType", "product/usagetype", "pricing/RateCode", "pricing/RateId", "pricing/currency",
-    "pricing/publicOnDemandCost", "pricing/publicOnDemandRate", "pricing/term", "pricing/unit",
+    "identity/LineItemId",
+    "identity/TimeInterval",
+    "bill/InvoicingEntity",
+    "bill/BillingEntity",
+    "bill/BillType",
+    "bill/PayerAccountId",
+    "bill/BillingPeriodStartDate",
+    "bill/BillingPeriodEndDate",
+    "lineItem/UsageAccountId",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/UsageEndDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageType",
+    "lineItem/Operation",
+    "lineItem/UsageAmount",
+    "lineItem/CurrencyCode",
+    "lineItem/UnblendedRate",
+    "lineItem/UnblendedCost",
+    "lineItem/BlendedRate",
+    "lineItem/BlendedCost",
+    "lineItem/LineItemDescription",
+    "lineItem/LegalEntity",
+    "product/ProductName",
+    "product/fromLocation",
+    "product/fromLocationType",
+    "product/group",
+    "product/groupDescription",
+    "product/location",
+    "product/locationType",
+    "product/productFamily",
+    "product/region",
+    "product/regionCode",
+    "product/servicecode",
+    "product/servicename",
+    "product/sku",
+    "product/toLocation",
+    "product/toLocationType",
+    "product/usagetype",
+    "pricing/RateCode",
+    "pricing/RateId",
+    "pricing/currency",
+    "pricing/publicOnDemandCost",
+    "pricing/publicOnDemandRate",
+    "pricing/term",
+    "pricing/unit",
     "reservation/SubscriptionId",
 ]
 SHAPES = {"wide": HEADER, "narrow": NARROW}
@@ -238,9 +273,7 @@ def chunk(rng: np.random.Generator, n: int, accounts: pa.Array, start_row: int) 
     hours = _pool([f"2023-11-{1 + h // 24:02d}T{h % 24:02d}:00:00Z" for h in range(720)])
     hours_end = _pool(
         [
-            f"2023-11-{1 + (h + 1) // 24:02d}T{(h + 1) % 24:02d}:00:00Z"
-            if h < 719
-            else "2023-12-01T00:00:00Z"
+            f"2023-11-{1 + (h + 1) // 24:02d}T{(h + 1) % 24:02d}:00:00Z" if h < 719 else "2023-12-01T00:00:00Z"
             for h in range(720)
         ]
     )
@@ -327,9 +360,7 @@ def chunk(rng: np.random.Generator, n: int, accounts: pa.Array, start_row: int) 
     }
     for i, name in enumerate(FILLER):
         cols[name] = (
-            pick([f"{name.split('/')[1]}-{j}" for j in range(6)] + [""] * 3, rng.integers(0, 9, n))
-            if i % 3
-            else empty
+            pick([f"{name.split('/')[1]}-{j}" for j in range(6)] + [""] * 3, rng.integers(0, 9, n)) if i % 3 else empty
         )
     for i, name in enumerate(TAGS):
         present = rng.random(n) < (0.35 / (i + 1))
@@ -352,9 +383,7 @@ def generate(
     with tmp.open("wb") as sink:
         sink.write((",".join(names) + "\n").encode())
         options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-        with pacsv.CSVWriter(
-            sink, chunk(rng, 1, accounts, 0).select(names).schema, write_options=options
-        ) as w:
+        with pacsv.CSVWriter(sink, chunk(rng, 1, accounts, 0).select(names).schema, write_options=options) as w:
             done = 0
             while done < rows:
                 n = min(chunk_rows, rows - done)
@@ -396,9 +425,7 @@ def _child(tool: str, csv_path: str, target: str) -> None:
         import duckdb
 
         Path(target).mkdir(parents=True, exist_ok=True)
-        duckdb.sql(
-            f"COPY (SELECT * FROM read_csv('{csv_path}')) TO '{target}/duckdb.parquet' (FORMAT parquet)"
-        )
+        duckdb.sql(f"COPY (SELECT * FROM read_csv('{csv_path}')) TO '{target}/duckdb.parquet' (FORMAT parquet)")
         rows = -1
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -421,13 +448,13 @@ def run(tool: str, csv_path: Path) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument(
-        "--shape", choices=(*SHAPES, "both"), default="wide",
+        "--shape",
+        choices=(*SHAPES, "both"),
+        default="wide",
         help="wide: 109 columns; narrow: the real sample's 47 most populated columns",
     )
     parser.add_argument("--child", nargs=3, metavar=("TOOL", "CSV", "TARGET"), help=argparse.SUPPRESS)
@@ -462,6 +489,7 @@ def bench_shape(shape: str, rows: int, tools: list[str]) -> None:
             if other in results:
                 ratio = results["roundpool"]["seconds"] / results[other]["seconds"]
                 print(f"ratio roundpool/{other} ({shape}): {ratio:.2f}")
+
 
 if __name__ == "__main__":
     main()

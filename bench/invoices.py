@@ -51,8 +51,13 @@ def generate(path: Path, rows: int, seed: int = 11, chunk_rows: int = 200_000) -
     if path.exists():
         return path, accounts
     path.parent.mkdir(parents=True, exist_ok=True)
-    dated = ("identity/TimeInterval", "bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate",
-             "lineItem/UsageStartDate", "lineItem/UsageEndDate")
+    dated = (
+        "identity/TimeInterval",
+        "bill/BillingPeriodStartDate",
+        "bill/BillingPeriodEndDate",
+        "lineItem/UsageStartDate",
+        "lineItem/UsageEndDate",
+    )
 
     def shifted(table: pa.Table) -> pa.Table:
         for name in dated:
@@ -97,7 +102,8 @@ def expected_totals(path: Path, tenant_of: dict[str, int]) -> dict[int, Decimal]
                 cost = d(row["reservation/EffectiveCost"])
             elif kind == "RIFee":
                 cost = d(row["reservation/UnusedAmortizedUpfrontFeeForBillingPeriod"]) + d(
-                    row["reservation/UnusedRecurringFee"])
+                    row["reservation/UnusedRecurringFee"]
+                )
             elif kind == "SavingsPlanRecurringFee":
                 cost = d(row["savingsPlan/TotalCommitmentToDate"]) - d(row["savingsPlan/UsedCommitment"])
             elif kind == "SavingsPlanNegation":
@@ -129,33 +135,48 @@ def seed(owner_url: str, accounts: list[str]) -> tuple[str, str, list[str]]:
     from cost.billing.definitions import plan_to_json
 
     suffix = uuid.uuid4().hex[:6]
-    plan = PlanVersion(id="bench", rules=(Rule("GLOBAL", "MARKUP", MARKUP),
-                                          Rule("SERVICE", "DISCOUNT", EC2_DISCOUNT, EC2)))
+    plan = PlanVersion(
+        id="bench", rules=(Rule("GLOBAL", "MARKUP", MARKUP), Rule("SERVICE", "DISCOUNT", EC2_DISCOUNT, EC2))
+    )
     with psycopg.connect(owner_url) as conn, conn.transaction():
-        operator = conn.execute("insert into tenants (slug, name, kind) values (%s, 'Bench MSP', 'operator')"
-                                " returning id", (f"bench-msp-{suffix}",)).fetchone()[0]
-        user = conn.execute("insert into users (email) values (%s) returning id",
-                            (f"billing-{suffix}@example.com",)).fetchone()[0]
-        conn.execute("insert into memberships (tenant_id, user_id, role) values (%s, %s, 'billing_admin')",
-                     (operator, user))
-        plan_id = conn.execute("insert into pricing_plans (tenant_id, name) values (%s, 'Standard') returning id",
-                               (operator,)).fetchone()[0]
-        conn.execute("insert into pricing_plan_versions (tenant_id, plan_id, version, valid_from, definition)"
-                     " values (%s, %s, 1, '2026-01', %s)", (operator, plan_id, Jsonb(plan_to_json(plan))))
+        operator = conn.execute(
+            "insert into tenants (slug, name, kind) values (%s, 'Bench MSP', 'operator') returning id",
+            (f"bench-msp-{suffix}",),
+        ).fetchone()[0]
+        user = conn.execute(
+            "insert into users (email) values (%s) returning id", (f"billing-{suffix}@example.com",)
+        ).fetchone()[0]
+        conn.execute(
+            "insert into memberships (tenant_id, user_id, role) values (%s, %s, 'billing_admin')", (operator, user)
+        )
+        plan_id = conn.execute(
+            "insert into pricing_plans (tenant_id, name) values (%s, 'Standard') returning id", (operator,)
+        ).fetchone()[0]
+        conn.execute(
+            "insert into pricing_plan_versions (tenant_id, plan_id, version, valid_from, definition)"
+            " values (%s, %s, 1, '2026-01', %s)",
+            (operator, plan_id, Jsonb(plan_to_json(plan))),
+        )
         slugs, ids = [], []
         for n in range(TENANTS):
             slug = f"bench-cust-{suffix}-{n:02d}"
-            tenant = conn.execute("insert into tenants (slug, name, kind, operator_id) values (%s, %s, 'startup', %s)"
-                                  " returning id", (slug, f"Customer {n}", operator)).fetchone()[0]
-            conn.execute("insert into customer_billing (tenant_id, operator_id, plan_id, tax_rate_percent, legal_name)"
-                         " values (%s, %s, %s, %s, %s)", (tenant, operator, plan_id, TAX, f"Customer {n} Ltd"))
+            tenant = conn.execute(
+                "insert into tenants (slug, name, kind, operator_id) values (%s, %s, 'startup', %s) returning id",
+                (slug, f"Customer {n}", operator),
+            ).fetchone()[0]
+            conn.execute(
+                "insert into customer_billing (tenant_id, operator_id, plan_id, tax_rate_percent, legal_name)"
+                " values (%s, %s, %s, %s, %s)",
+                (tenant, operator, plan_id, TAX, f"Customer {n} Ltd"),
+            )
             slugs.append(slug)
             ids.append(tenant)
         for i, account in enumerate(accounts):
             conn.execute("delete from cloud_account_assignments where account_id = %s", (account,))
             conn.execute("delete from cloud_accounts where account_id = %s", (account,))
-            conn.execute("insert into cloud_accounts (tenant_id, account_id) values (%s, %s)",
-                         (ids[i % TENANTS], account))
+            conn.execute(
+                "insert into cloud_accounts (tenant_id, account_id) values (%s, %s)", (ids[i % TENANTS], account)
+            )
     return str(user), f"bench-msp-{suffix}", slugs
 
 
@@ -221,12 +242,16 @@ def main() -> None:
         print(f"import: {imported.rows} rows in {time.perf_counter() - started:.1f} s")
         done = subprocess.run(
             [sys.executable, __file__, "--child-close", app_url, store_root, user_id, operator],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         )
         summary = json.loads(done.stdout.strip().splitlines()[-1])
-        print(f"close --all: {summary['closed']}/{summary['total']} closed, {summary['failed']} failed in "
-              f"{summary['wall_seconds']:.1f} s (close loop {summary['seconds']:.1f} s), "
-              f"peak RSS {summary['peak_rss'] / 2**20:.0f} MiB")
+        print(
+            f"close --all: {summary['closed']}/{summary['total']} closed, {summary['failed']} failed in "
+            f"{summary['wall_seconds']:.1f} s (close loop {summary['seconds']:.1f} s), "
+            f"peak RSS {summary['peak_rss'] / 2**20:.0f} MiB"
+        )
         started = time.perf_counter()
         expected = expected_totals(path, {a: i % TENANTS for i, a in enumerate(accounts)})
         mismatches = []
@@ -235,8 +260,10 @@ def main() -> None:
             want = expected.get(index)
             if (got is None) != (want is None) or (got is not None and Decimal(got["total"]) != want):
                 mismatches.append((slug, got and got["total"], want))
-        print(f"independent check ({time.perf_counter() - started:.1f} s): "
-              f"{len(slugs) - len(mismatches)}/{len(slugs)} totals equal")
+        print(
+            f"independent check ({time.perf_counter() - started:.1f} s): "
+            f"{len(slugs) - len(mismatches)}/{len(slugs)} totals equal"
+        )
         for mismatch in mismatches[:10]:
             print(f"  MISMATCH {mismatch}")
         if mismatches or summary["failed"]:

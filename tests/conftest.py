@@ -1,2 +1,9 @@
-pytest_plugins = ["tests.plugins.database", "tests.plugins.world", "tests.plugins.graphql", "tests.plugins.captable",
-                  "tests.plugins.financials", "tests.plugins.costs", "tests.plugins.billing"]
+pytest_plugins = [
+    "tests.plugins.database",
+    "tests.plugins.world",
+    "tests.plugins.graphql",
+    "tests.plugins.captable",
+    "tests.plugins.financials",
+    "tests.plugins.costs",
+    "tests.plugins.billing",
+]

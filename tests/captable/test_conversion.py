@@ -41,9 +41,7 @@ def test_post_money_safe_yc_user_guide() -> None:
     # The guide's Series A example: safes owning 15 % together (here $1M and $500k on $10M post-money caps)
     # on 10,000,000 founder shares give a 11,764,705-share capitalization; a $15M pre-money round with a
     # 1,695,000-share pool increase prices at $15,000,000 / (11,764,705 + 1,695,000) = $1.1144.
-    shares = post_money_safe_shares(
-        [(D(1_000_000), D(10_000_000)), (D(500_000), D(10_000_000))], D(10_000_000)
-    )
+    shares = post_money_safe_shares([(D(1_000_000), D(10_000_000)), (D(500_000), D(10_000_000))], D(10_000_000))
     assert shares == [1_176_470, 588_235]
     capitalization = D(10_000_000) + sum(shares)
     assert capitalization == 11_764_705

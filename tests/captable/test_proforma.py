@@ -66,19 +66,34 @@ def test_pre_money_pool_basis_and_a_given_price() -> None:
 def test_existing_pool_counts_towards_the_target() -> None:
     ledger = company((), stock("i-f", "cs-f", "founders", 6_000_000, DAY), option("i-o", "o1", "emp", 500_000, DAY))
     # the plan reserves 10,000,000 of which 500,000 are granted: far above any 20 % target, so no top-up
-    result = pro_forma_round(ledger, ROUND, RoundTerms(D(1_000_000), pre_money=D(8_000_000),
-                                                        pool_top_up=PoolTopUp(target=D("0.2"))))
+    result = pro_forma_round(
+        ledger, ROUND, RoundTerms(D(1_000_000), pre_money=D(8_000_000), pool_top_up=PoolTopUp(target=D("0.2")))
+    )
     assert result.new_pool_shares == 0
 
 
 def test_discounted_and_pre_money_conversions_and_note_interest() -> None:
     j_kiss = Issuance(
-        "i-jk", DAY, SecurityKind.CONVERTIBLE, "jk", "angel", D(1_000_000), price=usd("1000000"),
-        convertible_type=ConvertibleType.J_KISS, terms=ConvertibleTerms(valuation_cap=D(50_000_000), discount=D("0.2")),
+        "i-jk",
+        DAY,
+        SecurityKind.CONVERTIBLE,
+        "jk",
+        "angel",
+        D(1_000_000),
+        price=usd("1000000"),
+        convertible_type=ConvertibleType.J_KISS,
+        terms=ConvertibleTerms(valuation_cap=D(50_000_000), discount=D("0.2")),
     )
     note = Issuance(
-        "i-n", DAY, SecurityKind.CONVERTIBLE, "note", "lender", D(365_000), price=usd("365000"),
-        convertible_type=ConvertibleType.NOTE, terms=ConvertibleTerms(interest_rate=D("0.1"), discount=D("0.2")),
+        "i-n",
+        DAY,
+        SecurityKind.CONVERTIBLE,
+        "note",
+        "lender",
+        D(365_000),
+        price=usd("365000"),
+        convertible_type=ConvertibleType.NOTE,
+        terms=ConvertibleTerms(interest_rate=D("0.1"), discount=D("0.2")),
     )
     ledger = company((), stock("i-f", "cs-f", "founders", 10_000_000, DAY), j_kiss, note, reserved=0)
     result = pro_forma_round(ledger, ROUND, RoundTerms(D(2_000_000), price_per_share=D(2)))

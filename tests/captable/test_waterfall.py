@@ -29,9 +29,7 @@ DAY = date(2024, 1, 1)
 EXIT = date(2025, 1, 1)
 
 
-def preferred(
-    cid: str, price: str, multiple: str = "1", cap: str | None = None, seniority: str = "1"
-) -> StockClass:
+def preferred(cid: str, price: str, multiple: str = "1", cap: str | None = None, seniority: str = "1") -> StockClass:
     return StockClass(
         cid,
         cid,
@@ -56,13 +54,27 @@ def company(classes: tuple[StockClass, ...], *events: Issuance, reserved: int = 
     )
 
 
-def safe(sid: str, holder: str, amount: str, cap: str | None, kind: ConvertibleType = ConvertibleType.SAFE,
-         post_money: bool = True, interest: str | None = None) -> Issuance:
+def safe(
+    sid: str,
+    holder: str,
+    amount: str,
+    cap: str | None,
+    kind: ConvertibleType = ConvertibleType.SAFE,
+    post_money: bool = True,
+    interest: str | None = None,
+) -> Issuance:
     return Issuance(
-        f"i-{sid}", DAY, SecurityKind.CONVERTIBLE, sid, holder, D(amount), price=usd(amount),
+        f"i-{sid}",
+        DAY,
+        SecurityKind.CONVERTIBLE,
+        sid,
+        holder,
+        D(amount),
+        price=usd(amount),
         convertible_type=kind,
         terms=ConvertibleTerms(
-            valuation_cap=None if cap is None else D(cap), post_money=post_money,
+            valuation_cap=None if cap is None else D(cap),
+            post_money=post_money,
             interest_rate=None if interest is None else D(interest),
         ),
     )
@@ -85,6 +97,7 @@ def paid(ledger: Ledger, exit_value: str, assumptions: Assumptions | None = None
 
 # VentureSouth, "Back to basics: liquidation preferences pop quiz" (venturesouth.vc/blog/liquidation-preference-quiz):
 # $500,000 invested to own 1/6 of a company. The figures are the quiz's four questions, answered to the cent.
+
 
 def test_venturesouth_1x_non_participating_converts_at_10m() -> None:
     result = exit_waterfall(sixth(preferred("A", "0.50")), D(10_000_000), EXIT)

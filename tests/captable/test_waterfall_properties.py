@@ -75,8 +75,11 @@ def test_a_senior_class_is_paid_in_full_before_a_junior_one_gets_anything(
     result = exit_waterfall(ledger, exit_value, EXIT, assumptions)
     seniority = {c.id: c.seniority for c in ledger.stock_classes}
     paid = _claims_paid(result)
-    claiming = [c for c in result.classes if c.kind is SecurityKind.STOCK and c.claim > 0
-                and c.decision is not Decision.CONVERTS]
+    claiming = [
+        c
+        for c in result.classes
+        if c.kind is SecurityKind.STOCK and c.claim > 0 and c.decision is not Decision.CONVERTS
+    ]
     for junior in claiming:
         if paid.get(junior.source_id, D(0)) > 0:
             for senior in claiming:
@@ -86,9 +89,7 @@ def test_a_senior_class_is_paid_in_full_before_a_junior_one_gets_anything(
 
 @settings(max_examples=150, deadline=None)
 @given(scenarios(), exits)
-def test_no_class_or_convertible_would_rather_switch(
-    scenario: tuple[Ledger, Assumptions], exit_value: Decimal
-) -> None:
+def test_no_class_or_convertible_would_rather_switch(scenario: tuple[Ledger, Assumptions], exit_value: Decimal) -> None:
     ledger, assumptions = scenario
     result = exit_waterfall(ledger, exit_value, EXIT, assumptions)
     for c in result.classes:

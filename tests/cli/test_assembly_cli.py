@@ -26,7 +26,9 @@ def bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_cost_import_of_a_manifest_imports_its_assembly(
     cli: CliRunner,  # noqa: F811
-    bucket: Path, world: World, owner_conn: psycopg.Connection,
+    bucket: Path,
+    world: World,
+    owner_conn: psycopg.Connection,
 ) -> None:
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     admin = world.actor("billing_admin")
@@ -38,7 +40,11 @@ def test_cost_import_of_a_manifest_imports_its_assembly(
     assert result.exit_code == 0, result.output
     [summary] = json.loads(result.stdout)
     assert (summary["status"], summary["report"], summary["period"], summary["assembly_id"]) == (
-        "succeeded", "alpha", "2023-11", "a1")
+        "succeeded",
+        "alpha",
+        "2023-11",
+        "a1",
+    )
     assert (summary["parts"], summary["parts_done"], summary["rows"]) == (2, 2, 30)
     again = cli.invoke(app, [*args, "--json"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
@@ -51,7 +57,9 @@ def test_cost_import_of_a_manifest_imports_its_assembly(
 
 def test_cost_sync_waits_for_every_new_delivery_then_queues_none(
     cli: CliRunner,  # noqa: F811
-    bucket: Path, world: World, owner_conn: psycopg.Connection,
+    bucket: Path,
+    world: World,
+    owner_conn: psycopg.Connection,
 ) -> None:
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     admin = world.actor("billing_admin")
@@ -68,12 +76,15 @@ def test_cost_sync_waits_for_every_new_delivery_then_queues_none(
     assert result.exit_code == 0, result.output
     done = json.loads(result.stdout)
     assert sorted((s["report"], s["status"], s["parts_done"], s["rows"]) for s in done) == [
-        ("alpha", "succeeded", 2, 40), ("beta", "succeeded", 2, 40)]
+        ("alpha", "succeeded", 2, 40),
+        ("beta", "succeeded", 2, 40),
+    ]
     assert "2 queued, 0 known" in result.stderr
     again = cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout) == []
     assert "0 queued, 2 known" in again.stderr
-    count = owner_conn.execute("select count(*) from cost_assemblies where tenant_id = %s",
-                               (admin.tenant_id,)).fetchone()
+    count = owner_conn.execute(
+        "select count(*) from cost_assemblies where tenant_id = %s", (admin.tenant_id,)
+    ).fetchone()
     assert count == (2,)

@@ -48,7 +48,17 @@ def test_cost_import_waits_and_prints_a_json_summary(
     operator_store = tmp_path / "store" / "operators" / str(world.tenants["operator"])
     assert (operator_store / "_catalog" / "HEAD").is_file()
 
-    refused = cli.invoke(app, ["cost", "import", str(path), "--user", world.actor("startup_owner").email or "",
-                               "--tenant", world.slugs["startup"]])
+    refused = cli.invoke(
+        app,
+        [
+            "cost",
+            "import",
+            str(path),
+            "--user",
+            world.actor("startup_owner").email or "",
+            "--tenant",
+            world.slugs["startup"],
+        ],
+    )
     assert refused.exit_code == 1
     assert "operator tenants" in refused.output

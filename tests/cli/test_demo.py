@@ -24,7 +24,10 @@ PORTFOLIO = "{ portfolio { company { slug } ownership fullyDilutedOwnership inve
 
 
 def test_demo_is_idempotent_and_shows_a_portfolio(
-    cli: CliRunner, owner_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # noqa: F811
+    cli: CliRunner,
+    owner_conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path))  # the demo's CUR file and cost store
     first = cli.invoke(app, ["demo"], catch_exceptions=False)
@@ -35,10 +38,13 @@ def test_demo_is_idempotent_and_shows_a_portfolio(
     ).fetchone()
     second = cli.invoke(app, ["demo"], catch_exceptions=False)
     assert second.exit_code == 0, second.output
-    assert owner_conn.execute(
-        "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
-        + BILLING_COUNTS
-    ).fetchone() == counts
+    assert (
+        owner_conn.execute(
+            "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
+            + BILLING_COUNTS
+        ).fetchone()
+        == counts
+    )
 
     tokens = [line for line in second.stdout.splitlines() if line.count(".") == 2 and " " not in line]
     assert len(tokens) == 11
@@ -57,7 +63,10 @@ def test_demo_is_idempotent_and_shows_a_portfolio(
 
 
 def test_the_demo_bills_a_jpy_qualified_invoice_and_a_usd_invoice(
-    cli: CliRunner, owner_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, tmp_path: Path  # noqa: F811
+    cli: CliRunner,
+    owner_conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path))
     # No cost source configured at all, as in production: the demo imports its own report from its own folder.

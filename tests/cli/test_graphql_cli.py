@@ -34,11 +34,24 @@ def cli(test_database: TestDatabase, cost_store: CostStore, monkeypatch: pytest.
     return CliRunner()
 
 
-def _invoke(cli: CliRunner, world: World, actor: str, document: str, variables: dict[str, Any],
-            *extra: str) -> tuple[int, dict[str, Any], str]:
+def _invoke(
+    cli: CliRunner, world: World, actor: str, document: str, variables: dict[str, Any], *extra: str
+) -> tuple[int, dict[str, Any], str]:
     who = world.actor(actor)
-    result = cli.invoke(app, ["graphql", document, "--variables", json.dumps(variables), "--user", who.email or "",
-                              "--tenant", who.tenant_slug or "", *extra])
+    result = cli.invoke(
+        app,
+        [
+            "graphql",
+            document,
+            "--variables",
+            json.dumps(variables),
+            "--user",
+            who.email or "",
+            "--tenant",
+            who.tenant_slug or "",
+            *extra,
+        ],
+    )
     return result.exit_code, json.loads(result.stdout), result.stderr
 
 
@@ -51,25 +64,31 @@ def _ok(cli: CliRunner, world: World, actor: str, document: str, variables: dict
 
 def _set_up_billing(cli: CliRunner, world: World, tenant: str) -> None:
     rules = [{"scope": "GLOBAL", "adjustment": "MARKUP", "percent": str(MARKUP)}]
-    plan = _ok(cli, world, "billing_admin", CREATE_PLAN, {"name": f"CLI {world.suffix}", "from": "2026-01",
-                                                          "rules": rules})["createPricingPlan"]
+    plan = _ok(
+        cli, world, "billing_admin", CREATE_PLAN, {"name": f"CLI {world.suffix}", "from": "2026-01", "rules": rules}
+    )["createPricingPlan"]
     slug = world.slugs[tenant]
     settings = {"taxRatePercent": str(TAX), "taxName": "Consumption tax", "legalName": "K.K.", "address": "Chiyoda"}
-    for document, variables in ((ASSIGN_PLAN, {"tenant": slug, "plan": plan["id"]}),
-                                (SET_BILLING, {"tenant": slug, "settings": settings}),
-                                (ADD_ITEM, {"tenant": slug, "value": str(FEE), "period": PERIOD})):
+    for document, variables in (
+        (ASSIGN_PLAN, {"tenant": slug, "plan": plan["id"]}),
+        (SET_BILLING, {"tenant": slug, "settings": settings}),
+        (ADD_ITEM, {"tenant": slug, "value": str(FEE), "period": PERIOD}),
+    ):
         _ok(cli, world, "billing_admin", document, variables)
 
 
 def _invoices(owner_conn: psycopg.Connection, world: World) -> int:
-    row = owner_conn.execute("select count(*) from invoices where tenant_id = any(%s)",
-                             ([world.tenants["startup"], world.tenants["other_startup"]],)).fetchone()
+    row = owner_conn.execute(
+        "select count(*) from invoices where tenant_id = any(%s)",
+        ([world.tenants["startup"], world.tenants["other_startup"]],),
+    ).fetchone()
     assert row is not None
     return int(row[0])
 
 
-def test_costs_preview_and_close_run_through_the_cli(cli: CliRunner, world: World, seed_costs: SeedCosts,
-                                                     owner_conn: psycopg.Connection) -> None:
+def test_costs_preview_and_close_run_through_the_cli(
+    cli: CliRunner, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection
+) -> None:
     seeded = seed_costs(("startup",))
     costs = _ok(cli, world, "startup_viewer", COSTS, {"p": PERIOD})["costs"]
     assert {row["account"] for row in costs} == set(seeded.accounts["startup"])
@@ -85,8 +104,9 @@ def test_costs_preview_and_close_run_through_the_cli(cli: CliRunner, world: Worl
     assert _invoices(owner_conn, world) == 1
 
 
-def test_a_problem_result_exits_2_and_changes_nothing(cli: CliRunner, world: World, seed_costs: SeedCosts,
-                                                      owner_conn: psycopg.Connection) -> None:
+def test_a_problem_result_exits_2_and_changes_nothing(
+    cli: CliRunner, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection
+) -> None:
     seed_costs(("other_startup",))  # costs, but no pricing plan: closing is InvalidInput
     variables = {"t": world.slugs["other_startup"], "p": PERIOD}
 
@@ -105,8 +125,7 @@ def test_a_problem_result_exits_2_and_changes_nothing(cli: CliRunner, world: Wor
 
 
 def test_errors_still_exit_2_with_allow_errors(cli: CliRunner, world: World) -> None:
-    code, body, _ = _invoke(cli, world, "startup_viewer", "{ auditEvents { edges { cursor } } }", {},
-                            "--allow-errors")
+    code, body, _ = _invoke(cli, world, "startup_viewer", "{ auditEvents { edges { cursor } } }", {}, "--allow-errors")
     assert code == 2
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -114,7 +133,8 @@ def test_errors_still_exit_2_with_allow_errors(cli: CliRunner, world: World) -> 
 def test_the_cli_keeps_the_http_limits(cli: CliRunner, world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROUNDPOOL_MAX_BODY_BYTES", "50")
     who = world.actor("startup_viewer")
-    result = cli.invoke(app, ["graphql", "{ me { id } }", "--variables", json.dumps({"x": "y" * 60}),
-                              "--user", who.email or ""])
+    result = cli.invoke(
+        app, ["graphql", "{ me { id } }", "--variables", json.dumps({"x": "y" * 60}), "--user", who.email or ""]
+    )
     assert result.exit_code == 1
     assert "exceed 50 bytes (ROUNDPOOL_MAX_BODY_BYTES)" in result.stderr

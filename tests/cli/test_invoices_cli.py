@@ -16,8 +16,9 @@ from tests.plugins.graphql import GraphQL
 from tests.plugins.world import World
 
 
-async def test_close_all_then_one(cost_gql: GraphQL, world: World, seed_costs: SeedCosts, database: Database,
-                                  cost_store: CostStore) -> None:
+async def test_close_all_then_one(
+    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, database: Database, cost_store: CostStore
+) -> None:
     seeded = seed_costs()
     await set_up_billing(cost_gql, world)
     admin = world.actor("billing_admin")

@@ -37,9 +37,17 @@ def production(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.Monkey
     monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("ROUNDPOOL_ENVIRONMENT", "production")
     monkeypatch.setenv("ROUNDPOOL_JWT_SECRET", SECRET)
-    for name in ("DATABASE_URL", "MIGRATION_DATABASE_URL", "ROUNDPOOL_JWT_PUBLIC_KEY_FILE", "ROUNDPOOL_JWT_JWKS_FILE",
-                 "BOOTSTRAP_DATABASE_URL", "ROUNDPOOL_OWNER_PASSWORD", "ROUNDPOOL_APP_PASSWORD",
-                 "ROUNDPOOL_OWNER_PASSWORD_FILE", "ROUNDPOOL_APP_PASSWORD_FILE"):
+    for name in (
+        "DATABASE_URL",
+        "MIGRATION_DATABASE_URL",
+        "ROUNDPOOL_JWT_PUBLIC_KEY_FILE",
+        "ROUNDPOOL_JWT_JWKS_FILE",
+        "BOOTSTRAP_DATABASE_URL",
+        "ROUNDPOOL_OWNER_PASSWORD",
+        "ROUNDPOOL_APP_PASSWORD",
+        "ROUNDPOOL_OWNER_PASSWORD_FILE",
+        "ROUNDPOOL_APP_PASSWORD_FILE",
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -70,8 +78,9 @@ def _revision(owner_url: str) -> str:
 
 
 @pytest.mark.parametrize("command", [["serve"], ["worker"], ["db", "upgrade"]])
-def test_production_never_starts_an_embedded_database(production: pytest.MonkeyPatch, tmp_path: Path,
-                                                      command: list[str]) -> None:
+def test_production_never_starts_an_embedded_database(
+    production: pytest.MonkeyPatch, tmp_path: Path, command: list[str]
+) -> None:
     line = _refused(*command)
     assert line == "error: production needs DATABASE_URL (the app role's DSN); it never starts an embedded database"
     assert not (tmp_path / "home").exists() or not any((tmp_path / "home").iterdir())
@@ -154,8 +163,9 @@ def test_the_owner_migrates(production: pytest.MonkeyPatch, test_database: TestD
 
 def _passwords(superuser_url: str) -> list[tuple[str, str | None]]:
     with psycopg.connect(superuser_url) as conn:
-        rows = conn.execute("select rolname, rolpassword from pg_authid where rolname like 'roundpool%'"
-                            " order by rolname").fetchall()
+        rows = conn.execute(
+            "select rolname, rolpassword from pg_authid where rolname like 'roundpool%' order by rolname"
+        ).fetchall()
     return [(str(name), password) for name, password in rows]
 
 
@@ -163,20 +173,33 @@ def _passwords(superuser_url: str) -> list[tuple[str, str | None]]:
     ("environment", "expected"),
     [
         ({}, "error: roundpool_owner needs a password: set ROUNDPOOL_OWNER_PASSWORD or ROUNDPOOL_OWNER_PASSWORD_FILE"),
-        ({"ROUNDPOOL_OWNER_PASSWORD": "owner-secret"},
-         "error: roundpool_app needs a password: set ROUNDPOOL_APP_PASSWORD or ROUNDPOOL_APP_PASSWORD_FILE"),
-        ({"ROUNDPOOL_OWNER_PASSWORD": "same-secret", "ROUNDPOOL_APP_PASSWORD": "same-secret"},
-         "error: ROUNDPOOL_OWNER_PASSWORD and ROUNDPOOL_APP_PASSWORD are the same"),
-        ({"ROUNDPOOL_OWNER_PASSWORD": "owner-secret", "ROUNDPOOL_APP_PASSWORD_FILE": "EMPTY"},
-         "error: ROUNDPOOL_APP_PASSWORD: the password of roundpool_app is empty"),
-        ({"ROUNDPOOL_OWNER_PASSWORD": "owner-secret", "ROUNDPOOL_APP_PASSWORD_FILE": "MISSING"},
-         "error: ROUNDPOOL_APP_PASSWORD_FILE: cannot read"),
-        ({"ROUNDPOOL_OWNER_PASSWORD": "owner-secret", "ROUNDPOOL_OWNER_PASSWORD_FILE": "EMPTY"},
-         "error: set ROUNDPOOL_OWNER_PASSWORD or its file"),
+        (
+            {"ROUNDPOOL_OWNER_PASSWORD": "owner-secret"},
+            "error: roundpool_app needs a password: set ROUNDPOOL_APP_PASSWORD or ROUNDPOOL_APP_PASSWORD_FILE",
+        ),
+        (
+            {"ROUNDPOOL_OWNER_PASSWORD": "same-secret", "ROUNDPOOL_APP_PASSWORD": "same-secret"},
+            "error: ROUNDPOOL_OWNER_PASSWORD and ROUNDPOOL_APP_PASSWORD are the same",
+        ),
+        (
+            {"ROUNDPOOL_OWNER_PASSWORD": "owner-secret", "ROUNDPOOL_APP_PASSWORD_FILE": "EMPTY"},
+            "error: ROUNDPOOL_APP_PASSWORD: the password of roundpool_app is empty",
+        ),
+        (
+            {"ROUNDPOOL_OWNER_PASSWORD": "owner-secret", "ROUNDPOOL_APP_PASSWORD_FILE": "MISSING"},
+            "error: ROUNDPOOL_APP_PASSWORD_FILE: cannot read",
+        ),
+        (
+            {"ROUNDPOOL_OWNER_PASSWORD": "owner-secret", "ROUNDPOOL_OWNER_PASSWORD_FILE": "EMPTY"},
+            "error: set ROUNDPOOL_OWNER_PASSWORD or its file",
+        ),
     ],
 )
 def test_bootstrap_refuses_login_roles_without_passwords(
-    production: pytest.MonkeyPatch, test_database: TestDatabase, tmp_path: Path, environment: dict[str, str],
+    production: pytest.MonkeyPatch,
+    test_database: TestDatabase,
+    tmp_path: Path,
+    environment: dict[str, str],
     expected: str,
 ) -> None:
     if test_database.superuser_url is None:
@@ -224,8 +247,9 @@ async def test_the_heartbeat_is_written_after_reaching_the_database(
     import contextlib
 
     path = tmp_path / "worker-heartbeat"
-    unreachable = Database(_with(test_database.app_url, port="1", host="127.0.0.1"), pool_size=1,
-                           statement_timeout_ms=1000)
+    unreachable = Database(
+        _with(test_database.app_url, port="1", host="127.0.0.1"), pool_size=1, statement_timeout_ms=1000
+    )
     reachable = Database(test_database.app_url, pool_size=1, statement_timeout_ms=1000)
     try:
         for database, written in ((unreachable, False), (reachable, True)):

@@ -75,9 +75,7 @@ def write_legacy_csv(path: Path, rows: Iterable[Mapping[str, str]], header: list
 def legacy_csv(tmp_path: Path) -> WriteLegacy:
     counter = iter(range(1_000_000))
 
-    def write(
-        rows: Iterable[Mapping[str, str]], *, name: str | None = None, header: list[str] | None = None
-    ) -> Path:
+    def write(rows: Iterable[Mapping[str, str]], *, name: str | None = None, header: list[str] | None = None) -> Path:
         return write_legacy_csv(tmp_path / (name or f"cur-{next(counter)}.csv"), rows, header)
 
     return write
@@ -108,6 +106,4 @@ def shared_file(relative: str) -> Path:
 def listing(root: Path) -> list[tuple[str, int]]:
     if not root.exists():
         return []
-    return sorted(
-        (str(p.relative_to(root)), p.stat().st_size if p.is_file() else -1) for p in root.rglob("*")
-    )
+    return sorted((str(p.relative_to(root)), p.stat().st_size if p.is_file() else -1) for p in root.rglob("*"))

@@ -23,7 +23,7 @@ def read_all(path: Path, block_size: int) -> pa.Table:
 
 
 def tricky_rows(n: int) -> list[dict[str, str]]:
-    names = ["plain", "line one\nline two", 'say "hi"', "a,b,c", "\n", '"\n"', "multi\n\n\nlines,\n\"x\""]
+    names = ["plain", "line one\nline two", 'say "hi"', "a,b,c", "\n", '"\n"', 'multi\n\n\nlines,\n"x"']
     return [
         {
             "product/ProductName": f"{names[i % len(names)]} {i}",
@@ -71,13 +71,19 @@ def test_a_stray_quote_in_an_unquoted_field_reads_as_arrow_reads_it(tmp_path: Pa
     lines = [",".join(LEGACY_HEADER)]
     for i in range(200):
         values = dict.fromkeys(LEGACY_HEADER, "")
-        values.update({
-            "bill/PayerAccountId": "999988887777", "bill/BillingPeriodStartDate": "2023-11-01T00:00:00Z",
-            "lineItem/UsageAccountId": "111111111111", "lineItem/LineItemType": "Usage",
-            "lineItem/UsageStartDate": "2023-11-02T00:00:00Z", "lineItem/UsageEndDate": "2023-11-02T01:00:00Z",
-            "lineItem/CurrencyCode": "USD", "lineItem/UnblendedCost": str(i),
-            "product/ProductName": f'5" screen {i}' if i % 9 == 0 else f"svc {i}",
-        })
+        values.update(
+            {
+                "bill/PayerAccountId": "999988887777",
+                "bill/BillingPeriodStartDate": "2023-11-01T00:00:00Z",
+                "lineItem/UsageAccountId": "111111111111",
+                "lineItem/LineItemType": "Usage",
+                "lineItem/UsageStartDate": "2023-11-02T00:00:00Z",
+                "lineItem/UsageEndDate": "2023-11-02T01:00:00Z",
+                "lineItem/CurrencyCode": "USD",
+                "lineItem/UnblendedCost": str(i),
+                "product/ProductName": f'5" screen {i}' if i % 9 == 0 else f"svc {i}",
+            }
+        )
         lines.append(",".join(values[name] for name in LEGACY_HEADER))
     path = tmp_path / "stray.csv"
     path.write_text("\n".join(lines) + "\n")

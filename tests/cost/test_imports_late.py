@@ -26,15 +26,17 @@ def _rows(period: str, accounts: tuple[str, ...], count: int, seed: int) -> list
     rows = []
     for i in range(count):
         day = 1 + i % 27
-        rows.append({
-            "bill/BillingPeriodStartDate": _start(period),
-            "lineItem/UsageAccountId": accounts[i % len(accounts)],
-            "lineItem/UsageStartDate": f"{period}-{day:02d}T00:00:00Z",
-            "lineItem/UsageEndDate": f"{period}-{day:02d}T01:00:00Z",
-            "lineItem/UnblendedCost": str(Decimal(seed * 1000 + i * 7919 % 100003).scaleb(-(i % 11))),
-            "lineItem/LineItemType": "Usage",
-            "resourceTags/user:Team": f"team-{i % 3}",
-        })
+        rows.append(
+            {
+                "bill/BillingPeriodStartDate": _start(period),
+                "lineItem/UsageAccountId": accounts[i % len(accounts)],
+                "lineItem/UsageStartDate": f"{period}-{day:02d}T00:00:00Z",
+                "lineItem/UsageEndDate": f"{period}-{day:02d}T01:00:00Z",
+                "lineItem/UnblendedCost": str(Decimal(seed * 1000 + i * 7919 % 100003).scaleb(-(i % 11))),
+                "lineItem/LineItemType": "Usage",
+                "resourceTags/user:Team": f"team-{i % 3}",
+            }
+        )
     return rows
 
 
@@ -64,9 +66,7 @@ def test_default_rejects_and_publishes_nothing(store: CostStore, legacy_csv: Wri
         assert listing(tmp_path / "store") == before
 
 
-def test_corrections_rehome_exactly_the_locked_rows(
-    store: CostStore, legacy_csv: WriteLegacy, tmp_path: Path
-) -> None:
+def test_corrections_rehome_exactly_the_locked_rows(store: CostStore, legacy_csv: WriteLegacy, tmp_path: Path) -> None:
     accounts = ("111111111111", "222222222222", "333333333333")
     # The regular January file of the same source is already in the store; corrections must add to it.
     january = _rows("2024-01", accounts, 40, 9)
@@ -90,13 +90,23 @@ def test_corrections_rehome_exactly_the_locked_rows(
     assert set(corrections.column("BillingPeriodStart").to_pylist()) == {datetime(2024, 1, 1, tzinfo=UTC)}
     # Everything else unchanged: charge period, amounts, account, tags.
     expected = Counter(
-        (r["lineItem/UsageStartDate"], r["lineItem/UsageEndDate"], Decimal(r["lineItem/UnblendedCost"]),
-         r["lineItem/UsageAccountId"], r["resourceTags/user:Team"])
+        (
+            r["lineItem/UsageStartDate"],
+            r["lineItem/UsageEndDate"],
+            Decimal(r["lineItem/UnblendedCost"]),
+            r["lineItem/UsageAccountId"],
+            r["resourceTags/user:Team"],
+        )
         for r in late["2023-10"] + late["2023-11"]
     )
     got = Counter(
-        (r["ChargePeriodStart"].strftime("%Y-%m-%dT%H:%M:%SZ"), r["ChargePeriodEnd"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-         r["BilledCost"], r["SubAccountId"], dict(r["Tags"]).get("user:Team"))
+        (
+            r["ChargePeriodStart"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            r["ChargePeriodEnd"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+            r["BilledCost"],
+            r["SubAccountId"],
+            dict(r["Tags"]).get("user:Team"),
+        )
         for r in corrections.to_pylist()
     )
     assert got == expected
@@ -113,8 +123,10 @@ def test_corrections_rehome_exactly_the_locked_rows(
     # A regular January import of the source replaces its regular rows but leaves the corrections.
     import_file(str(legacy_csv(_rows("2024-01", accounts, 5, 4))), store)
     after = _stored(store)
-    classes = Counter((p, c) for p, c in zip(after.column("_period").to_pylist(),
-                                             after.column("ChargeClass").to_pylist(), strict=True))
+    classes = Counter(
+        (p, c)
+        for p, c in zip(after.column("_period").to_pylist(), after.column("ChargeClass").to_pylist(), strict=True)
+    )
     assert classes[("2024-01", "Correction")] == 48
     assert sum(n for (p, c), n in classes.items() if p == "2024-01" and c != "Correction") == 5
 

@@ -182,8 +182,13 @@ def s3() -> Iterator[str]:
     pytest.importorskip("moto.server")
     boto3 = pytest.importorskip("boto3")
     with moto_s3() as endpoint:
-        client = boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{endpoint}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         client.create_bucket(Bucket="costs")
         client.put_object(Bucket="costs", Key="cur/2023-11/cur.csv", Body=b"lineItem/UsageAccountId\n1\n")
         client.put_object(Bucket="costs", Key="other/secret.csv", Body=SECRET.encode())
@@ -194,19 +199,28 @@ def s3() -> Iterator[str]:
 def s3_sources(endpoint: str, tmp_path: Path) -> CostSources:
     key_file = tmp_path / "s3-secret"
     key_file.write_text("testing\n")
-    return CostSources((source_from_config(
-        name="nimbus-cur", url="s3://costs/cur", endpoint=f"http://{endpoint}", region="us-east-1",
-        access_key_id="testing", secret_access_key_file=key_file,
-    ),))
+    return CostSources(
+        (
+            source_from_config(
+                name="nimbus-cur",
+                url="s3://costs/cur",
+                endpoint=f"http://{endpoint}",
+                region="us-east-1",
+                access_key_id="testing",
+                secret_access_key_file=key_file,
+            ),
+        )
+    )
 
 
-def test_s3_files_under_the_configured_prefix_resolve_with_the_configured_endpoint(
-    s3: str, tmp_path: Path
-) -> None:
+def test_s3_files_under_the_configured_prefix_resolve_with_the_configured_endpoint(s3: str, tmp_path: Path) -> None:
     endpoint = s3
     found = s3_sources(endpoint, tmp_path).resolve("s3://costs/cur/2023-11/cur.csv", "ops")
-    assert (found.location, found.path, found.source) == ("s3://costs/cur/2023-11/cur.csv",
-                                                         "costs/cur/2023-11/cur.csv", "nimbus-cur")
+    assert (found.location, found.path, found.source) == (
+        "s3://costs/cur/2023-11/cur.csv",
+        "costs/cur/2023-11/cur.csv",
+        "nimbus-cur",
+    )
     assert Source.open(found.path, found.filesystem).csv_header() == ["lineItem/UsageAccountId"]
 
 
@@ -246,9 +260,7 @@ def test_a_source_that_does_not_answer_is_reported_without_details(tmp_path: Pat
     assert caught.value.reason == "cost source 'broken' could not be read; see the server's log"
 
 
-def test_an_answer_that_is_not_a_billing_file_is_not_quoted(
-    tmp_path: Path, listener: tuple[int, list[bytes]]
-) -> None:
+def test_an_answer_that_is_not_a_billing_file_is_not_quoted(tmp_path: Path, listener: tuple[int, list[bytes]]) -> None:
     port, received = listener
     found = _sources_at(f"http://127.0.0.1:{port}", tmp_path).resolve("s3://costs/cur/x.csv", "ops")
     with pytest.raises(CostError) as caught:
@@ -260,7 +272,15 @@ def test_an_answer_that_is_not_a_billing_file_is_not_quoted(
 def _sources_at(endpoint: str, tmp_path: Path) -> CostSources:
     key = tmp_path / "key"
     key.write_text("secret")
-    return CostSources((source_from_config(
-        name="broken", url="s3://costs/cur", endpoint=endpoint, region="us-east-1",
-        access_key_id="k", secret_access_key_file=key,
-    ),))
+    return CostSources(
+        (
+            source_from_config(
+                name="broken",
+                url="s3://costs/cur",
+                endpoint=endpoint,
+                region="us-east-1",
+                access_key_id="k",
+                secret_access_key_file=key,
+            ),
+        )
+    )

@@ -17,16 +17,29 @@ from cost.store import CostStore
 from tests.cost.conftest import scope_of, shared_file
 
 CUR2_ROWS = [
-    {"bill_billing_period_start_date": "2024-02-01T00:00:00Z", "bill_payer_account_id": "999",
-     "line_item_usage_account_id": "123", "line_item_line_item_type": "Usage",
-     "line_item_unblended_cost": f"{i}.25", "line_item_net_unblended_cost": f"{i}.2",
-     "pricing_public_on_demand_cost": "3", "line_item_usage_amount": "1", "line_item_currency_code": "EUR",
-     "line_item_product_code": "AmazonS3", "product_product_name": "Amazon S3", "product_sku": "SKU",
-     "line_item_resource_id": "r-1", "pricing_unit": "GB", "product_region_code": "eu-west-1",
-     "line_item_usage_type": "TimedStorage", "line_item_operation": "Put",
-     "line_item_usage_start_date": "2024-02-03T00:00:00Z", "line_item_usage_end_date": "2024-02-03T01:00:00Z",
-     "product": json.dumps({"product_name": "Amazon S3", "region": "eu-west-1"}),
-     "resource_tags": json.dumps({"user_team": "data"})}
+    {
+        "bill_billing_period_start_date": "2024-02-01T00:00:00Z",
+        "bill_payer_account_id": "999",
+        "line_item_usage_account_id": "123",
+        "line_item_line_item_type": "Usage",
+        "line_item_unblended_cost": f"{i}.25",
+        "line_item_net_unblended_cost": f"{i}.2",
+        "pricing_public_on_demand_cost": "3",
+        "line_item_usage_amount": "1",
+        "line_item_currency_code": "EUR",
+        "line_item_product_code": "AmazonS3",
+        "product_product_name": "Amazon S3",
+        "product_sku": "SKU",
+        "line_item_resource_id": "r-1",
+        "pricing_unit": "GB",
+        "product_region_code": "eu-west-1",
+        "line_item_usage_type": "TimedStorage",
+        "line_item_operation": "Put",
+        "line_item_usage_start_date": "2024-02-03T00:00:00Z",
+        "line_item_usage_end_date": "2024-02-03T01:00:00Z",
+        "product": json.dumps({"product_name": "Amazon S3", "region": "eu-west-1"}),
+        "resource_tags": json.dumps({"user_team": "data"}),
+    }
     for i in range(5)
 ]
 _FOCUS_OPTIONAL = sorted(set(focus.MONEY_COLUMNS + focus.TEXT_COLUMNS) - REQUIRED[Format.FOCUS])

@@ -15,8 +15,7 @@ from tests.cost.conftest import WriteLegacy
 def test_memory_pressure_keeps_every_row_and_few_row_groups(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
     accounts = [f"{100000000000 + i}" for i in range(7)]
     rows = [
-        {"lineItem/UsageAccountId": accounts[(i * i) % 7], "lineItem/UnblendedCost": f"{i}E-10"}
-        for i in range(6000)
+        {"lineItem/UsageAccountId": accounts[(i * i) % 7], "lineItem/UnblendedCost": f"{i}E-10"} for i in range(6000)
     ]
     batches = list(Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=500))
     writer = PartitionedWriter(

@@ -101,9 +101,7 @@ def test_scope_lacking_an_account_returns_none_of_its_cost(loaded: CostStore) ->
     only_a = aggregate(loaded, scope_of(A, "999"), period="2023-11", group_by=[Dimension.SERVICE])
     assert sum(r["billed"] for r in only_a) == Decimal("4.000000000000000003")
     # A filter naming B cannot widen the scope.
-    assert aggregate(loaded, scope_of(A), period="2023-11", filter=CostFilter(accounts={B})) == [
-        {"billed": Decimal(0)}
-    ]
+    assert aggregate(loaded, scope_of(A), period="2023-11", filter=CostFilter(accounts={B})) == [{"billed": Decimal(0)}]
 
 
 def test_empty_scope_returns_nothing(loaded: CostStore) -> None:
@@ -138,16 +136,12 @@ def test_group_by_dimensions(loaded: CostStore) -> None:
         ("web", Decimal(3)),
         (None, Decimal("2E-18")),
     ]
-    by_type = aggregate(
-        loaded, scope, period="2023-11", group_by=[Dimension.LINE_ITEM_TYPE, Dimension.CHARGE_CATEGORY]
-    )
+    by_type = aggregate(loaded, scope, period="2023-11", group_by=[Dimension.LINE_ITEM_TYPE, Dimension.CHARGE_CATEGORY])
     assert [(r["line_item_type"], r["charge_category"]) for r in by_type] == [
         ("SavingsPlanCoveredUsage", "Usage"),
         ("Usage", "Usage"),
     ]
-    by_month = aggregate(
-        loaded, scope, period_from="2023-10", period_to="2023-12", group_by=[Dimension.MONTH]
-    )
+    by_month = aggregate(loaded, scope, period_from="2023-10", period_to="2023-12", group_by=[Dimension.MONTH])
     assert [(r["month"], r["billed"]) for r in by_month] == [
         ("2023-11", Decimal("4.000000000000000003")),
         ("2023-12", Decimal(10)),

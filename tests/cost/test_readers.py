@@ -46,9 +46,7 @@ def test_legacy_sample_totals_match_the_raw_file() -> None:
     with path.open(newline="") as handle:
         for row in csv.DictReader(handle):
             service = row["product/ProductName"] or row["lineItem/ProductCode"]
-            expected[(row["lineItem/UsageAccountId"], service)] += Decimal(
-                row["lineItem/UnblendedCost"] or "0"
-            )
+            expected[(row["lineItem/UsageAccountId"], service)] += Decimal(row["lineItem/UnblendedCost"] or "0")
     reader = Reader(str(path))
     table = pa.Table.from_batches(list(reader), schema=SCHEMA)
     assert reader.format is Format.LEGACY_CUR
@@ -305,11 +303,26 @@ def test_focus_parquet(tmp_path: Path) -> None:
     assert parquet_table.column("SubAccountId").equals(csv_table.column("SubAccountId"))
 
 
-FOCUS_HEADER = ["BillingAccountId", "SubAccountId", "BillingPeriodStart", "ChargeCategory", "BillingCurrency",
-                "BilledCost", "EffectiveCost", "ServiceName"]
-FOCUS_ROW = {"BillingAccountId": "999", "SubAccountId": "123", "BillingPeriodStart": "2024-09-01T00:00:00Z",
-             "ChargeCategory": "Usage", "BillingCurrency": "USD", "BilledCost": "2.5", "EffectiveCost": "2.5",
-             "ServiceName": "Compute"}
+FOCUS_HEADER = [
+    "BillingAccountId",
+    "SubAccountId",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "BillingCurrency",
+    "BilledCost",
+    "EffectiveCost",
+    "ServiceName",
+]
+FOCUS_ROW = {
+    "BillingAccountId": "999",
+    "SubAccountId": "123",
+    "BillingPeriodStart": "2024-09-01T00:00:00Z",
+    "ChargeCategory": "Usage",
+    "BillingCurrency": "USD",
+    "BilledCost": "2.5",
+    "EffectiveCost": "2.5",
+    "ServiceName": "Compute",
+}
 
 
 def write_focus(path: Path, rows: list[dict[str, str]], header: list[str] | None = None) -> Path:

@@ -19,8 +19,13 @@ def test_manifests_are_listed_in_both_layouts_without_reading_parts(tmp_path: Pa
     secret = tmp_path / "secret"
     secret.write_text("testing")
     with moto_s3() as endpoint:
-        client = boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{endpoint}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         client.create_bucket(Bucket="billing")
         for key in (
             "reports/cur/alpha/20231101-20231201/alpha-Manifest.json",
@@ -34,8 +39,14 @@ def test_manifests_are_listed_in_both_layouts_without_reading_parts(tmp_path: Pa
             "elsewhere/cur/gamma/20231101-20231201/gamma-Manifest.json",
         ):
             client.put_object(Bucket="billing", Key=key, Body=b"{}")
-        source = source_from_config(name="bucket", url="s3://billing/reports", endpoint=f"http://{endpoint}",
-                                    region="us-east-1", access_key_id="testing", secret_access_key_file=secret)
+        source = source_from_config(
+            name="bucket",
+            url="s3://billing/reports",
+            endpoint=f"http://{endpoint}",
+            region="us-east-1",
+            access_key_id="testing",
+            secret_access_key_file=secret,
+        )
         sources = CostSources((source,))
 
         legacy = list_manifests(sources.resolve_folder("s3://billing/reports/cur/", "op"), ReportFormat.LEGACY_CUR)
@@ -46,10 +57,17 @@ def test_manifests_are_listed_in_both_layouts_without_reading_parts(tmp_path: Pa
         assert all(m.modified is not None for m in legacy)
         exports = list_manifests(sources.resolve_folder("s3://billing/reports/exports", "op"), ReportFormat.FOCUS)
         assert [m.location for m in exports] == [
-            "s3://billing/reports/exports/focus/metadata/BILLING_PERIOD=2024-09/focus-Manifest.json"]
+            "s3://billing/reports/exports/focus/metadata/BILLING_PERIOD=2024-09/focus-Manifest.json"
+        ]
         assert sources.resolve(exports[0].location, "op").size == 2  # what the sync then reads
 
-        for outside in ("s3://billing/elsewhere", "s3://billing/reportsx", "s3://other/reports", "s3://billing",
-                        "s3://billing/reports/../elsewhere", f"http://{endpoint}/billing/reports"):
+        for outside in (
+            "s3://billing/elsewhere",
+            "s3://billing/reportsx",
+            "s3://other/reports",
+            "s3://billing",
+            "s3://billing/reports/../elsewhere",
+            f"http://{endpoint}/billing/reports",
+        ):
             with pytest.raises(LocationRefused):
                 sources.resolve_folder(outside, "op")

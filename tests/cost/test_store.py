@@ -89,16 +89,10 @@ def test_failed_import_leaves_the_store_unchanged(
 
 def test_newer_file_for_a_period_replaces_the_old_one(store: CostStore, legacy_csv: WriteLegacy) -> None:
     import_file(
-        str(
-            legacy_csv(
-                [{"lineItem/UsageAccountId": "111111111111"}, {"lineItem/UsageAccountId": "222222222222"}]
-            )
-        ),
+        str(legacy_csv([{"lineItem/UsageAccountId": "111111111111"}, {"lineItem/UsageAccountId": "222222222222"}])),
         store,
     )
-    import_file(
-        str(legacy_csv([{"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": "7"}])), store
-    )
+    import_file(str(legacy_csv([{"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": "7"}])), store)
     assert billed_by_account(store, "111111111111", "222222222222") == {"111111111111": Decimal(7)}
     # Another source (other payer) for the same partition adds to it instead of replacing it.
     import_file(

@@ -53,9 +53,7 @@ def make_role(test_database: TestDatabase) -> Iterator[MakeRole]:
 
         def make(options: str) -> str:
             name = f"rp_probe_{uuid.uuid4().hex[:8]}"
-            admin.execute(
-                sql.SQL("create role {} login password 'probe' " + options).format(sql.Identifier(name))
-            )
+            admin.execute(sql.SQL("create role {} login password 'probe' " + options).format(sql.Identifier(name)))
             admin.execute(sql.SQL("grant {} to {}").format(sql.Identifier(API_GROUP), sql.Identifier(name)))
             made.append(name)
             scheme, rest = test_database.app_url.split("://", 1)

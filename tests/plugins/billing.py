@@ -54,8 +54,9 @@ class Seeded:
     rows: list[dict[str, str]] = field(default_factory=list)
     csv: Path | None = None
 
-    def expected_total(self, tenant: str, *, markup: Decimal = MARKUP, tax: Decimal = TAX,
-                       fee: Decimal = FEE) -> Decimal:
+    def expected_total(
+        self, tenant: str, *, markup: Decimal = MARKUP, tax: Decimal = TAX, fee: Decimal = FEE
+    ) -> Decimal:
         """Rate every raw row (markup on its cost), one rounding per service line, plus the fee and the tax."""
         mine = set(self.accounts[tenant])
         per_service: dict[str, Decimal] = defaultdict(Decimal)
@@ -76,17 +77,19 @@ def cost_rows(accounts: Sequence[str], period: str, per_account: int, seed: int)
             day, hour = 1 + i % 28, i % 24
             start = f"{year}-{month}-{day:02d}T{hour:02d}:00:00Z"
             end = f"{year}-{month}-{day:02d}T{hour:02d}:59:59Z"
-            rows.append({
-                "bill/BillingPeriodStartDate": f"{year}-{month}-01T00:00:00.000Z",
-                "lineItem/UsageAccountId": account,
-                "lineItem/UsageStartDate": start,
-                "lineItem/UsageEndDate": end,
-                "product/ProductName": SERVICES[i % len(SERVICES)],
-                "lineItem/ProductCode": "Amazon",
-                "lineItem/UnblendedCost": str(Decimal(rng.randrange(1, 10**9)).scaleb(-rng.choice((6, 8, 10)))),
-                "lineItem/UsageAmount": "1",
-                "pricing/unit": "Hrs",
-            })
+            rows.append(
+                {
+                    "bill/BillingPeriodStartDate": f"{year}-{month}-01T00:00:00.000Z",
+                    "lineItem/UsageAccountId": account,
+                    "lineItem/UsageStartDate": start,
+                    "lineItem/UsageEndDate": end,
+                    "product/ProductName": SERVICES[i % len(SERVICES)],
+                    "lineItem/ProductCode": "Amazon",
+                    "lineItem/UnblendedCost": str(Decimal(rng.randrange(1, 10**9)).scaleb(-rng.choice((6, 8, 10)))),
+                    "lineItem/UsageAmount": "1",
+                    "pricing/unit": "Hrs",
+                }
+            )
     return rows
 
 
@@ -98,8 +101,14 @@ SetUpBilling = Callable[..., Coroutine[Any, Any, str]]
 def seed_costs(world: World, owner_conn: psycopg.Connection, cost_store: CostStore, tmp_path: Path) -> SeedCosts:
     """Import rows for fresh accounts of the given world tenants and assign the accounts to them."""
 
-    def seed(tenants: Sequence[str] = ("startup", "other_startup"), *, period: str = PERIOD, accounts: int = 2,
-             per_account: int = 30, store: CostStore | None = None) -> Seeded:
+    def seed(
+        tenants: Sequence[str] = ("startup", "other_startup"),
+        *,
+        period: str = PERIOD,
+        accounts: int = 2,
+        per_account: int = 30,
+        store: CostStore | None = None,
+    ) -> Seeded:
         rng = random.Random()
         chosen = {t: [str(rng.randrange(10**11, 10**12)) for _ in range(accounts)] for t in tenants}
         rows = cost_rows([a for ids in chosen.values() for a in ids], period, per_account, rng.randrange(1 << 30))
@@ -117,8 +126,14 @@ def seed_costs(world: World, owner_conn: psycopg.Connection, cost_store: CostSto
     return seed
 
 
-async def set_up_billing(gql: GraphQL, world: World, tenants: Sequence[str] = ("startup", "other_startup"),
-                         *, period: str = PERIOD, fee: Decimal | None = FEE) -> str:
+async def set_up_billing(
+    gql: GraphQL,
+    world: World,
+    tenants: Sequence[str] = ("startup", "other_startup"),
+    *,
+    period: str = PERIOD,
+    fee: Decimal | None = FEE,
+) -> str:
     """A plan (10 % markup on cost) assigned to `tenants`, 8.5 % tax, a flat fee; returns the plan id."""
     admin = world.actor("billing_admin")
     rules = [{"scope": "GLOBAL", "adjustment": "MARKUP", "percent": str(MARKUP)}]
@@ -130,8 +145,18 @@ async def set_up_billing(gql: GraphQL, world: World, tenants: Sequence[str] = ("
         slug = world.slugs[tenant]
         for document, variables in (
             (ASSIGN_PLAN, {"tenant": slug, "plan": plan["id"]}),
-            (SET_BILLING, {"tenant": slug, "settings": {"taxRatePercent": str(TAX), "taxName": "Consumption tax",
-                                                        "legalName": f"{tenant} K.K.", "address": "1-1 Chiyoda"}}),
+            (
+                SET_BILLING,
+                {
+                    "tenant": slug,
+                    "settings": {
+                        "taxRatePercent": str(TAX),
+                        "taxName": "Consumption tax",
+                        "legalName": f"{tenant} K.K.",
+                        "address": "1-1 Chiyoda",
+                    },
+                },
+            ),
             *(((ADD_ITEM, {"tenant": slug, "value": str(fee), "period": period}),) if fee is not None else ()),
         ):
             result = await gql(admin, document, variables)

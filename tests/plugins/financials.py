@@ -61,47 +61,88 @@ def seed_financials(conn: psycopg.Connection, world: World) -> FinancialsWorld:
             definitions = {}
             for key, unit, currency in (("arr", "currency", "JPY"), ("headcount", "count", None)):
                 definitions[key] = _insert(
-                    conn, seed, "kpi_definitions", f"{c}.{key}",
+                    conn,
+                    seed,
+                    "kpi_definitions",
+                    f"{c}.{key}",
                     {"tenant_id": tenant, "key": key, "name": key.upper(), "unit": unit, "currency": currency},
                 )
                 seed.ids[f"{c}.def.{key}"] = definitions[key]
             if company == "startup":
                 seed.ids["S.def.customers"] = _insert(
-                    conn, seed, "kpi_definitions", "S.customers",
+                    conn,
+                    seed,
+                    "kpi_definitions",
+                    "S.customers",
                     {"tenant_id": tenant, "key": "customers", "name": "Customers", "unit": "count"},
                 )
             for status, month in (("final", "2024-01"), ("draft", "2024-02")):
                 report = _insert(
-                    conn, seed, "financial_reports", f"{c}.{status}",
-                    {"tenant_id": tenant, "statement": "profit_and_loss", "period_start": f"{month}-01",
-                     "period_end": f"{month}-28", "currency": "JPY"},
+                    conn,
+                    seed,
+                    "financial_reports",
+                    f"{c}.{status}",
+                    {
+                        "tenant_id": tenant,
+                        "statement": "profit_and_loss",
+                        "period_start": f"{month}-01",
+                        "period_end": f"{month}-28",
+                        "currency": "JPY",
+                    },
                 )
                 seed.ids[f"{c}.fin.{status}"] = report
                 for position, (key, amount) in enumerate((("revenue", "1000.5000"), ("cost", "-400")), start=1):
                     _insert(
-                        conn, seed, "financial_report_lines", f"{c}.{status}.{key}",
-                        {"tenant_id": tenant, "report_id": report, "line_key": key, "label": key.title(),
-                         "amount": amount, "position": position},
+                        conn,
+                        seed,
+                        "financial_report_lines",
+                        f"{c}.{status}.{key}",
+                        {
+                            "tenant_id": tenant,
+                            "report_id": report,
+                            "line_key": key,
+                            "label": key.title(),
+                            "amount": amount,
+                            "position": position,
+                        },
                     )
                 kpi_report = _insert(
-                    conn, seed, "kpi_reports", f"{c}.{status}",
+                    conn,
+                    seed,
+                    "kpi_reports",
+                    f"{c}.{status}",
                     {"tenant_id": tenant, "period_start": f"{month}-01", "period_end": f"{month}-28"},
                 )
                 seed.ids[f"{c}.kpi.{status}"] = kpi_report
                 for key, value in (("arr", "12000000"), ("headcount", "12")):
                     _insert(
-                        conn, seed, "kpi_values", f"{c}.{status}.{key}",
-                        {"tenant_id": tenant, "report_id": kpi_report, "definition_id": definitions[key],
-                         "value": value},
+                        conn,
+                        seed,
+                        "kpi_values",
+                        f"{c}.{status}.{key}",
+                        {
+                            "tenant_id": tenant,
+                            "report_id": kpi_report,
+                            "definition_id": definitions[key],
+                            "value": value,
+                        },
                     )
                 if status == "final":
                     conn.execute("update financial_reports set status = 'final' where id = %s", (report,))
                     conn.execute("update kpi_reports set status = 'final' where id = %s", (kpi_report,))
         for vc in ("vc_active", "vc_lacking_scope", "vc_revoked"):
             seed.ids[f"request.{vc}"] = _insert(
-                conn, seed, "kpi_requests", vc,
-                {"tenant_id": world.tenants["startup"], "vc_tenant_id": world.tenants[vc],
-                 "period_start": "2024-01-01", "period_end": "2024-01-28", "kpi_keys": ["arr", "headcount"]},
+                conn,
+                seed,
+                "kpi_requests",
+                vc,
+                {
+                    "tenant_id": world.tenants["startup"],
+                    "vc_tenant_id": world.tenants[vc],
+                    "period_start": "2024-01-01",
+                    "period_end": "2024-01-28",
+                    "kpi_keys": ["arr", "headcount"],
+                },
             )
     return seed
 

@@ -93,9 +93,7 @@ def build_world(conn: psycopg.Connection) -> World:
                 "insert into memberships (tenant_id, user_id, role) values (%s, %s, %s)",
                 (world.tenants[tenant_key], row[0], role),
             )
-            world.actors[name] = Actor(
-                name, row[0], email, world.tenants[tenant_key], world.slugs[tenant_key], role
-            )
+            world.actors[name] = Actor(name, row[0], email, world.tenants[tenant_key], world.slugs[tenant_key], role)
         for slug_key in ("startup", "other_startup"):
             conn.execute(
                 "insert into company_profiles (tenant_id, legal_name, country) values (%s, %s, 'JP')",
@@ -108,8 +106,14 @@ def build_world(conn: psycopg.Connection) -> World:
             row = conn.execute(
                 "insert into portfolio_grants (tenant_id, vc_tenant_id, requested_scopes, scopes, status, expires_at)"
                 " values (%s, %s, %s, %s, %s, %s) returning id",
-                (world.tenants["startup"], world.tenants[vc], requested, scopes if initial == "active" else [],
-                 initial, expires),
+                (
+                    world.tenants["startup"],
+                    world.tenants[vc],
+                    requested,
+                    scopes if initial == "active" else [],
+                    initial,
+                    expires,
+                ),
             ).fetchone()
             assert row is not None
             world.grants[vc] = row[0]

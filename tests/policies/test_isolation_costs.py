@@ -18,10 +18,18 @@ import pytest
 from tests.plugins.world import ACTORS, ANONYMOUS, Actor, World
 
 ACTOR_NAMES = (*ACTORS, "anonymous")
-TABLES = ("cloud_accounts", "cloud_account_assignments", "cost_imports", "cost_period_locks", "cost_assemblies",
-          "cost_report_sources")
-_ASSEMBLY = ("insert into cost_assemblies (tenant_id, manifest_uri, source_name, kind, report, period, assembly_key,"
-             " parts_total, created_by) values (%s, '/m.json', 's', 'legacy-cur', %s, '2023-11', 'k', 1, %s)")
+TABLES = (
+    "cloud_accounts",
+    "cloud_account_assignments",
+    "cost_imports",
+    "cost_period_locks",
+    "cost_assemblies",
+    "cost_report_sources",
+)
+_ASSEMBLY = (
+    "insert into cost_assemblies (tenant_id, manifest_uri, source_name, kind, report, period, assembly_key,"
+    " parts_total, created_by) values (%s, '/m.json', 's', 'legacy-cur', %s, '2023-11', 'k', 1, %s)"
+)
 ACCOUNT_READERS = {  # actor → tenants of the first world whose accounts and history it reads
     **{a: {"startup"} for a in ("startup_owner", "startup_admin", "startup_member", "startup_viewer", "vc_active")},
     "other_startup_owner": {"other_startup"},
@@ -47,7 +55,8 @@ def _seed(conn: psycopg.Connection, world: World) -> None:
         conn.execute(_ASSEMBLY, (world.tenants["operator"], "seed", admin.user_id))
         conn.execute(
             "insert into cost_report_sources (tenant_id, location, source_name, format, created_by)"
-            " values (%s, '/seed', 's', 'legacy-cur', %s)", (world.tenants["operator"], admin.user_id),
+            " values (%s, '/seed', 's', 'legacy-cur', %s)",
+            (world.tenants["operator"], admin.user_id),
         )
 
 
@@ -106,18 +115,25 @@ def test_select(table: str, worlds: tuple[World, World], app_conn: psycopg.Conne
 def _insert(table: str, world: World, actor: Actor, target: World) -> tuple[str, tuple[Any, ...]]:
     operator, startup = target.tenants["operator"], target.tenants["startup"]
     return {
-        "cloud_accounts": ("insert into cloud_accounts (tenant_id, account_id) values (%s, %s)",
-                           (startup, f"new-{uuid.uuid4().hex}")),
+        "cloud_accounts": (
+            "insert into cloud_accounts (tenant_id, account_id) values (%s, %s)",
+            (startup, f"new-{uuid.uuid4().hex}"),
+        ),
         "cloud_account_assignments": (
             "insert into cloud_account_assignments (tenant_id, account_id, valid_from) values (%s, 'x', now())",
-            (startup,)),
-        "cost_imports": ("insert into cost_imports (tenant_id, source_uri, created_by) values (%s, '/x.csv', %s)",
-                         (operator, actor.user_id)),
-        "cost_period_locks": ("insert into cost_period_locks (tenant_id, period) values (%s, '2024-02')",
-                              (operator,)),
+            (startup,),
+        ),
+        "cost_imports": (
+            "insert into cost_imports (tenant_id, source_uri, created_by) values (%s, '/x.csv', %s)",
+            (operator, actor.user_id),
+        ),
+        "cost_period_locks": ("insert into cost_period_locks (tenant_id, period) values (%s, '2024-02')", (operator,)),
         "cost_assemblies": (_ASSEMBLY, (operator, "x-new", actor.user_id)),
-        "cost_report_sources": ("insert into cost_report_sources (tenant_id, location, source_name, format,"
-                                " created_by) values (%s, '/x-new', 's', 'cur2', %s)", (operator, actor.user_id)),
+        "cost_report_sources": (
+            "insert into cost_report_sources (tenant_id, location, source_name, format,"
+            " created_by) values (%s, '/x-new', 's', 'cur2', %s)",
+            (operator, actor.user_id),
+        ),
     }[table]
 
 
@@ -135,13 +151,17 @@ def test_insert(
             allowed = name == "billing_admin" and target is first and table != "cloud_account_assignments"
             if allowed:
                 assert outcome == 1, (table, name)
-                owner_conn.execute(f"delete from {table} where tenant_id = any(%s) and "
-                                   + {"cloud_accounts": "account_id like 'new-%%'",
-                                      "cost_imports": "source_uri = '/x.csv'",
-                                      "cost_period_locks": "period = '2024-02'",
-                                      "cost_assemblies": "report = 'x-new'",
-                                      "cost_report_sources": "location = '/x-new'"}[table],
-                                   (list(first.tenants.values()),))
+                owner_conn.execute(
+                    f"delete from {table} where tenant_id = any(%s) and "
+                    + {
+                        "cloud_accounts": "account_id like 'new-%%'",
+                        "cost_imports": "source_uri = '/x.csv'",
+                        "cost_period_locks": "period = '2024-02'",
+                        "cost_assemblies": "report = 'x-new'",
+                        "cost_report_sources": "location = '/x-new'",
+                    }[table],
+                    (list(first.tenants.values()),),
+                )
                 if table == "cloud_accounts":
                     owner_conn.execute("delete from cloud_account_assignments where account_id like 'new-%%'")
             else:
@@ -183,8 +203,9 @@ def test_billing_admin_cannot_move_an_account_to_another_operators_tenant(
 ) -> None:
     first, second = worlds
     before = _state(owner_conn, worlds)
-    outcome = _run(app_conn, first.actor("billing_admin"), "update cloud_accounts set tenant_id = %s",
-                   (second.tenants["startup"],))
+    outcome = _run(
+        app_conn, first.actor("billing_admin"), "update cloud_accounts set tenant_id = %s", (second.tenants["startup"],)
+    )
     assert isinstance(outcome, psycopg.errors.InsufficientPrivilege)
     assert _state(owner_conn, worlds) == before
 

@@ -71,8 +71,9 @@ def _returning(table: str) -> str:
     return " returning " + ", ".join(KEYS[table])
 
 
-def _insert_op(table: str, columns: str, values: Callable[[FinancialsWorld, Actor], tuple[Any, ...]],
-               allowed: set[str]) -> Op:
+def _insert_op(
+    table: str, columns: str, values: Callable[[FinancialsWorld, Actor], tuple[Any, ...]], allowed: set[str]
+) -> Op:
     def sql(seed: FinancialsWorld, actor: Actor) -> tuple[str, tuple[Any, ...]]:
         params = values(seed, actor)
         marks = ", ".join(["%s"] * len(params))
@@ -94,27 +95,38 @@ def _asking_vc(seed: FinancialsWorld, actor: Actor) -> Any:
 
 INSERTS: dict[str, Op] = {
     "financial_reports": _insert_op(
-        "financial_reports", "tenant_id, statement, period_start, period_end, currency",
-        lambda seed, actor: (_startup(seed), "cash_flow", "2030-01-01", "2030-01-31", "JPY"), WRITERS,
+        "financial_reports",
+        "tenant_id, statement, period_start, period_end, currency",
+        lambda seed, actor: (_startup(seed), "cash_flow", "2030-01-01", "2030-01-31", "JPY"),
+        WRITERS,
     ),
     "financial_report_lines": _insert_op(
-        "financial_report_lines", "tenant_id, report_id, line_key, amount",
-        lambda seed, actor: (_startup(seed), seed.ids["S.fin.draft"], "new_line", "1"), WRITERS,
+        "financial_report_lines",
+        "tenant_id, report_id, line_key, amount",
+        lambda seed, actor: (_startup(seed), seed.ids["S.fin.draft"], "new_line", "1"),
+        WRITERS,
     ),
     "kpi_definitions": _insert_op(
-        "kpi_definitions", "tenant_id, key, name, unit",
-        lambda seed, actor: (_startup(seed), "customers_new", "New customers", "count"), WRITERS,
+        "kpi_definitions",
+        "tenant_id, key, name, unit",
+        lambda seed, actor: (_startup(seed), "customers_new", "New customers", "count"),
+        WRITERS,
     ),
     "kpi_reports": _insert_op(
-        "kpi_reports", "tenant_id, period_start, period_end",
-        lambda seed, actor: (_startup(seed), "2030-01-01", "2030-01-31"), WRITERS,
+        "kpi_reports",
+        "tenant_id, period_start, period_end",
+        lambda seed, actor: (_startup(seed), "2030-01-01", "2030-01-31"),
+        WRITERS,
     ),
     "kpi_values": _insert_op(
-        "kpi_values", "tenant_id, report_id, definition_id, value",
-        lambda seed, actor: (_startup(seed), seed.ids["S.kpi.draft"], seed.ids["S.def.customers"], "5"), WRITERS,
+        "kpi_values",
+        "tenant_id, report_id, definition_id, value",
+        lambda seed, actor: (_startup(seed), seed.ids["S.kpi.draft"], seed.ids["S.def.customers"], "5"),
+        WRITERS,
     ),
     "kpi_requests": _insert_op(
-        "kpi_requests", "tenant_id, vc_tenant_id, period_start, period_end, kpi_keys",
+        "kpi_requests",
+        "tenant_id, vc_tenant_id, period_start, period_end, kpi_keys",
         lambda seed, actor: (_startup(seed), _asking_vc(seed, actor), "2024-02-01", "2024-02-28", ["arr"]),
         FINANCIAL_READERS,
     ),
@@ -148,17 +160,29 @@ def _edit_ops(table: str) -> list[Op]:
         return IMMUTABLE if actor in WRITERS | {"other_startup_owner"} else set()
 
     ops = [
-        Op("update drafts", lambda s, a: (f"update {table} set {set_clause} where {drafts}" + _returning(table), ()),
-           update_drafts),
-        Op("delete drafts", lambda s, a: (f"delete from {table} where {deletable}" + _returning(table), ()),
-           delete_drafts),
+        Op(
+            "update drafts",
+            lambda s, a: (f"update {table} set {set_clause} where {drafts}" + _returning(table), ()),
+            update_drafts,
+        ),
+        Op(
+            "delete drafts",
+            lambda s, a: (f"delete from {table} where {deletable}" + _returning(table), ()),
+            delete_drafts,
+        ),
     ]
     if finals is not None:
         ops += [
-            Op("update finals",
-               lambda s, a: (f"update {table} set {set_clause} where {finals}" + _returning(table), ()), touch_finals),
-            Op("delete finals",
-               lambda s, a: (f"delete from {table} where {finals}" + _returning(table), ()), touch_finals),
+            Op(
+                "update finals",
+                lambda s, a: (f"update {table} set {set_clause} where {finals}" + _returning(table), ()),
+                touch_finals,
+            ),
+            Op(
+                "delete finals",
+                lambda s, a: (f"delete from {table} where {finals}" + _returning(table), ()),
+                touch_finals,
+            ),
         ]
     return ops
 
@@ -186,14 +210,20 @@ def _request_ops() -> list[Op]:
     return [
         Op("insert in another VC's name", forged, lambda actor, seed: DENIED),
         Op("update", answer, answered),
-        Op("delete", lambda s, a: ("delete from kpi_requests" + _returning("kpi_requests"), ()),
-           lambda actor, seed: DENIED),  # nobody deletes a request: no privilege at all
+        Op(
+            "delete",
+            lambda s, a: ("delete from kpi_requests" + _returning("kpi_requests"), ()),
+            lambda actor, seed: DENIED,
+        ),  # nobody deletes a request: no privilege at all
     ]
 
 
 def _select_op(table: str) -> Op:
-    return Op("select", lambda s, a: (f"select {', '.join(KEYS[table])} from {table}", ()),
-              lambda actor, seed: visible(table, actor, seed))
+    return Op(
+        "select",
+        lambda s, a: (f"select {', '.join(KEYS[table])} from {table}", ()),
+        lambda actor, seed: visible(table, actor, seed),
+    )
 
 
 def operations(table: str) -> list[Op]:

@@ -44,31 +44,34 @@ Start = Callable[..., subprocess.Popen[bytes]]
 
 
 @pytest.fixture
-def start_worker(
-    test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path
-) -> Iterator[Start]:
+def start_worker(test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path) -> Iterator[Start]:
     """Start a worker process on the test database and the test's store (tests.plugins.costs.cost_store)."""
     # Jobs queued by other tests (run inline there) are not these workers' business.
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     first_worker = owner_conn.execute("select coalesce(max(id), 0) from procrastinate_workers").fetchone()
     assert first_worker is not None
     env = {k: v for k, v in os.environ.items() if k != "MIGRATION_DATABASE_URL"}
-    env.update({
-        "DATABASE_URL": test_database.app_url,
-        "ROUNDPOOL_JWT_SECRET": JWT_SECRET,
-        "ROUNDPOOL_ENVIRONMENT": "development",
-        "ROUNDPOOL_HOME": str(tmp_path / "home"),
-        "ROUNDPOOL_COST_STORE": str(tmp_path / "cost-store"),
-        "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5",
-        "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
-        "ROUNDPOOL_JOB_RECOVERY_INTERVAL_S": "1",
-    })
+    env.update(
+        {
+            "DATABASE_URL": test_database.app_url,
+            "ROUNDPOOL_JWT_SECRET": JWT_SECRET,
+            "ROUNDPOOL_ENVIRONMENT": "development",
+            "ROUNDPOOL_HOME": str(tmp_path / "home"),
+            "ROUNDPOOL_COST_STORE": str(tmp_path / "cost-store"),
+            "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5",
+            "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
+            "ROUNDPOOL_JOB_RECOVERY_INTERVAL_S": "1",
+        }
+    )
     started: list[subprocess.Popen[bytes]] = []
 
     def start(*command: str, max_retries: int = 2) -> subprocess.Popen[bytes]:
         with (tmp_path / f"worker-{len(started)}.log").open("wb") as log:  # the child keeps its own copy
             process = subprocess.Popen(
-                [sys.executable, "-m", *command], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", *command],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 env={**env, "ROUNDPOOL_JOB_MAX_RETRIES": str(max_retries)},
             )
         started.append(process)
@@ -112,22 +115,33 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _job(owner_conn: psycopg.Connection, table: str, row_id: str) -> tuple[Any, ...]:
     row = owner_conn.execute(
         f"select j.status, j.attempts, j.lock, t.status from {table} t join procrastinate_jobs j on j.id = t.job_id"
-        " where t.id = %s", (row_id,)
+        " where t.id = %s",
+        (row_id,),
     ).fetchone()
     assert row is not None
     return (str(row[0]), row[1], row[2], row[3])
 
 
 def _cur(path: Path, accounts: list[str], rows: int) -> Path:
-    return write_legacy_csv(path, [
-        {"lineItem/UsageAccountId": accounts[i % len(accounts)], "lineItem/UnblendedCost": f"{(i % 97) / 7:.6f}"}
-        for i in range(rows)
-    ])
+    return write_legacy_csv(
+        path,
+        [
+            {"lineItem/UsageAccountId": accounts[i % len(accounts)], "lineItem/UnblendedCost": f"{(i % 97) / 7:.6f}"}
+            for i in range(rows)
+        ],
+    )
 
 
 async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_operator(
-    cost_gql: GraphQL, world: World, make_world: Callable[[], World], database: Database, cost_store: CostStore,
-    test_database: TestDatabase, settings: Settings, owner_conn: psycopg.Connection, start_worker: Start,
+    cost_gql: GraphQL,
+    world: World,
+    make_world: Callable[[], World],
+    database: Database,
+    cost_store: CostStore,
+    test_database: TestDatabase,
+    settings: Settings,
+    owner_conn: psycopg.Connection,
+    start_worker: Start,
     tmp_path: Path,
 ) -> None:
     admin = world.actor("billing_admin")
@@ -153,12 +167,17 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     assert _job(owner_conn, "cost_imports", queued["id"])[::3] == ("doing", "running")  # not recovered yet
 
     rescuer = start_worker(*WORKER)
-    await _until(lambda: _job(owner_conn, "cost_imports", queued["id"])[3] not in ("queued", "running"),
-                 "the second worker to finish the import")
+    await _until(
+        lambda: _job(owner_conn, "cost_imports", queued["id"])[3] not in ("queued", "running"),
+        "the second worker to finish the import",
+    )
     _stop(rescuer)
 
     assert _job(owner_conn, "cost_imports", queued["id"]) == (
-        "succeeded", 2, f"cost-store:{admin.tenant_id}", "succeeded"  # attempts: the dead one and the retry
+        "succeeded",
+        2,
+        f"cost-store:{admin.tenant_id}",
+        "succeeded",  # attempts: the dead one and the retry
     )
     status = (await cost_gql(admin, STATUS, {"id": queued["id"]}))["data"]["costImport"]
     assert status["status"] == "SUCCEEDED", status
@@ -170,16 +189,21 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     # The dead attempt's folder was never published; vacuum removes it and only it.
     assert await asyncio.to_thread(Path(staging).is_dir)
     assert cost_store.for_operator(admin.tenant_id).vacuum(in_progress=()) == [staging]
-    assert as_totals((await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]}))
-                     ["data"]["costs"]) == legacy_totals(path)
+    assert as_totals(
+        (await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]}))["data"]["costs"]
+    ) == legacy_totals(path)
     # The rescuer unregistered; the killed worker's row stays until a worker starts after it went silent, but
     # it no longer counts as live (what `cost import --wait` asks before relying on a worker).
     assert await live_workers(database, STALL_AFTER_S) == 0
 
 
 async def test_an_import_killed_past_its_retry_budget_ends_failed_with_the_reason(
-    cost_gql: GraphQL, world: World, cost_store: CostStore, owner_conn: psycopg.Connection,
-    start_worker: Start, tmp_path: Path,
+    cost_gql: GraphQL,
+    world: World,
+    cost_store: CostStore,
+    owner_conn: psycopg.Connection,
+    start_worker: Start,
+    tmp_path: Path,
 ) -> None:
     admin = world.actor("billing_admin")
     path = _cur(tmp_path / "cur.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 50)
@@ -190,21 +214,31 @@ async def test_an_import_killed_past_its_retry_budget_ends_failed_with_the_reaso
     _kill(doomed)
 
     rescuer = start_worker(*WORKER, max_retries=0)
-    await _until(lambda: _job(owner_conn, "cost_imports", queued["id"])[3] != "running",
-                 "the second worker to give the import up")
+    await _until(
+        lambda: _job(owner_conn, "cost_imports", queued["id"])[3] != "running",
+        "the second worker to give the import up",
+    )
     _stop(rescuer)
 
     status = (await cost_gql(admin, STATUS, {"id": queued["id"]}))["data"]["costImport"]
     assert status["status"] == "FAILED"
-    assert status["error"] == {"file": status["error"]["file"], "row": None, "column": None,
-                               "reason": "the worker stopped during the import; retried 0 times"}
+    assert status["error"] == {
+        "file": status["error"]["file"],
+        "row": None,
+        "column": None,
+        "reason": "the worker stopped during the import; retried 0 times",
+    }
     assert status["accounts"] == []
     assert cost_store.for_operator(admin.tenant_id).catalog()["imports"] == {}  # nothing was published
 
 
 async def test_a_close_run_killed_between_invoices_resumes_without_duplicates(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection,
-    start_worker: Start, tmp_path: Path,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    owner_conn: psycopg.Connection,
+    start_worker: Start,
+    tmp_path: Path,
 ) -> None:
     seeded = seed_costs()
     await set_up_billing(cost_gql, world)
@@ -221,13 +255,12 @@ async def test_a_close_run_killed_between_invoices_resumes_without_duplicates(
     assert owner_conn.execute("select count(*) from invoices where operator_id = %s", (operator,)).fetchone() == (1,)
 
     rescuer = start_worker(*WORKER)
-    await _until(lambda: _job(owner_conn, "invoice_runs", run["id"])[3] != "running",
-                 "the second worker to finish the run")
+    await _until(
+        lambda: _job(owner_conn, "invoice_runs", run["id"])[3] != "running", "the second worker to finish the run"
+    )
     _stop(rescuer)
 
-    assert _job(owner_conn, "invoice_runs", run["id"]) == (
-        "succeeded", 2, f"close-invoices:{operator}", "succeeded"
-    )
+    assert _job(owner_conn, "invoice_runs", run["id"]) == ("succeeded", 2, f"close-invoices:{operator}", "succeeded")
     final = (await cost_gql(admin, RUN, {"id": run["id"]}))["data"]["invoiceRun"]
     assert final == {"status": "SUCCEEDED", "total": 2, "closed": 2, "alreadyClosed": 0, "failed": 0, "errors": []}
     listed = (await cost_gql(admin, INVOICES))["data"]["invoices"]["edges"]
@@ -243,7 +276,10 @@ async def test_a_close_run_killed_between_invoices_resumes_without_duplicates(
 
 
 async def test_each_operator_queues_under_its_own_locks(
-    cost_gql: GraphQL, world: World, make_world: Callable[[], World], owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    world: World,
+    make_world: Callable[[], World],
+    owner_conn: psycopg.Connection,
     tmp_path: Path,
 ) -> None:
     other = make_world()
@@ -254,7 +290,8 @@ async def test_each_operator_queues_under_its_own_locks(
         queued = (await cost_gql(admin, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
         run = (await cost_gql(admin, CLOSE_ALL))["data"]["closeInvoices"]
         locks[name] = (
-            _job(owner_conn, "cost_imports", queued["id"])[2], _job(owner_conn, "invoice_runs", run["id"])[2]
+            _job(owner_conn, "cost_imports", queued["id"])[2],
+            _job(owner_conn, "invoice_runs", run["id"])[2],
         )
         assert locks[name] == (f"cost-store:{admin.tenant_id}", f"close-invoices:{admin.tenant_id}")
     assert not set(locks["first"]) & set(locks["second"])
@@ -262,8 +299,13 @@ async def test_each_operator_queues_under_its_own_locks(
 
 
 async def test_cost_import_wait_resumes_a_dead_workers_import_that_holds_the_operators_lock(
-    cost_gql: GraphQL, world: World, owner_conn: psycopg.Connection, start_worker: Start, tmp_path: Path,
-    test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch,
+    cost_gql: GraphQL,
+    world: World,
+    owner_conn: psycopg.Connection,
+    start_worker: Start,
+    tmp_path: Path,
+    test_database: TestDatabase,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from typer.testing import CliRunner
 
@@ -279,9 +321,12 @@ async def test_cost_import_wait_resumes_a_dead_workers_import_that_holds_the_ope
     await asyncio.sleep(STALL_AFTER_S + 0.5)  # its heartbeat is now older than the stall threshold
 
     cli_env = {
-        "DATABASE_URL": test_database.app_url, "MIGRATION_DATABASE_URL": test_database.owner_url,
-        "ROUNDPOOL_JWT_SECRET": JWT_SECRET, "ROUNDPOOL_COST_STORE": str(tmp_path / "cost-store"),
-        "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5", "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
+        "DATABASE_URL": test_database.app_url,
+        "MIGRATION_DATABASE_URL": test_database.owner_url,
+        "ROUNDPOOL_JWT_SECRET": JWT_SECRET,
+        "ROUNDPOOL_COST_STORE": str(tmp_path / "cost-store"),
+        "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5",
+        "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
     }
     for name, value in cli_env.items():
         monkeypatch.setenv(name, value)

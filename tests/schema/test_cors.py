@@ -59,8 +59,11 @@ async def test_without_origins_there_is_no_cors_at_all(http_client: httpx.AsyncC
 async def test_the_csrf_defence_still_refuses_simple_requests_of_allowed_origins(client_for: ClientFor) -> None:
     async with client_for(cors_origins=[APP]) as client:
         form = await client.post("/graphql", data={"query": "{ me { user { email } } }"}, headers={"origin": APP})
-        text = await client.post("/graphql", content=b'{"query": "{ me { user { email } } }"}',
-                                 headers={"origin": APP, "content-type": "text/plain"})
+        text = await client.post(
+            "/graphql",
+            content=b'{"query": "{ me { user { email } } }"}',
+            headers={"origin": APP, "content-type": "text/plain"},
+        )
     assert form.status_code == 415
     assert text.status_code == 415
 

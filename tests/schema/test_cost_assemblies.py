@@ -54,31 +54,56 @@ query($id: ID!) {
 }"""
 
 
-def _legacy_manifest(folder: Path, root: Path, parts: list[Path], columns: list[str], assembly: str,
-                     report: str = "report", period: str = "20231101") -> Path:
+def _legacy_manifest(
+    folder: Path,
+    root: Path,
+    parts: list[Path],
+    columns: list[str],
+    assembly: str,
+    report: str = "report",
+    period: str = "20231101",
+) -> Path:
     manifest = folder / f"{report}-Manifest.json"
-    manifest.write_text(json.dumps({
-        "assemblyId": assembly, "account": "999988887777",
-        "columns": [{"category": c.split("/", 1)[0], "name": c.split("/", 1)[1], "type": "String"} for c in columns],
-        "charset": "UTF-8", "compression": "GZIP", "contentType": "text/csv", "reportId": "r" * 8,
-        "reportName": report, "billingPeriod": {"start": f"{period}T000000.000Z", "end": "20231201T000000.000Z"},
-        "bucket": "billing", "reportKeys": [str(p.relative_to(root)) for p in parts],
-    }))
+    manifest.write_text(
+        json.dumps(
+            {
+                "assemblyId": assembly,
+                "account": "999988887777",
+                "columns": [
+                    {"category": c.split("/", 1)[0], "name": c.split("/", 1)[1], "type": "String"} for c in columns
+                ],
+                "charset": "UTF-8",
+                "compression": "GZIP",
+                "contentType": "text/csv",
+                "reportId": "r" * 8,
+                "reportName": report,
+                "billingPeriod": {"start": f"{period}T000000.000Z", "end": "20231201T000000.000Z"},
+                "bucket": "billing",
+                "reportKeys": [str(p.relative_to(root)) for p in parts],
+            }
+        )
+    )
     return manifest
 
 
-def _data_exports_manifest(root: Path, export: str, period: str, parts: list[Path], columns: list[str],
-                           execution: str) -> Path:
+def _data_exports_manifest(
+    root: Path, export: str, period: str, parts: list[Path], columns: list[str], execution: str
+) -> Path:
     folder = root / "exports" / export / "metadata" / f"BILLING_PERIOD={period}"
     folder.mkdir(parents=True, exist_ok=True)
     manifest = folder / f"{export}-Manifest.json"
-    manifest.write_text(json.dumps({
-        "executionId": execution, "exportArn": f"arn:aws:bcm-data-exports:us-east-1:999988887777:export/{export}",
-        "columns": [{"name": c, "type": "string"} for c in columns],
-        "dataFiles": [f"s3://billing/{p.relative_to(root)}" for p in parts],
-        "billingPeriod": {"start": f"{period}-01T00:00:00.000Z", "end": "2099-01-01T00:00:00.000Z"},
-        "bucket": "billing",
-    }))
+    manifest.write_text(
+        json.dumps(
+            {
+                "executionId": execution,
+                "exportArn": f"arn:aws:bcm-data-exports:us-east-1:999988887777:export/{export}",
+                "columns": [{"name": c, "type": "string"} for c in columns],
+                "dataFiles": [f"s3://billing/{p.relative_to(root)}" for p in parts],
+                "billingPeriod": {"start": f"{period}-01T00:00:00.000Z", "end": "2099-01-01T00:00:00.000Z"},
+                "bucket": "billing",
+            }
+        )
+    )
     return manifest
 
 
@@ -96,7 +121,7 @@ def _split_csv(source: Path, folder: Path, stem: str, parts: int) -> list[Path]:
         with path.open("w", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(header)
-            writer.writerows(rows[i * size:(i + 1) * size])
+            writer.writerows(rows[i * size : (i + 1) * size])
         out.append(path)
     return out
 
@@ -107,18 +132,24 @@ def _header(path: Path) -> list[str]:
 
 
 def _rows(accounts: list[str], n: int, seed: int, period: str = "2023-11") -> list[dict[str, str]]:
-    return [{"lineItem/UsageAccountId": accounts[(i + seed) % len(accounts)],
-             "lineItem/UnblendedCost": f"{((i * 31 + seed) % 997) / 13:.6f}",
-             "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z",
-             "lineItem/UsageStartDate": f"{period}-02T00:00:00Z"} for i in range(n)]
+    return [
+        {
+            "lineItem/UsageAccountId": accounts[(i + seed) % len(accounts)],
+            "lineItem/UnblendedCost": f"{((i * 31 + seed) % 997) / 13:.6f}",
+            "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z",
+            "lineItem/UsageStartDate": f"{period}-02T00:00:00Z",
+        }
+        for i in range(n)
+    ]
 
 
 def _accounts(n: int) -> list[str]:
     return [f"{uuid.uuid4().int % 10**12:012d}" for _ in range(n)]
 
 
-async def _run(database: Database, store: CostStore, sources: CostSources, actor: Actor,
-               assembly: dict[str, Any]) -> None:
+async def _run(
+    database: Database, store: CostStore, sources: CostSources, actor: Actor, assembly: dict[str, Any]
+) -> None:
     """Every part job, then the publication job, inline: what the worker's tasks call."""
     assert actor.user_id is not None
     assert actor.tenant_id is not None
@@ -128,13 +159,21 @@ async def _run(database: Database, store: CostStore, sources: CostSources, actor
     await run_assembly_publication(database, store, UUID(assembly["id"]), context)
 
 
-def _gql(database: Database, schema: strawberry.Schema, settings: Settings, store: CostStore,
-         sources: CostSources) -> GraphQL:
+def _gql(
+    database: Database, schema: strawberry.Schema, settings: Settings, store: CostStore, sources: CostSources
+) -> GraphQL:
     async def run(actor: Actor, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         principal = await resolve_principal(database, actor.user_id, actor.tenant_slug)
-        return await execute(schema, database, principal, GraphQLRequest(query=query, variables=variables),
-                             request_id=uuid.uuid4().hex, max_page_size=settings.max_page_size, cost_store=store,
-                             cost_sources=sources)
+        return await execute(
+            schema,
+            database,
+            principal,
+            GraphQLRequest(query=query, variables=variables),
+            request_id=uuid.uuid4().hex,
+            max_page_size=settings.max_page_size,
+            cost_store=store,
+            cost_sources=sources,
+        )
 
     return run
 
@@ -161,8 +200,13 @@ def _sum_totals(paths: Iterable[Path], totals: Callable[[Path], dict[Any, Decima
 
 
 async def test_a_legacy_cur_assembly_of_the_real_sample_in_three_parts_sums_its_parts(
-    cost_gql: GraphQL, world: World, database: Database, cost_store: CostStore, settings: Settings,
-    release_accounts: Callable[[Iterable[str]], None], tmp_path: Path,
+    cost_gql: GraphQL,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    release_accounts: Callable[[Iterable[str]], None],
+    tmp_path: Path,
 ) -> None:
     sample = shared_file(LEGACY_SAMPLE)
     folder = tmp_path / "billing" / "cur" / "report" / "20231101-20231201" / "a1"
@@ -179,8 +223,12 @@ async def test_a_legacy_cur_assembly_of_the_real_sample_in_three_parts_sums_its_
 
     done = await _status(cost_gql, admin, queued["id"])
     assert done["status"] == "SUCCEEDED", done
-    assert (done["kind"], done["report"], done["period"], done["assemblyId"]) == ("legacy-cur", "report", "2023-11",
-                                                                                  "a1")
+    assert (done["kind"], done["report"], done["period"], done["assemblyId"]) == (
+        "legacy-cur",
+        "report",
+        "2023-11",
+        "a1",
+    )
     assert (done["partsDone"], done["partsFailed"], done["rowsProcessed"]) == (3, 0, 1281)
     assert done["bytesProcessed"] == done["bytesTotal"] == sum(p.stat().st_size for p in parts)
     await assign(cost_gql, world, {a for a, _, _ in expected})
@@ -196,8 +244,14 @@ async def test_a_legacy_cur_assembly_of_the_real_sample_in_three_parts_sums_its_
 
 
 async def test_a_focus_data_export_of_the_real_sample_in_parts_sums_its_parts(
-    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
-    settings: Settings, release_accounts: Callable[[Iterable[str]], None], tmp_path: Path,
+    cost_gql: GraphQL,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    release_accounts: Callable[[Iterable[str]], None],
+    tmp_path: Path,
 ) -> None:
     sample = shared_file(FOCUS_SAMPLE)
     root = tmp_path / "bucket"
@@ -214,12 +268,15 @@ async def test_a_focus_data_export_of_the_real_sample_in_parts_sums_its_parts(
     assert queued["partsTotal"] == 4, queued
     await _run(database, cost_store, sources, admin, queued)
     done = await _status(gql, admin, queued["id"])
-    assert (done["status"], done["kind"], done["report"], done["partsDone"]) == ("SUCCEEDED", "data-exports",
-                                                                                 "focus", 4), done
+    assert (done["status"], done["kind"], done["report"], done["partsDone"]) == (
+        "SUCCEEDED",
+        "data-exports",
+        "focus",
+        4,
+    ), done
     await assign(cost_gql, world, {a for a, _, _ in expected})
     costs = await cost_gql(admin, COSTS, {"from": "2024-01", "to": "2024-12", "company": world.slugs["startup"]})
     assert as_totals(costs["data"]["costs"]) == expected
-
 
 
 def _store_state(store: CostStore, root: Path) -> tuple[dict[str, Any], list[tuple[str, int]]]:
@@ -227,8 +284,14 @@ def _store_state(store: CostStore, root: Path) -> tuple[dict[str, Any], list[tup
 
 
 async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_publish_nothing(
-    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
-    settings: Settings, owner_conn: psycopg.Connection, tmp_path: Path,
+    cost_gql: GraphQL,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
@@ -242,8 +305,9 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     parts = [write_legacy_csv(folder / f"report-{i}.csv", _rows(accounts, 20, i)) for i in (1, 2)]
     store = cost_store.for_operator(admin.tenant_id)
     before = _store_state(store, tmp_path / "cost-store")
-    count = owner_conn.execute("select count(*) from cost_assemblies where tenant_id = %s",
-                               (admin.tenant_id,)).fetchone()
+    count = owner_conn.execute(
+        "select count(*) from cost_assemblies where tenant_id = %s", (admin.tenant_id,)
+    ).fetchone()
 
     # A listed part that is not there: refused at the request, naming manifest and part; nothing queued.
     missing = _legacy_manifest(folder.parent, root, [*parts, folder / "report-3.csv"], LEGACY_HEADER, "a1")
@@ -269,8 +333,10 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     assert refused["__typename"] == "InvalidInput", refused
     assert "outside the manifest's cost source 'bucket'" in refused["message"], refused
     assert str(outside) not in refused["message"]
-    assert owner_conn.execute("select count(*) from cost_assemblies where tenant_id = %s",
-                              (admin.tenant_id,)).fetchone() == count
+    assert (
+        owner_conn.execute("select count(*) from cost_assemblies where tenant_id = %s", (admin.tenant_id,)).fetchone()
+        == count
+    )
 
     # Columns that differ from the manifest's: the part fails with file, row 0 and column; nothing published.
     header = [c for c in LEGACY_HEADER if c != "resourceTags/aws:createdBy"]
@@ -290,8 +356,13 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
 
 
 async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_or_new_totals_only(
-    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
-    settings: Settings, tmp_path: Path,
+    cost_gql: GraphQL,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
@@ -299,9 +370,17 @@ async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
     gql = _gql(database, schema, settings, cost_store, sources)
-    columns = ["bill_billing_period_start_date", "bill_payer_account_id", "line_item_usage_account_id",
-               "line_item_line_item_type", "line_item_unblended_cost", "line_item_currency_code",
-               "line_item_product_code", "product", "resource_tags"]
+    columns = [
+        "bill_billing_period_start_date",
+        "bill_payer_account_id",
+        "line_item_usage_account_id",
+        "line_item_line_item_type",
+        "line_item_unblended_cost",
+        "line_item_currency_code",
+        "line_item_product_code",
+        "product",
+        "resource_tags",
+    ]
 
     def delivery(execution: str, parts: int, rows: int, seed: int) -> tuple[Path, Decimal]:
         data = root / "exports" / "cur2" / "data" / "BILLING_PERIOD=2023-11"
@@ -313,18 +392,21 @@ async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_
         for p in range(parts):
             costs = [Decimal((i * 7 + seed + p) % 101) / 8 for i in range(rows)]
             total += sum(costs)
-            table = pa.table({
-                "bill_billing_period_start_date": pa.array([None] * rows, pa.timestamp("ms")).fill_null(
-                    pa.scalar(1698796800000, pa.timestamp("ms"))),
-                "bill_payer_account_id": ["999988887777"] * rows,
-                "line_item_usage_account_id": [accounts[i % 3] for i in range(rows)],
-                "line_item_line_item_type": ["Usage"] * rows,
-                "line_item_unblended_cost": pa.array(costs, pa.decimal128(20, 6)),
-                "line_item_currency_code": ["USD"] * rows,
-                "line_item_product_code": ["AmazonS3"] * rows,
-                "product": pa.array([[("product_name", "Amazon S3")]] * rows, pa.map_(pa.string(), pa.string())),
-                "resource_tags": pa.array([[("user_team", "data")]] * rows, pa.map_(pa.string(), pa.string())),
-            })
+            table = pa.table(
+                {
+                    "bill_billing_period_start_date": pa.array([None] * rows, pa.timestamp("ms")).fill_null(
+                        pa.scalar(1698796800000, pa.timestamp("ms"))
+                    ),
+                    "bill_payer_account_id": ["999988887777"] * rows,
+                    "line_item_usage_account_id": [accounts[i % 3] for i in range(rows)],
+                    "line_item_line_item_type": ["Usage"] * rows,
+                    "line_item_unblended_cost": pa.array(costs, pa.decimal128(20, 6)),
+                    "line_item_currency_code": ["USD"] * rows,
+                    "line_item_product_code": ["AmazonS3"] * rows,
+                    "product": pa.array([[("product_name", "Amazon S3")]] * rows, pa.map_(pa.string(), pa.string())),
+                    "resource_tags": pa.array([[("user_team", "data")]] * rows, pa.map_(pa.string(), pa.string())),
+                }
+            )
             path = data / f"cur2-{p + 1:05d}.snappy.parquet"
             pq.write_table(table, path, compression="snappy")
             paths.append(path)
@@ -364,8 +446,15 @@ async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_
 
 
 async def test_two_in_process_workers_share_one_assembly(
-    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
-    settings: Settings, test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path,
+    cost_gql: GraphQL,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    test_database: TestDatabase,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     admin = world.actor("billing_admin")
@@ -404,8 +493,14 @@ async def test_two_in_process_workers_share_one_assembly(
 
 
 async def test_a_reissued_closed_month_rehomes_only_the_difference(
-    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
-    settings: Settings, owner_conn: psycopg.Connection, tmp_path: Path,
+    cost_gql: GraphQL,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
@@ -419,15 +514,18 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
         folder = root / "cur" / "report" / "20231101-20231201" / key
         folder.mkdir(parents=True)
         half = len(data) // 2
-        parts = [write_legacy_csv(folder / "report-1.csv", data[:half]),
-                 write_legacy_csv(folder / "report-2.csv", data[half:])]
+        parts = [
+            write_legacy_csv(folder / "report-1.csv", data[:half]),
+            write_legacy_csv(folder / "report-2.csv", data[half:]),
+        ]
         return _legacy_manifest(folder, root, parts, LEGACY_HEADER, key)
 
     queued = await _import(gql, admin, delivery("a1", rows))
     await _run(database, cost_store, sources, admin, queued)
     assert (await _status(gql, admin, queued["id"]))["status"] == "SUCCEEDED"
-    owner_conn.execute("insert into cost_period_locks (tenant_id, period, reason) values (%s, '2023-11', 'closed')",
-                       (admin.tenant_id,))
+    owner_conn.execute(
+        "insert into cost_period_locks (tenant_id, period, reason) values (%s, '2023-11', 'closed')", (admin.tenant_id,)
+    )
     await assign(cost_gql, world, accounts)
     store = cost_store.for_operator(admin.tenant_id)
 
@@ -451,7 +549,8 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
     november = await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]})
     december = await cost_gql(admin, COSTS, {"period": "2023-12", "company": world.slugs["startup"]})
     assert sum(Decimal(r["billed"]) for r in november["data"]["costs"]) == sum(
-        Decimal(r["lineItem/UnblendedCost"]) for r in rows)
+        Decimal(r["lineItem/UnblendedCost"]) for r in rows
+    )
     assert sum(Decimal(r["billed"]) for r in december["data"]["costs"]) == Decimal("6.5")
 
     # The same reissue once more, or a third identical to it: nothing more is re-homed.
@@ -460,7 +559,6 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
     await _run(database, cost_store, sources, admin, queued)
     third = await _status(gql, admin, queued["id"])
     assert third["status"] == "SUCCEEDED", third
-    assert third["rehomed"] == [
-        {"sourcePeriod": "2023-11", "targetPeriod": "2023-12", "rows": 0}], third
+    assert third["rehomed"] == [{"sourcePeriod": "2023-11", "targetPeriod": "2023-12", "rows": 0}], third
     december = await cost_gql(admin, COSTS, {"period": "2023-12", "company": world.slugs["startup"]})
     assert sum(Decimal(r["billed"]) for r in december["data"]["costs"]) == Decimal("6.5")

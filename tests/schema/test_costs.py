@@ -50,8 +50,9 @@ query($period: String, $from: String, $to: String, $company: String) {
 SIZES = {p: p.stat().st_size for p in (LEGACY_SAMPLE, FOCUS_SAMPLE) if p.is_file()}
 
 
-def _sums(path: Path, account: str, service: Callable[[dict[str, str]], str | None], cost: str,
-          currency: str) -> dict[tuple[str, str | None, str], Decimal]:
+def _sums(
+    path: Path, account: str, service: Callable[[dict[str, str]], str | None], cost: str, currency: str
+) -> dict[tuple[str, str | None, str], Decimal]:
     totals: dict[tuple[str, str | None, str], Decimal] = defaultdict(Decimal)
     with path.open(newline="", encoding="utf-8-sig") as handle:
         for row in csv.DictReader(handle):
@@ -60,9 +61,13 @@ def _sums(path: Path, account: str, service: Callable[[dict[str, str]], str | No
 
 
 def legacy_totals(path: Path) -> dict[tuple[str, str | None, str], Decimal]:
-    return _sums(path, "lineItem/UsageAccountId",
-                 lambda r: r.get("product/ProductName") or r.get("lineItem/ProductCode") or None,
-                 "lineItem/UnblendedCost", "lineItem/CurrencyCode")
+    return _sums(
+        path,
+        "lineItem/UsageAccountId",
+        lambda r: r.get("product/ProductName") or r.get("lineItem/ProductCode") or None,
+        "lineItem/UnblendedCost",
+        "lineItem/CurrencyCode",
+    )
 
 
 def focus_totals(path: Path) -> dict[tuple[str, str | None, str], Decimal]:
@@ -88,8 +93,11 @@ async def import_and_run(cost_gql: GraphQL, run_job: RunJob, world: World, path:
 
 async def assign(cost_gql: GraphQL, world: World, accounts: Iterable[str], tenant: str = "startup") -> None:
     for account in accounts:
-        result = await cost_gql(world.actor("billing_admin"), ASSIGN,
-                                {"account": account, "tenant": world.slugs[tenant], "name": f"acct {account}"})
+        result = await cost_gql(
+            world.actor("billing_admin"),
+            ASSIGN,
+            {"account": account, "tenant": world.slugs[tenant], "name": f"acct {account}"},
+        )
         assert result["data"]["assignCloudAccount"]["__typename"] == "CloudAccount", result
 
 
@@ -117,7 +125,10 @@ async def test_legacy_cur_imported_through_graphql_matches_the_raw_file(
 
 
 async def test_focus_sample_isolation_grants_and_reassignment(
-    cost_gql: GraphQL, run_job: RunJob, world: World, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    run_job: RunJob,
+    world: World,
+    owner_conn: psycopg.Connection,
     release_accounts: Callable[[Iterable[str]], None],
 ) -> None:
     path = shared_file(FOCUS_SAMPLE)

@@ -20,12 +20,11 @@ def _b64(payload: object) -> str:
 CONNECTIONS = {
     "funds": ("vc_active", "query($after: String) { funds(after: $after) { edges { cursor } } }"),
     "portfolioGrants": (
-        "startup_owner", "query($after: String) { portfolioGrants(after: $after, first: 2) { edges { cursor } } }"
+        "startup_owner",
+        "query($after: String) { portfolioGrants(after: $after, first: 2) { edges { cursor } } }",
     ),
     "auditEvents": ("startup_owner", "query($after: String) { auditEvents(after: $after) { edges { cursor } } }"),
-    "capTableLedger": (
-        "startup_owner", "query($after: String) { capTableLedger(after: $after) { edges { cursor } } }"
-    ),
+    "capTableLedger": ("startup_owner", "query($after: String) { capTableLedger(after: $after) { edges { cursor } } }"),
     "invoices": ("billing_admin", "query($after: String) { invoices(after: $after) { edges { cursor } } }"),
     "companies": ("startup_owner", "query($after: String) { companies(after: $after) { edges { cursor } } }"),
     "tenants": ("startup_owner", "query($after: String) { tenants(after: $after) { edges { cursor } } }"),

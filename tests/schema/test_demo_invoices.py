@@ -61,15 +61,29 @@ async def _demo_invoices(gql: GraphQL, world: World, run_job: RunJob, tmp_path: 
     await _api(gql, world, demo.ISSUER_MUTATION, {"issuer": demo.ISSUER})
     for category, rate, name, reduced in demo.TAX_CATEGORIES:
         await _api(gql, world, demo.TAX_RATE, {"category": category, "rate": rate, "name": name, "reduced": reduced})
-    await _api(gql, world, demo.EXCHANGE_RATE, {"period": PERIOD, "rate": str(demo.JPY_RATE), "date": "2026-10-31",
-                                               "source": demo.JPY_RATE_SOURCE})
+    await _api(
+        gql,
+        world,
+        demo.EXCHANGE_RATE,
+        {"period": PERIOD, "rate": str(demo.JPY_RATE), "date": "2026-10-31", "source": demo.JPY_RATE_SOURCE},
+    )
     rows: dict[str, list[dict[str, str]]] = {}
     for key, customer in customers.items():
         await _api(gql, world, demo.SETTINGS, {"slug": customer.slug, "settings": dict(customer.settings)})
         for account, name in customer.accounts:
             await _api(gql, world, demo.ASSIGN_ACCOUNT, {"account": account, "slug": customer.slug, "name": name})
-        await _api(gql, world, demo.FEE, {"slug": customer.slug, "description": customer.fee[0],
-                                          "value": customer.fee[1], "period": PERIOD, "currency": customer.currency})
+        await _api(
+            gql,
+            world,
+            demo.FEE,
+            {
+                "slug": customer.slug,
+                "description": customer.fee[0],
+                "value": customer.fee[1],
+                "period": PERIOD,
+                "currency": customer.currency,
+            },
+        )
         await _api(gql, world, demo.ASSIGN_PLAN, {"slug": customer.slug, "plan": plan["id"]})
         rows[key] = demo.cur_rows(customer, PERIOD)
     path = demo.write_cur(tmp_path / "cur.csv", [r for part in rows.values() for r in part])
@@ -153,10 +167,15 @@ async def test_the_demo_jpy_qualified_invoice_and_usd_invoice_print_what_an_acco
     text = "\n".join(pages)
     (standard,) = invoice["taxBreakdown"]
     assert Decimal(standard["taxable"]) == Decimal(invoice["subtotal"])  # the AWS tax is in no taxable base
-    for expected in ("適格請求書", "株式会社キツネロボティクス (Kitsune Robotics K.K.) 御中", "消費税",
-                     f"10% 対象 taxable {money(Decimal(standard['taxable']), 'JPY')}",
-                     f"10% 消費税 Tax {money(Decimal(standard['tax']), 'JPY')}",
-                     "1 USD = 151.42 JPY (rate of 2026-10-31, source: MUFG TTM", "支払期日 Due date"):
+    for expected in (
+        "適格請求書",
+        "株式会社キツネロボティクス (Kitsune Robotics K.K.) 御中",
+        "消費税",
+        f"10% 対象 taxable {money(Decimal(standard['taxable']), 'JPY')}",
+        f"10% 消費税 Tax {money(Decimal(standard['tax']), 'JPY')}",
+        "1 USD = 151.42 JPY (rate of 2026-10-31, source: MUFG TTM",
+        "支払期日 Due date",
+    ):
         assert expected in text, expected
     assert invoice["exchangeRates"] == [{"rate": "151.42", "rateDate": "2026-10-31", "source": demo.JPY_RATE_SOURCE}]
     tax_line = next(x for x in text.splitlines() if x.startswith("消費税 10 %"))
@@ -166,8 +185,12 @@ async def test_the_demo_jpy_qualified_invoice_and_usd_invoice_print_what_an_acco
     assert usd["invoice"]["qualified"] is False
     assert usd["invoice"]["exchangeRates"] == []
     text = "\n".join(_check_common(usd))
-    for expected in ("Blue Finch Bio, Inc.", "Not subject to consumption tax", "消費税法第4条第3項第3号",
-                     f"消費税 Tax {money(Decimal(0), 'USD')}"):
+    for expected in (
+        "Blue Finch Bio, Inc.",
+        "Not subject to consumption tax",
+        "消費税法第4条第3項第3号",
+        f"消費税 Tax {money(Decimal(0), 'USD')}",
+    ):
         assert expected in text, expected
     assert "適格請求書" not in text
     assert "10 %" not in text  # no rate applies to a supply outside its scope
@@ -181,8 +204,11 @@ async def test_every_page_of_the_demo_invoices_rasterises_with_ink_on_it(
     for key, case in cases.items():
         path = tmp_path / f"{key}.pdf"
         path.write_bytes(case["pdf"])
-        subprocess.run(["pdftoppm", "-png", "-r", "50", str(path), str(tmp_path / key)],  # noqa: ASYNC221
-                       check=True, timeout=60)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "50", str(path), str(tmp_path / key)],  # noqa: ASYNC221
+            check=True,
+            timeout=60,
+        )
         images = sorted(tmp_path.glob(f"{key}-*.png"))  # noqa: ASYNC240
         assert len(images) == len(PdfReader(io.BytesIO(case["pdf"])).pages) > 1
         for image in images:

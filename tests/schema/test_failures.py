@@ -62,8 +62,12 @@ async def _unexpected(ctx: Any, slug: str) -> Any:
 
 @pytest.mark.parametrize(
     ("failure", "code"),
-    [(None, "NOT_FOUND"), (_unexpected, "INTERNAL_SERVER_ERROR"), (_division_by_zero, "INTERNAL_SERVER_ERROR"),
-     (_statement_timeout, "TIMEOUT")],
+    [
+        (None, "NOT_FOUND"),
+        (_unexpected, "INTERNAL_SERVER_ERROR"),
+        (_division_by_zero, "INTERNAL_SERVER_ERROR"),
+        (_statement_timeout, "TIMEOUT"),
+    ],
     ids=["not-found", "unexpected", "database-error", "statement-timeout"],
 )
 async def test_a_failing_root_field_while_a_sibling_awaits_the_database_answers_in_json(

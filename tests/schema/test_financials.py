@@ -68,9 +68,7 @@ async def test_a_member_saves_edits_and_finalizes_a_draft(gql: GraphQL, world: W
         ("cogs", "-600000", 1),
     ]
     assert edited["id"] == draft["id"]
-    assert edited["lines"] == [
-        {"key": "revenue", "label": "", "amount": "1600000.5", "position": 0}
-    ]
+    assert edited["lines"] == [{"key": "revenue", "label": "", "amount": "1600000.5", "position": 0}]
     assert final["status"] == "FINAL"
     assert final["finalizedAt"] is not None
 
@@ -149,8 +147,11 @@ async def test_invalid_input_names_the_field(gql: GraphQL, world: World) -> None
             "lines[0].amount",
             "'1e3' is not a decimal number such as '-1234.50'",
         ),
-        ({"lines": [{"key": "revenue", "amount": "0.12345"}]}, "lines[0].amount",
-         "0.12345 has 5 decimal places; at most 4 are kept"),
+        (
+            {"lines": [{"key": "revenue", "amount": "0.12345"}]},
+            "lines[0].amount",
+            "0.12345 has 5 decimal places; at most 4 are kept",
+        ),
     ]
     for overrides, field, message in cases:
         outcome = await _save(gql, owner, **overrides)
@@ -203,8 +204,13 @@ async def test_a_granted_vc_reads_only_final_reports_and_the_read_is_audited(
     ).fetchall()
 
     final = str(financials_world.ids["S.fin.final"])
-    assert seen == {"vc_active": [final], "vc_lacking_scope": [final], "vc_requested": [], "vc_revoked": [],
-                    "vc_expired": []}
+    assert seen == {
+        "vc_active": [final],
+        "vc_lacking_scope": [final],
+        "vc_requested": [],
+        "vc_revoked": [],
+        "vc_expired": [],
+    }
     assert draft["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     assert audit == [
         (world.tenants["vc_active"], "financials", "financial_reports"),

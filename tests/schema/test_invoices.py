@@ -52,22 +52,25 @@ query($period: String!) { margins(period: $period, groupBy: [TENANT]) { tenantSl
 
 
 async def _close(gql: GraphQL, world: World, tenant: str = "startup", key: str | None = None) -> dict:
-    result = await gql(world.actor("billing_admin"), CLOSE, {"tenant": world.slugs[tenant], "period": PERIOD,
-                                                              "key": key})
+    result = await gql(
+        world.actor("billing_admin"), CLOSE, {"tenant": world.slugs[tenant], "period": PERIOD, "key": key}
+    )
     assert "errors" not in result, result
     return result["data"]["closeInvoice"]
 
 
-async def test_preview_close_and_exact_totals(cost_gql: GraphQL, world: World, seed_costs: SeedCosts,
-                                              owner_conn: psycopg.Connection) -> None:
+async def test_preview_close_and_exact_totals(
+    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection
+) -> None:
     seeded = seed_costs()
     await set_up_billing(cost_gql, world)
     admin = world.actor("billing_admin")
     preview = await cost_gql(admin, PREVIEW, {"tenant": world.slugs["startup"], "period": PERIOD})
     assert "errors" not in preview, preview
     draft = preview["data"]["previewInvoice"]
-    assert owner_conn.execute("select count(*) from invoices where tenant_id = %s",
-                              (world.tenants["startup"],)).fetchone() == (0,)  # a preview stores nothing
+    assert owner_conn.execute(
+        "select count(*) from invoices where tenant_id = %s", (world.tenants["startup"],)
+    ).fetchone() == (0,)  # a preview stores nothing
 
     closed = await _close(cost_gql, world)
     assert closed["__typename"] == "Invoice", closed
@@ -85,12 +88,14 @@ async def test_preview_close_and_exact_totals(cost_gql: GraphQL, world: World, s
     other = await _close(cost_gql, world, "other_startup")
     assert other["number"] == 2  # gapless across the operator's tenants
     assert Decimal(other["total"]) == seeded.expected_total("other_startup")
-    locked = owner_conn.execute("select count(*) from cost_period_locks where tenant_id = %s and period = %s",
-                                (world.tenants["operator"], PERIOD)).fetchone()
+    locked = owner_conn.execute(
+        "select count(*) from cost_period_locks where tenant_id = %s and period = %s",
+        (world.tenants["operator"], PERIOD),
+    ).fetchone()
     assert locked == (1,)
     audit = owner_conn.execute(
-        "select tenant_id, action from audit_events where subject_type = 'invoice' and subject_id = %s",
-        (closed["id"],)).fetchall()
+        "select tenant_id, action from audit_events where subject_type = 'invoice' and subject_id = %s", (closed["id"],)
+    ).fetchall()
     assert sorted(a[0] for a in audit) == sorted([world.tenants["startup"], world.tenants["operator"]])
 
 
@@ -126,20 +131,27 @@ async def test_who_reads_invoices(cost_gql: GraphQL, world: World, seed_costs: S
     await set_up_billing(cost_gql, world)
     closed = await _close(cost_gql, world)
     expect = {
-        "billing_admin": 1, "startup_owner": 1, "startup_viewer": 1, "vc_active": 1,
-        "vc_lacking_scope": 0, "vc_revoked": 0, "vc_expired": 0, "vc_requested": 0, "other_startup_owner": 0,
+        "billing_admin": 1,
+        "startup_owner": 1,
+        "startup_viewer": 1,
+        "vc_active": 1,
+        "vc_lacking_scope": 0,
+        "vc_revoked": 0,
+        "vc_expired": 0,
+        "vc_requested": 0,
+        "other_startup_owner": 0,
     }
     for name, count in expect.items():
         result = await cost_gql(world.actor(name), INVOICES, {"tenant": world.slugs["startup"], "period": PERIOD})
         edges = (result["data"]["invoices"] or {"edges": []})["edges"]
         assert len(edges) == count, (name, result)
-        single = await cost_gql(world.actor(name), "query($id: ID!) { invoice(id: $id) { id } }",
-                                {"id": closed["id"]})
+        single = await cost_gql(world.actor(name), "query($id: ID!) { invoice(id: $id) { id } }", {"id": closed["id"]})
         assert (single["data"]["invoice"] is not None) == bool(count), name
 
 
-async def test_void_issues_credit_note_and_reissue(cost_gql: GraphQL, world: World, seed_costs: SeedCosts,
-                                                   owner_conn: psycopg.Connection) -> None:
+async def test_void_issues_credit_note_and_reissue(
+    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection
+) -> None:
     seeded = seed_costs()
     await set_up_billing(cost_gql, world)
     closed = await _close(cost_gql, world)
@@ -161,9 +173,13 @@ async def test_void_issues_credit_note_and_reissue(cost_gql: GraphQL, world: Wor
     assert Decimal(reissued["total"]) == seeded.expected_total("startup")
     again = await cost_gql(admin, VOID, {"id": closed["id"], "reason": "twice"})
     assert again["data"]["voidInvoice"]["__typename"] == "Conflict"
-    actions = [r[0] for r in owner_conn.execute(
-        "select action from audit_events where tenant_id = %s and subject_type = 'invoice' order by id",
-        (world.tenants["startup"],)).fetchall()]
+    actions = [
+        r[0]
+        for r in owner_conn.execute(
+            "select action from audit_events where tenant_id = %s and subject_type = 'invoice' order by id",
+            (world.tenants["startup"],),
+        ).fetchall()
+    ]
     assert actions == ["invoice.closed", "invoice.voided", "credit_note.closed", "invoice.closed"]
 
 

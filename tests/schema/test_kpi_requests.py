@@ -36,8 +36,15 @@ async def _data(gql: GraphQL, actor: Actor, query: str, **variables: Any) -> Any
 
 
 def _ask(seed: FinancialsWorld, **overrides: Any) -> dict[str, Any]:
-    return {"slug": seed.world.slugs["startup"], "start": "2024-01-01", "end": "2024-01-28",
-            "keys": ["arr", "headcount", "arr"], "due": None, "message": "Q1 board pack", **overrides}
+    return {
+        "slug": seed.world.slugs["startup"],
+        "start": "2024-01-01",
+        "end": "2024-01-28",
+        "keys": ["arr", "headcount", "arr"],
+        "due": None,
+        "message": "Q1 board pack",
+        **overrides,
+    }
 
 
 async def test_a_granted_vc_asks_and_the_startup_fulfils_with_its_final_report(
@@ -75,8 +82,11 @@ async def test_fulfilling_needs_a_final_report_holding_every_requested_kpi(
     declined = await _data(gql, startup, RESPOND, id=missing["id"], fulfilled=False)
     again = await _data(gql, startup, RESPOND, id=missing["id"], fulfilled=False)
 
-    assert without == {"__typename": "InvalidInput", "field": "fulfilled",
-                       "message": "finalize a KPI report for 2024-02-01 to 2024-02-28 first"}
+    assert without == {
+        "__typename": "InvalidInput",
+        "field": "fulfilled",
+        "message": "finalize a KPI report for 2024-02-01 to 2024-02-28 first",
+    }
     assert lacking["__typename"] == "InvalidInput"
     assert "lacks burn" in lacking["message"]
     assert declined["status"] == "DECLINED"
@@ -104,11 +114,17 @@ async def test_who_may_not_ask(gql: GraphQL, financials_world: FinancialsWorld) 
         name: (await _data(gql, world.actor(name), REQUEST, **_ask(financials_world)))["__typename"]
         for name in ("vc_requested", "vc_revoked", "vc_expired", "startup_owner", "billing_admin")
     }
-    other = await _data(gql, world.actor("vc_active"), REQUEST,
-                        **_ask(financials_world, slug=world.slugs["other_startup"]))
+    other = await _data(
+        gql, world.actor("vc_active"), REQUEST, **_ask(financials_world, slug=world.slugs["other_startup"])
+    )
     backwards = await _data(gql, world.actor("vc_active"), REQUEST, **_ask(financials_world, end="2023-12-31"))
 
-    assert outcomes == {"vc_requested": "NotAllowed", "vc_revoked": "NotAllowed", "vc_expired": "NotAllowed",
-                        "startup_owner": "NotAllowed", "billing_admin": "NotAllowed"}
+    assert outcomes == {
+        "vc_requested": "NotAllowed",
+        "vc_revoked": "NotAllowed",
+        "vc_expired": "NotAllowed",
+        "startup_owner": "NotAllowed",
+        "billing_admin": "NotAllowed",
+    }
     assert other["__typename"] == "NotFound"
     assert (backwards["__typename"], backwards["field"]) == ("InvalidInput", "periodEnd")

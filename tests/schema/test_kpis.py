@@ -53,17 +53,37 @@ async def test_a_startup_defines_kpis_and_reports_them(gql: GraphQL, world: Worl
     arr = await _run(gql, member, DEFINE, input={"key": "arr", "name": "ARR", "unit": "CURRENCY", "currency": "USD"})
     await _run(gql, member, DEFINE, input={"key": "nps", "name": "NPS", "unit": "RATIO"})
 
-    draft = await _run(gql, member, SAVE, input={
-        "periodStart": "2024-04-01", "periodEnd": "2024-06-30",
-        "values": [{"key": "arr", "value": "1200000.50"}, {"key": "nps", "value": "-12.5"}],
-    })
+    draft = await _run(
+        gql,
+        member,
+        SAVE,
+        input={
+            "periodStart": "2024-04-01",
+            "periodEnd": "2024-06-30",
+            "values": [{"key": "arr", "value": "1200000.50"}, {"key": "nps", "value": "-12.5"}],
+        },
+    )
     final = await _run(gql, member, FINALIZE, id=draft["id"])
-    edit = await _run(gql, member, SAVE, input={
-        "id": draft["id"], "periodStart": "2024-04-01", "periodEnd": "2024-06-30", "values": [],
-    })
+    edit = await _run(
+        gql,
+        member,
+        SAVE,
+        input={
+            "id": draft["id"],
+            "periodStart": "2024-04-01",
+            "periodEnd": "2024-06-30",
+            "values": [],
+        },
+    )
 
-    assert arr == {"__typename": "KpiDefinition", "id": arr["id"], "key": "arr", "unit": "CURRENCY",
-                   "currency": "USD", "direction": "UP"}
+    assert arr == {
+        "__typename": "KpiDefinition",
+        "id": arr["id"],
+        "key": "arr",
+        "unit": "CURRENCY",
+        "currency": "USD",
+        "direction": "UP",
+    }
     assert final["status"] == "FINAL"
     assert final["values"] == [
         {"key": "arr", "unit": "CURRENCY", "currency": "USD", "value": "1200000.50"},
@@ -78,10 +98,16 @@ async def test_definition_rules(gql: GraphQL, world: World) -> None:
     cases = [
         ({"key": "arr", "name": "ARR", "unit": "COUNT"}, "unit", "arr is a standard KPI measured in currency"),
         ({"key": "mrr", "name": "MRR", "unit": "CURRENCY"}, "currency", "mrr is an amount of money: give its currency"),
-        ({"key": "headcount", "name": "People", "unit": "COUNT", "currency": "JPY"}, "currency",
-         "headcount is measured in count, not in a currency"),
-        ({"key": "Bad Key", "name": "x", "unit": "COUNT"}, "key",
-         "KPI key 'Bad Key' must be lower-case letters, digits and _"),
+        (
+            {"key": "headcount", "name": "People", "unit": "COUNT", "currency": "JPY"},
+            "currency",
+            "headcount is measured in count, not in a currency",
+        ),
+        (
+            {"key": "Bad Key", "name": "x", "unit": "COUNT"},
+            "key",
+            "KPI key 'Bad Key' must be lower-case letters, digits and _",
+        ),
     ]
     for definition, field, message in cases:
         outcome = await _run(gql, owner, DEFINE, input=definition)
@@ -94,15 +120,27 @@ async def test_a_used_definition_keeps_its_unit_and_cannot_be_deleted(
     owner = financials_world.world.actor("startup_owner")
     arr = str(financials_world.ids["S.def.arr"])
 
-    changed = await _run(gql, owner, UPDATE_DEFINITION, id=arr,
-                         input={"key": "arr", "name": "ARR", "unit": "CURRENCY", "currency": "USD"})
-    renamed = await _run(gql, owner, UPDATE_DEFINITION, id=arr,
-                         input={"key": "arr", "name": "Annual RR", "unit": "CURRENCY", "currency": "JPY"})
+    changed = await _run(
+        gql,
+        owner,
+        UPDATE_DEFINITION,
+        id=arr,
+        input={"key": "arr", "name": "ARR", "unit": "CURRENCY", "currency": "USD"},
+    )
+    renamed = await _run(
+        gql,
+        owner,
+        UPDATE_DEFINITION,
+        id=arr,
+        input={"key": "arr", "name": "Annual RR", "unit": "CURRENCY", "currency": "JPY"},
+    )
     deleted = await _run(gql, owner, DELETE_DEFINITION, id=arr)
     unused = await _run(gql, owner, DELETE_DEFINITION, id=str(financials_world.ids["S.def.customers"]))
 
-    assert changed == {"__typename": "Conflict", "message":
-                       "KPI arr is used by a final report: its key, unit and currency cannot change"}
+    assert changed == {
+        "__typename": "Conflict",
+        "message": "KPI arr is used by a final report: its key, unit and currency cannot change",
+    }
     assert renamed == {"__typename": "KpiDefinition", "name": "Annual RR", "unit": "CURRENCY"}
     assert deleted["__typename"] == "Conflict"
     assert unused["__typename"] == "DeletedKpiDefinition"
@@ -111,15 +149,22 @@ async def test_a_used_definition_keeps_its_unit_and_cannot_be_deleted(
 async def test_values_are_checked_against_their_definition(gql: GraphQL, financials_world: FinancialsWorld) -> None:
     owner = financials_world.world.actor("startup_owner")
     cases = [
-        ([{"key": "headcount", "value": "12.5"}], "values[0].value",
-         "headcount is a count: a whole number ≥ 0, not 12.5"),
+        (
+            [{"key": "headcount", "value": "12.5"}],
+            "values[0].value",
+            "headcount is a count: a whole number ≥ 0, not 12.5",
+        ),
         ([{"key": "mrr", "value": "1"}], "values[0].key", "no KPI 'mrr' is defined; define it first"),
-        ([{"key": "arr", "value": "1"}, {"key": "arr", "value": "2"}], "values[1].key",
-         "KPI 'arr' appears twice: values[0] and values[1]"),
+        (
+            [{"key": "arr", "value": "1"}, {"key": "arr", "value": "2"}],
+            "values[1].key",
+            "KPI 'arr' appears twice: values[0] and values[1]",
+        ),
     ]
     for values, field, message in cases:
-        outcome = await _run(gql, owner, SAVE, input={"periodStart": "2024-05-01", "periodEnd": "2024-05-31",
-                                                      "values": values})
+        outcome = await _run(
+            gql, owner, SAVE, input={"periodStart": "2024-05-01", "periodEnd": "2024-05-31", "values": values}
+        )
         assert (outcome["__typename"], outcome["field"], outcome["message"]) == ("InvalidInput", field, message)
 
 

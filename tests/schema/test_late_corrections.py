@@ -62,19 +62,27 @@ def _rated(rows: list[dict[str, str]]) -> dict[str, Decimal]:
 
 
 async def test_late_october_lands_in_november_as_corrections(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, run_job: RunJob, cost_store: CostStore,
-    owner_conn: psycopg.Connection, tmp_path: Path,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    run_job: RunJob,
+    cost_store: CostStore,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     seeded = seed_costs(("startup",))
     await set_up_billing(cost_gql, world, ("startup",))
     october = await _close(cost_gql, world, PERIOD)
-    assert owner_conn.execute("select count(*) from cost_period_locks where tenant_id = %s and period = %s",
-                              (world.tenants["operator"], PERIOD)).fetchone() == (1,)
+    assert owner_conn.execute(
+        "select count(*) from cost_period_locks where tenant_id = %s and period = %s",
+        (world.tenants["operator"], PERIOD),
+    ).fetchone() == (1,)
     accounts = seeded.accounts["startup"]
     rng = random.Random()
     november = cost_rows(accounts, NEXT, 12, rng.randrange(1 << 30))  # November's regular usage, same source
-    import_file(str(write_legacy_csv(tmp_path / "november.csv", november)),
-                cost_store.for_operator(world.tenants["operator"]))
+    import_file(
+        str(write_legacy_csv(tmp_path / "november.csv", november)), cost_store.for_operator(world.tenants["operator"])
+    )
     late = cost_rows(accounts, PERIOD, 7, rng.randrange(1 << 30))  # arrives after October was closed
     path = write_legacy_csv(tmp_path / "late-october.csv", late)
     admin = world.actor("billing_admin")
@@ -99,8 +107,7 @@ async def test_late_october_lands_in_november_as_corrections(
     assert done["status"] == "SUCCEEDED", done
     assert done["periods"] == [NEXT]
     assert done["rehomed"] == [{"sourcePeriod": PERIOD, "targetPeriod": NEXT, "rows": len(late)}]
-    stored = owner_conn.execute("select late_data, rehomed from cost_imports where id = %s",
-                                (queued["id"],)).fetchone()
+    stored = owner_conn.execute("select late_data, rehomed from cost_imports where id = %s", (queued["id"],)).fetchone()
     assert stored == ("corrections", [{"source_period": PERIOD, "target_period": NEXT, "rows": len(late)}])
 
     # October's closed invoice is unchanged.

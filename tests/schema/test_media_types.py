@@ -19,8 +19,12 @@ CASES: dict[str, tuple[Any, int, int, str]] = {
     "no-query": ({"variables": {}}, 400, 400, "BAD_REQUEST"),
     "parse-error": ({"query": "{ me { "}, 400, 200, "GRAPHQL_VALIDATION_FAILED"),
     "validation-error": ({"query": "{ noSuchField }"}, 400, 200, "GRAPHQL_VALIDATION_FAILED"),
-    "unknown-operation": ({"query": "query A { me { user { email } } }", "operationName": "B"}, 400, 200,
-                          "GRAPHQL_VALIDATION_FAILED"),
+    "unknown-operation": (
+        {"query": "query A { me { user { email } } }", "operationName": "B"},
+        400,
+        200,
+        "GRAPHQL_VALIDATION_FAILED",
+    ),
     "variables-do-not-coerce": ({"query": STARTUP_QUERY, "variables": {"slug": 1.5}}, 400, 200, "BAD_USER_INPUT"),
     "field-error": ({"query": STARTUP_QUERY, "variables": {"slug": "no-such-tenant"}}, 200, 200, "NOT_FOUND"),
 }
@@ -52,7 +56,8 @@ async def test_status_codes_under_both_media_types(http_client: httpx.AsyncClien
 async def test_an_executed_request_is_200_with_its_data(http_client: httpx.AsyncClient, world: World) -> None:
     actor = world.actor("startup_owner")
     response = await http_client.post(
-        "/graphql", json={"query": STARTUP_QUERY, "variables": {"slug": actor.tenant_slug}},
+        "/graphql",
+        json={"query": STARTUP_QUERY, "variables": {"slug": actor.tenant_slug}},
         headers={"authorization": f"Bearer {token_for(actor)}", **PREFERS_RESPONSE},
     )
     assert response.status_code == 200
@@ -73,8 +78,11 @@ async def test_transport_refusals_keep_their_status(http_client: httpx.AsyncClie
         "/graphql", json=query, headers={"accept": accept, "authorization": "Bearer not-a-jwt"}
     )
     foreign = await http_client.post(
-        "/graphql", json=query, headers={
-            "accept": accept, "authorization": f"Bearer {token_for(world.actor('startup_owner'))}",
+        "/graphql",
+        json=query,
+        headers={
+            "accept": accept,
+            "authorization": f"Bearer {token_for(world.actor('startup_owner'))}",
             "x-tenant": world.slugs["other_startup"],
         },
     )
@@ -82,7 +90,9 @@ async def test_transport_refusals_keep_their_status(http_client: httpx.AsyncClie
     assert [r.status_code for r in (bad_token, foreign, form)] == [401, 403, 415]
     assert {r.headers["content-type"] for r in (bad_token, foreign, form)} == {accept}
     assert [r.json()["errors"][0]["extensions"]["code"] for r in (bad_token, foreign, form)] == [
-        "UNAUTHENTICATED", "FORBIDDEN", "UNSUPPORTED_MEDIA_TYPE"
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "UNSUPPORTED_MEDIA_TYPE",
     ]
 
 
@@ -96,8 +106,9 @@ async def test_a_server_fault_before_execution_is_500_under_graphql_response_jso
 
     monkeypatch.setattr(strawberry.Schema, "execute", broken)
     headers = {"authorization": f"Bearer {token_for(world.actor('startup_owner'))}"}
-    modern = await http_client.post("/graphql", json={"query": "{ me { user { email } } }"},
-                                    headers={**headers, **PREFERS_RESPONSE})
+    modern = await http_client.post(
+        "/graphql", json={"query": "{ me { user { email } } }"}, headers={**headers, **PREFERS_RESPONSE}
+    )
     legacy = await http_client.post("/graphql", json={"query": "{ me { user { email } } }"}, headers=headers)
     assert (modern.status_code, legacy.status_code) == (500, 200)
     assert modern.json()["errors"][-1]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"

@@ -35,8 +35,9 @@ async def test_metrics_after_requests(client_for: ClientFor, world: World, owner
                 await client.post("/graphql", json={"query": "query Me { me { user { email } } }"}, headers=bearer)
             await client.post("/graphql", json={"query": "{ me { user { email } } }"})
             await client.post("/graphql", json={"query": "{ noSuchField }"}, headers=bearer)
-            await client.post("/graphql", json={"query": "{ me { user { email } } }"},
-                              headers={"authorization": "Bearer not-a-jwt"})
+            await client.post(
+                "/graphql", json={"query": "{ me { user { email } } }"}, headers={"authorization": "Bearer not-a-jwt"}
+            )
             response = await client.get("/metrics", headers={"authorization": f"Bearer {TOKEN}"})
     finally:
         owner_conn.execute("delete from procrastinate_jobs where queue_name = 'metrics-test'")

@@ -89,16 +89,20 @@ async def _assign(gql: GraphQL, world: World, account: str, tenant: str = "start
     return dict(result["data"]["assignCloudAccount"])
 
 
-async def _costs(gql: GraphQL, world: World, actor: str, period: str = PERIOD,
-                 company: str | None = None) -> dict[str, Decimal]:
+async def _costs(
+    gql: GraphQL, world: World, actor: str, period: str = PERIOD, company: str | None = None
+) -> dict[str, Decimal]:
     result = await gql(world.actor(actor), COSTS, {"period": period, "company": company})
     assert "errors" not in result, result
     return {row["account"]: Decimal(row["billed"]) for row in result["data"]["costs"]}
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()} \
-        if root.exists() else {}
+    return (
+        {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        if root.exists()
+        else {}
+    )
 
 
 def _operator_root(cost_store: CostStore, world: World) -> Path:
@@ -106,7 +110,11 @@ def _operator_root(cost_store: CostStore, world: World) -> Path:
 
 
 async def test_two_operators_with_overlapping_account_ids_each_see_only_their_own(
-    cost_gql: GraphQL, run_job: RunJob, world: World, make_world: Callable[[], World], cost_store: CostStore,
+    cost_gql: GraphQL,
+    run_job: RunJob,
+    world: World,
+    make_world: Callable[[], World],
+    cost_store: CostStore,
     tmp_path: Path,
 ) -> None:
     second = make_world()
@@ -128,8 +136,9 @@ async def test_two_operators_with_overlapping_account_ids_each_see_only_their_ow
             {"accountId": shared, "company": {"slug": w.slugs["startup"]}}
         ]
     # The other operator's customer is not a company either operator's admin can name.
-    assert (await cost_gql(second.actor("billing_admin"), COSTS,
-                           {"period": PERIOD, "company": world.slugs["startup"]}))["data"] == {"costs": None}
+    assert (
+        await cost_gql(second.actor("billing_admin"), COSTS, {"period": PERIOD, "company": world.slugs["startup"]})
+    )["data"] == {"costs": None}
 
     # Duplicate detection is per operator: operator 2's duplicate answers with its own file's accounts, and
     # a byte-identical copy of operator 1's file is news to operator 2 (nothing of operator 1 is consulted).
@@ -139,8 +148,9 @@ async def test_two_operators_with_overlapping_account_ids_each_see_only_their_ow
     assert (again["status"], again["accounts"]) == ("DUPLICATE", [shared])
     other_account = _account()
     # (another payer: a file of the same export and period would replace the first one, as it should)
-    mine = write_legacy_csv(tmp_path / "mine.csv",
-                            [{**r, "bill/PayerAccountId": "123412341234"} for r in _rows(other_account, ["4"])])
+    mine = write_legacy_csv(
+        tmp_path / "mine.csv", [{**r, "bill/PayerAccountId": "123412341234"} for r in _rows(other_account, ["4"])]
+    )
     assert (await _import(cost_gql, run_job, world, mine))["status"] == "SUCCEEDED"
     first_before = _files(_operator_root(cost_store, world))
     shutil.copy(mine, tmp_path / "mine-copy.csv")
@@ -151,8 +161,14 @@ async def test_two_operators_with_overlapping_account_ids_each_see_only_their_ow
 
 
 async def test_a_forged_file_of_another_operator_leaves_a_closed_period_and_its_invoices_alone(
-    cost_gql: GraphQL, run_job: RunJob, world: World, make_world: Callable[[], World], seed_costs: SeedCosts,
-    cost_store: CostStore, tmp_path: Path, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    run_job: RunJob,
+    world: World,
+    make_world: Callable[[], World],
+    seed_costs: SeedCosts,
+    cost_store: CostStore,
+    tmp_path: Path,
+    owner_conn: psycopg.Connection,
 ) -> None:
     seeded = seed_costs(("startup",))
     await set_up_billing(cost_gql, world, ("startup",))
@@ -161,12 +177,14 @@ async def test_a_forged_file_of_another_operator_leaves_a_closed_period_and_its_
     assert closed["data"]["closeInvoice"]["__typename"] == "Invoice", closed
     costs_before = await _costs(cost_gql, world, "startup_owner")
     admin_before = await _costs(cost_gql, world, "billing_admin")
-    preview_before = await cost_gql(world.actor("billing_admin"), PREVIEW,
-                                    {"tenant": world.slugs["startup"], "period": PERIOD})
+    preview_before = await cost_gql(
+        world.actor("billing_admin"), PREVIEW, {"tenant": world.slugs["startup"], "period": PERIOD}
+    )
     catalog_before = cost_store.for_operator(world.tenants["operator"]).catalog()
     files_before = _files(_operator_root(cost_store, world))
-    invoices_before = owner_conn.execute("select count(*), sum(total) from invoices where operator_id = %s",
-                                         (world.tenants["operator"],)).fetchone()
+    invoices_before = owner_conn.execute(
+        "select count(*), sum(total) from invoices where operator_id = %s", (world.tenants["operator"],)
+    ).fetchone()
 
     attacker = make_world()
     forged = write_legacy_csv(tmp_path / "forged.csv", _rows(victim, ["1000000"]))
@@ -180,21 +198,31 @@ async def test_a_forged_file_of_another_operator_leaves_a_closed_period_and_its_
     assert await _costs(cost_gql, world, "startup_owner") == costs_before
     assert await _costs(cost_gql, world, "billing_admin") == admin_before
     assert await _costs(cost_gql, world, "startup_owner", NEXT_PERIOD) == {}
-    preview_after = await cost_gql(world.actor("billing_admin"), PREVIEW,
-                                   {"tenant": world.slugs["startup"], "period": PERIOD})
+    preview_after = await cost_gql(
+        world.actor("billing_admin"), PREVIEW, {"tenant": world.slugs["startup"], "period": PERIOD}
+    )
     assert preview_after == preview_before
     assert Decimal(preview_after["data"]["previewInvoice"]["total"]) == seeded.expected_total("startup")
-    nothing_next = await cost_gql(world.actor("billing_admin"), PREVIEW,
-                                  {"tenant": world.slugs["startup"], "period": NEXT_PERIOD})
+    nothing_next = await cost_gql(
+        world.actor("billing_admin"), PREVIEW, {"tenant": world.slugs["startup"], "period": NEXT_PERIOD}
+    )
     assert nothing_next["data"] == {"previewInvoice": None}  # no data next month: no correction reached our customer
     assert cost_store.for_operator(world.tenants["operator"]).catalog() == catalog_before
     assert _files(_operator_root(cost_store, world)) == files_before
-    assert owner_conn.execute("select count(*), sum(total) from invoices where operator_id = %s",
-                              (world.tenants["operator"],)).fetchone() == invoices_before
+    assert (
+        owner_conn.execute(
+            "select count(*), sum(total) from invoices where operator_id = %s", (world.tenants["operator"],)
+        ).fetchone()
+        == invoices_before
+    )
 
 
 async def test_assigning_an_id_only_another_operator_imported_reads_nothing(
-    cost_gql: GraphQL, world: World, make_world: Callable[[], World], seed_costs: SeedCosts, cost_store: CostStore,
+    cost_gql: GraphQL,
+    world: World,
+    make_world: Callable[[], World],
+    seed_costs: SeedCosts,
+    cost_store: CostStore,
 ) -> None:
     seeded = seed_costs(("startup",))
     files_before = _files(_operator_root(cost_store, world))
@@ -209,7 +237,10 @@ async def test_assigning_an_id_only_another_operator_imported_reads_nothing(
 
 
 async def test_a_moved_account_keeps_each_holders_rows(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    owner_conn: psycopg.Connection,
 ) -> None:
     seeded = seed_costs(("startup", "other_startup"), per_account=48)
     moved = seeded.accounts["startup"][0]
@@ -217,11 +248,15 @@ async def test_a_moved_account_keeps_each_holders_rows(
     # The move happened "now"; put it at an exact hour inside the period (what the trigger would record then).
     at = datetime(2026, 10, 15, 6, tzinfo=UTC)
     with owner_conn.transaction():
-        owner_conn.execute("update cloud_account_assignments set valid_from = %s, valid_to = %s"
-                           " where account_id = %s and tenant_id = %s",
-                           (datetime(2026, 1, 1, tzinfo=UTC), at, moved, world.tenants["startup"]))
-        owner_conn.execute("update cloud_account_assignments set valid_from = %s where account_id = %s"
-                           " and tenant_id = %s", (at, moved, world.tenants["other_startup"]))
+        owner_conn.execute(
+            "update cloud_account_assignments set valid_from = %s, valid_to = %s"
+            " where account_id = %s and tenant_id = %s",
+            (datetime(2026, 1, 1, tzinfo=UTC), at, moved, world.tenants["startup"]),
+        )
+        owner_conn.execute(
+            "update cloud_account_assignments set valid_from = %s where account_id = %s and tenant_id = %s",
+            (at, moved, world.tenants["other_startup"]),
+        )
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def billed(rows: list[dict[str, str]]) -> Decimal:
@@ -246,19 +281,29 @@ async def test_a_moved_account_keeps_each_holders_rows(
     # Invoices follow the same split.
     await set_up_billing(cost_gql, world)
     rows = [r for r in seeded.rows if r not in after]
-    split = Seeded(PERIOD, {"startup": seeded.accounts["startup"], "other_startup": seeded.accounts["other_startup"]},
-                   rows=rows)
-    moved_in = Seeded(PERIOD, {"other_startup": [*seeded.accounts["other_startup"], moved]},
-                      rows=[r for r in seeded.rows if r not in before])
-    for tenant, expected in (("startup", split.expected_total("startup")),
-                             ("other_startup", moved_in.expected_total("other_startup"))):
+    split = Seeded(
+        PERIOD, {"startup": seeded.accounts["startup"], "other_startup": seeded.accounts["other_startup"]}, rows=rows
+    )
+    moved_in = Seeded(
+        PERIOD,
+        {"other_startup": [*seeded.accounts["other_startup"], moved]},
+        rows=[r for r in seeded.rows if r not in before],
+    )
+    for tenant, expected in (
+        ("startup", split.expected_total("startup")),
+        ("other_startup", moved_in.expected_total("other_startup")),
+    ):
         variables = {"tenant": world.slugs[tenant], "period": PERIOD}
         preview = await cost_gql(world.actor("billing_admin"), PREVIEW, variables)
         assert Decimal(preview["data"]["previewInvoice"]["total"]) == expected, tenant
 
 
 async def test_store_migration_moves_an_old_store_and_keeps_the_totals(
-    cost_gql: GraphQL, world: World, make_world: Callable[[], World], cost_store: CostStore, tmp_path: Path,
+    cost_gql: GraphQL,
+    world: World,
+    make_world: Callable[[], World],
+    cost_store: CostStore,
+    tmp_path: Path,
     owner_conn: psycopg.Connection,
 ) -> None:
     second = make_world()
@@ -273,8 +318,12 @@ async def test_store_migration_moves_an_old_store_and_keeps_the_totals(
         rows = cost_rows(accounts[w.suffix], PERIOD, 5, seed=len(expected))
         path = write_legacy_csv(tmp_path / f"{w.suffix}.csv", [{**r, "bill/PayerAccountId": w.suffix} for r in rows])
         import_file(str(path), legacy)
-        expected[w.suffix] = {a: sum((Decimal(r["lineItem/UnblendedCost"]) for r in rows
-                                      if r["lineItem/UsageAccountId"] == a), Decimal(0)) for a in accounts[w.suffix]}
+        expected[w.suffix] = {
+            a: sum(
+                (Decimal(r["lineItem/UnblendedCost"]) for r in rows if r["lineItem/UsageAccountId"] == a), Decimal(0)
+            )
+            for a in accounts[w.suffix]
+        }
         with owner_conn.transaction():
             owner_conn.execute(
                 "insert into cost_imports (tenant_id, source_uri, sha256, status, created_by)"
@@ -282,8 +331,10 @@ async def test_store_migration_moves_an_old_store_and_keeps_the_totals(
                 (w.tenants["operator"], str(path), file_sha256(str(path)), w.tenants["operator"]),
             )
             for account in accounts[w.suffix]:
-                owner_conn.execute("insert into cloud_accounts (tenant_id, account_id) values (%s, %s)",
-                                   (w.tenants["startup"], account))
+                owner_conn.execute(
+                    "insert into cloud_accounts (tenant_id, account_id) values (%s, %s)",
+                    (w.tenants["startup"], account),
+                )
     assert (root / "_catalog" / "HEAD").is_file()
     for w in worlds:
         assert await _costs(cost_gql, w, "billing_admin") == {}  # the old root is not read
@@ -302,7 +353,11 @@ async def test_store_migration_moves_an_old_store_and_keeps_the_totals(
 
 
 async def test_migrating_splits_an_old_store_without_being_asked(
-    cost_gql: GraphQL, world: World, cost_store: CostStore, tmp_path: Path, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    world: World,
+    cost_store: CostStore,
+    tmp_path: Path,
+    owner_conn: psycopg.Connection,
     test_database: TestDatabase,
 ) -> None:
     """`prepare()` (serve, worker, db upgrade with the owner's DSN) moves an old-layout store as part of migrating."""
@@ -319,12 +374,17 @@ async def test_migrating_splits_an_old_store_without_being_asked(
             " select %s, %s, %s, 'succeeded', user_id from memberships where tenant_id = %s limit 1",
             (world.tenants["operator"], str(path), file_sha256(str(path)), world.tenants["operator"]),
         )
-        owner_conn.execute("insert into cloud_accounts (tenant_id, account_id) values (%s, %s)",
-                           (world.tenants["startup"], account))
+        owner_conn.execute(
+            "insert into cloud_accounts (tenant_id, account_id) values (%s, %s)", (world.tenants["startup"], account)
+        )
     assert await _costs(cost_gql, world, "billing_admin") == {}
 
-    settings = Settings(database_url=test_database.app_url, migration_database_url=test_database.owner_url,
-                        cost_store=str(root), jwt_secret="x" * 32)
+    settings = Settings(
+        database_url=test_database.app_url,
+        migration_database_url=test_database.owner_url,
+        cost_store=str(root),
+        jwt_secret="x" * 32,
+    )
     await asyncio.to_thread(prepare, settings)
 
     assert not (root / "_catalog" / "HEAD").exists()

@@ -38,15 +38,16 @@ async def test_portfolio_costs_match_the_company_query_and_need_the_costs_scope(
     assert entry["costs"] == direct["data"]["costs"]
     assert {row["account"] for row in entry["costs"]} == set(seeded.accounts["startup"])
     expected = sum(
-        (Decimal(r["lineItem/UnblendedCost"]) for r in seeded.rows
-         if r["lineItem/UsageAccountId"] in seeded.accounts["startup"]),
+        (
+            Decimal(r["lineItem/UnblendedCost"])
+            for r in seeded.rows
+            if r["lineItem/UsageAccountId"] in seeded.accounts["startup"]
+        ),
         Decimal(0),
     )
     assert sum(Decimal(row["billed"]) for row in entry["costs"]) == expected
 
-    owner_conn.execute(
-        "update portfolio_grants set scopes = '{captable}' where id = %s", (world.grants["vc_active"],)
-    )
+    owner_conn.execute("update portfolio_grants set scopes = '{captable}' where id = %s", (world.grants["vc_active"],))
     narrowed = await cost_gql(vc, PORTFOLIO, {"period": PERIOD})
     assert "errors" not in narrowed, narrowed
     assert narrowed["data"]["portfolio"][0]["costs"] is None

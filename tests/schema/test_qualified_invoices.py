@@ -85,16 +85,31 @@ async def _japanese_customer(gql: GraphQL, world: World, seed_costs: SeedCosts) 
     seed_costs(("startup",))
     await set_up_billing(gql, world, ("startup",), fee=None)
     admin, slug = world.actor("billing_admin"), world.slugs["startup"]
-    issuer = {"legalName": "ニンバス・オプス株式会社", "address": "東京都千代田区丸の内1-1-1",
-              "registrationNumber": REGISTRATION, "jurisdiction": "JP", "paymentTermsDays": 30,
-              "paymentDetails": "三菱UFJ銀行 丸の内支店 普通 1234567"}
+    issuer = {
+        "legalName": "ニンバス・オプス株式会社",
+        "address": "東京都千代田区丸の内1-1-1",
+        "registrationNumber": REGISTRATION,
+        "jurisdiction": "JP",
+        "paymentTermsDays": 30,
+        "paymentDetails": "三菱UFJ銀行 丸の内支店 普通 1234567",
+    }
     steps = [
         (ISSUER, {"issuer": issuer}),
         (RATE, {"period": PERIOD, "rate": "150.25", "date": "2026-10-31", "source": "MUFG TTM"}),
         (TAX_RATE, {"category": "standard", "from": "2019-10", "rate": "10", "reduced": False}),
         (TAX_RATE, {"category": "reduced", "from": "2019-10", "rate": "8", "reduced": True}),
-        (SETTINGS, {"tenant": slug, "settings": {"currency": "JPY", "legalName": "株式会社キツネ",
-                                                 "taxId": "T4010001008830", "taxRatePercent": "0"}}),
+        (
+            SETTINGS,
+            {
+                "tenant": slug,
+                "settings": {
+                    "currency": "JPY",
+                    "legalName": "株式会社キツネ",
+                    "taxId": "T4010001008830",
+                    "taxRatePercent": "0",
+                },
+            },
+        ),
         (REDUCED_ITEM, {"tenant": slug, "period": PERIOD}),
     ]
     for document, variables in steps:
@@ -117,12 +132,16 @@ async def test_a_registration_number_is_t_and_13_digits_with_its_check_digit(
         result = await cost_gql(admin, ISSUER, {"issuer": {"legalName": "Nimbus", "registrationNumber": bad}})
         assert result["data"]["setBillingIssuer"]["__typename"] == "InvalidInput", result
         assert result["data"]["setBillingIssuer"]["field"] == "registrationNumber"
-    count = owner_conn.execute("select count(*) from billing_issuers where tenant_id = %s",
-                               (world.tenants["operator"],)).fetchone()
+    count = owner_conn.execute(
+        "select count(*) from billing_issuers where tenant_id = %s", (world.tenants["operator"],)
+    ).fetchone()
     assert count == (0,)
     with pytest.raises(psycopg.errors.CheckViolation), owner_conn.transaction():  # the database checks it too
-        owner_conn.execute("insert into billing_issuers (tenant_id, legal_name, registration_number) "
-                           "values (%s, 'x', 'T7000012050003')", (world.tenants["operator"],))
+        owner_conn.execute(
+            "insert into billing_issuers (tenant_id, legal_name, registration_number) "
+            "values (%s, 'x', 'T7000012050003')",
+            (world.tenants["operator"],),
+        )
     good = await cost_gql(admin, ISSUER, {"issuer": {"legalName": "Nimbus", "registrationNumber": REGISTRATION}})
     assert good["data"]["setBillingIssuer"] == {"__typename": "BillingParty", "registrationNumber": REGISTRATION}
 
@@ -138,15 +157,20 @@ async def test_a_jpy_qualified_invoice_states_what_the_law_requires(
     assert (date.fromisoformat(invoice["dueDate"]) - closed_on).days in (29, 30, 31)  # UTC date + 30 days
     assert invoice["paymentTermsDays"] == 30
     assert invoice["paymentDetails"].startswith("三菱UFJ銀行")
-    assert invoice["exchangeRates"] == [{"fromCurrency": "USD", "toCurrency": "JPY", "rate": "150.25",
-                                         "rateDate": "2026-10-31", "source": "MUFG TTM"}]
+    assert invoice["exchangeRates"] == [
+        {"fromCurrency": "USD", "toCurrency": "JPY", "rate": "150.25", "rateDate": "2026-10-31", "source": "MUFG TTM"}
+    ]
     lines = invoice["lines"]
     assert all(x["quantity"] is None and x["unit"] is None for x in lines if x["kind"] != "USAGE")
     assert all(x["quantity"] is not None and x["unit"] == "Hrs" for x in lines if x["kind"] == "USAGE")
     assert all("." not in x["amount"] for x in lines)  # yen has no minor unit: "1500", never "1500.00"
     standard, reduced = invoice["taxBreakdown"]
     assert (standard["ratePercent"], standard["reduced"], reduced["ratePercent"], reduced["reduced"]) == (
-        "10", False, "8", True)
+        "10",
+        False,
+        "8",
+        True,
+    )
     assert reduced == {"ratePercent": "8", "reduced": True, "taxable": "3000", "tax": "240"}
     usage = sum(Decimal(x["amount"]) for x in lines if x["kind"] == "USAGE")
     assert Decimal(standard["taxable"]) == usage
@@ -161,15 +185,28 @@ async def test_a_jpy_qualified_invoice_states_what_the_law_requires(
     pdf = await cost_gql(admin, DOCUMENT, {"id": invoice["id"], "format": "PDF"})
     content = base64.b64decode(pdf["data"]["invoiceDocument"])
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
-    for expected in ("適格請求書", "ニンバス・オプス株式会社", "株式会社キツネ 御中",
-                     f"登録番号 Registration No.: {REGISTRATION}", "取引期間", "2026-10-01 – 2026-10-31",
-                     "10%", "消費税", "※は軽減税率対象", "150.25",
-                     "MUFG TTM", "支払期日", invoice["dueDate"], f"{Decimal(invoice['total']):,.0f} JPY",
-                     f"{Decimal(standard['tax']):,.0f} JPY"):
+    for expected in (
+        "適格請求書",
+        "ニンバス・オプス株式会社",
+        "株式会社キツネ 御中",
+        f"登録番号 Registration No.: {REGISTRATION}",
+        "取引期間",
+        "2026-10-01 – 2026-10-31",
+        "10%",
+        "消費税",
+        "※は軽減税率対象",
+        "150.25",
+        "MUFG TTM",
+        "支払期日",
+        invoice["dueDate"],
+        f"{Decimal(invoice['total']):,.0f} JPY",
+        f"{Decimal(standard['tax']):,.0f} JPY",
+    ):
         assert expected in text, expected
     assert "?" not in text
-    html = base64.b64decode((await cost_gql(admin, DOCUMENT, {"id": invoice["id"], "format": "HTML"}))
-                            ["data"]["invoiceDocument"]).decode()
+    html = base64.b64decode(
+        (await cost_gql(admin, DOCUMENT, {"id": invoice["id"], "format": "HTML"}))["data"]["invoiceDocument"]
+    ).decode()
     for expected in ("株式会社キツネ 御中", REGISTRATION, "MUFG TTM"):
         assert expected in html
 
@@ -187,15 +224,21 @@ async def test_a_credit_note_and_the_reissue_reference_the_invoice_they_correct(
     number = f"{invoice['number']:06d}"
     for document_id, label in ((credit["id"], "Cancels invoice"), (reissued["id"], "Replaces invoice")):
         pdf = await cost_gql(admin, DOCUMENT, {"id": document_id, "format": "PDF"})
-        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(base64.b64decode(
-            pdf["data"]["invoiceDocument"]))).pages)
+        text = "".join(
+            p.extract_text() for p in PdfReader(io.BytesIO(base64.b64decode(pdf["data"]["invoiceDocument"]))).pages
+        )
         assert label in text
         assert number in text
 
 
 async def test_without_a_font_covering_japanese_the_pdf_is_refused_by_name(
-    database: Database, schema: strawberry.Schema, settings: Settings, cost_gql: GraphQL, world: World,
-    seed_costs: SeedCosts, cost_store: object
+    database: Database,
+    schema: strawberry.Schema,
+    settings: Settings,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    cost_store: object,
 ) -> None:
     invoice = await _japanese_customer(cost_gql, world, seed_costs)
     latin = next((Path(p) for p, _ in SYSTEM_FONTS if "DejaVu" in p and Path(p).exists()), None)  # noqa: ASYNC240
@@ -204,8 +247,13 @@ async def test_without_a_font_covering_japanese_the_pdf_is_refused_by_name(
     actor = world.actor("billing_admin")
     principal = await resolve_principal(database, actor.user_id, actor.tenant_slug)
     result = await execute(
-        schema, database, principal, GraphQLRequest(DOCUMENT, {"id": invoice["id"], "format": "PDF"}),
-        request_id=uuid.uuid4().hex, max_page_size=100, invoice_font=latin,
+        schema,
+        database,
+        principal,
+        GraphQLRequest(DOCUMENT, {"id": invoice["id"], "format": "PDF"}),
+        request_id=uuid.uuid4().hex,
+        max_page_size=100,
+        invoice_font=latin,
     )
     (error,) = result["errors"]
     assert error["extensions"]["code"] == "DOCUMENT_FONT_MISSING"

@@ -66,8 +66,7 @@ async def test_anonymous_clients_are_limited_by_address(client_for: ClientFor, o
             return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 1)), base_url="http://t")
 
         async with from_(address) as one, from_("198.51.100.9") as another:
-            statuses = [(await one.post("/graphql", json=ME, headers={"accept": accept})).status_code
-                        for _ in range(3)]
+            statuses = [(await one.post("/graphql", json=ME, headers={"accept": accept})).status_code for _ in range(3)]
             other = await another.post("/graphql", json=ME, headers={"accept": accept})
     owner_conn.execute("delete from app.rate_limit_buckets where key like 'ip:%'")
     assert statuses == [200, 200, 429]
@@ -75,8 +74,10 @@ async def test_anonymous_clients_are_limited_by_address(client_for: ClientFor, o
 
 
 async def test_no_limit_by_default(http_client: httpx.AsyncClient, world: World) -> None:
-    statuses = {(await http_client.post("/graphql", json=ME, headers=_bearer(world.actor("startup_owner")))).status_code
-                for _ in range(5)}
+    statuses = {
+        (await http_client.post("/graphql", json=ME, headers=_bearer(world.actor("startup_owner")))).status_code
+        for _ in range(5)
+    }
     assert statuses == {200}
     assert http_client.app.state.runtime.rate_limiter is None  # type: ignore[attr-defined]
 

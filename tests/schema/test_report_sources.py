@@ -67,8 +67,13 @@ async def _ok(gql: GraphQL, actor: Any, query: str, variables: dict[str, Any] | 
 
 
 async def test_a_location_outside_the_configured_sources_is_refused_and_nothing_is_stored(
-    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
-    owner_conn: psycopg.Connection, tmp_path: Path,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     root, elsewhere = tmp_path / "bucket", tmp_path / "elsewhere"
     (root / "cur").mkdir(parents=True)
@@ -78,41 +83,62 @@ async def test_a_location_outside_the_configured_sources_is_refused_and_nothing_
     admin = world.actor("billing_admin")
     before = _count(owner_conn, "cost_report_sources", admin.tenant_id)
 
-    for location in (str(elsewhere), f"{root}/../elsewhere", f"{root}/link", "s3://bucket/cur",
-                     "http://169.254.169.254/latest", "cur", f"{root}/missing", f"{root}/cur?x=1"):
+    for location in (
+        str(elsewhere),
+        f"{root}/../elsewhere",
+        f"{root}/link",
+        "s3://bucket/cur",
+        "http://169.254.169.254/latest",
+        "cur",
+        f"{root}/missing",
+        f"{root}/cur?x=1",
+    ):
         refused = (await _ok(gql, admin, REGISTER, {"location": location, "format": "LEGACY_CUR"}))[
-            "registerReportSource"]
+            "registerReportSource"
+        ]
         assert (refused["__typename"], refused["field"]) == ("InvalidInput", "location"), (location, refused)
         assert str(elsewhere) not in refused["message"]
-    outsider = (await _ok(gql, world.actor("startup_owner"), REGISTER,
-                          {"location": f"{root}/cur", "format": "LEGACY_CUR"}))["registerReportSource"]
+    outsider = (
+        await _ok(gql, world.actor("startup_owner"), REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
+    )["registerReportSource"]
     assert outsider["__typename"] == "NotAllowed", outsider
     assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before
     assert _count(owner_conn, "cost_report_sources", world.tenants["startup"]) == 0
 
     registered = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur/", "format": "LEGACY_CUR"}))[
-        "registerReportSource"]
+        "registerReportSource"
+    ]
     assert (registered["__typename"], registered["location"], registered["source"]) == (
-        "ReportSource", f"{root}/cur", "bucket"), registered
+        "ReportSource",
+        f"{root}/cur",
+        "bucket",
+    ), registered
     again = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
-        "registerReportSource"]
+        "registerReportSource"
+    ]
     assert again["id"] == registered["id"]
-    other = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "FOCUS"}))[
-        "registerReportSource"]
+    other = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "FOCUS"}))["registerReportSource"]
     assert (other["__typename"], other["field"]) == ("InvalidInput", "format"), other
     assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
     other = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR", "late": "REJECT"}))[
-        "registerReportSource"]
+        "registerReportSource"
+    ]
     assert (other["__typename"], other["field"]) == ("InvalidInput", "lateData"), other
     assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
-    stored = owner_conn.execute("select location, source_name, format, late_data from cost_report_sources"
-                                " where id = %s", (registered["id"],)).fetchone()
+    stored = owner_conn.execute(
+        "select location, source_name, format, late_data from cost_report_sources where id = %s", (registered["id"],)
+    ).fetchone()
     assert stored == (f"{root}/cur", "bucket", "legacy-cur", "corrections")
 
 
 async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_last_assembly(
-    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
-    owner_conn: psycopg.Connection, tmp_path: Path,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
@@ -122,13 +148,15 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
     mirror(root, "beta", "b1")
     (root / "cur" / "beta" / "20231101-20231201" / "notes.txt").write_text("not a manifest")
     registered = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
-        "registerReportSource"]
+        "registerReportSource"
+    ]
     never = (await _ok(gql, admin, SOURCES))["costSources"]
     assert [(s["lastAssemblyId"], s["lagSeconds"], s["lastSyncedAt"]) for s in never] == [(None, None, None)]
 
     first = (await _ok(gql, admin, SYNC))["syncReportSources"]
     assert [(s["sourceId"], len(s["queuedAssemblyIds"]), s["known"], s["problems"]) for s in first] == [
-        (registered["id"], 2, 0, [])], first
+        (registered["id"], 2, 0, [])
+    ], first
     assert _count(owner_conn, "cost_assemblies", admin.tenant_id) == 2
     second = (await _ok(gql, admin, SYNC))["syncReportSources"]
     assert [(len(s["queuedAssemblyIds"]), s["known"]) for s in second] == [(0, 2)], second
@@ -141,7 +169,9 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
         await _run(database, cost_store, sources, admin, {"id": edge["node"]["id"], "parts": status["parts"]})
     done = (await _ok(gql, admin, ASSEMBLIES))["costAssemblies"]
     assert sorted((e["node"]["report"], e["node"]["status"], e["node"]["partsDone"]) for e in done["edges"]) == [
-        ("alpha", "SUCCEEDED", 2), ("beta", "SUCCEEDED", 2)]
+        ("alpha", "SUCCEEDED", 2),
+        ("beta", "SUCCEEDED", 2),
+    ]
     shown = (await _ok(gql, admin, SOURCES))["costSources"][0]
     assert shown["lastAssemblyId"] in first[0]["queuedAssemblyIds"]
     assert shown["lastAssemblyStatus"] == "SUCCEEDED"
@@ -172,8 +202,15 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
 
 @pytest.mark.parametrize("late", [None, "REJECT"])
 async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_data_mode(
-    late: str | None, cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database,
-    cost_store: CostStore, settings: Settings, owner_conn: psycopg.Connection, tmp_path: Path,
+    late: str | None,
+    cost_gql: GraphQL,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     """AWS's final rewrite of a month the operator closed: CORRECTIONS (the default) re-homes only the
     difference to what was billed; REJECT fails the assembly with the locked-period reason, nothing changes."""
@@ -188,8 +225,10 @@ async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_da
     def deliver(key: str, data: list[dict[str, str]]) -> None:
         folder = root / "cur" / "report" / "20231101-20231201" / key
         folder.mkdir(parents=True)
-        parts = [write_legacy_csv(folder / "report-1.csv", data[:15]),
-                 write_legacy_csv(folder / "report-2.csv", data[15:])]
+        parts = [
+            write_legacy_csv(folder / "report-1.csv", data[:15]),
+            write_legacy_csv(folder / "report-2.csv", data[15:]),
+        ]
         _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key)
 
     async def sync_and_run() -> dict[str, Any]:
@@ -212,8 +251,9 @@ async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_da
     assert registered["lateData"] == mode
     assert [s["lateData"] for s in (await _ok(gql, admin, SOURCES))["costSources"]] == [mode]
     assert (await sync_and_run())["status"] == "SUCCEEDED"
-    owner_conn.execute("insert into cost_period_locks (tenant_id, period, reason) values (%s, '2023-11', 'closed')",
-                       (admin.tenant_id,))
+    owner_conn.execute(
+        "insert into cost_period_locks (tenant_id, period, reason) values (%s, '2023-11', 'closed')", (admin.tenant_id,)
+    )
     await assign(cost_gql, world, accounts)
     november = sum(Decimal(r["lineItem/UnblendedCost"]) for r in rows)
     assert await billed("2023-11") == november
@@ -240,8 +280,14 @@ async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_da
 
 
 async def test_the_scheduled_task_of_a_worker_runs_the_sync(
-    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
-    test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    test_database: TestDatabase,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     root = tmp_path / "bucket"
@@ -256,8 +302,9 @@ async def test_the_scheduled_task_of_a_worker_runs_the_sync(
     assert [p.cron for p in periodic] == ["* * * * * */1"]
 
     def published() -> bool:
-        row = owner_conn.execute("select status from cost_assemblies where tenant_id = %s",
-                                 (admin.tenant_id,)).fetchall()
+        row = owner_conn.execute(
+            "select status from cost_assemblies where tenant_id = %s", (admin.tenant_id,)
+        ).fetchall()
         return row == [("succeeded",)]
 
     async with job_app.open_async():
@@ -277,8 +324,13 @@ async def test_the_scheduled_task_of_a_worker_runs_the_sync(
 
 
 async def test_the_embedded_servers_worker_syncs_at_the_configured_interval(
-    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
-    test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    test_database: TestDatabase,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     """`roundpool serve` without DATABASE_URL runs its worker in the lifespan with the same job settings as
     `roundpool worker` (ROUNDPOOL_REPORT_SYNC_INTERVAL_S here; the default 900 s would sync nothing in time)."""
@@ -288,15 +340,21 @@ async def test_the_embedded_servers_worker_syncs_at_the_configured_interval(
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     root = tmp_path / "bucket"
     mirror(root, "alpha", "a1")
-    settings = Settings(database_url=None, jwt_secret=JWT_SECRET, cost_store=cost_store.root,
-                        cost_sources=[CostSourceSetting(name="bucket", url=str(root))], report_sync_interval_s=1)
+    settings = Settings(
+        database_url=None,
+        jwt_secret=JWT_SECRET,
+        cost_store=cost_store.root,
+        cost_sources=[CostSourceSetting(name="bucket", url=str(root))],
+        report_sync_interval_s=1,
+    )
     gql = _gql(database, schema, settings, cost_store, settings.cost_import_sources)
     admin = world.actor("billing_admin")
     await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
 
     def statuses() -> list[tuple[str]]:
-        return owner_conn.execute("select status from cost_assemblies where tenant_id = %s",
-                                  (admin.tenant_id,)).fetchall()
+        return owner_conn.execute(
+            "select status from cost_assemblies where tenant_id = %s", (admin.tenant_id,)
+        ).fetchall()
 
     app = create_app(settings, test_database.app_url)
     async with app.router.lifespan_context(app):
@@ -308,8 +366,13 @@ async def test_the_embedded_servers_worker_syncs_at_the_configured_interval(
 
 
 async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
-    cost_gql: GraphQL, schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore,
-    settings: Settings, tmp_path: Path,
+    cost_gql: GraphQL,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    tmp_path: Path,
 ) -> None:
     from db.session import DbContext
     from resolvers.common.principals import Member
@@ -322,9 +385,15 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
     assert admin.user_id is not None
-    queued = (await _ok(gql, admin, """mutation($m: String!) { importCostAssembly(manifest: $m) {
-        ... on CostAssembly { id parts { id } } } }""", {"m": str(mirror(root, "alpha", "a1"))}))[
-        "importCostAssembly"]
+    queued = (
+        await _ok(
+            gql,
+            admin,
+            """mutation($m: String!) { importCostAssembly(manifest: $m) {
+        ... on CostAssembly { id parts { id } } } }""",
+            {"m": str(mirror(root, "alpha", "a1"))},
+        )
+    )["importCostAssembly"]
     context = DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id)
     await run_assembly_part(database, cost_store, uuid.UUID(queued["parts"][0]["id"]), context, sources=sources)
     store = cost_store.for_operator(admin.tenant_id)

@@ -88,7 +88,9 @@ async def test_founder_runs_the_waterfall_at_a_low_and_a_high_exit(
     # Series A has no preference in this ledger; Series B takes its $2M, the $3M left goes over 10,000,000 shares
     assert decisions == {"common": "COMMON", "seriesA": "COMMON", "seriesB": "PREFERENCE"}
     assert {h["stakeholderId"]: D(h["amount"]) for h in result["holders"]} == {
-        "alice": 1_500_000, "bob": 900_000, "fund": 2_600_000
+        "alice": 1_500_000,
+        "bob": 900_000,
+        "fund": 2_600_000,
     }
     assert (result["currency"], D(result["unallocated"]), result["stable"]) == ("USD", 0, True)
     series_b_class = next(c for c in result["classes"] if c["sourceId"] == "seriesB")

@@ -26,13 +26,21 @@ def _free_port() -> int:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("ROUNDPOOL_") and key not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("ROUNDPOOL_") and key not in ("DATABASE_URL", "MIGRATION_DATABASE_URL")
+    }
     env["ROUNDPOOL_HOME"] = str(tmp_path / "home")
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen([ROUNDPOOL, "serve", "--workers", "2", "--port", str(port)], env=env,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [ROUNDPOOL, "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -57,8 +65,9 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 def _owner_url(env: dict[str, str]) -> str:
-    result = subprocess.run([ROUNDPOOL, "db", "url", "--role", "owner"], env=env, capture_output=True, text=True,
-                            check=True, timeout=60)
+    result = subprocess.run(
+        [ROUNDPOOL, "db", "url", "--role", "owner"], env=env, capture_output=True, text=True, check=True, timeout=60
+    )
     return result.stdout.strip().splitlines()[-1]
 
 

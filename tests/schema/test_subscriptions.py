@@ -62,9 +62,13 @@ def _serving(settings: Settings, app_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def ws_url(settings: Settings, test_database: TestDatabase) -> Iterator[str]:
-    changed = settings.model_copy(update={
-        "cors_origins": [ALLOWED_ORIGIN], "subscription_max_per_connection": 2, "subscription_poll_interval_s": 0.05,
-    })
+    changed = settings.model_copy(
+        update={
+            "cors_origins": [ALLOWED_ORIGIN],
+            "subscription_max_per_connection": 2,
+            "subscription_poll_interval_s": 0.05,
+        }
+    )
     with _serving(changed, test_database.app_url) as url:
         yield url
 
@@ -77,8 +81,9 @@ def ws_url_for(settings: Settings, test_database: TestDatabase) -> Callable[...,
 
 @asynccontextmanager
 async def _socket(url: str, origin: str | None = None) -> AsyncIterator[ClientConnection]:
-    async with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")],
-                       origin=origin, open_timeout=_WAIT_S) as socket:  # type: ignore[arg-type]
+    async with connect(
+        url, subprotocols=[Subprotocol("graphql-transport-ws")], origin=origin, open_timeout=_WAIT_S
+    ) as socket:  # type: ignore[arg-type]
         yield socket
 
 
@@ -92,8 +97,13 @@ async def _send(socket: ClientConnection, message: dict[str, Any]) -> None:
 
 
 async def _initialised(socket: ClientConnection, actor: Actor, **payload: Any) -> None:
-    await _send(socket, {"type": "connection_init", "payload": {"authorization": f"Bearer {token_for(actor)}",
-                                                                "tenant": actor.tenant_slug, **payload}})
+    await _send(
+        socket,
+        {
+            "type": "connection_init",
+            "payload": {"authorization": f"Bearer {token_for(actor)}", "tenant": actor.tenant_slug, **payload},
+        },
+    )
     assert await _receive(socket) == {"type": "connection_ack"}
 
 
@@ -118,8 +128,9 @@ async def _close_code(socket: ClientConnection) -> int | None:
 
 
 async def _queued_import(cost_gql: GraphQL, actor: Actor, tmp_path: Path, rows: int = 5) -> str:
-    path = write_legacy_csv(tmp_path / f"cur-{uuid.uuid4().hex}.csv",
-                            [{"lineItem/UsageAccountId": uuid.uuid4().hex[:12]}] * rows)
+    path = write_legacy_csv(
+        tmp_path / f"cur-{uuid.uuid4().hex}.csv", [{"lineItem/UsageAccountId": uuid.uuid4().hex[:12]}] * rows
+    )
     queued = (await cost_gql(actor, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
     assert queued["status"] == "QUEUED", queued
     return str(queued["id"])
@@ -132,11 +143,20 @@ async def test_a_subscriber_follows_a_real_import_to_succeeded(
     import_id = await _queued_import(cost_gql, admin, tmp_path, rows=20_000)
     async with _socket(ws_url) as socket:
         await _initialised(socket, admin)
-        await _send(socket, {"id": "1", "type": "subscribe",
-                             "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}})
+        await _send(
+            socket,
+            {"id": "1", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}},
+        )
         first = await _receive(socket)
-        assert first == {"id": "1", "type": "next", "payload": {"data": {"costImportProgress": {
-            "id": import_id, "status": "QUEUED", "rowsProcessed": 0, "bytesProcessed": 0}}}}
+        assert first == {
+            "id": "1",
+            "type": "next",
+            "payload": {
+                "data": {
+                    "costImportProgress": {"id": import_id, "status": "QUEUED", "rowsProcessed": 0, "bytesProcessed": 0}
+                }
+            },
+        }
         job = asyncio.ensure_future(run_job(admin, import_id))
         rest = await _events_until_done(socket, "1")
         finished = await job
@@ -152,7 +172,12 @@ async def test_a_subscriber_follows_a_real_import_to_succeeded(
 
 
 async def test_a_subscriber_follows_an_invoice_run(
-    ws_url: str, cost_gql: GraphQL, world: World, seed_costs: SeedCosts, cost_store: CostStore, database: Database,
+    ws_url: str,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    cost_store: CostStore,
+    database: Database,
 ) -> None:
     seed_costs()
     await set_up_billing(cost_gql, world)
@@ -161,21 +186,31 @@ async def test_a_subscriber_follows_an_invoice_run(
     run_id = queued["data"]["closeInvoices"]["id"]
     async with _socket(ws_url) as socket:
         await _initialised(socket, admin)
-        await _send(socket, {"id": "run", "type": "subscribe",
-                             "payload": {"query": RUN_PROGRESS, "variables": {"id": run_id}}})
+        await _send(
+            socket, {"id": "run", "type": "subscribe", "payload": {"query": RUN_PROGRESS, "variables": {"id": run_id}}}
+        )
         assert (await _receive(socket))["payload"]["data"]["invoiceRunProgress"]["status"] == "QUEUED"
         assert admin.user_id is not None
-        job = asyncio.create_task(run_close_job(database, cost_store, uuid.UUID(run_id),
-                                                DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id)))
+        job = asyncio.create_task(
+            run_close_job(
+                database, cost_store, uuid.UUID(run_id), DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id)
+            )
+        )
         events = await _events_until_done(socket, "run")
         await job
     assert events[-1] == {"id": "run", "type": "complete"}
-    assert events[-2]["payload"] == {"data": {"invoiceRunProgress": {"status": "SUCCEEDED", "total": 2,
-                                                                     "closed": 2, "failed": 0}}}
+    assert events[-2]["payload"] == {
+        "data": {"invoiceRunProgress": {"status": "SUCCEEDED", "total": 2, "closed": 2, "failed": 0}}
+    }
 
 
 async def test_a_subscriber_follows_an_assembly_through_its_parts(
-    ws_url: str, cost_gql: GraphQL, world: World, database: Database, cost_store: CostStore, settings: Settings,
+    ws_url: str,
+    cost_gql: GraphQL,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
     tmp_path: Path,
 ) -> None:
     folder = tmp_path / "billing" / "cur" / "report" / "20231101-20231201" / "a1"
@@ -188,23 +223,39 @@ async def test_a_subscriber_follows_an_assembly_through_its_parts(
     assert queued["status"] == "QUEUED", queued
     async with _socket(ws_url) as socket:
         await _initialised(socket, admin)
-        await _send(socket, {"id": "a", "type": "subscribe", "payload": {
-            "query": "subscription($id: ID!) { costAssemblyProgress(id: $id) { status partsDone rowsProcessed } }",
-            "variables": {"id": queued["id"]}}})
+        await _send(
+            socket,
+            {
+                "id": "a",
+                "type": "subscribe",
+                "payload": {
+                    "query": "subscription($id: ID!) { costAssemblyProgress(id: $id) { status partsDone rowsProcessed } }",
+                    "variables": {"id": queued["id"]},
+                },
+            },
+        )
         first = await _receive(socket)
-        assert first["payload"]["data"]["costAssemblyProgress"] == {"status": "QUEUED", "partsDone": 0,
-                                                                    "rowsProcessed": 0}
+        assert first["payload"]["data"]["costAssemblyProgress"] == {
+            "status": "QUEUED",
+            "partsDone": 0,
+            "rowsProcessed": 0,
+        }
         job = asyncio.ensure_future(_run(database, cost_store, settings.cost_import_sources, admin, queued))
         events = await _events_until_done(socket, "a")
         await job
     assert events[-1] == {"id": "a", "type": "complete"}
-    assert events[-2]["payload"]["data"]["costAssemblyProgress"] == {"status": "SUCCEEDED", "partsDone": 2,
-                                                                     "rowsProcessed": 100}
+    assert events[-2]["payload"]["data"]["costAssemblyProgress"] == {
+        "status": "SUCCEEDED",
+        "partsDone": 2,
+        "rowsProcessed": 100,
+    }
 
 
-@pytest.mark.parametrize("payload", [None, {}, {"authorization": "Bearer not-a-jwt"},
-                                     {"authorization": "Basic dXNlcjpwYXNz"}],
-                         ids=["no-payload", "no-token", "bad-token", "not-bearer"])
+@pytest.mark.parametrize(
+    "payload",
+    [None, {}, {"authorization": "Bearer not-a-jwt"}, {"authorization": "Basic dXNlcjpwYXNz"}],
+    ids=["no-payload", "no-token", "bad-token", "not-bearer"],
+)
 async def test_without_valid_credentials_the_socket_closes_4401(
     ws_url: str, world: World, owner_conn: psycopg.Connection, payload: dict[str, Any] | None
 ) -> None:
@@ -217,21 +268,36 @@ async def test_without_valid_credentials_the_socket_closes_4401(
 
 async def test_subscribing_before_connection_init_closes_4401(ws_url: str, world: World) -> None:
     async with _socket(ws_url) as socket:
-        await _send(socket, {"id": "1", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS,
-                                                                         "variables": {"id": str(uuid.uuid4())}}})
+        await _send(
+            socket,
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": IMPORT_PROGRESS, "variables": {"id": str(uuid.uuid4())}},
+            },
+        )
         assert await _close_code(socket) == 4401
 
 
 async def test_a_tenant_that_is_not_yours_closes_4403(ws_url: str, world: World) -> None:
     owner = world.actor("startup_owner")
     async with _socket(ws_url) as socket:
-        await _send(socket, {"type": "connection_init", "payload": {
-            "authorization": f"Bearer {token_for(owner)}", "tenant": world.slugs["operator"]}})
+        await _send(
+            socket,
+            {
+                "type": "connection_init",
+                "payload": {"authorization": f"Bearer {token_for(owner)}", "tenant": world.slugs["operator"]},
+            },
+        )
         assert await _close_code(socket) == 4403
 
 
 async def test_another_operators_import_is_not_found_and_completes(
-    ws_url: str, cost_gql: GraphQL, world: World, make_world: Callable[[], World], tmp_path: Path,
+    ws_url: str,
+    cost_gql: GraphQL,
+    world: World,
+    make_world: Callable[[], World],
+    tmp_path: Path,
     owner_conn: psycopg.Connection,
 ) -> None:
     import_id = await _queued_import(cost_gql, world.actor("billing_admin"), tmp_path)
@@ -240,8 +306,14 @@ async def test_another_operators_import_is_not_found_and_completes(
     async with _socket(ws_url) as socket:
         await _initialised(socket, stranger)
         for operation_id, target in (("foreign", import_id), ("unknown", str(uuid.uuid4()))):
-            await _send(socket, {"id": operation_id, "type": "subscribe",
-                                 "payload": {"query": IMPORT_PROGRESS, "variables": {"id": target}}})
+            await _send(
+                socket,
+                {
+                    "id": operation_id,
+                    "type": "subscribe",
+                    "payload": {"query": IMPORT_PROGRESS, "variables": {"id": target}},
+                },
+            )
             error, complete = await _events_until_done(socket, operation_id)
             assert error["type"] == "next"
             assert error["payload"]["data"] is None
@@ -250,12 +322,16 @@ async def test_another_operators_import_is_not_found_and_completes(
             assert complete == {"id": operation_id, "type": "complete"}
     async with _socket(ws_url) as socket:  # a startup's owner is refused by role before anything is read
         await _initialised(socket, world.actor("startup_owner"))
-        await _send(socket, {"id": "x", "type": "subscribe",
-                             "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}})
+        await _send(
+            socket,
+            {"id": "x", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}},
+        )
         error, _ = await _events_until_done(socket, "x")
         assert error["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    assert owner_conn.execute("select status, rows, job_id from cost_imports where id = %s",
-                              (import_id,)).fetchone() == before
+    assert (
+        owner_conn.execute("select status, rows, job_id from cost_imports where id = %s", (import_id,)).fetchone()
+        == before
+    )
 
 
 @pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://app.example"])
@@ -286,17 +362,25 @@ async def test_subscriptions_per_connection_are_limited(
     async with _socket(ws_url) as socket:
         await _initialised(socket, admin)
         for n, import_id in enumerate(ids[:2]):
-            await _send(socket, {"id": str(n), "type": "subscribe",
-                                 "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}})
+            await _send(
+                socket,
+                {
+                    "id": str(n),
+                    "type": "subscribe",
+                    "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}},
+                },
+            )
             assert (await _receive(socket))["type"] == "next"
-        await _send(socket, {"id": "2", "type": "subscribe",
-                             "payload": {"query": IMPORT_PROGRESS, "variables": {"id": ids[2]}}})
+        await _send(
+            socket, {"id": "2", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS, "variables": {"id": ids[2]}}}
+        )
         refused = await _receive(socket)
         assert (refused["id"], refused["type"]) == ("2", "error")
         assert refused["payload"][0]["extensions"]["code"] == "SUBSCRIPTION_LIMIT"
         await _send(socket, {"id": "0", "type": "complete"})
-        await _send(socket, {"id": "2", "type": "subscribe",
-                             "payload": {"query": IMPORT_PROGRESS, "variables": {"id": ids[2]}}})
+        await _send(
+            socket, {"id": "2", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS, "variables": {"id": ids[2]}}}
+        )
         accepted = await _receive(socket)
         assert (accepted["id"], accepted["type"]) == ("2", "next")
         assert accepted["payload"]["data"]["costImportProgress"]["id"] == ids[2]
@@ -317,12 +401,18 @@ async def test_lifetime_and_idle_timeout_end_what_outlives_them(
 ) -> None:
     admin = world.actor("billing_admin")
     import_id = await _queued_import(cost_gql, admin, tmp_path)
-    with ws_url_for(subscription_max_lifetime_s=0.5, subscription_poll_interval_s=0.1,
-                    subscription_idle_timeout_s=1.5, subscription_init_timeout_s=0.5) as url:
+    with ws_url_for(
+        subscription_max_lifetime_s=0.5,
+        subscription_poll_interval_s=0.1,
+        subscription_idle_timeout_s=1.5,
+        subscription_init_timeout_s=0.5,
+    ) as url:
         async with _socket(url) as socket:
             await _initialised(socket, admin)
-            await _send(socket, {"id": "1", "type": "subscribe",
-                                 "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}})
+            await _send(
+                socket,
+                {"id": "1", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}},
+            )
             queued, expired, complete = await _events_until_done(socket, "1")
             assert queued["payload"]["data"]["costImportProgress"]["status"] == "QUEUED"
             assert expired["payload"]["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_EXPIRED"
@@ -333,17 +423,19 @@ async def test_lifetime_and_idle_timeout_end_what_outlives_them(
             assert await _close_code(socket) == 4408
 
 
-async def test_no_subscription_outlives_its_token(
-    ws_url: str, cost_gql: GraphQL, world: World, tmp_path: Path
-) -> None:
+async def test_no_subscription_outlives_its_token(ws_url: str, cost_gql: GraphQL, world: World, tmp_path: Path) -> None:
     admin = world.actor("billing_admin")
     import_id = await _queued_import(cost_gql, admin, tmp_path)
     async with _socket(ws_url) as socket:
-        await _send(socket, {"type": "connection_init",
-                             "payload": {"authorization": f"Bearer {token_for(admin, ttl_seconds=2)}"}})
+        await _send(
+            socket,
+            {"type": "connection_init", "payload": {"authorization": f"Bearer {token_for(admin, ttl_seconds=2)}"}},
+        )
         assert await _receive(socket) == {"type": "connection_ack"}
-        await _send(socket, {"id": "1", "type": "subscribe",
-                             "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}})
+        await _send(
+            socket,
+            {"id": "1", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}},
+        )
         queued, expired = await _events_until_done(socket, "1")
         assert queued["payload"]["data"]["costImportProgress"]["status"] == "QUEUED"
         assert expired["type"] == "error"
@@ -358,8 +450,11 @@ async def test_credentials_are_checked_again_before_every_subscription(
     import_id = await _queued_import(cost_gql, admin, tmp_path)
     async with _socket(ws_url) as socket:
         await _initialised(socket, admin)
-        owner_conn.execute("delete from memberships where user_id = %s and tenant_id = %s",
-                           (admin.user_id, admin.tenant_id))
-        await _send(socket, {"id": "1", "type": "subscribe",
-                             "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}})
+        owner_conn.execute(
+            "delete from memberships where user_id = %s and tenant_id = %s", (admin.user_id, admin.tenant_id)
+        )
+        await _send(
+            socket,
+            {"id": "1", "type": "subscribe", "payload": {"query": IMPORT_PROGRESS, "variables": {"id": import_id}}},
+        )
         assert await _close_code(socket) == 4403  # no longer a member: nothing was read

@@ -32,12 +32,14 @@ async def test_spans_when_enabled(settings: Settings, test_database: Any, world:
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     app = create_app(settings, test_database.app_url, tracer_provider=provider)
     actor = world.actor("startup_owner")
-    async with app.router.lifespan_context(app), httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://t"
-    ) as client:
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
+    ):
         for _ in range(2):
             response = await client.post(
-                "/graphql", json={"query": QUERY, "variables": {"slug": actor.tenant_slug}},
+                "/graphql",
+                json={"query": QUERY, "variables": {"slug": actor.tenant_slug}},
                 headers={"authorization": f"Bearer {token_for(actor)}"},
             )
             assert response.json() == {"data": {"tenant": {"slug": actor.tenant_slug}}}

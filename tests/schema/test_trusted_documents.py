@@ -47,9 +47,7 @@ def _legal_name(owner_conn: psycopg.Connection, world: World) -> Any:
     return None if row is None else row[0]
 
 
-async def test_a_registered_document_runs_from_its_id(
-    client_for: ClientFor, world: World, tmp_path: Path
-) -> None:
+async def test_a_registered_document_runs_from_its_id(client_for: ClientFor, world: World, tmp_path: Path) -> None:
     async with client_for(trusted_documents=_manifest(tmp_path, ME)) as client:
         by_id = await client.post("/graphql", json={"documentId": f"sha256:{_id(ME)}"}, headers=_owner(world))
         apollo = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": _id(ME)}}}
@@ -59,15 +57,18 @@ async def test_a_registered_document_runs_from_its_id(
     assert "errors" not in raw.json()  # without trusted-only, other documents still run
 
 
-async def test_an_unknown_id_is_refused_without_database_work(client_for: ClientFor, world: World,
-                                                             tmp_path: Path) -> None:
+async def test_an_unknown_id_is_refused_without_database_work(
+    client_for: ClientFor, world: World, tmp_path: Path
+) -> None:
     async with client_for(trusted_documents=_manifest(tmp_path, ME)) as client:
         with counting_checkouts(client) as taken:
-            response = await client.post("/graphql", json={"documentId": f"sha256:{_id('{ me { id } }')}"},
-                                         headers=_owner(world))
+            response = await client.post(
+                "/graphql", json={"documentId": f"sha256:{_id('{ me { id } }')}"}, headers=_owner(world)
+            )
             malformed = await client.post("/graphql", json={"documentId": "md5:abc"}, headers=_owner(world))
-            mismatch = await client.post("/graphql", json={"documentId": f"sha256:{_id(ME)}", "query": RENAME},
-                                         headers=_owner(world))
+            mismatch = await client.post(
+                "/graphql", json={"documentId": f"sha256:{_id(ME)}", "query": RENAME}, headers=_owner(world)
+            )
     assert response.status_code == 400
     assert _codes(response) == ["PERSISTED_QUERY_NOT_FOUND"]
     assert _codes(malformed) == _codes(mismatch) == ["BAD_REQUEST"]
@@ -81,7 +82,8 @@ async def test_trusted_only_refuses_an_unregistered_document_and_runs_nothing(
     async with client_for(trusted_documents=_manifest(tmp_path, ME), trusted_documents_only=True) as client:
         with counting_checkouts(client) as taken:
             response = await client.post(
-                "/graphql", json={"query": RENAME, "variables": {"i": {"legalName": "Hijacked"}}},
+                "/graphql",
+                json={"query": RENAME, "variables": {"i": {"legalName": "Hijacked"}}},
                 headers=_owner(world),
             )
         registered_text = await client.post("/graphql", json={"query": ME}, headers=_owner(world))

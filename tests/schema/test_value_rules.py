@@ -77,8 +77,13 @@ async def test_an_issuance_of_zero_shares_is_rejected(
         "holder": {"id": "carol", "name": "Carol", "stakeholderType": "INDIVIDUAL"},
         "class": _stock_class("1000"),
         "issue": {
-            "id": "i1", "date": "2024-01-01", "securityId": "cs1", "stakeholderId": "carol", "stockClassId": "common",
-            "quantity": "0", "sharePrice": {"amount": "0.01", "currency": "USD"},
+            "id": "i1",
+            "date": "2024-01-01",
+            "securityId": "cs1",
+            "stakeholderId": "carol",
+            "stockClassId": "common",
+            "quantity": "0",
+            "sharePrice": {"amount": "0.01", "currency": "USD"},
         },
     }
     result = await gql(world.actor("startup_owner"), ISSUE, variables)
@@ -126,14 +131,20 @@ async def test_fund_amounts_and_rates_and_fees_refuse_unbounded_numbers(
     assert _count(owner_conn, "exchange_rates", world.tenants["operator"]) == 0
 
 
-@pytest.mark.parametrize(("document", "value", "field"), [
-    (CUSTOM_ITEM, "5000", "value"), (RATE, "-1", "rate"), (RATE, "0", "rate"),
-])
+@pytest.mark.parametrize(
+    ("document", "value", "field"),
+    [
+        (CUSTOM_ITEM, "5000", "value"),
+        (RATE, "-1", "rate"),
+        (RATE, "0", "rate"),
+    ],
+)
 async def test_out_of_range_fees_and_rates_are_invalid_input(
     gql: GraphQL, world: World, owner_conn: psycopg.Connection, document: str, value: str, field: str
 ) -> None:
-    result = await gql(world.actor("billing_admin"), document, {"tenant": world.slugs["startup"], "rate": value,
-                                                                 "value": value})
+    result = await gql(
+        world.actor("billing_admin"), document, {"tenant": world.slugs["startup"], "rate": value, "value": value}
+    )
     assert "errors" not in result, result
     (outcome,) = result["data"].values()
     assert outcome == {"__typename": "InvalidInput", "field": field, "message": outcome["message"]}
@@ -143,19 +154,23 @@ async def test_out_of_range_fees_and_rates_are_invalid_input(
 
 # -- the database refuses the same values from raw SQL, as the app role under a valid context ------------------
 
+
 def _ocf(object_type: str, oid: str, **fields: Any) -> str:
     return json.dumps({"object_type": object_type, "id": oid, **fields})
 
 
-@pytest.mark.parametrize(("object_type", "payload"), [
-    ("STOCK_CLASS", {"name": "C", "class_type": "COMMON", "initial_shares_authorized": "-5"}),
-    ("STOCK_CLASS", {"name": "C", "class_type": "COMMON", "initial_shares_authorized": "NaN"}),
-    ("TX_STOCK_ISSUANCE", {"quantity": "0", "security_id": "s", "stakeholder_id": "x", "stock_class_id": "c"}),
-    ("TX_STOCK_ISSUANCE", {"quantity": "1e400", "security_id": "s", "stakeholder_id": "x", "stock_class_id": "c"}),
-    ("TX_STOCK_TRANSFER", {"quantity": "-1", "security_id": "s"}),
-    ("TX_STOCK_PLAN_POOL_ADJUSTMENT", {"shares_reserved": "-10", "stock_plan_id": "p"}),
-    ("TX_STOCK_ISSUANCE", {"quantity": "1", "share_price": {"amount": "0.0000000000000000001", "currency": "USD"}}),
-])
+@pytest.mark.parametrize(
+    ("object_type", "payload"),
+    [
+        ("STOCK_CLASS", {"name": "C", "class_type": "COMMON", "initial_shares_authorized": "-5"}),
+        ("STOCK_CLASS", {"name": "C", "class_type": "COMMON", "initial_shares_authorized": "NaN"}),
+        ("TX_STOCK_ISSUANCE", {"quantity": "0", "security_id": "s", "stakeholder_id": "x", "stock_class_id": "c"}),
+        ("TX_STOCK_ISSUANCE", {"quantity": "1e400", "security_id": "s", "stakeholder_id": "x", "stock_class_id": "c"}),
+        ("TX_STOCK_TRANSFER", {"quantity": "-1", "security_id": "s"}),
+        ("TX_STOCK_PLAN_POOL_ADJUSTMENT", {"shares_reserved": "-10", "stock_plan_id": "p"}),
+        ("TX_STOCK_ISSUANCE", {"quantity": "1", "share_price": {"amount": "0.0000000000000000001", "currency": "USD"}}),
+    ],
+)
 def test_the_database_refuses_bad_ledger_values(
     app_conn: psycopg.Connection, world: World, owner_conn: psycopg.Connection, object_type: str, payload: Any
 ) -> None:
@@ -194,15 +209,30 @@ def test_the_database_refuses_unbounded_fund_amounts(
     assert _count(owner_conn, "capital_calls", world.tenants["vc_active"]) == 0
 
 
-@pytest.mark.parametrize(("statement", "value"), [
-    ("insert into exchange_rates (tenant_id, period, currency, rate) values (%(t)s, '2024-01', 'JPY', %(v)s)", "NaN"),
-    ("insert into exchange_rates (tenant_id, period, currency, rate) values (%(t)s, '2024-01', 'JPY', %(v)s)", "-1"),
-    ("insert into custom_line_items (tenant_id, operator_id, description, kind, amount_type, value, period)"
-     " values (%(c)s, %(t)s, 'fee', 'FEE', 'PERCENT', %(v)s, '2024-01')", "1e30"),
-    ("insert into custom_line_items (tenant_id, operator_id, description, kind, amount_type, value, period)"
-     " values (%(c)s, %(t)s, 'fee', 'FEE', 'FLAT', %(v)s, '2024-01')", "NaN"),
-    ("insert into customer_billing (tenant_id, operator_id, tax_rate_percent) values (%(c)s, %(t)s, %(v)s)", "NaN"),
-])
+@pytest.mark.parametrize(
+    ("statement", "value"),
+    [
+        (
+            "insert into exchange_rates (tenant_id, period, currency, rate) values (%(t)s, '2024-01', 'JPY', %(v)s)",
+            "NaN",
+        ),
+        (
+            "insert into exchange_rates (tenant_id, period, currency, rate) values (%(t)s, '2024-01', 'JPY', %(v)s)",
+            "-1",
+        ),
+        (
+            "insert into custom_line_items (tenant_id, operator_id, description, kind, amount_type, value, period)"
+            " values (%(c)s, %(t)s, 'fee', 'FEE', 'PERCENT', %(v)s, '2024-01')",
+            "1e30",
+        ),
+        (
+            "insert into custom_line_items (tenant_id, operator_id, description, kind, amount_type, value, period)"
+            " values (%(c)s, %(t)s, 'fee', 'FEE', 'FLAT', %(v)s, '2024-01')",
+            "NaN",
+        ),
+        ("insert into customer_billing (tenant_id, operator_id, tax_rate_percent) values (%(c)s, %(t)s, %(v)s)", "NaN"),
+    ],
+)
 def test_the_database_refuses_bad_rates_and_fees(
     app_conn: psycopg.Connection, world: World, owner_conn: psycopg.Connection, statement: str, value: str
 ) -> None:

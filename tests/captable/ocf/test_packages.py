@@ -53,11 +53,10 @@ def test_open_cap_format_samples(tmp_path: Path) -> None:
     # 100, plus the two convertible transfers of -867.53 (a transfer moves a positive amount).
     assert len(result.problems) == 102
     assert {p.object_id for p in result.problems if p.reason.endswith("must be greater than 0")} == {
-        "test-convertible-transfer-minimal", "test-convertible-transfer-all-fields"
+        "test-convertible-transfer-minimal",
+        "test-convertible-transfer-all-fields",
     }
-    assert not [
-        p for p in result.problems if p.object_type in ("STAKEHOLDER", "STOCK_CLASS", "OCF_MANIFEST_FILE")
-    ]
+    assert not [p for p in result.problems if p.object_type in ("STAKEHOLDER", "STOCK_CLASS", "OCF_MANIFEST_FILE")]
     _round_trip(result, tmp_path)
 
 
@@ -91,9 +90,7 @@ def test_options_tutorial_folder(tmp_path: Path) -> None:
 
 
 def test_options_tutorial_zip(tmp_path: Path) -> None:
-    path = (
-        OCF / "open-cap-format" / "docs" / "tutorials" / "options" / "issuance_aperture_science_inc.ocf.zip"
-    )
+    path = OCF / "open-cap-format" / "docs" / "tutorials" / "options" / "issuance_aperture_science_inc.ocf.zip"
     result = import_package(path)
     assert read_package(path).version == (1, 0, 0)
     # The zipped manifest (1.0.0-a3) lists ./Stakeholders.json and no plan or vesting files.

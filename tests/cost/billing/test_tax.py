@@ -22,8 +22,12 @@ JP_RATES = (
 )
 
 
-def draft(rows: list[dict[str, object]], policy: TaxPolicy | None, plan: PlanVersion = MARKUP,
-          items: tuple[CustomItem, ...] = ()) -> InvoiceDraft:
+def draft(
+    rows: list[dict[str, object]],
+    policy: TaxPolicy | None,
+    plan: PlanVersion = MARKUP,
+    items: tuple[CustomItem, ...] = (),
+) -> InvoiceDraft:
     return compute_invoice(table(rows), plan, None, FX, policy, items, "2024-01", tenant_id="t")
 
 

@@ -18,8 +18,9 @@ query($set: String, $period: String!, $groupBy: [CostGroupBy!]!) {
 
 
 def _sum(rows: list[dict[str, str]], accounts: set[str]) -> Decimal:
-    return sum((Decimal(r["lineItem/UnblendedCost"]) for r in rows if r["lineItem/UsageAccountId"] in accounts),
-               Decimal(0))
+    return sum(
+        (Decimal(r["lineItem/UnblendedCost"]) for r in rows if r["lineItem/UsageAccountId"] in accounts), Decimal(0)
+    )
 
 
 async def test_categories_split_shared_cost_and_sum_to_the_total(
@@ -31,8 +32,13 @@ async def test_categories_split_shared_cost_and_sum_to_the_total(
     definition: dict[str, Any] = {
         "rules": [
             {"type": "category", "category": "Product", "match": {"accounts": sorted(startup)}},
-            {"type": "shared", "name": "shared", "targets": ["Product", "Platform"], "method": "EVEN",
-             "match": {"accounts": [shared]}},
+            {
+                "type": "shared",
+                "name": "shared",
+                "targets": ["Product", "Platform"],
+                "method": "EVEN",
+                "match": {"accounts": [shared]},
+            },
         ],
         "default": "Platform",
     }
@@ -45,7 +51,9 @@ async def test_categories_split_shared_cost_and_sum_to_the_total(
     billed = {row["category"]: Decimal(row["billed"]) for row in result["data"]["costs"]}
     assert set(billed) == {"Product", "Platform"}
     direct_product, pool, direct_platform = (
-        _sum(seeded.rows, startup), _sum(seeded.rows, {shared}), _sum(seeded.rows, {platform})
+        _sum(seeded.rows, startup),
+        _sum(seeded.rows, {shared}),
+        _sum(seeded.rows, {platform}),
     )
     assert billed["Product"] + billed["Platform"] == direct_product + pool + direct_platform
     assert abs(billed["Product"] - direct_product - pool / 2) <= Decimal("1e-18")

@@ -49,20 +49,30 @@ async def _close_on(database: Database, store: CostStore, world: World, key: str
 
 @pytest.mark.parametrize("serialised", [True, False], ids=["advisory-lock", "unique-index-only"])
 async def test_two_concurrent_closes_make_one_invoice(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, cost_store: CostStore, test_database: TestDatabase,
-    owner_conn: psycopg.Connection, monkeypatch: pytest.MonkeyPatch, serialised: bool,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    cost_store: CostStore,
+    test_database: TestDatabase,
+    owner_conn: psycopg.Connection,
+    monkeypatch: pytest.MonkeyPatch,
+    serialised: bool,
 ) -> None:
     seed_costs()
     await set_up_billing(cost_gql, world)
     if not serialised:  # the unique index alone must still hold
+
         async def no_lock(*args: Any) -> None:
             return None
 
         monkeypatch.setattr(invoice_queries, "lock_tenant_period", no_lock)
     first, second = Database(test_database.app_url, pool_size=1), Database(test_database.app_url, pool_size=1)
     try:
-        results = await asyncio.gather(_close_on(first, cost_store, world, None),
-                                       _close_on(second, cost_store, world, None), return_exceptions=True)
+        results = await asyncio.gather(
+            _close_on(first, cost_store, world, None),
+            _close_on(second, cost_store, world, None),
+            return_exceptions=True,
+        )
         made = [r for r in results if not isinstance(r, BaseException)]
         refused = [r for r in results if isinstance(r, closing.InvoiceAlreadyClosed)]
         assert (len(made), len(refused)) == (1, 1), results
@@ -74,14 +84,19 @@ async def test_two_concurrent_closes_make_one_invoice(
 
 
 async def test_concurrent_closes_with_one_key_return_one_invoice(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, cost_store: CostStore, test_database: TestDatabase,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    cost_store: CostStore,
+    test_database: TestDatabase,
 ) -> None:
     seed_costs()
     await set_up_billing(cost_gql, world)
     first, second = Database(test_database.app_url, pool_size=1), Database(test_database.app_url, pool_size=1)
     try:
-        a, b = await asyncio.gather(_close_on(first, cost_store, world, "same"),
-                                    _close_on(second, cost_store, world, "same"))
+        a, b = await asyncio.gather(
+            _close_on(first, cost_store, world, "same"), _close_on(second, cost_store, world, "same")
+        )
         assert a.id == b.id
         assert a.number == b.number == 1
     finally:
@@ -90,7 +105,10 @@ async def test_concurrent_closes_with_one_key_return_one_invoice(
 
 
 async def test_crash_mid_close_leaves_nothing(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    owner_conn: psycopg.Connection,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     seed_costs()
@@ -115,37 +133,48 @@ async def test_crash_mid_close_leaves_nothing(
 
 
 async def test_close_all_job_on_the_queue(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, cost_store: CostStore, database: Database,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    cost_store: CostStore,
+    database: Database,
     test_database: TestDatabase,
 ) -> None:
     seeded = seed_costs()
     await set_up_billing(cost_gql, world)
     admin = world.actor("billing_admin")
-    queued = await cost_gql(admin, 'mutation { closeInvoices(period: "2026-10") { __typename ... on InvoiceRun '
-                                   '{ id status total } ... on Problem { message } } }')
+    queued = await cost_gql(
+        admin,
+        'mutation { closeInvoices(period: "2026-10") { __typename ... on InvoiceRun '
+        "{ id status total } ... on Problem { message } } }",
+    )
     run = queued["data"]["closeInvoices"]
     assert (run["__typename"], run.get("status")) == ("InvoiceRun", "QUEUED"), run
     job_app = create_job_app(test_database.app_url, database, cost_store)  # registers the close task too
     async with job_app.open_async():
-        await job_app.run_worker_async(queues=[INVOICE_QUEUE], wait=False, install_signal_handlers=False,
-                                       name="test")
-    status = await cost_gql(admin, "query($id: ID!) { invoiceRun(id: $id) { status total closed failed errors } }",
-                            {"id": run["id"]})
-    assert status["data"]["invoiceRun"] == {"status": "SUCCEEDED", "total": 2, "closed": 2, "failed": 0,
-                                            "errors": []}
-    listed = await cost_gql(admin, "query { invoices(period: \"2026-10\") { edges { node { number total "
-                                   "company { slug } } } } }")
+        await job_app.run_worker_async(queues=[INVOICE_QUEUE], wait=False, install_signal_handlers=False, name="test")
+    status = await cost_gql(
+        admin, "query($id: ID!) { invoiceRun(id: $id) { status total closed failed errors } }", {"id": run["id"]}
+    )
+    assert status["data"]["invoiceRun"] == {"status": "SUCCEEDED", "total": 2, "closed": 2, "failed": 0, "errors": []}
+    listed = await cost_gql(
+        admin, 'query { invoices(period: "2026-10") { edges { node { number total company { slug } } } } }'
+    )
     by_slug = {e["node"]["company"]["slug"]: e["node"] for e in listed["data"]["invoices"]["edges"]}
     assert sorted(n["number"] for n in by_slug.values()) == [1, 2]
     for tenant in ("startup", "other_startup"):
         assert Decimal(by_slug[world.slugs[tenant]]["total"]) == seeded.expected_total(tenant)
-    denied = await cost_gql(world.actor("startup_owner"),
-                            'mutation { closeInvoices(period: "2026-10") { __typename } }')
+    denied = await cost_gql(
+        world.actor("startup_owner"), 'mutation { closeInvoices(period: "2026-10") { __typename } }'
+    )
     assert denied["data"]["closeInvoices"]["__typename"] == "NotAllowed"
 
 
 async def test_no_mutation_changes_a_closed_invoice(
-    cost_gql: GraphQL, world: World, seed_costs: SeedCosts, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    world: World,
+    seed_costs: SeedCosts,
+    owner_conn: psycopg.Connection,
 ) -> None:
     seed_costs()
     await set_up_billing(cost_gql, world)
@@ -155,22 +184,33 @@ async def test_no_mutation_changes_a_closed_invoice(
     def snapshot() -> Any:
         return owner_conn.execute(
             "select to_jsonb(i), (select jsonb_agg(to_jsonb(l) order by position) from invoice_lines l"
-            " where l.invoice_id = i.id) from invoices i where id = %s", (closed["closeInvoice"]["id"],)).fetchone()
+            " where l.invoice_id = i.id) from invoices i where id = %s",
+            (closed["closeInvoice"]["id"],),
+        ).fetchone()
 
     before = snapshot()
     slug = world.slugs["startup"]
     for document, variables in (
-        ('mutation($t: String!) { setCustomerBilling(tenantSlug: $t, settings: {taxRatePercent: "20", '
-         'legalName: "Renamed"}) { __typename } }', {"t": slug}),
-        ('mutation($t: String!) { addCustomLineItem(tenantSlug: $t, description: "late fee", kind: FEE, '
-         'amountType: FLAT, value: "99", period: "2026-10") { __typename } }', {"t": slug}),
+        (
+            'mutation($t: String!) { setCustomerBilling(tenantSlug: $t, settings: {taxRatePercent: "20", '
+            'legalName: "Renamed"}) { __typename } }',
+            {"t": slug},
+        ),
+        (
+            'mutation($t: String!) { addCustomLineItem(tenantSlug: $t, description: "late fee", kind: FEE, '
+            'amountType: FLAT, value: "99", period: "2026-10") { __typename } }',
+            {"t": slug},
+        ),
         ('mutation { setExchangeRate(period: "2026-10", currency: "EUR", rate: "0.9") { __typename } }', {}),
         (CLOSE, {"tenant": slug, "period": PERIOD}),
     ):
         result = await cost_gql(admin, document, variables)
         assert "errors" not in result, result
     for name in ("startup_owner", "vc_active"):
-        result = await cost_gql(world.actor(name), 'mutation($id: ID!) { voidInvoice(id: $id, reason: "x") '
-                                '{ __typename } }', {"id": closed["closeInvoice"]["id"]})
+        result = await cost_gql(
+            world.actor(name),
+            'mutation($id: ID!) { voidInvoice(id: $id, reason: "x") { __typename } }',
+            {"id": closed["closeInvoice"]["id"]},
+        )
         assert result["data"]["voidInvoice"]["__typename"] == "NotAllowed"
     assert snapshot() == before

@@ -156,7 +156,10 @@ async def test_portfolio_carries_each_companys_latest_finalized_kpis_in_one_stat
     assert audited_after[0] == audited_before[0] + 1  # type: ignore[index]
     without = await gql(vc, PORTFOLIO)  # not selected: no KPI read, nothing audited
     assert "errors" not in without
-    assert owner_conn.execute(
-        "select count(*) from audit_events where tenant_id = %s and subject_id = 'kpi_values'",
-        (world.tenants["startup"],),
-    ).fetchone() == audited_after
+    assert (
+        owner_conn.execute(
+            "select count(*) from audit_events where tenant_id = %s and subject_id = 'kpi_values'",
+            (world.tenants["startup"],),
+        ).fetchone()
+        == audited_after
+    )

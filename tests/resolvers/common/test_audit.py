@@ -46,7 +46,10 @@ def _grant_reads(owner_conn: psycopg.Connection, world: World) -> list[tuple[str
 
 
 async def test_a_granted_read_stays_audited_when_a_sibling_field_rolls_the_request_back(
-    impatient_database: Database, schema: strawberry.Schema, world: World, owner_conn: psycopg.Connection,
+    impatient_database: Database,
+    schema: strawberry.Schema,
+    world: World,
+    owner_conn: psycopg.Connection,
     test_database: TestDatabase,
 ) -> None:
     vc = world.actor("vc_active")
@@ -77,7 +80,10 @@ async def test_a_granted_read_stays_audited_when_a_sibling_field_rolls_the_reque
 
 
 async def test_a_granted_read_whose_audit_cannot_be_committed_is_not_returned(
-    impatient_database: Database, schema: strawberry.Schema, world: World, owner_conn: psycopg.Connection,
+    impatient_database: Database,
+    schema: strawberry.Schema,
+    world: World,
+    owner_conn: psycopg.Connection,
     test_database: TestDatabase,
 ) -> None:
     vc = world.actor("vc_active")

@@ -20,7 +20,10 @@ from tests.schema.test_costs import COSTS, as_totals, assign, legacy_totals
 
 
 async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
-    cost_gql: GraphQL, world: World, cost_store: CostStore, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    world: World,
+    cost_store: CostStore,
+    owner_conn: psycopg.Connection,
     start_worker: Start,  # noqa: F811 (the fixture imported above)
     tmp_path: Path,
 ) -> None:
@@ -49,7 +52,9 @@ async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
     assert (status["status"], status["partsDone"], status["rowsProcessed"]) == ("SUCCEEDED", 3, 600), status
     attempts = owner_conn.execute(
         "select max(j.attempts) from cost_imports i join procrastinate_jobs j on j.id = i.job_id"
-        " where i.assembly_id = %s", (queued["id"],)).fetchone()
+        " where i.assembly_id = %s",
+        (queued["id"],),
+    ).fetchone()
     assert attempts == (2,)  # the killed part: the dead attempt and the retry
     assert await asyncio.to_thread(Path(staging).is_dir)  # the retried part's folder, rewritten from empty
     await assign(cost_gql, world, accounts)

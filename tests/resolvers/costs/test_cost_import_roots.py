@@ -85,8 +85,13 @@ def s3_endpoint() -> Iterator[str | None]:
     import boto3
 
     with moto_s3() as endpoint:
-        client = boto3.client("s3", endpoint_url=f"http://{endpoint}", region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client = boto3.client(
+            "s3",
+            endpoint_url=f"http://{endpoint}",
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         client.create_bucket(Bucket="nimbus-cur")
         client.put_object(Bucket="nimbus-cur", Key="private/secret.txt", Body=SECRET.encode())
         client.close()
@@ -113,8 +118,16 @@ async def server(
         {"name": "elsewhere", "url": str(tmp_path / "elsewhere"), "operators": ["not-" + world.slugs["operator"]]},
     ]
     if s3_endpoint is not None:
-        sources.append({"name": "nimbus-cur", "url": "s3://nimbus-cur/cur", "endpoint": f"http://{s3_endpoint}",
-                        "region": "us-east-1", "access_key_id": "testing", "secret_access_key_file": str(key_file)})
+        sources.append(
+            {
+                "name": "nimbus-cur",
+                "url": "s3://nimbus-cur/cur",
+                "endpoint": f"http://{s3_endpoint}",
+                "region": "us-east-1",
+                "access_key_id": "testing",
+                "secret_access_key_file": str(key_file),
+            }
+        )
     settings = Settings(
         database_url=test_database.app_url,
         migration_database_url=test_database.owner_url,
@@ -147,9 +160,14 @@ async def _run_job(server: Server, database: Database, world: World, import_id: 
     admin = world.actor("billing_admin")
     assert admin.user_id is not None
     assert admin.tenant_id is not None
-    await run_import(database, CostStore(server.settings.cost_store_root), UUID(import_id),
-                     DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id), interval=0.05,
-                     sources=server.settings.cost_import_sources)
+    await run_import(
+        database,
+        CostStore(server.settings.cost_store_root),
+        UUID(import_id),
+        DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id),
+        interval=0.05,
+        sources=server.settings.cost_import_sources,
+    )
 
 
 ATTACKS = {
@@ -172,7 +190,11 @@ ATTACKS = {
 
 @pytest.mark.parametrize("attack", list(ATTACKS))
 async def test_locations_outside_the_configured_sources_are_refused_and_nothing_changes(
-    attack: str, server: Server, world: World, owner_conn: psycopg.Connection, tmp_path: Path,
+    attack: str,
+    server: Server,
+    world: World,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
     internal_service: tuple[int, list[bytes]],
 ) -> None:
     port, received = internal_service
@@ -211,8 +233,12 @@ async def test_a_non_billing_file_inside_a_root_fails_without_quoting_it(
 
     status = response.json()["data"]["costImport"]
     assert status["status"] == "FAILED"
-    assert status["error"] == {"file": str(notes), "row": None, "column": None,
-                               "reason": "not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)"}
+    assert status["error"] == {
+        "file": str(notes),
+        "row": None,
+        "column": None,
+        "reason": "not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)",
+    }
     assert SECRET not in response.text
     stored = owner_conn.execute("select error::text from cost_imports where id = %s", (queued["id"],)).fetchone()
     assert stored is not None
@@ -228,8 +254,11 @@ async def test_a_manifest_edited_to_point_outside_the_sources_is_refused_by_the_
     assert queued["__typename"] == "CostImport"
     store_before = _snapshot(owner_conn, server)[1]
     for tampered in (str(server.secret), f"file://{server.secret}", f"{server.root}/../jwt-secret"):
-        owner_conn.execute("update cost_imports set source_uri = %s, status = 'queued', error = null,"
-                           " finished_at = null where id = %s", (tampered, queued["id"]))
+        owner_conn.execute(
+            "update cost_imports set source_uri = %s, status = 'queued', error = null,"
+            " finished_at = null where id = %s",
+            (tampered, queued["id"]),
+        )
 
         await _run_job(server, database, world, queued["id"])
 
@@ -250,8 +279,13 @@ async def test_a_configured_s3_source_imports(
 
     account = "515151515151"
     body = write_legacy_csv(tmp_path / "cur.csv", [{"lineItem/UsageAccountId": account}] * 3).read_bytes()
-    client = boto3.client("s3", endpoint_url=f"http://{server.s3_endpoint}", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{server.s3_endpoint}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     client.put_object(Bucket="nimbus-cur", Key="cur/2023-11/cur.csv", Body=body)
     client.close()
 
@@ -260,8 +294,8 @@ async def test_a_configured_s3_source_imports(
     assert job["__typename"] == "CostImport", queued
     await _run_job(server, database, world, job["id"])
 
-    row = owner_conn.execute("select status, rows, accounts, source_uri from cost_imports where id = %s",
-                             (job["id"],)).fetchone()
+    row = owner_conn.execute(
+        "select status, rows, accounts, source_uri from cost_imports where id = %s", (job["id"],)
+    ).fetchone()
     assert row is not None
-    assert (row[0], row[1], list(row[2]), row[3]) == ("succeeded", 3, [account],
-                                                      "s3://nimbus-cur/cur/2023-11/cur.csv")
+    assert (row[0], row[1], list(row[2]), row[3]) == ("succeeded", 3, [account], "s3://nimbus-cur/cur/2023-11/cur.csv")

@@ -43,8 +43,10 @@ def _good(tmp_path: Path, account: Account, name: str = "good.csv") -> Path:
 def _truncated_gzip(tmp_path: Path, account: Account) -> Path:
     plain = write_legacy_csv(
         tmp_path / "big.csv",
-        [{"lineItem/UsageAccountId": account, "lineItem/UnblendedCost": f"{i * 7919 % 100003}.{i}"}
-         for i in range(40_000)],
+        [
+            {"lineItem/UsageAccountId": account, "lineItem/UnblendedCost": f"{i * 7919 % 100003}.{i}"}
+            for i in range(40_000)
+        ],
     )
     data = gzip.compress(plain.read_bytes())
     broken = tmp_path / "broken.csv.gz"
@@ -59,14 +61,16 @@ def _unknown_header(tmp_path: Path, account: Account) -> Path:
 
 
 def _non_numeric(tmp_path: Path, account: Account) -> Path:
-    rows = [{"lineItem/UsageAccountId": account}] * 2 + [{"lineItem/UsageAccountId": account,
-                                                            "lineItem/UnblendedCost": "12,5 USD"}]
+    rows = [{"lineItem/UsageAccountId": account}] * 2 + [
+        {"lineItem/UsageAccountId": account, "lineItem/UnblendedCost": "12,5 USD"}
+    ]
     return write_legacy_csv(tmp_path / "nan.csv", rows)
 
 
 def _mixed_currencies(tmp_path: Path, account: Account) -> Path:
-    rows = [{"lineItem/UsageAccountId": account}] * 2 + [{"lineItem/UsageAccountId": account,
-                                                            "lineItem/CurrencyCode": "EUR"}]
+    rows = [{"lineItem/UsageAccountId": account}] * 2 + [
+        {"lineItem/UsageAccountId": account, "lineItem/CurrencyCode": "EUR"}
+    ]
     return write_legacy_csv(tmp_path / "mixed.csv", rows)
 
 
@@ -117,7 +121,11 @@ async def test_bad_input_fails_the_import_and_publishes_nothing(
 
 
 async def test_locked_period_fails_and_publishes_nothing(
-    cost_gql: GraphQL, run_job: RunJob, world: World, cost_store: CostStore, owner_conn: psycopg.Connection,
+    cost_gql: GraphQL,
+    run_job: RunJob,
+    world: World,
+    cost_store: CostStore,
+    owner_conn: psycopg.Connection,
     tmp_path: Path,
 ) -> None:
     owner_conn.execute(

@@ -21,8 +21,13 @@ from tests.schema.test_costs import IMPORT, STATUS
 
 
 async def test_import_is_deferred_and_run_by_a_worker(
-    cost_gql: GraphQL, world: World, database: Database, cost_store: CostStore, test_database: TestDatabase,
-    owner_conn: psycopg.Connection, tmp_path: Path,
+    cost_gql: GraphQL,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    test_database: TestDatabase,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     # Jobs queued by other tests (run inline there) are not this worker's business.
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
@@ -64,8 +69,12 @@ def test_the_frozen_queue_schema_is_the_installed_procrastinates() -> None:
 
 
 async def test_the_embedded_server_runs_a_worker_in_its_lifespan(
-    cost_gql: GraphQL, world: World, cost_store: CostStore, test_database: TestDatabase,
-    owner_conn: psycopg.Connection, tmp_path: Path,
+    cost_gql: GraphQL,
+    world: World,
+    cost_store: CostStore,
+    test_database: TestDatabase,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     import asyncio
 

@@ -26,8 +26,14 @@ from tests.schema.test_report_sources import mirror
 
 
 async def test_a_scheduled_vacuum_removes_an_abandoned_folder_and_keeps_a_staging_one(
-    schema: strawberry.Schema, world: World, database: Database, cost_store: CostStore, settings: Settings,
-    test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path,
+    schema: strawberry.Schema,
+    world: World,
+    database: Database,
+    cost_store: CostStore,
+    settings: Settings,
+    test_database: TestDatabase,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
 ) -> None:
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     root = tmp_path / "bucket"
@@ -53,7 +59,9 @@ async def test_a_scheduled_vacuum_removes_an_abandoned_folder_and_keeps_a_stagin
         assert await queue_vacuums(job_app, database) == 0  # one waiting per operator, whatever the ticks
         job = owner_conn.execute(
             "select queue_name, lock, args, status from procrastinate_jobs where task_name = %s"
-            " and args->>'tenant_id' = %s and status = 'todo'", (VACUUM_TASK, str(admin.tenant_id))).fetchall()
+            " and args->>'tenant_id' = %s and status = 'todo'",
+            (VACUUM_TASK, str(admin.tenant_id)),
+        ).fetchall()
         assert [(j[0], j[1], str(j[3])) for j in job] == [("costs", f"cost-store:{admin.tenant_id}", "todo")]
         assert job[0][2] == {"tenant_id": str(admin.tenant_id), "user_id": str(admin.user_id)}
         assert await asyncio.to_thread(abandoned.is_dir)
@@ -61,13 +69,17 @@ async def test_a_scheduled_vacuum_removes_an_abandoned_folder_and_keeps_a_stagin
 
     assert not await asyncio.to_thread(abandoned.exists)
     assert await asyncio.to_thread((staging / "part-00000").is_dir)
-    done = owner_conn.execute("select status from procrastinate_jobs where task_name = %s and args->>'tenant_id' = %s",
-                              (VACUUM_TASK, str(admin.tenant_id))).fetchall()
+    done = owner_conn.execute(
+        "select status from procrastinate_jobs where task_name = %s and args->>'tenant_id' = %s",
+        (VACUUM_TASK, str(admin.tenant_id)),
+    ).fetchall()
     assert [str(d[0]) for d in done] == ["succeeded"]
 
 
 async def test_the_vacuum_schedule_follows_its_setting_and_zero_turns_it_off(
-    database: Database, cost_store: CostStore, test_database: TestDatabase,
+    database: Database,
+    cost_store: CostStore,
+    test_database: TestDatabase,
 ) -> None:
     def crons(timings: JobTimings) -> list[str]:
         app = create_job_app(test_database.app_url, database, cost_store, timings)
