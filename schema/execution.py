@@ -143,15 +143,15 @@ def response_body(result: ExecutionResult, request_id: str) -> dict[str, Any]:
 def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
     original = error.original_error
     if original is None:
-        formatted = error.formatted
+        formatted: dict[str, Any] = dict(error.formatted)
         formatted.setdefault("extensions", {})["code"] = "GRAPHQL_VALIDATION_FAILED"
         return formatted
     if _is_request_error(error):
-        formatted = error.formatted
+        formatted = dict(error.formatted)
         formatted["extensions"] = {"code": "BAD_USER_INPUT"}
         return formatted
     if isinstance(original, ApiError):
-        formatted = error.formatted
+        formatted = dict(error.formatted)
         extensions: dict[str, Any] = {"code": original.code}
         if isinstance(original, InvalidInput) and original.field:
             extensions["field"] = original.field
@@ -160,7 +160,7 @@ def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if isinstance(original, InvalidValue):
         # The database refused a value that the API's own checks let through: still the client's value.
         _logger.warning("database refused a value", exc_info=original, extra={"request_id": request_id})
-        formatted = error.formatted
+        formatted = dict(error.formatted)
         formatted["message"] = f"a value is out of range or malformed for its field (request id {request_id})"
         formatted["extensions"] = {"code": "BAD_USER_INPUT", "requestId": request_id}
         return formatted

@@ -38,7 +38,7 @@ def configured_provider(endpoint: str | None, service_name: str) -> TracerProvid
     return provider
 
 
-def _names_only(arguments: dict[str, Any], info: GraphQLResolveInfo) -> dict[str, Any]:
+def _names_only(arguments: dict[str, Any], info: GraphQLResolveInfo[Any]) -> dict[str, Any]:
     return dict.fromkeys(arguments, "[not recorded]")
 
 
