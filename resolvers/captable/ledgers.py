@@ -10,11 +10,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from captable import ConvertibleRule, Ledger, Problem, replay, validate
-from captable.events import Event, Issuer, LedgerObject, SecurityKind
+from captable.events import (
+    Event,
+    Financing,
+    Issuer,
+    LedgerObject,
+    SecurityKind,
+    Stakeholder,
+    StockClass,
+    StockPlan,
+    Valuation,
+    VestingTerms,
+)
 from captable.holdings import holding_metrics, latest_price
 from captable.ocf.mapping import event_from_ocf, issuer_from_ocf, object_from_ocf
 from captable.ocf.validation import normalize, validate_item
@@ -31,6 +42,7 @@ PASSTHROUGH_FILES = {
 }
 OBJECT_TYPES = frozenset({"STAKEHOLDER", "STOCK_CLASS", "STOCK_PLAN", "VESTING_TERMS", "VALUATION", "FINANCING"})
 SNAPSHOT_RULE = ConvertibleRule.AT_CAP
+T = TypeVar("T")
 
 
 def is_event(kind: str) -> bool:
@@ -54,15 +66,22 @@ def ledger_from_items(items: Iterable[Mapping[str, Any]], issuer: Issuer | None 
             buckets[kind].append(object_from_ocf(item))
     return Ledger(
         issuer=issuer or Issuer("issuer", ""),
-        stakeholders=tuple(buckets["STAKEHOLDER"]),  # type: ignore[arg-type]
-        stock_classes=tuple(buckets["STOCK_CLASS"]),  # type: ignore[arg-type]
-        stock_plans=tuple(buckets["STOCK_PLAN"]),  # type: ignore[arg-type]
-        vesting_terms=tuple(buckets["VESTING_TERMS"]),  # type: ignore[arg-type]
-        valuations=tuple(buckets["VALUATION"]),  # type: ignore[arg-type]
-        financings=tuple(buckets["FINANCING"]),  # type: ignore[arg-type]
+        stakeholders=_bucket(buckets["STAKEHOLDER"], Stakeholder),
+        stock_classes=_bucket(buckets["STOCK_CLASS"], StockClass),
+        stock_plans=_bucket(buckets["STOCK_PLAN"], StockPlan),
+        vesting_terms=_bucket(buckets["VESTING_TERMS"], VestingTerms),
+        valuations=_bucket(buckets["VALUATION"], Valuation),
+        financings=_bucket(buckets["FINANCING"], Financing),
         events=tuple(events),
         passthrough={k: tuple(v) for k, v in passthrough.items()},
     )
+
+
+def _bucket(objects: list[LedgerObject], kind: type[T]) -> tuple[T, ...]:
+    """One object_type's objects as their class: object_from_ocf builds that class for it, so none is dropped."""
+    typed = tuple(o for o in objects if isinstance(o, kind))
+    assert len(typed) == len(objects), f"object_from_ocf built other objects than {kind.__name__}"
+    return typed
 
 
 def ledger_from_rows(rows: Sequence[LedgerRow]) -> Ledger:
