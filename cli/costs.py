@@ -36,6 +36,7 @@ from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 from resolvers.jobs import WORKER_QUEUES, create_job_app, live_workers, run_queued_jobs
 from resolvers.jobs import run_worker as run_job_worker
 from schema.execution_options import request_runtime
+from schema.settings import Settings
 
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 POLL_S = 0.5
@@ -56,7 +57,7 @@ def summary(record: CostImportRecord) -> dict[str, Any]:
 
 
 async def _queue(
-    database: Database, settings: Any, store: CostStore, user_id: UUID, tenant: str, path: str, late_data: LateData
+    database: Database, settings: Settings, store: CostStore, user_id: UUID, tenant: str, path: str, late_data: LateData
 ) -> tuple[CostImportRecord, DbContext]:
     runtime = request_runtime(settings, database, store)
     async with open_request(runtime, Member(user_id, tenant), request_id=uuid.uuid4().hex) as ctx:

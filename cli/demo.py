@@ -25,7 +25,9 @@ def _usd(amount: str) -> dict[str, str]:
     return {"amount": amount, "currency": "USD"}
 
 
-def _issuance(event: str, security: str, holder: str, quantity: str, when: str, stock_class: str, price: str) -> Any:
+def _issuance(
+    event: str, security: str, holder: str, quantity: str, when: str, stock_class: str, price: str
+) -> dict[str, Any]:
     return {
         "object_type": "TX_STOCK_ISSUANCE",
         "id": event,

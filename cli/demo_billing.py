@@ -23,10 +23,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import strawberry
+
 from cli.runtime import CliError
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
-from db.session import Database, DbContext
+from db.session import Database
+from policies.principal import Principal
+from resolvers.common.principals import db_context
 from resolvers.costs.imports import run_import
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
@@ -400,10 +404,10 @@ def plan_rules() -> list[dict[str, str]]:
 @dataclass
 class _Api:
     settings: Settings
-    schema: Any
+    schema: strawberry.Schema
     database: Database
     store: CostStore
-    principal: Any
+    principal: Principal
     sources: CostSources
 
     async def __call__(self, document: str, variables: dict[str, Any] | None = None) -> Any:
@@ -499,7 +503,7 @@ async def _set_up(api: _Api, customers: Sequence[DemoCustomer], plan: str, perio
         rows += cur_rows(customer, period)
     path = write_cur(demo_folder(api.settings) / f"cur-{period}.csv", rows)
     queued = await api(IMPORT, {"path": str(path.resolve())})
-    context = DbContext(user_id=api.principal.user_id, tenant_id=api.principal.tenant.id)
+    context = db_context(api.principal)
     record = await run_import(api.database, api.store, uuid.UUID(queued["id"]), context, sources=api.sources)
     if record.status not in ("succeeded", "duplicate"):
         raise CliError(f"demo billing: the cost import of {path} {record.status}: {record.error}")

@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+from db.financials_records import KpiRequestRecord
 from db.queries import billing as billing_queries
 from db.queries import grants as grant_queries
 from db.queries import kpi_requests as kpi_request_queries
 from db.queries import tenancy
+from db.records import GrantRecord, TenantRecord
 from policies.principal import TenantKind
 from resolvers.billing import reads, runs
 from resolvers.billing.access import BILLING_ADMINS
@@ -56,7 +58,7 @@ def decode_global_id(value: str, types: frozenset[str], field: str = "id") -> tu
     return type_name, parsed
 
 
-async def tenant(ctx: RequestContext, tenant_id: UUID) -> Any:
+async def tenant(ctx: RequestContext, tenant_id: UUID) -> TenantRecord:
     ctx.require_principal()
     found = await tenancy.tenants_by_ids(ctx.tx, [tenant_id])
     if not found:
@@ -64,7 +66,7 @@ async def tenant(ctx: RequestContext, tenant_id: UUID) -> Any:
     return found[0]
 
 
-async def portfolio_grant(ctx: RequestContext, grant_id: UUID) -> Any:
+async def portfolio_grant(ctx: RequestContext, grant_id: UUID) -> GrantRecord:
     acting = ctx.require_tenant()
     found = await grant_queries.grant_by_id(ctx.tx, grant_id)
     if found is None or acting.id not in (found.tenant_id, found.vc_tenant_id):
@@ -72,7 +74,7 @@ async def portfolio_grant(ctx: RequestContext, grant_id: UUID) -> Any:
     return found
 
 
-async def kpi_request(ctx: RequestContext, request_id: UUID) -> Any:
+async def kpi_request(ctx: RequestContext, request_id: UUID) -> KpiRequestRecord:
     acting = ctx.require_tenant()
     found = await kpi_request_queries.request_by_id(ctx.tx, request_id)
     if found is None or acting.id not in (found.tenant_id, found.vc_tenant_id):

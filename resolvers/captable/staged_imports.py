@@ -108,7 +108,7 @@ async def view(ctx: RequestContext, draft_id: UUID) -> StagedView:
     return StagedView(draft, tuple(items), check, CapTableView(acting.id, check.ledger, state), warnings)
 
 
-async def fix_item(ctx: RequestContext, draft_id: UUID, position: int, item: Any) -> StagedView:
+async def fix_item(ctx: RequestContext, draft_id: UUID, position: int, item: object) -> StagedView:
     if not isinstance(item, Mapping) or not isinstance(item.get("object_type"), str):
         raise InvalidInput("an item is a JSON object with an object_type", field="item")
     return await _change(ctx, draft_id, position, {"item": dict(item), "edited": True, "dropped": False})
