@@ -14,6 +14,7 @@ from policies.tokens import TokenVerifier
 from tests.cli.test_main import cli  # noqa: F401  (the fixture: CLI pointed at the test database)
 from tests.plugins.graphql import JWT_SECRET
 
+COUNTS = "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
 BILLING_COUNTS = (
     ", (select count(*) from invoices), (select count(*) from invoice_lines), (select count(*) from cost_imports),"
     " (select count(*) from custom_line_items), (select count(*) from pricing_plans), (select count(*) from tax_rates)"
@@ -24,27 +25,18 @@ PORTFOLIO = "{ portfolio { company { slug } ownership fullyDilutedOwnership inve
 
 
 def test_demo_is_idempotent_and_shows_a_portfolio(
-    cli: CliRunner,
+    cli: CliRunner,  # noqa: F811
     owner_conn: psycopg.Connection,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path))  # the demo's CUR file and cost store
     first = cli.invoke(app, ["demo"], catch_exceptions=False)
     assert first.exit_code == 0, first.output
-    counts = owner_conn.execute(
-        "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
-        + BILLING_COUNTS
-    ).fetchone()
+    counts = owner_conn.execute(COUNTS + BILLING_COUNTS).fetchone()
     second = cli.invoke(app, ["demo"], catch_exceptions=False)
     assert second.exit_code == 0, second.output
-    assert (
-        owner_conn.execute(
-            "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
-            + BILLING_COUNTS
-        ).fetchone()
-        == counts
-    )
+    assert owner_conn.execute(COUNTS + BILLING_COUNTS).fetchone() == counts
 
     tokens = [line for line in second.stdout.splitlines() if line.count(".") == 2 and " " not in line]
     assert len(tokens) == 11
@@ -63,10 +55,10 @@ def test_demo_is_idempotent_and_shows_a_portfolio(
 
 
 def test_the_demo_bills_a_jpy_qualified_invoice_and_a_usd_invoice(
-    cli: CliRunner,
+    cli: CliRunner,  # noqa: F811
     owner_conn: psycopg.Connection,
     monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("ROUNDPOOL_HOME", str(tmp_path))
     # No cost source configured at all, as in production: the demo imports its own report from its own folder.

@@ -269,7 +269,8 @@ def test_billing_isolation_matrix(
         "update invoices set total = 0, subtotal = 0, tax = 0 where id = %(closed)s",
         "update invoices set number = 999 where id = %(closed)s",
         "update invoices set status = 'draft' where id = %(closed)s",
-        "update invoices set status = 'void', void_reason = 'x', total = 0, subtotal = 0, tax = 0 where id = %(closed)s",
+        "update invoices set status = 'void', void_reason = 'x', total = 0, subtotal = 0, tax = 0"
+        " where id = %(closed)s",
         "update invoices set status = 'void' where id = %(closed)s",
         "delete from invoices where id = %(closed)s",
         "update invoice_lines set amount = 0 where invoice_id = %(closed)s",

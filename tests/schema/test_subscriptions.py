@@ -229,7 +229,8 @@ async def test_a_subscriber_follows_an_assembly_through_its_parts(
                 "id": "a",
                 "type": "subscribe",
                 "payload": {
-                    "query": "subscription($id: ID!) { costAssemblyProgress(id: $id) { status partsDone rowsProcessed } }",
+                    "query": "subscription($id: ID!) {"
+                    " costAssemblyProgress(id: $id) { status partsDone rowsProcessed } }",
                     "variables": {"id": queued["id"]},
                 },
             },
