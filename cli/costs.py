@@ -27,10 +27,11 @@ from cli.worker_health import beat, heartbeat_path, unhealthy
 from cost import CostStore, LateData
 from db.cost_records import CostImportRecord
 from db.queries import costs
-from db.session import Database, DbContext
+from db.session import Database
+from policies.principal import Principal
 from resolvers.common.errors import ApiError
-from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed, db_context
-from resolvers.common.request import open_request
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
+from resolvers.common.request import RequestRuntime, open_request
 from resolvers.costs import imports as cost_imports
 from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 from resolvers.jobs import WORKER_QUEUES, create_job_app, live_workers, run_queued_jobs
@@ -58,15 +59,15 @@ def summary(record: CostImportRecord) -> dict[str, Any]:
 
 async def _queue(
     database: Database, settings: Settings, store: CostStore, user_id: UUID, tenant: str, path: str, late_data: LateData
-) -> tuple[CostImportRecord, DbContext]:
+) -> tuple[CostImportRecord, Principal]:
     runtime = request_runtime(settings, database, store)
     async with open_request(runtime, Member(user_id, tenant), request_id=uuid.uuid4().hex) as ctx:
         record = await cost_imports.import_cost_report(ctx, path, late_data)
-    return record, db_context(ctx.require_principal())
+    return record, ctx.require_principal()
 
 
 async def _follow(
-    database: Database, context: DbContext, import_id: UUID, quiet: bool, gone: Callable[[], Awaitable[bool]]
+    runtime: RequestRuntime, principal: Principal, import_id: UUID, quiet: bool, gone: Callable[[], Awaitable[bool]]
 ) -> CostImportRecord | None:
     """The manifest once finished; None when `gone()` said that nobody runs the queue any more."""
     nobody = False
@@ -80,8 +81,8 @@ async def _follow(
     with Progress(*columns, console=err, disable=quiet) as bar:
         task = bar.add_task("queued", total=None)
         while True:
-            async with database.transaction(context) as tx:
-                record = await costs.import_by_id(tx, import_id)
+            async with open_request(runtime, principal, request_id=uuid.uuid4().hex) as ctx:
+                record = await costs.import_by_id(ctx.tx, import_id)
             if record is None:
                 raise CliError(f"cost import {import_id} is no longer visible to you")
             bar.update(
@@ -118,12 +119,13 @@ def run_cost_import(
         async def no_worker() -> bool:
             return not await live_workers(database, timings.stalled_after_s)
 
+        requests = request_runtime(settings, database, store)
         try:
-            record, context = await _queue(database, settings, store, user_id, tenant, path, late_data)
+            record, principal = await _queue(database, settings, store, user_id, tenant, path, late_data)
             if not wait:
                 return record
             if not await no_worker():
-                followed = await _follow(database, context, record.id, as_json, no_worker)
+                followed = await _follow(requests, principal, record.id, as_json, no_worker)
                 if followed is not None:
                     return followed
             err.print("no worker is running: processing the queue in this process")
@@ -136,7 +138,7 @@ def run_cost_import(
                     return worker.done()
 
                 try:
-                    followed = await _follow(database, context, record.id, as_json, worker_done)
+                    followed = await _follow(requests, principal, record.id, as_json, worker_done)
                 finally:
                     await worker
             if followed is None:

@@ -30,7 +30,7 @@ from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database
 from policies.principal import Principal
-from resolvers.common.principals import db_context
+from resolvers.common.principals import Member
 from resolvers.costs.imports import run_import
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
@@ -503,8 +503,8 @@ async def _set_up(api: _Api, customers: Sequence[DemoCustomer], plan: str, perio
         rows += cur_rows(customer, period)
     path = write_cur(demo_folder(api.settings) / f"cur-{period}.csv", rows)
     queued = await api(IMPORT, {"path": str(path.resolve())})
-    context = db_context(api.principal)
-    record = await run_import(api.database, api.store, uuid.UUID(queued["id"]), context, sources=api.sources)
+    requester = Member(api.principal.user_id, api.principal.tenant.id if api.principal.tenant else None)
+    record = await run_import(api.database, api.store, uuid.UUID(queued["id"]), requester, sources=api.sources)
     if record.status not in ("succeeded", "duplicate"):
         raise CliError(f"demo billing: the cost import of {path} {record.status}: {record.error}")
     for customer in customers:

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from cost import CostStore
-from db.session import Database, DbContext
+from db.session import Database
 from policies.principal import Principal, Role, TenantKind
 from resolvers.billing import closing, drafts, runs
 from resolvers.common.amounts import period_of
@@ -28,11 +28,10 @@ from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolv
 err = Console(stderr=True)
 
 
-def _billing_admin(principal: Principal) -> DbContext:
+def _require_billing_admin(principal: Principal) -> None:
     tenant = principal.tenant
     if tenant is None or tenant.kind is not TenantKind.OPERATOR or tenant.role is not Role.BILLING_ADMIN:
         raise CliError("closing invoices needs a billing admin of an operator (give --operator SLUG)")
-    return DbContext(user_id=principal.user_id, tenant_id=tenant.id)
 
 
 async def close_invoices(
@@ -46,7 +45,7 @@ async def close_invoices(
     max_page_size: int = 100,
 ) -> dict[str, Any]:
     """Close one tenant's invoice (`tenant`) or every billed tenant's (`None`); returns a summary."""
-    context = _billing_admin(principal)
+    _require_billing_admin(principal)
     started = time.perf_counter()
     if tenant is not None:
         runtime = RequestRuntime(database, max_page_size, cost_store=store)
@@ -67,7 +66,7 @@ async def close_invoices(
         outcome["seconds"] = round(time.perf_counter() - started, 3)
         return outcome
     if not show_progress:
-        summary = await runs.close_all(database, store, context, period)
+        summary = await runs.close_all(database, store, principal, period)
     else:
         with Progress(
             TextColumn("closing {task.description}"),
@@ -81,7 +80,7 @@ async def close_invoices(
             def advance(s: runs.CloseSummary) -> None:
                 bar.update(task, total=s.total, completed=s.closed + s.already_closed + s.no_data + s.failed)
 
-            summary = await runs.close_all(database, store, context, period, on_progress=advance)
+            summary = await runs.close_all(database, store, principal, period, on_progress=advance)
     result = asdict(summary)
     result["invoices"] = {
         slug: {"number": number, "currency": currency, "total": str(total)}

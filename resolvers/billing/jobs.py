@@ -26,13 +26,15 @@ from cost import CostStore
 from db.billing_records import InvoiceRunRecord
 from db.errors import PolicyViolation
 from db.queries import costs, invoices
-from db.session import Database, DbContext
+from db.session import Database
 from policies.principal import TenantKind
 from resolvers.billing.access import BILLING_ADMINS
-from resolvers.billing.runs import CloseSummary, close_all
+from resolvers.billing.runs import CloseSummary, close_all, run_request
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden
+from resolvers.common.principals import Member
+from resolvers.common.request import RequestRuntime
 from resolvers.job_recovery import JobTimings
 
 _logger = logging.getLogger("roundpool.jobs")
@@ -61,10 +63,12 @@ async def queue_close_all(ctx: RequestContext, period: str) -> InvoiceRunRecord:
 
 
 async def run_close_job(
-    database: Database, store: CostStore, run_id: UUID, context: DbContext, *, attempt: int = 0, max_retries: int = 2
+    database: Database, store: CostStore, run_id: UUID, requester: Member, *, attempt: int = 0, max_retries: int = 2
 ) -> CloseSummary:
     """What the task does (tests call it directly too); `attempt` > 0 resumes after a dead worker."""
-    async with database.transaction(context) as tx:
+    runtime = RequestRuntime(database, max_page_size=1, cost_store=store)
+    async with run_request(runtime, requester, run_id) as ctx:
+        tx = ctx.tx
         run = await invoices.run_by_id(tx, run_id)
         if run is None:
             raise Forbidden(f"invoice run {run_id} is not visible to its requester's context")
@@ -82,7 +86,7 @@ async def run_close_job(
             )
             assert given_up is not None
             return _summary(given_up)
-    return await close_all(database, store, context, run.period, run_id=run_id, resume=attempt > 0)
+    return await close_all(database, store, requester, run.period, run_id=run_id, resume=attempt > 0)
 
 
 def _summary(run: InvoiceRunRecord) -> CloseSummary:
@@ -102,7 +106,11 @@ def register_tasks(app: procrastinate.App, database: Database, store: CostStore,
 
     @app.task(name=CLOSE_TASK, queue=INVOICE_QUEUE, pass_context=True)
     async def close_invoices(job: procrastinate.JobContext, run_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
         await run_close_job(
-            database, store, UUID(run_id), context, attempt=job.job.attempts, max_retries=timings.max_retries
+            database,
+            store,
+            UUID(run_id),
+            Member(UUID(user_id), UUID(tenant_id)),
+            attempt=job.job.attempts,
+            max_retries=timings.max_retries,
         )

@@ -4,7 +4,9 @@ run's progress."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,7 +16,7 @@ from uuid import UUID
 from cost import CostStore
 from db.billing_records import InvoiceRunRecord
 from db.queries import billing, invoices, tenancy
-from db.session import Database, DbContext
+from db.session import Database
 from resolvers.billing import closing
 from resolvers.billing.access import require_billing_admin
 from resolvers.billing.closing import InvoiceAlreadyClosed
@@ -22,6 +24,8 @@ from resolvers.billing.drafts import PeriodHasNoData
 from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import ApiError, Forbidden, NotFound
+from resolvers.common.principals import AuthenticationFailed, Identity, TenantNotAllowed
+from resolvers.common.request import RequestRuntime, open_request
 
 _logger = logging.getLogger("roundpool.invoices")
 
@@ -49,21 +53,23 @@ def run_key(run_id: UUID, tenant_id: UUID) -> str:
 async def close_all(
     database: Database,
     store: CostStore,
-    context: DbContext,
+    requester: Identity,
     period: str,
     *,
     run_id: UUID | None = None,
     on_progress: Progress | None = None,
     resume: bool = False,
 ) -> CloseSummary:
-    """Close `period` for every tenant the context's operator bills: one transaction per invoice (a failure
+    """Close `period` for every tenant the requester's operator bills: one request per invoice (a failure
     affects that tenant only), progress counted in the run row in the same transaction.
 
     `resume` (the run's job was retried after its worker died): the running run is claimed again and counted
     from zero; the invoices its earlier attempt issued are found by their :func:`run_key`."""
     period = period_of(period)
     summary = CloseSummary(period=period, errors=[], invoice_totals={})
-    async with database.transaction(context) as tx:
+    runtime = RequestRuntime(database, max_page_size=1, cost_store=store)
+    async with run_request(runtime, requester, run_id) as ctx:
+        tx = ctx.tx
         ids = await billing.billed_tenant_ids(tx)
         customers = sorted(await tenancy.tenants_by_ids(tx, ids), key=lambda t: t.slug)
         if run_id is not None:
@@ -74,7 +80,8 @@ async def close_all(
     for customer in customers:
         column, error = "closed", None
         try:
-            async with database.transaction(context) as tx:
+            async with run_request(runtime, requester, run_id) as ctx:
+                tx = ctx.tx
                 try:
                     key = None if run_id is None else run_key(run_id, customer.id)
                     # Looked up on the module, where a test stalls it.
@@ -93,8 +100,8 @@ async def close_all(
             _logger.exception("closing %s for %s failed", period, customer.slug)
             column, error = "failed", {"tenant": customer.slug, "reason": "internal error; see the log"}
             if run_id is not None:
-                async with database.transaction(context) as tx:
-                    await invoices.count_run_outcome(tx, run_id, column, error)
+                async with run_request(runtime, requester, run_id) as ctx:
+                    await invoices.count_run_outcome(ctx.tx, run_id, column, error)
         setattr(summary, column, getattr(summary, column) + 1)
         if error is not None:
             assert summary.errors is not None
@@ -104,9 +111,22 @@ async def close_all(
             if result is not None:
                 await result
     if run_id is not None:
-        async with database.transaction(context) as tx:
-            await invoices.update_run(tx, run_id, status="succeeded", finished_at=datetime.now(UTC))
+        async with run_request(runtime, requester, run_id) as ctx:
+            await invoices.update_run(ctx.tx, run_id, status="succeeded", finished_at=datetime.now(UTC))
     return summary
+
+
+@asynccontextmanager
+async def run_request(
+    runtime: RequestRuntime, requester: Identity, run_id: UUID | None
+) -> AsyncIterator[RequestContext]:
+    """One short request of the run as its requester; one who left the operator is refused like one who cannot
+    see the run."""
+    try:
+        async with open_request(runtime, requester, request_id=uuid.uuid4().hex) as ctx:
+            yield ctx
+    except (AuthenticationFailed, TenantNotAllowed) as error:
+        raise Forbidden(f"invoice run {run_id} is not visible to its requester's context") from error
 
 
 async def invoice_run(ctx: RequestContext, run_id: UUID) -> InvoiceRunRecord:

@@ -17,8 +17,8 @@ from db.records import TenantRecord
 from db.session import DbContext, RequestTransaction
 from policies.principal import ActingTenant, Principal, Role, TenantKind
 from policies.tokens import Claims
+from resolvers.common.emails import normalised_email
 from resolvers.common.errors import InvalidInput
-from resolvers.tenancy.invitations import normalised_email
 
 
 class AuthenticationFailed(Exception):

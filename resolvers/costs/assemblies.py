@@ -37,15 +37,17 @@ from db.cost_records import AssemblyProgress, CostAssemblyRecord, CostImportReco
 from db.errors import PolicyViolation
 from db.pagination import Page
 from db.queries import cost_assemblies, costs, tenancy
-from db.session import Database, DbContext
+from db.session import Database
 from policies.principal import TenantKind
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound
+from resolvers.common.job_requests import JobRefused, job_request
 from resolvers.common.pages import PageRequest
+from resolvers.common.principals import Member
+from resolvers.common.request import RequestRuntime
 from resolvers.costs.imports import (
     BILLING_ADMINS,
     COST_QUEUE,
-    JobRefused,
     _Progress,
     _report,
     error_details,
@@ -147,9 +149,9 @@ async def cost_assemblies_page(ctx: RequestContext, page: PageRequest) -> Page[A
 # -- the part job ------------------------------------------------------------------------------------------
 
 
-async def _operator_slug(database: Database, context: DbContext, operator_id: UUID) -> str:
-    async with database.transaction(context) as tx:
-        found = await tenancy.tenants_by_ids(tx, [operator_id])
+async def _operator_slug(runtime: RequestRuntime, requester: Member, operator_id: UUID) -> str:
+    async with job_request(runtime, requester, f"operator {operator_id} is not visible to the requester") as ctx:
+        found = await tenancy.tenants_by_ids(ctx.tx, [operator_id])
     return found[0].slug if found else ""
 
 
@@ -174,7 +176,7 @@ async def run_assembly_part(
     database: Database,
     store: CostStore,
     import_id: UUID,
-    context: DbContext,
+    requester: Member,
     *,
     attempt: int = 0,
     max_retries: int = 2,
@@ -182,10 +184,13 @@ async def run_assembly_part(
     sources: CostSources = NO_SOURCES,
 ) -> CostImportRecord:
     """Stage one part (unpublished) as its requester; the last part to succeed queues the publication."""
-    async with database.transaction(context) as tx:
+    runtime = RequestRuntime(database, max_page_size=1, cost_store=store, cost_sources=sources)
+    refusal = f"assembly part {import_id} is not visible to its requester's context"
+    async with job_request(runtime, requester, refusal) as ctx:
+        tx = ctx.tx
         existing = await costs.import_by_id(tx, import_id)
         if existing is None or existing.assembly_id is None:
-            raise JobRefused(f"assembly part {import_id} is not visible to its requester's context")
+            raise JobRefused(refusal)
         assembly = await cost_assemblies.assembly_by_id(tx, existing.assembly_id)
         if assembly is None:
             raise JobRefused(f"assembly of part {import_id} is not visible to its requester's context")
@@ -200,29 +205,29 @@ async def run_assembly_part(
                 if claimed is None:
                     return existing  # another run of this job holds it
     if claimed is not None:
-        await _stage(database, store, claimed, assembly, context, interval, sources)
-    await _advance(database, context, assembly.id)
-    async with database.transaction(context) as tx:
-        final = await costs.import_by_id(tx, import_id)
+        await _stage(runtime, store, claimed, assembly, requester, interval, sources)
+    await _advance(runtime, requester, assembly.id)
+    async with job_request(runtime, requester, refusal) as ctx:
+        final = await costs.import_by_id(ctx.tx, import_id)
     assert final is not None
     return final
 
 
 async def _stage(
-    database: Database,
+    runtime: RequestRuntime,
     store: CostStore,
     part: CostImportRecord,
     assembly: CostAssemblyRecord,
-    context: DbContext,
+    requester: Member,
     interval: float,
     sources: CostSources,
 ) -> None:
     assert part.part_index is not None
     progress = _Progress()
-    reporter = asyncio.create_task(_report(database, context, part.id, progress, interval))
+    reporter = asyncio.create_task(_report(runtime, requester, part.id, progress, interval))
     unexpected: BaseException | None = None
     try:
-        operator = await _operator_slug(database, context, part.tenant_id)
+        operator = await _operator_slug(runtime, requester, part.tenant_id)
         manifest, resolved = await asyncio.to_thread(_part_at_job_time, sources, assembly, part.part_index, operator)
         staged = await asyncio.to_thread(
             stage_part,
@@ -264,15 +269,18 @@ async def _stage(
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
-    async with database.transaction(context) as tx:
-        await costs.update_import(tx, part.id, **fields, finished_at=func.now())
+    gone = f"assembly part {part.id} became invisible to its requester's context"
+    async with job_request(runtime, requester, gone) as ctx:
+        await costs.update_import(ctx.tx, part.id, **fields, finished_at=func.now())
     if unexpected is not None:
         raise unexpected
 
 
-async def _advance(database: Database, context: DbContext, assembly_id: UUID) -> None:
+async def _advance(runtime: RequestRuntime, requester: Member, assembly_id: UUID) -> None:
     """Under the assembly row's lock: fail it on a failed part, or queue its publication once all succeeded."""
-    async with database.transaction(context) as tx:
+    refusal = f"cost assembly {assembly_id} is not visible to its requester's context"
+    async with job_request(runtime, requester, refusal) as ctx:
+        tx = ctx.tx
         assembly = await cost_assemblies.assembly_by_id(tx, assembly_id, for_update=True)
         if assembly is None or assembly.status != "queued":
             return
@@ -290,7 +298,11 @@ async def _advance(database: Database, context: DbContext, assembly_id: UUID) ->
             return
         if len(parts) != assembly.parts_total or any(p.status != "succeeded" for p in parts):
             return
-        args = {"assembly_id": str(assembly_id), "tenant_id": str(assembly.tenant_id), "user_id": str(context.user_id)}
+        args = {
+            "assembly_id": str(assembly_id),
+            "tenant_id": str(assembly.tenant_id),
+            "user_id": str(requester.user_id),
+        }
         job_id = await costs.defer_job(
             tx, queue=COST_QUEUE, task=PUBLISH_TASK, lock=store_lock(assembly.tenant_id), args=json.dumps(args)
         )
@@ -304,16 +316,19 @@ async def run_assembly_publication(
     database: Database,
     store: CostStore,
     assembly_id: UUID,
-    context: DbContext,
+    requester: Member,
     *,
     attempt: int = 0,
     max_retries: int = 2,
 ) -> CostAssemblyRecord:
     """Publish every staged part in one catalog version (under the operator's store lock, see the module)."""
-    async with database.transaction(context) as tx:
+    runtime = RequestRuntime(database, max_page_size=1, cost_store=store)
+    refusal = f"cost assembly {assembly_id} is not visible to its requester's context"
+    async with job_request(runtime, requester, refusal) as ctx:
+        tx = ctx.tx
         assembly = await cost_assemblies.assembly_by_id(tx, assembly_id, for_update=True)
         if assembly is None:
-            raise JobRefused(f"cost assembly {assembly_id} is not visible to its requester's context")
+            raise JobRefused(refusal)
         if assembly.status != "publishing":
             return assembly
         if attempt > max_retries:
@@ -355,10 +370,11 @@ async def run_assembly_publication(
         }
     except CostError as error:
         fields = {"status": "failed", "error": error_details(error, assembly.manifest_uri)}
-    async with database.transaction(context) as tx:
-        final = await cost_assemblies.update_assembly(tx, assembly_id, **fields, finished_at=func.now())
+    gone = f"cost assembly {assembly_id} became invisible to its requester's context"
+    async with job_request(runtime, requester, gone) as ctx:
+        final = await cost_assemblies.update_assembly(ctx.tx, assembly_id, **fields, finished_at=func.now())
     if final is None:
-        raise JobRefused(f"cost assembly {assembly_id} became invisible to its requester's context")
+        raise JobRefused(gone)
     return final
 
 

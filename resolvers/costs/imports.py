@@ -28,11 +28,14 @@ from db.cost_records import CostImportRecord
 from db.errors import PolicyViolation
 from db.pagination import Page
 from db.queries import costs, tenancy
-from db.session import Database, DbContext
+from db.session import Database
 from policies.principal import Role, TenantKind
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound
+from resolvers.common.job_requests import JobRefused, job_request
 from resolvers.common.pages import PageRequest
+from resolvers.common.principals import Member
+from resolvers.common.request import RequestRuntime
 
 COST_QUEUE = "costs"
 IMPORT_TASK = "import_cost_report"
@@ -47,10 +50,6 @@ _logger = logging.getLogger("roundpool.jobs")
 
 def store_lock(operator_id: UUID) -> str:
     return f"{STORE_LOCK}:{operator_id}"
-
-
-class JobRefused(Exception):
-    """The job's manifest is not visible to its requester's context any more (role revoked, row gone)."""
 
 
 def require_store(ctx: RequestContext) -> CostStore:
@@ -132,14 +131,15 @@ async def run_import(
     database: Database,
     store: CostStore,
     import_id: UUID,
-    context: DbContext,
+    requester: Member,
     *,
     attempt: int = 0,
     max_retries: int = 2,
     interval: float = PROGRESS_INTERVAL_S,
     sources: CostSources = NO_SOURCES,
 ) -> CostImportRecord:
-    """Run one queued import as `context` (the requesting billing admin); returns the final manifest.
+    """Run one queued import as `requester` (the requesting billing admin); returns the final manifest.
+    Each stage is its own request (resolvers/common/job_requests.py).
 
     Input problems (the engine's :class:`~cost.errors.InputError`, a locked period) end as status
     ``failed`` with ``error = {file, row, column, reason}`` and nothing published, unless the manifest asked for
@@ -153,10 +153,13 @@ async def run_import(
     write, and the dead attempt's unpublished folder is left for :meth:`~cost.store.CostStore.vacuum`), or
     everything was, and the file is then found in the catalog. Past `max_retries` it ends ``failed``.
     """
-    async with database.transaction(context) as tx:
+    runtime = RequestRuntime(database, max_page_size=1, cost_store=store, cost_sources=sources)
+    refusal = f"cost import {import_id} is not visible to its requester's context"
+    async with job_request(runtime, requester, refusal) as ctx:
+        tx = ctx.tx
         existing = await costs.import_by_id(tx, import_id)
         if existing is None:
-            raise JobRefused(f"cost import {import_id} is not visible to its requester's context")
+            raise JobRefused(refusal)
         if existing.finished:
             return existing  # the worker died after the manifest's last write
         if attempt > max_retries:
@@ -171,13 +174,13 @@ async def run_import(
     if manifest is None:
         return existing  # claimed by another run of this job, not a retry: never run twice
     progress = _Progress()
-    reporter = asyncio.create_task(_report(database, context, import_id, progress, interval))
+    reporter = asyncio.create_task(_report(runtime, requester, import_id, progress, interval))
     unexpected: BaseException | None = None
     try:
         # Resolved again, now: the stored location is only text; `sources` decides what it may open.
-        source = await _resolve_for_job(database, context, manifest.tenant_id, manifest.source_uri, sources)
-        async with database.transaction(context) as tx:
-            await costs.update_import(tx, import_id, bytes_total=source.size)
+        source = await _resolve_for_job(runtime, requester, manifest.tenant_id, manifest.source_uri, sources)
+        async with job_request(runtime, requester, refusal) as ctx:
+            await costs.update_import(ctx.tx, import_id, bytes_total=source.size)
         result = await asyncio.to_thread(
             import_file,
             source.path,
@@ -189,8 +192,8 @@ async def run_import(
         )
         fields: dict[str, Any] = _succeeded(result)
         if result.already_imported and attempt > 0:
-            async with database.transaction(context) as tx:
-                if not await costs.imported_before(tx, manifest.tenant_id, result.sha256, import_id):
+            async with job_request(runtime, requester, refusal) as ctx:
+                if not await costs.imported_before(ctx.tx, manifest.tenant_id, result.sha256, import_id):
                     fields["status"] = "succeeded"  # published by this job's attempt that the crash cut short
     except (CostError, OSError) as error:
         fields = {"status": "failed", "error": error_details(error, manifest.source_uri)}
@@ -210,25 +213,30 @@ async def run_import(
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
-    async with database.transaction(context) as tx:
-        final = await costs.update_import(tx, import_id, **fields, finished_at=func.now())
+    gone = f"cost import {import_id} became invisible to its requester's context"
+    async with job_request(runtime, requester, gone) as ctx:
+        final = await costs.update_import(ctx.tx, import_id, **fields, finished_at=func.now())
     if unexpected is not None:
         raise unexpected
     if final is None:
-        raise JobRefused(f"cost import {import_id} became invisible to its requester's context")
+        raise JobRefused(gone)
     return final
 
 
 async def _report(
-    database: Database, context: DbContext, import_id: UUID, progress: _Progress, interval: float
+    runtime: RequestRuntime, requester: Member, import_id: UUID, progress: _Progress, interval: float
 ) -> None:
+    """Until cancelled; a requester refused mid-import stops the reports (the final stage refuses the job)."""
     last = (0, 0)
     while True:
         await asyncio.sleep(interval)
         current = progress.read()
         if current != last:
-            async with database.transaction(context) as tx:
-                await costs.record_progress(tx, import_id, *current)
+            try:
+                async with job_request(runtime, requester, "progress refused") as ctx:
+                    await costs.record_progress(ctx.tx, import_id, *current)
+            except JobRefused:
+                return
             last = current
 
 
@@ -249,10 +257,10 @@ def _succeeded(result: ImportResult) -> dict[str, Any]:
 
 
 async def _resolve_for_job(
-    database: Database, context: DbContext, operator_id: UUID, location: str, sources: CostSources
+    runtime: RequestRuntime, requester: Member, operator_id: UUID, location: str, sources: CostSources
 ) -> ResolvedLocation:
-    async with database.transaction(context) as tx:
-        found = await tenancy.tenants_by_ids(tx, [operator_id])
+    async with job_request(runtime, requester, f"operator {operator_id} is not visible to the requester") as ctx:
+        found = await tenancy.tenants_by_ids(ctx.tx, [operator_id])
     operator = found[0].slug if found else ""
     return await asyncio.to_thread(sources.resolve, location, operator)
 

@@ -14,7 +14,8 @@ from procrastinate import JobContext
 
 from cost import CostStore
 from cost.locations import CostSources
-from db.session import Database, DbContext
+from db.session import Database
+from resolvers.common.principals import Member
 from resolvers.costs.assemblies import PART_TASK, PUBLISH_TASK, run_assembly_part, run_assembly_publication
 from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK, run_import
 from resolvers.costs.report_sources import SYNC_TASK, queue_due_syncs, run_report_source_sync
@@ -36,12 +37,12 @@ def register_tasks(
     # No lock here: the request defers the job with its operator's store lock (resolvers.costs.imports).
     @app.task(name=IMPORT_TASK, queue=COST_QUEUE, pass_context=True)
     async def import_cost_report(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
+        requester = Member(UUID(user_id), UUID(tenant_id))
         await run_import(
             database,
             store,
             UUID(import_id),
-            context,
+            requester,
             attempt=job.job.attempts,
             max_retries=timings.max_retries,
             sources=sources,
@@ -50,12 +51,12 @@ def register_tasks(
     # Parts carry no lock (any worker stages any part); the publication is deferred with the store lock.
     @app.task(name=PART_TASK, queue=COST_QUEUE, pass_context=True)
     async def import_cost_assembly_part(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
+        requester = Member(UUID(user_id), UUID(tenant_id))
         await run_assembly_part(
             database,
             store,
             UUID(import_id),
-            context,
+            requester,
             attempt=job.job.attempts,
             max_retries=timings.max_retries,
             sources=sources,
@@ -63,21 +64,21 @@ def register_tasks(
 
     @app.task(name=PUBLISH_TASK, queue=COST_QUEUE, pass_context=True)
     async def publish_cost_assembly(job: JobContext, assembly_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
+        requester = Member(UUID(user_id), UUID(tenant_id))
         await run_assembly_publication(
             database,
             store,
             UUID(assembly_id),
-            context,
+            requester,
             attempt=job.job.attempts,
             max_retries=timings.max_retries,
         )
 
     @app.task(name=SYNC_TASK, queue=COST_QUEUE)
     async def sync_report_source(source_id: str, tenant_id: str, user_id: str) -> None:
-        context = DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id))
+        requester = Member(UUID(user_id), UUID(tenant_id))
         await run_report_source_sync(
-            database, store, UUID(source_id), context, sources=sources, max_page_size=_JOB_PAGE_SIZE
+            database, store, UUID(source_id), requester, sources=sources, max_page_size=_JOB_PAGE_SIZE
         )
 
     @app.periodic(cron=interval_cron(timings.report_sync_interval_s), periodic_id="report-sources")
@@ -88,7 +89,7 @@ def register_tasks(
     # Deferred by the schedule with the operator's store lock (resolvers.costs.store_vacuum).
     @app.task(name=VACUUM_TASK, queue=COST_QUEUE)
     async def vacuum_cost_store(tenant_id: str, user_id: str) -> None:
-        await run_store_vacuum(database, store, DbContext(user_id=UUID(user_id), tenant_id=UUID(tenant_id)))
+        await run_store_vacuum(database, store, Member(UUID(user_id), UUID(tenant_id)))
 
     if timings.store_vacuum_interval_s:
 

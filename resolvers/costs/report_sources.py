@@ -36,7 +36,7 @@ from cost.report_sources import ListedManifest, ReportFormat, list_manifests
 from db.cost_records import CostAssemblyRecord, ReportSourceRecord
 from db.errors import PolicyViolation
 from db.queries import report_sources
-from db.session import Database, DbContext
+from db.session import Database
 from policies.principal import TenantKind
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import ApiError, Forbidden, InvalidInput, NotFound
@@ -189,7 +189,7 @@ async def run_report_source_sync(
     database: Database,
     store: CostStore,
     source_id: UUID,
-    context: DbContext,
+    requester: Member,
     *,
     sources: CostSources,
     max_page_size: int,
@@ -197,9 +197,7 @@ async def run_report_source_sync(
     """The sync of one source as its registrant (the job's user and operator), or None when they may not."""
     runtime = RequestRuntime(database, max_page_size, cost_store=store, cost_sources=sources)
     try:
-        async with open_request(
-            runtime, Member(context.user_id, context.tenant_id), request_id=uuid.uuid4().hex
-        ) as ctx:
+        async with open_request(runtime, requester, request_id=uuid.uuid4().hex) as ctx:
             try:
                 outcome = await sync_report_source(ctx, source_id)
             except ApiError as error:  # the block still ends cleanly: what ran before the error commits

@@ -19,7 +19,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 
 from cost import CostStore
 from db.queries import cost_stores
-from db.session import Database, DbContext
+from db.session import Database
 from resolvers.common.errors import ApiError
 from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
 from resolvers.common.request import RequestRuntime, open_request
@@ -47,21 +47,19 @@ async def queue_vacuums(job_app: procrastinate.App, database: Database) -> int:
     return count
 
 
-async def run_store_vacuum(database: Database, store: CostStore, context: DbContext) -> list[str] | None:
+async def run_store_vacuum(database: Database, store: CostStore, requester: Member) -> list[str] | None:
     """Vacuum the job's operator's store as the job's user; None when that user may not (any more)."""
     runtime = RequestRuntime(database, max_page_size=1, cost_store=store)
     try:
-        async with open_request(
-            runtime, Member(context.user_id, context.tenant_id), request_id=uuid.uuid4().hex
-        ) as ctx:
+        async with open_request(runtime, requester, request_id=uuid.uuid4().hex) as ctx:
             try:
                 removed = await vacuum_store(ctx)
             except ApiError as error:  # the block still ends cleanly: what ran before the error commits
-                _logger.warning("cost store of %s was not vacuumed: %s", context.tenant_id, error.message)
+                _logger.warning("cost store of %s was not vacuumed: %s", requester.tenant, error.message)
                 return None
     except (AuthenticationFailed, TenantNotAllowed):
-        _logger.warning("cost store of %s: its billing admin left; not vacuumed", context.tenant_id)
+        _logger.warning("cost store of %s: its billing admin left; not vacuumed", requester.tenant)
         return None
     if removed:
-        _logger.info("cost store of %s: %d unused import folders deleted", context.tenant_id, len(removed))
+        _logger.info("cost store of %s: %d unused import folders deleted", requester.tenant, len(removed))
     return removed

@@ -3,7 +3,6 @@ declines. The answer to an invitation is the same whether the address belongs to
 
 from __future__ import annotations
 
-import re
 from uuid import UUID
 
 from db.errors import ConstraintViolation, PolicyViolation, UniqueViolation
@@ -12,19 +11,10 @@ from db.queries import invitations, tenancy
 from db.records import InvitationRecord, MembershipRecord
 from policies.principal import ADMIN_ROLES, Role
 from resolvers.common.context import RequestContext
+from resolvers.common.emails import normalised_email
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
 from resolvers.tenancy.members import check_role_fits
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_MAX_EMAIL = 320
-
-
-def normalised_email(email: str) -> str:
-    address = email.strip().lower()
-    if len(address) > _MAX_EMAIL or not _EMAIL.match(address):
-        raise InvalidInput("not an e-mail address", field="email")
-    return address
 
 
 async def invite(ctx: RequestContext, email: str, role: Role) -> InvitationRecord:

@@ -12,8 +12,8 @@ from db.queries import onboarding, tenancy
 from db.records import InvitationRecord, TenantRecord
 from policies.principal import Role, TenantKind
 from resolvers.common.context import RequestContext
+from resolvers.common.emails import normalised_email
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput
-from resolvers.tenancy.invitations import normalised_email
 
 # The same rule as app.check_new_slug.
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")

@@ -18,7 +18,8 @@ import strawberry
 
 from cost import CostStore
 from db.cost_records import CostImportRecord
-from db.session import Database, DbContext
+from db.session import Database
+from resolvers.common.principals import Member
 from resolvers.costs.imports import run_import
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
@@ -71,7 +72,7 @@ def run_job(database: Database, cost_store: CostStore, settings: Settings) -> Ru
     async def run(actor: Actor, import_id: str) -> CostImportRecord:
         assert actor.user_id is not None
         assert actor.tenant_id is not None
-        context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
+        context = Member(actor.user_id, actor.tenant_id)
         return await run_import(
             database, cost_store, UUID(import_id), context, interval=0.05, sources=settings.cost_import_sources
         )

@@ -22,7 +22,8 @@ import strawberry
 
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
-from db.session import Database, DbContext
+from db.session import Database
+from resolvers.common.principals import Member
 from resolvers.costs.assemblies import run_assembly_part, run_assembly_publication
 from resolvers.jobs import create_job_app, run_queued_jobs
 from schema.authentication import resolve_principal
@@ -153,7 +154,7 @@ async def _run(
     """Every part job, then the publication job, inline: what the worker's tasks call."""
     assert actor.user_id is not None
     assert actor.tenant_id is not None
-    context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
+    context = Member(actor.user_id, actor.tenant_id)
     for part in assembly["parts"]:
         await run_assembly_part(database, store, UUID(part["id"]), context, interval=0.05, sources=sources)
     await run_assembly_publication(database, store, UUID(assembly["id"]), context)

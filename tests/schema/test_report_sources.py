@@ -374,7 +374,6 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
     settings: Settings,
     tmp_path: Path,
 ) -> None:
-    from db.session import DbContext
     from resolvers.common.principals import Member
     from resolvers.common.request import RequestRuntime, open_request
     from resolvers.costs.assemblies import run_assembly_part, vacuum_store
@@ -394,7 +393,7 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
             {"m": str(mirror(root, "alpha", "a1"))},
         )
     )["importCostAssembly"]
-    context = DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id)
+    context = Member(admin.user_id, admin.tenant_id)
     await run_assembly_part(database, cost_store, uuid.UUID(queued["parts"][0]["id"]), context, sources=sources)
     store = cost_store.for_operator(admin.tenant_id)
     staging = Path(store.import_dir(queued["id"]))

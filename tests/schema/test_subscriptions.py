@@ -22,8 +22,9 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
 
 from cost import CostStore
-from db.session import Database, DbContext
+from db.session import Database
 from resolvers.billing.jobs import run_close_job
+from resolvers.common.principals import Member
 from schema.app import create_app
 from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
@@ -192,9 +193,7 @@ async def test_a_subscriber_follows_an_invoice_run(
         assert (await _receive(socket))["payload"]["data"]["invoiceRunProgress"]["status"] == "QUEUED"
         assert admin.user_id is not None
         job = asyncio.create_task(
-            run_close_job(
-                database, cost_store, uuid.UUID(run_id), DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id)
-            )
+            run_close_job(database, cost_store, uuid.UUID(run_id), Member(admin.user_id, admin.tenant_id))
         )
         events = await _events_until_done(socket, "run")
         await job

@@ -20,7 +20,8 @@ import psycopg
 import pytest
 
 from cost import CostStore
-from db.session import Database, DbContext
+from db.session import Database
+from resolvers.common.principals import Member
 from resolvers.costs.imports import run_import
 from schema.app import create_app
 from schema.settings import Settings
@@ -164,7 +165,7 @@ async def _run_job(server: Server, database: Database, world: World, import_id: 
         database,
         CostStore(server.settings.cost_store_root),
         UUID(import_id),
-        DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id),
+        Member(admin.user_id, admin.tenant_id),
         interval=0.05,
         sources=server.settings.cost_import_sources,
     )

@@ -12,7 +12,8 @@ import strawberry
 
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
-from db.session import Database, DbContext
+from db.session import Database
+from resolvers.common.principals import Member
 from resolvers.costs.assemblies import run_assembly_part
 from resolvers.costs.jobs import VACUUM_SCHEDULE_TASK
 from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums
@@ -45,7 +46,7 @@ async def test_a_scheduled_vacuum_removes_an_abandoned_folder_and_keeps_a_stagin
     result = await gql(admin, IMPORT, {"manifest": str(mirror(root, "alpha", "a1"))})
     queued = result["data"]["importCostAssembly"]
     assert queued["__typename"] == "CostAssembly", result
-    context = DbContext(user_id=admin.user_id, tenant_id=admin.tenant_id)
+    context = Member(admin.user_id, admin.tenant_id)
     await run_assembly_part(database, cost_store, uuid.UUID(queued["parts"][0]["id"]), context, sources=sources)
     store = cost_store.for_operator(admin.tenant_id)
     staging = Path(store.import_dir(queued["id"]))  # one part staged, the other not yet
