@@ -1,5 +1,9 @@
 """Database-layer errors, mapped from PostgreSQL's SQLSTATE where the caller needs to tell them apart.
 
+The mapping happens once, in db/session.py's RequestTransaction: every statement it runs (inside its shielded
+task, so the caller sees the mapped error), every savepoint and the commit pass through `mapped_errors()`.
+Query functions do not map again; statements on a raw connection (a side connection, psycopg) are not mapped.
+
 DatabaseError
  ├── MissingContext      a transaction began without a user (a bug: the request never authenticated)
  ├── TransactionClosed   a statement arrived after the request's transaction ended

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 from sqlalchemy.sql import Executable
 
-from db.errors import MissingContext, TransactionClosed
+from db.errors import MissingContext, TransactionClosed, mapped_errors
 from db.location import sqlalchemy_url
 
 T = TypeVar("T")
@@ -160,6 +160,8 @@ class Database:
 class RequestTransaction:
     """One request's transaction: commits when the block ends cleanly, rolls back otherwise.
 
+    The driver's errors leave it mapped to db/errors.py's classes: every statement, savepoint and the commit.
+
     graphql-core resolves sibling fields concurrently and cancels the pending ones when a non-null sibling
     fails. One connection must not serve two tasks at once, and a statement cancelled half-way leaves its
     connection unusable, so every statement runs in its own task that holds the lock and is shielded from
@@ -187,7 +189,8 @@ class RequestTransaction:
             try:
                 if exc_type is None:
                     try:
-                        await self._session.commit()
+                        with mapped_errors():  # a deferred constraint or trigger refuses the rows here
+                            await self._session.commit()
                     except BaseException:
                         with contextlib.suppress(Exception):  # the commit's own error is the one to report
                             await self._session.rollback()
@@ -244,8 +247,11 @@ class RequestTransaction:
         return await asyncio.shield(task)
 
     async def _locked(self, work: Awaitable[T]) -> T:
+        # Mapped inside the task: a caller sees the mapped error, never the driver's, whichever statement
+        # (an execute, a savepoint's begin or release) raised it.
         async with self._lock:
-            return await work
+            with mapped_errors():
+                return await work
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._running.discard(task)

@@ -37,7 +37,6 @@ from db.billing_tables import (
     tax_rates,
 )
 from db.cost_tables import cloud_account_assignments
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -46,8 +45,7 @@ from db.session import RequestTransaction
 
 async def insert_plan(tx: RequestTransaction, tenant_id: UUID, name: str) -> PricingPlanRecord:
     statement = insert(pricing_plans).values(tenant_id=tenant_id, name=name).returning(*pricing_plans.columns)
-    with mapped_errors():
-        return PricingPlanRecord(**(await tx.execute(statement)).one()._mapping)
+    return PricingPlanRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def plan_by_id(tx: RequestTransaction, plan_id: UUID) -> PricingPlanRecord | None:
@@ -81,8 +79,7 @@ async def insert_plan_version(
         )
         .returning(*pricing_plan_versions.columns)
     )
-    with mapped_errors():
-        return PlanVersionRecord(**(await tx.execute(statement)).one()._mapping)
+    return PlanVersionRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def plan_versions(tx: RequestTransaction, plan_ids: Sequence[UUID]) -> list[PlanVersionRecord]:
@@ -104,8 +101,7 @@ async def upsert_customer_billing(
     statement = upsert.on_conflict_do_update(
         index_elements=[customer_billing.c.tenant_id], set_={**fields, "updated_at": func.now()}
     ).returning(*customer_billing.columns)
-    with mapped_errors():
-        return CustomerBillingRecord(**(await tx.execute(statement)).one()._mapping)
+    return CustomerBillingRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def customer_billing_of(tx: RequestTransaction, tenant_ids: Sequence[UUID]) -> dict[UUID, CustomerBillingRecord]:
@@ -122,8 +118,7 @@ async def insert_custom_item(
         .values(tenant_id=tenant_id, operator_id=operator_id, created_by=tx.context.user_id, **fields)
         .returning(*custom_line_items.columns)
     )
-    with mapped_errors():
-        return CustomItemRecord(**(await tx.execute(statement)).one()._mapping)
+    return CustomItemRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def custom_items_of(tx: RequestTransaction, tenant_id: UUID) -> list[CustomItemRecord]:
@@ -153,8 +148,7 @@ async def upsert_rate(
         index_elements=[exchange_rates.c.tenant_id, exchange_rates.c.period, exchange_rates.c.currency],
         set_={**values, "updated_at": func.now()},
     ).returning(*exchange_rates.columns)
-    with mapped_errors():
-        return ExchangeRateRecord(**(await tx.execute(statement)).one()._mapping)
+    return ExchangeRateRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def rates_for(tx: RequestTransaction, tenant_id: UUID, period: str) -> dict[str, Decimal]:
@@ -177,8 +171,7 @@ async def upsert_tax_rate(
         index_elements=[tax_rates.c.tenant_id, tax_rates.c.category, tax_rates.c.valid_from],
         set_={**fields, "updated_at": func.now()},
     ).returning(*tax_rates.columns)
-    with mapped_errors():
-        return TaxRateRecord(**(await tx.execute(statement)).one()._mapping)
+    return TaxRateRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def tax_rates_of(tx: RequestTransaction, tenant_id: UUID) -> list[TaxRateRecord]:
@@ -198,8 +191,7 @@ async def upsert_category(
         index_elements=[cost_categories.c.tenant_id, cost_categories.c.name],
         set_={"definition": definition, "updated_at": func.now()},
     ).returning(*cost_categories.columns)
-    with mapped_errors():
-        return CostCategoryRecord(**(await tx.execute(statement)).one()._mapping)
+    return CostCategoryRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def category_by_name(tx: RequestTransaction, tenant_id: UUID, name: str) -> CostCategoryRecord | None:
@@ -213,8 +205,7 @@ async def upsert_issuer(tx: RequestTransaction, tenant_id: UUID, fields: dict[st
     statement = upsert.on_conflict_do_update(
         index_elements=[billing_issuers.c.tenant_id], set_={**fields, "updated_at": func.now()}
     ).returning(*billing_issuers.columns)
-    with mapped_errors():
-        return BillingIssuerRecord(**(await tx.execute(statement)).one()._mapping)
+    return BillingIssuerRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def issuer_of(tx: RequestTransaction, tenant_id: UUID) -> BillingIssuerRecord | None:

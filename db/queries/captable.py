@@ -20,7 +20,6 @@ from db.captable_records import (
     SnapshotRecord,
 )
 from db.captable_tables import captable_holdings, captable_objects, captable_snapshots, stakeholder_links
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -83,8 +82,7 @@ async def append(tx: RequestTransaction, tenant_id: UUID, rows: Sequence[NewLedg
         }
         for r in rows
     ]
-    with mapped_errors():
-        result = await tx.execute(insert(captable_objects).values(values).returning(captable_objects.c.seq))
+    result = await tx.execute(insert(captable_objects).values(values).returning(captable_objects.c.seq))
     seqs: Sequence[int] = result.scalars().all()  # captable_objects.seq is a bigint identity
     return max(seqs)
 
@@ -106,8 +104,7 @@ async def link(tx: RequestTransaction, tenant_id: UUID, stakeholder_id: str, vc_
         )
         .returning(stakeholder_links.c.tenant_id, stakeholder_links.c.stakeholder_id, stakeholder_links.c.vc_tenant_id)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).one()
+    row = (await tx.execute(statement)).one()
     return LinkRecord(**row._mapping)
 
 
@@ -117,8 +114,7 @@ async def unlink(tx: RequestTransaction, tenant_id: UUID, stakeholder_id: str) -
         .where(stakeholder_links.c.tenant_id == tenant_id, stakeholder_links.c.stakeholder_id == stakeholder_id)
         .returning(stakeholder_links.c.stakeholder_id)
     )
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None
 
 
 def _snapshot_values(snapshot: SnapshotRecord) -> dict[str, Any]:
@@ -158,13 +154,12 @@ async def save_snapshot(tx: RequestTransaction, snapshot: SnapshotRecord) -> Non
         index_elements=[captable_snapshots.c.tenant_id],
         set_={**{k: upsert.excluded[k] for k in values if k != "tenant_id"}, "computed_at": func.now()},
     )
-    with mapped_errors():
-        await tx.execute(upsert)
-        await tx.execute(delete(captable_holdings).where(captable_holdings.c.tenant_id == snapshot.tenant_id))
-        if snapshot.holdings:
-            await tx.execute(
-                insert(captable_holdings).values([_holding_values(snapshot.tenant_id, h) for h in snapshot.holdings])
-            )
+    await tx.execute(upsert)
+    await tx.execute(delete(captable_holdings).where(captable_holdings.c.tenant_id == snapshot.tenant_id))
+    if snapshot.holdings:
+        await tx.execute(
+            insert(captable_holdings).values([_holding_values(snapshot.tenant_id, h) for h in snapshot.holdings])
+        )
 
 
 async def snapshot_seq(tx: RequestTransaction, tenant_id: UUID) -> int | None:

@@ -8,7 +8,6 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
 
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import CompanyProfileRecord
 from db.session import RequestTransaction
@@ -29,8 +28,7 @@ async def visible_profiles_page(tx: RequestTransaction, window: Window) -> Page[
 
 async def insert_profile(tx: RequestTransaction, tenant_id: UUID, fields: dict[str, Any]) -> CompanyProfileRecord:
     statement = insert(company_profiles).values(tenant_id=tenant_id, **fields).returning(*company_profiles.columns)
-    with mapped_errors():
-        row = (await tx.execute(statement)).one()
+    row = (await tx.execute(statement)).one()
     return CompanyProfileRecord(**row._mapping)
 
 
@@ -43,6 +41,5 @@ async def update_profile(
         .values(**fields, updated_at=func.now())
         .returning(*company_profiles.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return CompanyProfileRecord(**row._mapping) if row else None

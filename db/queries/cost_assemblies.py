@@ -13,7 +13,6 @@ from sqlalchemy import Row, and_, case, func, insert, select, update
 
 from db.cost_records import AssemblyProgress, CostAssemblyRecord, CostImportRecord
 from db.cost_tables import cost_assemblies, cost_imports
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -30,8 +29,7 @@ async def insert_assembly(tx: RequestTransaction, tenant_id: UUID, **values: Any
         .values(tenant_id=tenant_id, created_by=tx.context.user_id, **values)
         .returning(*cost_assemblies.columns)
     )
-    with mapped_errors():
-        return _assembly((await tx.execute(statement)).one())
+    return _assembly((await tx.execute(statement)).one())
 
 
 async def insert_part(
@@ -51,8 +49,7 @@ async def insert_part(
         )
         .returning(*cost_imports.columns)
     )
-    with mapped_errors():
-        return CostImportRecord(**(await tx.execute(statement)).one()._mapping)
+    return CostImportRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def assembly_by_id(
@@ -108,8 +105,7 @@ async def update_assembly(tx: RequestTransaction, assembly_id: UUID, **fields: A
         .values(**fields)
         .returning(*cost_assemblies.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _assembly(row) if row else None
 
 

@@ -15,7 +15,6 @@ from sqlalchemy import Row, func, insert, select, text, update
 from cost.scope import AccountScope, scope_from_database_rows
 from db.cost_records import CloudAccountRecord, CostImportRecord
 from db.cost_tables import cloud_account_assignments, cloud_accounts, cost_imports, cost_period_locks
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -74,8 +73,7 @@ async def insert_account(
         .values(tenant_id=tenant_id, account_id=account_id, name=name, payer_account_id=payer_account_id)
         .returning(*cloud_accounts.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).one()
+    row = (await tx.execute(statement)).one()
     return CloudAccountRecord(**row._mapping)
 
 
@@ -89,8 +87,7 @@ async def update_account(
         .values(tenant_id=tenant_id, **fields)
         .returning(*cloud_accounts.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return CloudAccountRecord(**row._mapping) if row else None
 
 
@@ -132,14 +129,12 @@ async def insert_import(
         )
         .returning(*cost_imports.columns)
     )
-    with mapped_errors():
-        return _import((await tx.execute(statement)).one())
+    return _import((await tx.execute(statement)).one())
 
 
 async def defer_job(tx: RequestTransaction, *, queue: str, task: str, lock: str | None, args: str) -> int:
     """Queue a procrastinate job in this transaction (`args`: the task's keyword arguments as JSON)."""
-    with mapped_errors():
-        value = (await tx.execute(_DEFER, {"queue": queue, "task": task, "lock": lock, "args": args})).scalar_one()
+    value = (await tx.execute(_DEFER, {"queue": queue, "task": task, "lock": lock, "args": args})).scalar_one()
     return int(value)
 
 
@@ -160,8 +155,7 @@ async def update_import(tx: RequestTransaction, import_id: UUID, **fields: Any) 
     statement = (
         update(cost_imports).where(cost_imports.c.id == import_id).values(**fields).returning(*cost_imports.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _import(row) if row else None
 
 
@@ -177,8 +171,7 @@ async def claim_import(tx: RequestTransaction, import_id: UUID, *, retry: bool =
         .values(status="running", started_at=func.now(), bytes=0, rows=0)
         .returning(*cost_imports.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _import(row) if row else None
 
 

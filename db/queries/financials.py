@@ -10,7 +10,6 @@ from uuid import UUID
 
 from sqlalchemy import delete, insert, select, tuple_, update
 
-from db.errors import mapped_errors
 from db.financials_records import FinancialLineRecord, FinancialReportRecord
 from db.financials_tables import financial_report_lines, financial_reports
 from db.pagination import Page, Window, counter, keyset, page_of
@@ -74,8 +73,7 @@ async def insert_report(tx: RequestTransaction, tenant_id: UUID, fields: Mapping
         .values(tenant_id=tenant_id, created_by=tx.context.user_id, **fields)
         .returning(*financial_reports.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).one()
+    row = (await tx.execute(statement)).one()
     return FinancialReportRecord(**row._mapping)
 
 
@@ -89,21 +87,17 @@ async def update_report(
         .values(**fields)
         .returning(*financial_reports.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return FinancialReportRecord(**row._mapping) if row else None
 
 
 async def replace_lines(
     tx: RequestTransaction, tenant_id: UUID, report_id: UUID, lines: Sequence[Mapping[str, Any]]
 ) -> None:
-    with mapped_errors():
-        await tx.execute(
-            delete(financial_report_lines).where(_lines.tenant_id == tenant_id, _lines.report_id == report_id)
-        )
-        if lines:
-            rows = [{"tenant_id": tenant_id, "report_id": report_id, **line} for line in lines]
-            await tx.execute(insert(financial_report_lines).values(rows))
+    await tx.execute(delete(financial_report_lines).where(_lines.tenant_id == tenant_id, _lines.report_id == report_id))
+    if lines:
+        rows = [{"tenant_id": tenant_id, "report_id": report_id, **line} for line in lines]
+        await tx.execute(insert(financial_report_lines).values(rows))
 
 
 async def finalize_report(tx: RequestTransaction, tenant_id: UUID, report_id: UUID) -> FinancialReportRecord | None:
@@ -116,5 +110,4 @@ async def delete_report(tx: RequestTransaction, tenant_id: UUID, report_id: UUID
         .where(_reports.tenant_id == tenant_id, _reports.id == report_id)
         .returning(_reports.id)
     )
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None

@@ -9,7 +9,6 @@ from sqlalchemy import Row, Table, delete, insert, select, update
 
 from db.captable_records import FundFlowRecord, FundInvestmentRecord, FundRecord
 from db.captable_tables import capital_calls, distributions, fund_commitments, fund_investments, funds
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -41,8 +40,7 @@ async def create_fund(
         .values(tenant_id=tenant_id, name=name, currency=currency, vintage_year=vintage_year)
         .returning(*funds.columns)
     )
-    with mapped_errors():
-        return _fund((await tx.execute(statement)).one())
+    return _fund((await tx.execute(statement)).one())
 
 
 async def update_fund(
@@ -54,15 +52,13 @@ async def update_fund(
         .values(**fields)
         .returning(*funds.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _fund(row) if row else None
 
 
 async def delete_fund(tx: RequestTransaction, tenant_id: UUID, fund_id: UUID) -> bool:
     statement = delete(funds).where(funds.c.tenant_id == tenant_id, funds.c.id == fund_id).returning(funds.c.id)
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None
 
 
 async def fund_by_id(tx: RequestTransaction, tenant_id: UUID, fund_id: UUID) -> FundRecord | None:
@@ -81,15 +77,13 @@ async def add_flow(
 ) -> FundFlowRecord:
     table, _ = FLOWS[kind]
     statement = insert(table).values(tenant_id=tenant_id, fund_id=fund_id, **values).returning(*table.columns)
-    with mapped_errors():
-        return _flow(kind, (await tx.execute(statement)).one())
+    return _flow(kind, (await tx.execute(statement)).one())
 
 
 async def delete_flow(tx: RequestTransaction, kind: str, tenant_id: UUID, flow_id: UUID) -> bool:
     table, _ = FLOWS[kind]
     statement = delete(table).where(table.c.tenant_id == tenant_id, table.c.id == flow_id).returning(table.c.id)
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None
 
 
 async def flows_of(tx: RequestTransaction, kind: str, tenant_id: UUID, fund_id: UUID) -> list[FundFlowRecord]:
@@ -116,8 +110,7 @@ async def add_investment(
         )
         .returning(*fund_investments.columns)
     )
-    with mapped_errors():
-        return FundInvestmentRecord(**(await tx.execute(statement)).one()._mapping)
+    return FundInvestmentRecord(**(await tx.execute(statement)).one()._mapping)
 
 
 async def delete_investment(tx: RequestTransaction, tenant_id: UUID, investment_id: UUID) -> bool:
@@ -126,8 +119,7 @@ async def delete_investment(tx: RequestTransaction, tenant_id: UUID, investment_
         .where(fund_investments.c.tenant_id == tenant_id, fund_investments.c.id == investment_id)
         .returning(fund_investments.c.id)
     )
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None
 
 
 async def investments_of(tx: RequestTransaction, tenant_id: UUID, fund_id: UUID) -> list[FundInvestmentRecord]:

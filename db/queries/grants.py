@@ -8,7 +8,6 @@ from uuid import UUID
 
 from sqlalchemy import insert, or_, select, text, update
 
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import GrantRecord
 from db.session import RequestTransaction
@@ -23,19 +22,18 @@ async def startup_id_by_slug(tx: RequestTransaction, slug: str) -> UUID | None:
 async def request_grant(
     tx: RequestTransaction, startup_id: UUID, vc_tenant_id: UUID, scopes: Sequence[str]
 ) -> GrantRecord:
-    with mapped_errors():
-        row = (
-            await tx.execute(
-                insert(portfolio_grants)
-                .values(
-                    tenant_id=startup_id,
-                    vc_tenant_id=vc_tenant_id,
-                    requested_scopes=list(scopes),
-                    requested_by=tx.context.user_id,
-                )
-                .returning(*portfolio_grants.columns)
+    row = (
+        await tx.execute(
+            insert(portfolio_grants)
+            .values(
+                tenant_id=startup_id,
+                vc_tenant_id=vc_tenant_id,
+                requested_scopes=list(scopes),
+                requested_by=tx.context.user_id,
             )
-        ).one()
+            .returning(*portfolio_grants.columns)
+        )
+    ).one()
     return GrantRecord(**row._mapping)
 
 
@@ -53,15 +51,14 @@ async def decide_grant(
     expires_at: datetime | None,
 ) -> GrantRecord | None:
     """Update the grant as the startup; None when the policies let no row change."""
-    with mapped_errors():
-        row = (
-            await tx.execute(
-                update(portfolio_grants)
-                .where(portfolio_grants.c.tenant_id == grant.tenant_id, portfolio_grants.c.id == grant.id)
-                .values(status=status, scopes=list(scopes), expires_at=expires_at, decided_by=tx.context.user_id)
-                .returning(*portfolio_grants.columns)
-            )
-        ).first()
+    row = (
+        await tx.execute(
+            update(portfolio_grants)
+            .where(portfolio_grants.c.tenant_id == grant.tenant_id, portfolio_grants.c.id == grant.id)
+            .values(status=status, scopes=list(scopes), expires_at=expires_at, decided_by=tx.context.user_id)
+            .returning(*portfolio_grants.columns)
+        )
+    ).first()
     return GrantRecord(**row._mapping) if row else None
 
 

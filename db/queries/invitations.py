@@ -12,7 +12,6 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, Integer, and_, func, insert, literal_column, or_, select, text
 
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import InvitationRecord
 from db.session import RequestTransaction
@@ -37,12 +36,11 @@ def _status_is(status: str) -> ColumnElement[bool]:
 
 
 async def create_invitation(tx: RequestTransaction, tenant_id: UUID, email: str, role: str) -> InvitationRecord:
-    with mapped_errors():
-        row = (
-            await tx.execute(
-                insert(invitations).values(tenant_id=tenant_id, email=email, role=role).returning(*invitations.columns)
-            )
-        ).one()
+    row = (
+        await tx.execute(
+            insert(invitations).values(tenant_id=tenant_id, email=email, role=role).returning(*invitations.columns)
+        )
+    ).one()
     return InvitationRecord(**row._mapping)
 
 
@@ -76,8 +74,7 @@ async def my_pending_page(tx: RequestTransaction, window: Window) -> Page[Invita
 
 async def _answer(tx: RequestTransaction, function: str, invitation_id: UUID) -> InvitationRecord | None:
     statement = text(f"select {_COLUMNS} from app.{function}(:id)")
-    with mapped_errors():
-        row = (await tx.execute(statement, {"id": invitation_id})).first()
+    row = (await tx.execute(statement, {"id": invitation_id})).first()
     return InvitationRecord(**row._mapping) if row else None
 
 

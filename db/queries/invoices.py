@@ -18,7 +18,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from db.billing_records import InvoiceLineRecord, InvoiceRecord, InvoiceRunRecord
 from db.billing_tables import invoice_lines, invoice_runs, invoices
 from db.cost_tables import cost_period_locks
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -74,8 +73,7 @@ async def invoice_by_idempotency_key(tx: RequestTransaction, operator_id: UUID, 
 
 async def insert_draft(tx: RequestTransaction, values: dict[str, Any]) -> InvoiceRecord:
     statement = insert(invoices).values(**values).returning(*invoices.columns)
-    with mapped_errors():
-        return _invoice((await tx.execute(statement)).one())
+    return _invoice((await tx.execute(statement)).one())
 
 
 async def insert_lines(
@@ -84,8 +82,7 @@ async def insert_lines(
     if not lines:
         return
     rows = [{**line, "tenant_id": tenant_id, "invoice_id": invoice_id, "position": i} for i, line in enumerate(lines)]
-    with mapped_errors():
-        await tx.execute(insert(invoice_lines), rows)
+    await tx.execute(insert(invoice_lines), rows)
 
 
 async def set_status(
@@ -101,8 +98,7 @@ async def set_status(
         .values(**values)
         .returning(*invoices.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _invoice(row) if row else None
 
 
@@ -132,8 +128,7 @@ async def lock_period(tx: RequestTransaction, operator_id: UUID, period: str, re
         .values(tenant_id=operator_id, period=period, locked_by=tx.context.user_id, reason=reason)
         .on_conflict_do_nothing(index_elements=[cost_period_locks.c.tenant_id, cost_period_locks.c.period])
     )
-    with mapped_errors():
-        await tx.execute(statement)
+    await tx.execute(statement)
 
 
 # -- close-all runs -----------------------------------------------------------------------------------------
@@ -149,8 +144,7 @@ async def insert_run(tx: RequestTransaction, tenant_id: UUID, period: str) -> In
         .values(tenant_id=tenant_id, period=period, created_by=tx.context.user_id)
         .returning(*invoice_runs.columns)
     )
-    with mapped_errors():
-        return _run((await tx.execute(statement)).one())
+    return _run((await tx.execute(statement)).one())
 
 
 async def run_by_id(tx: RequestTransaction, run_id: UUID) -> InvoiceRunRecord | None:
@@ -162,8 +156,7 @@ async def update_run(tx: RequestTransaction, run_id: UUID, **fields: Any) -> Inv
     statement = (
         update(invoice_runs).where(invoice_runs.c.id == run_id).values(**fields).returning(*invoice_runs.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _run(row) if row else None
 
 
@@ -189,8 +182,7 @@ async def claim_run(
         )
         .returning(*invoice_runs.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _run(row) if row else None
 
 

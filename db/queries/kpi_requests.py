@@ -8,7 +8,6 @@ from uuid import UUID
 
 from sqlalchemy import insert, or_, select, text, update
 
-from db.errors import mapped_errors
 from db.financials_records import KpiRequestRecord
 from db.financials_tables import kpi_requests
 from db.pagination import Page, Window, counter, keyset, page_of
@@ -25,8 +24,7 @@ async def granted_tenants(tx: RequestTransaction, scope: str) -> list[UUID]:
 
 async def insert_request(tx: RequestTransaction, fields: Mapping[str, Any]) -> KpiRequestRecord:
     statement = insert(kpi_requests).values(requested_by=tx.context.user_id, **fields).returning(*kpi_requests.columns)
-    with mapped_errors():
-        row = (await tx.execute(statement)).one()
+    row = (await tx.execute(statement)).one()
     return KpiRequestRecord(**row._mapping)
 
 
@@ -56,6 +54,5 @@ async def set_status(
         .values(**fields)
         .returning(*kpi_requests.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return KpiRequestRecord(**row._mapping) if row else None

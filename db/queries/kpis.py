@@ -22,7 +22,6 @@ from sqlalchemy import (
     update,
 )
 
-from db.errors import mapped_errors
 from db.financials_records import KpiDefinitionRecord, KpiReportRecord, KpiValueRecord
 from db.financials_tables import kpi_definitions, kpi_reports, kpi_values
 from db.session import RequestTransaction
@@ -47,8 +46,7 @@ async def definition_by_id(tx: RequestTransaction, definition_id: UUID) -> KpiDe
 
 async def insert_definition(tx: RequestTransaction, tenant_id: UUID, fields: Mapping[str, Any]) -> KpiDefinitionRecord:
     statement = insert(kpi_definitions).values(tenant_id=tenant_id, **fields).returning(*kpi_definitions.columns)
-    with mapped_errors():
-        row = (await tx.execute(statement)).one()
+    row = (await tx.execute(statement)).one()
     return KpiDefinitionRecord(**row._mapping)
 
 
@@ -61,8 +59,7 @@ async def update_definition(
         .values(**fields)
         .returning(*kpi_definitions.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return KpiDefinitionRecord(**row._mapping) if row else None
 
 
@@ -70,8 +67,7 @@ async def delete_definition(tx: RequestTransaction, tenant_id: UUID, definition_
     statement = (
         delete(kpi_definitions).where(_defs.tenant_id == tenant_id, _defs.id == definition_id).returning(_defs.id)
     )
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None
 
 
 # Reports and values --------------------------------------------------------------------------------------
@@ -213,8 +209,7 @@ async def insert_report(tx: RequestTransaction, tenant_id: UUID, fields: Mapping
         .values(tenant_id=tenant_id, created_by=tx.context.user_id, **fields)
         .returning(*kpi_reports.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).one()
+    row = (await tx.execute(statement)).one()
     return KpiReportRecord(**row._mapping)
 
 
@@ -227,24 +222,20 @@ async def update_report(
         .values(**fields)
         .returning(*kpi_reports.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return KpiReportRecord(**row._mapping) if row else None
 
 
 async def replace_values(tx: RequestTransaction, tenant_id: UUID, report_id: UUID, values: Mapping[UUID, Any]) -> None:
     """Replace the report's values with `values` (definition id → Decimal)."""
-    with mapped_errors():
-        await tx.execute(delete(kpi_values).where(_values.tenant_id == tenant_id, _values.report_id == report_id))
-        if values:
-            rows = [
-                {"tenant_id": tenant_id, "report_id": report_id, "definition_id": d, "value": v}
-                for d, v in values.items()
-            ]
-            await tx.execute(insert(kpi_values).values(rows))
+    await tx.execute(delete(kpi_values).where(_values.tenant_id == tenant_id, _values.report_id == report_id))
+    if values:
+        rows = [
+            {"tenant_id": tenant_id, "report_id": report_id, "definition_id": d, "value": v} for d, v in values.items()
+        ]
+        await tx.execute(insert(kpi_values).values(rows))
 
 
 async def delete_report(tx: RequestTransaction, tenant_id: UUID, report_id: UUID) -> bool:
     statement = delete(kpi_reports).where(_reports.tenant_id == tenant_id, _reports.id == report_id)
-    with mapped_errors():
-        return (await tx.execute(statement.returning(_reports.id))).first() is not None
+    return (await tx.execute(statement.returning(_reports.id))).first() is not None

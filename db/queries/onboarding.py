@@ -10,7 +10,7 @@ import psycopg.errors
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from db.errors import DatabaseError, mapped_errors
+from db.errors import DatabaseError
 from db.records import InvitationRecord, TenantRecord
 from db.session import RequestTransaction
 from db.tables import invitations, tenants
@@ -30,8 +30,7 @@ async def provision_user(
     statement = text("select app.provision_user(:issuer, :subject, :email, :name)")
     params = {"issuer": issuer, "subject": subject, "email": trusted_email, "name": name}
     try:
-        with mapped_errors():
-            return UUID(str((await tx.execute(statement, params)).scalar_one()))
+        return UUID(str((await tx.execute(statement, params)).scalar_one()))
     except DBAPIError as error:
         if isinstance(error.orig, psycopg.errors.InvalidAuthorizationSpecification):
             raise IdentityRefused(getattr(error.orig.diag, "message_primary", None) or str(error.orig)) from error
@@ -40,14 +39,12 @@ async def provision_user(
 
 async def create_tenant(tx: RequestTransaction, slug: str, name: str, kind: str) -> TenantRecord:
     statement = text(f"select {_TENANT_COLUMNS} from app.create_tenant(:slug, :name, :kind)")
-    with mapped_errors():
-        row = (await tx.execute(statement, {"slug": slug, "name": name, "kind": kind})).one()
+    row = (await tx.execute(statement, {"slug": slug, "name": name, "kind": kind})).one()
     return TenantRecord(**row._mapping)
 
 
 async def create_customer(tx: RequestTransaction, slug: str, name: str, owner_email: str) -> InvitationRecord:
     """The invitation of the new customer's first owner (the customer is its tenant)."""
     statement = text(f"select {_INVITATION_COLUMNS} from app.create_customer(:slug, :name, :email)")
-    with mapped_errors():
-        row = (await tx.execute(statement, {"slug": slug, "name": name, "email": owner_email})).one()
+    row = (await tx.execute(statement, {"slug": slug, "name": name, "email": owner_email})).one()
     return InvitationRecord(**row._mapping)

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.cost_records import CostAssemblyRecord, ReportSourceRecord
 from db.cost_tables import cost_assemblies, cost_report_sources
-from db.errors import mapped_errors
 from db.session import RequestTransaction
 
 
@@ -48,8 +47,7 @@ async def insert_source(
         .on_conflict_do_nothing(index_elements=["tenant_id", "location"])
         .returning(*cost_report_sources.columns)
     )
-    with mapped_errors():
-        row = (await tx.execute(statement)).first()
+    row = (await tx.execute(statement)).first()
     return _record(row) if row else None
 
 
@@ -77,8 +75,7 @@ async def record_sync(tx: RequestTransaction, source_id: UUID, **fields: Any) ->
         .where(cost_report_sources.c.id == source_id)
         .values(last_synced_at=func.now(), **fields)
     )
-    with mapped_errors():
-        await tx.execute(statement)
+    await tx.execute(statement)
 
 
 async def known_delivery(

@@ -14,7 +14,6 @@ from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
 
-from db.errors import mapped_errors
 from db.session import RequestTransaction
 from db.staged_import_tables import staged_import_items, staged_imports
 
@@ -84,33 +83,32 @@ async def create(
     changes: Sequence[Mapping[str, Any]],
     items: Sequence[NewDraftItem],
 ) -> UUID:
-    with mapped_errors():
-        draft_id: UUID = (
-            await tx.execute(
-                insert(staged_imports)
-                .values(
-                    tenant_id=tenant_id,
-                    format=format,
-                    source_version=source_version,
-                    manifest=dict(manifest),
-                    changes=list(changes),
-                )
-                .returning(staged_imports.c.id)
+    draft_id: UUID = (
+        await tx.execute(
+            insert(staged_imports)
+            .values(
+                tenant_id=tenant_id,
+                format=format,
+                source_version=source_version,
+                manifest=dict(manifest),
+                changes=list(changes),
             )
-        ).scalar_one()
-        rows = [
-            {
-                "tenant_id": tenant_id,
-                "import_id": draft_id,
-                "position": n,
-                "file_type": i.file_type,
-                "filepath": i.filepath,
-                "item": dict(i.item),
-            }
-            for n, i in enumerate(items)
-        ]
-        for start in range(0, len(rows), _BATCH):
-            await tx.execute(insert(staged_import_items).values(rows[start : start + _BATCH]))
+            .returning(staged_imports.c.id)
+        )
+    ).scalar_one()
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "import_id": draft_id,
+            "position": n,
+            "file_type": i.file_type,
+            "filepath": i.filepath,
+            "item": dict(i.item),
+        }
+        for n, i in enumerate(items)
+    ]
+    for start in range(0, len(rows), _BATCH):
+        await tx.execute(insert(staged_import_items).values(rows[start : start + _BATCH]))
     return draft_id
 
 
@@ -145,8 +143,7 @@ async def change_item(
         .values(**values)
         .returning(staged_import_items.c.position)
     )
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None
 
 
 async def mark_committed(tx: RequestTransaction, tenant_id: UUID, draft_id: UUID) -> bool:
@@ -156,5 +153,4 @@ async def mark_committed(tx: RequestTransaction, tenant_id: UUID, draft_id: UUID
         .values(status="committed")
         .returning(staged_imports.c.id)
     )
-    with mapped_errors():
-        return (await tx.execute(statement)).first() is not None
+    return (await tx.execute(statement)).first() is not None

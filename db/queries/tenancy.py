@@ -8,7 +8,6 @@ from uuid import UUID
 
 from sqlalchemy import delete, func, select, update
 
-from db.errors import mapped_errors
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import MembershipRecord, TenantRecord, UserRecord
 from db.session import RequestTransaction
@@ -93,25 +92,23 @@ async def membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID) -> 
 async def set_membership_role(
     tx: RequestTransaction, tenant_id: UUID, user_id: UUID, role: str
 ) -> MembershipRecord | None:
-    with mapped_errors():
-        row = (
-            await tx.execute(
-                update(memberships)
-                .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
-                .values(role=role)
-                .returning(*memberships.columns)
-            )
-        ).first()
+    row = (
+        await tx.execute(
+            update(memberships)
+            .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
+            .values(role=role)
+            .returning(*memberships.columns)
+        )
+    ).first()
     return MembershipRecord(**row._mapping) if row else None
 
 
 async def delete_membership(tx: RequestTransaction, tenant_id: UUID, user_id: UUID) -> bool:
-    with mapped_errors():
-        result = await tx.execute(
-            delete(memberships)
-            .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
-            .returning(memberships.c.user_id)
-        )
+    result = await tx.execute(
+        delete(memberships)
+        .where(memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id)
+        .returning(memberships.c.user_id)
+    )
     return result.first() is not None
 
 
