@@ -170,3 +170,26 @@ async def test_a_job_runs_only_as_its_requester_and_only_once(
     again = await run_job(admin, import_id)
     assert done.status == again.status == "succeeded"
     assert again.finished_at == done.finished_at
+
+
+async def test_a_requester_who_left_the_operator_is_refused_and_nothing_runs(
+    cost_gql: GraphQL,
+    run_job: RunJob,
+    world: World,
+    tmp_path: Path,
+    cost_store: CostStore,
+    owner_conn: psycopg.Connection,
+) -> None:
+    admin = world.actor("billing_admin")
+    queued = await cost_gql(admin, IMPORT, {"path": str(_good(tmp_path, uuid.uuid4().hex[:12]))})
+    import_id = queued["data"]["importCostReport"]["id"]
+    listing = store_listing(cost_store)
+    owner_conn.execute(
+        "delete from memberships where user_id = %s and tenant_id = %s", (admin.user_id, admin.tenant_id)
+    )
+
+    with pytest.raises(JobRefused, match="not visible to its requester's context"):
+        await run_job(admin, import_id)  # the job's first stage resolves its requester again: no longer a member
+    row = owner_conn.execute("select status, started_at from cost_imports where id = %s", (import_id,)).fetchone()
+    assert row == ("queued", None)
+    assert store_listing(cost_store) == listing
