@@ -88,7 +88,7 @@ def mapped_errors() -> Iterator[None]:
             raise UniqueViolation(_message(original), **names) from wrapped
         if isinstance(original, psycopg.errors.IntegrityError):
             raise ConstraintViolation(_message(original), **names) from wrapped
-        if isinstance(original, psycopg.errors.DataException):
+        if isinstance(original, psycopg.DataError):
             raise InvalidValue(_message(original)) from wrapped
         if isinstance(original, psycopg.errors.QueryCanceled):
             raise StatementTimeout(_message(original)) from wrapped

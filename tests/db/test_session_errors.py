@@ -4,7 +4,7 @@ statement or the commit raised them, so the query functions need not map them ag
 import pytest
 from sqlalchemy import text
 
-from db.errors import TransactionClosed, UniqueViolation
+from db.errors import InvalidValue, TransactionClosed, UniqueViolation
 from db.session import Database, DbContext
 from tests.plugins.database import TestDatabase
 from tests.plugins.world import World
@@ -62,5 +62,22 @@ async def test_a_deferred_constraint_refused_at_commit_arrives_mapped(
         with pytest.raises(UniqueViolation) as raised:
             await tx.__aexit__(None, None, None)
         assert raised.value.constraint == "deferred_probe_x_key"
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["select 1 / 0", "select 1e400::numeric(38, 18)", "select 'x'::int", "select (2 ^ 40)::int"],
+    ids=["division-by-zero", "numeric-overflow", "bad-text", "integer-out-of-range"],
+)
+async def test_a_value_the_database_cannot_hold_arrives_as_invalid_value(
+    test_database: TestDatabase, world: World, statement: str
+) -> None:
+    db = Database(test_database.app_url, pool_size=1)
+    try:
+        async with db.transaction(_context(world)) as tx:
+            with pytest.raises(InvalidValue):
+                await tx.execute(text(statement))
     finally:
         await db.dispose()
