@@ -429,7 +429,7 @@ async def test_no_subscription_outlives_its_token(ws_url: str, cost_gql: GraphQL
     async with _socket(ws_url) as socket:
         await _send(
             socket,
-            {"type": "connection_init", "payload": {"authorization": f"Bearer {token_for(admin, ttl_seconds=2)}"}},
+            {"type": "connection_init", "payload": {"authorization": f"Bearer {token_for(admin, ttl_seconds=6)}"}},
         )
         assert await _receive(socket) == {"type": "connection_ack"}
         await _send(
