@@ -2,10 +2,28 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+
+class CostImportStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+
+
+class CostAssemblyStatus(enum.StrEnum):
+    QUEUED = "queued"
+    PUBLISHING = "publishing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DUPLICATE = "duplicate"
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)
@@ -33,7 +51,7 @@ class CostImportRecord:
     bytes_total: int | None
     periods: list[str]
     accounts: list[str]
-    status: str
+    status: CostImportStatus
     error: dict[str, Any] | None
     job_id: int | None
     created_by: UUID
@@ -45,6 +63,10 @@ class CostImportRecord:
     assembly_id: UUID | None = None  # a part of that assembly; None: a single-file import
     part_index: int | None = None
     staged: list[dict[str, Any]] | None = None  # the part's unpublished files
+
+    def __post_init__(self) -> None:
+        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown status fails here, not later.
+        object.__setattr__(self, "status", CostImportStatus(self.status))
 
     @property
     def finished(self) -> bool:
@@ -64,7 +86,7 @@ class CostAssemblyRecord:
     period: str
     assembly_key: str
     parts_total: int
-    status: str  # queued | publishing | succeeded | failed | duplicate | superseded
+    status: CostAssemblyStatus
     late_data: str
     error: dict[str, Any] | None
     rehomed: list[dict[str, Any]]
@@ -73,6 +95,9 @@ class CostAssemblyRecord:
     created_by: UUID
     created_at: datetime
     finished_at: datetime | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", CostAssemblyStatus(self.status))
 
     @property
     def finished(self) -> bool:

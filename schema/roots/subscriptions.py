@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from db.cost_records import CostAssemblyStatus, CostImportStatus
 from resolvers.billing import runs
 from resolvers.common.context import RequestContext
 from resolvers.common.subscriptions import progress
@@ -16,8 +17,8 @@ from resolvers.costs import assemblies as cost_assemblies
 from resolvers.costs import imports as cost_imports
 from schema.outcomes import parse_id
 from schema.types.billing import InvoiceRun, InvoiceRunStatus
-from schema.types.cost_assemblies import CostAssembly, CostAssemblyStatus
-from schema.types.costs import CostImport, CostImportStatus
+from schema.types.cost_assemblies import CostAssembly
+from schema.types.costs import CostImport
 
 Ctx = Info[RequestContext, None]
 

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import strawberry
 
 from cost import LateData
+from db.cost_records import CostAssemblyStatus
 from resolvers.costs.assemblies import AssemblyView
 from schema.types.costs import CostImport, CostImportError, RehomedPeriod
 from schema.types.counts import Count
 
-
-@strawberry.enum(
+strawberry.enum(
+    CostAssemblyStatus,
+    name="CostAssemblyStatus",
     description="QUEUED: parts importing; PUBLISHING: every part staged, publication queued; "
     "SUCCEEDED: published (it replaced the previous assembly of its report and period); FAILED: "
     "nothing published, see `error`; DUPLICATE: this delivery was imported before; SUPERSEDED: a "
-    "newer assembly of the same report and period was published first."
+    "newer assembly of the same report and period was published first.",
 )
-class CostAssemblyStatus(enum.Enum):
-    QUEUED = "queued"
-    PUBLISHING = "publishing"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    DUPLICATE = "duplicate"
-    SUPERSEDED = "superseded"
 
 
 @strawberry.type(
@@ -67,7 +61,7 @@ class CostAssembly:
             )
         return cls(
             id=strawberry.ID(str(r.id)),
-            status=CostAssemblyStatus(r.status),
+            status=r.status,
             manifest=r.manifest_uri,
             source=r.source_name,
             kind=r.kind,

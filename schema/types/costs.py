@@ -12,7 +12,7 @@ import strawberry
 from strawberry.types import Info
 
 from cost import Dimension, LateData, Metric
-from db.cost_records import CloudAccountRecord, CostImportRecord
+from db.cost_records import CloudAccountRecord, CostImportRecord, CostImportStatus
 from resolvers.common.context import RequestContext
 from schema.types.counts import Count
 from schema.types.node import Node
@@ -48,13 +48,7 @@ strawberry.enum(
 )
 
 
-@strawberry.enum
-class CostImportStatus(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    DUPLICATE = "duplicate"
+strawberry.enum(CostImportStatus, name="CostImportStatus")
 
 
 strawberry.enum(
@@ -199,7 +193,7 @@ class CostImport(Node):
             )
         return cls(
             id=strawberry.ID(str(record.id)),
-            status=CostImportStatus(record.status),
+            status=record.status,
             source_uri=record.source_uri,
             source_name=record.source_name,
             sha256=record.sha256,

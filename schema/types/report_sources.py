@@ -9,8 +9,8 @@ import strawberry
 
 from cost import LateData
 from cost.report_sources import ReportFormat
+from db.cost_records import CostAssemblyStatus
 from resolvers.costs.report_sources import ReportSourceView, SyncOutcome
-from schema.types.cost_assemblies import CostAssemblyStatus
 
 
 @strawberry.enum(
@@ -61,7 +61,7 @@ class ReportSource:
             last_manifest_modified_at=r.last_manifest_at,
             last_error=r.last_error,
             last_assembly_id=strawberry.ID(str(last.id)) if last else None,
-            last_assembly_status=CostAssemblyStatus(last.status) if last else None,
+            last_assembly_status=last.status if last else None,
             lag_seconds=view.lag_seconds(datetime.now(UTC)),
         )
 
