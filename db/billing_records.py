@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+
+class InvoiceStatus(enum.StrEnum):
+    DRAFT = "draft"
+    CLOSED = "closed"
+    VOID = "void"
+
+
+class InvoiceKind(enum.StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class InvoiceRunStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -136,9 +155,9 @@ class InvoiceRecord:
     id: UUID
     operator_id: UUID
     number: int | None
-    kind: str
+    kind: InvoiceKind
     period: str
-    status: str
+    status: InvoiceStatus
     currency: str
     subtotal: Decimal
     tax: Decimal
@@ -161,13 +180,18 @@ class InvoiceRecord:
     details: dict[str, Any] = field(default_factory=dict, compare=False)
     lines: tuple[InvoiceLineRecord, ...] = field(default=(), compare=False)
 
+    def __post_init__(self) -> None:
+        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown value fails here, not later.
+        object.__setattr__(self, "kind", InvoiceKind(self.kind))
+        object.__setattr__(self, "status", InvoiceStatus(self.status))
+
 
 @dataclass(frozen=True)
 class InvoiceRunRecord:
     tenant_id: UUID
     id: UUID
     period: str
-    status: str
+    status: InvoiceRunStatus
     total: int
     closed: int
     already_closed: int
@@ -179,6 +203,9 @@ class InvoiceRunRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", InvoiceRunStatus(self.status))
 
     @property
     def finished(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from db.billing_records import InvoiceStatus
 from resolvers.billing import customers, documents, drafts, plans, reads, runs
 from resolvers.billing import margins as billing_margins
 from resolvers.common import cursors
@@ -17,7 +18,6 @@ from schema.types.billing import (
     Invoice,
     InvoicePreview,
     InvoiceRun,
-    InvoiceStatus,
     MarginGroupBy,
     MarginRow,
     PricingPlan,

@@ -9,6 +9,7 @@ from uuid import UUID
 import strawberry
 from strawberry.types import Info
 
+from db.billing_records import InvoiceRunStatus
 from db.cost_records import CostAssemblyStatus, CostImportStatus
 from resolvers.billing import runs
 from resolvers.common.context import RequestContext
@@ -16,7 +17,7 @@ from resolvers.common.subscriptions import progress
 from resolvers.costs import assemblies as cost_assemblies
 from resolvers.costs import imports as cost_imports
 from schema.outcomes import parse_id
-from schema.types.billing import InvoiceRun, InvoiceRunStatus
+from schema.types.billing import InvoiceRun
 from schema.types.cost_assemblies import CostAssembly
 from schema.types.costs import CostImport
 

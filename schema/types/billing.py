@@ -32,9 +32,12 @@ from db.billing_records import (
     CustomerBillingRecord,
     CustomItemRecord,
     ExchangeRateRecord,
+    InvoiceKind,
     InvoiceLineRecord,
     InvoiceRecord,
     InvoiceRunRecord,
+    InvoiceRunStatus,
+    InvoiceStatus,
     PlanVersionRecord,
     TaxRateRecord,
 )
@@ -84,17 +87,8 @@ strawberry.enum(ItemAmount, name="ItemAmountType")
 strawberry.enum(Recurrence, name="ItemRecurrence")
 
 
-@strawberry.enum
-class InvoiceStatus(enum.Enum):
-    DRAFT = "draft"
-    CLOSED = "closed"
-    VOID = "void"
-
-
-@strawberry.enum
-class InvoiceKind(enum.Enum):
-    INVOICE = "invoice"
-    CREDIT_NOTE = "credit_note"
+strawberry.enum(InvoiceStatus, name="InvoiceStatus")
+strawberry.enum(InvoiceKind, name="InvoiceKind")
 
 
 @strawberry.enum(description="HTML or PDF; the document comes back base64-encoded.")
@@ -457,9 +451,9 @@ class Invoice(Node):
         return cls(
             id=strawberry.ID(str(record.id)),
             number=record.number,
-            kind=InvoiceKind(record.kind),
+            kind=record.kind,
             period=record.period,
-            status=InvoiceStatus(record.status),
+            status=record.status,
             currency=record.currency,
             subtotal=_money(record.subtotal, record.currency),
             tax=_money(record.tax, record.currency),
@@ -544,12 +538,7 @@ class InvoiceVoided:
         )
 
 
-@strawberry.enum
-class InvoiceRunStatus(enum.Enum):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
+strawberry.enum(InvoiceRunStatus, name="InvoiceRunStatus")
 
 
 @strawberry.type(description="A job closing every billed tenant's invoice for a period, and its progress.")
@@ -572,7 +561,7 @@ class InvoiceRun(Node):
         return cls(
             id=strawberry.ID(str(record.id)),
             period=record.period,
-            status=InvoiceRunStatus(record.status),
+            status=record.status,
             total=record.total,
             closed=record.closed,
             already_closed=record.already_closed,
