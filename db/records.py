@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -34,6 +35,20 @@ class MembershipRecord:
     created_at: datetime
 
 
+class InvitationStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    REVOKED = "revoked"
+    EXPIRED = "expired"
+
+
+class GrantStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    ACTIVE = "active"
+    REVOKED = "revoked"
+
+
 @dataclass(frozen=True)
 class InvitationRecord:
     tenant_id: UUID
@@ -43,9 +58,13 @@ class InvitationRecord:
     invited_by: UUID | None
     created_at: datetime
     expires_at: datetime
-    status: str
+    status: InvitationStatus
     accepted_by: UUID | None
     responded_at: datetime | None
+
+    def __post_init__(self) -> None:
+        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown status fails here, not later.
+        object.__setattr__(self, "status", InvitationStatus(self.status))
 
 
 @dataclass(frozen=True)
@@ -55,12 +74,15 @@ class GrantRecord:
     vc_tenant_id: UUID
     requested_scopes: list[str]
     scopes: list[str]
-    status: str
+    status: GrantStatus
     expires_at: datetime | None
     requested_by: UUID | None
     decided_by: UUID | None
     created_at: datetime
     updated_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", GrantStatus(self.status))
 
 
 @dataclass(frozen=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
+from db.records import GrantStatus, InvitationStatus
 from policies.principal import Role
 from resolvers.common import audit, cursors
 from resolvers.common.context import RequestContext
 from resolvers.common.pages import page_request
 from resolvers.tenancy import companies, grants, invitations, tenants
 from schema.types.audit import AuditEvent
-from schema.types.grants import GrantStatus, PortfolioGrant
-from schema.types.invitations import Invitation, InvitationStatus
+from schema.types.grants import PortfolioGrant
+from schema.types.invitations import Invitation
 from schema.types.pagination import Connection, connection
 from schema.types.tenancy import CompanyProfile, Me, Membership, Tenant, User
 

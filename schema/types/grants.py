@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from db.records import GrantRecord
+from db.records import GrantRecord, GrantStatus
 from resolvers.common.context import RequestContext
 from resolvers.tenancy.grants import Scope
 from schema.types.node import Node
@@ -18,11 +17,7 @@ from schema.types.tenancy import Tenant, load_tenant
 strawberry.enum(Scope, name="GrantScope")
 
 
-@strawberry.enum
-class GrantStatus(Enum):
-    REQUESTED = "requested"
-    ACTIVE = "active"
-    REVOKED = "revoked"
+strawberry.enum(GrantStatus, name="GrantStatus")
 
 
 @strawberry.type
@@ -43,7 +38,7 @@ class PortfolioGrant(Node):
             id=strawberry.ID(str(record.id)),
             requested_scopes=[Scope(s) for s in record.requested_scopes],
             scopes=[Scope(s) for s in record.scopes],
-            status=GrantStatus(record.status),
+            status=record.status,
             expires_at=record.expires_at,
             created_at=record.created_at,
             updated_at=record.updated_at,

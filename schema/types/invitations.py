@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import Enum
 from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
-from db.records import InvitationRecord
+from db.records import InvitationRecord, InvitationStatus
 from policies.principal import Role
 from resolvers.common.context import RequestContext
 from schema.types.tenancy import Tenant, User, load_tenant
 
-
-@strawberry.enum
-class InvitationStatus(Enum):
-    PENDING = "pending"
-    ACCEPTED = "accepted"
-    DECLINED = "declined"
-    REVOKED = "revoked"
-    EXPIRED = "expired"
+strawberry.enum(InvitationStatus, name="InvitationStatus")
 
 
 @strawberry.type(description="An invitation to join a tenant; the invitee accepts or declines it.")
@@ -43,7 +35,7 @@ class Invitation:
             id=strawberry.ID(str(record.id)),
             email=record.email,
             role=Role(record.role),
-            status=InvitationStatus.EXPIRED if lapsed else InvitationStatus(record.status),
+            status=InvitationStatus.EXPIRED if lapsed else record.status,
             created_at=record.created_at,
             expires_at=record.expires_at,
             responded_at=record.responded_at,
