@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
+
+
+class ReportStatus(enum.StrEnum):
+    """Of a financial or KPI report: a draft changes, a final one never does."""
+
+    DRAFT = "draft"
+    FINAL = "final"
 
 
 @dataclass(frozen=True)
@@ -16,12 +24,16 @@ class FinancialReportRecord:
     period_start: date
     period_end: date
     currency: str
-    status: str
+    status: ReportStatus
     finalized_at: datetime | None
     finalized_by: UUID | None
     created_by: UUID | None
     created_at: datetime
     updated_at: datetime
+
+    def __post_init__(self) -> None:
+        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown status fails here, not later.
+        object.__setattr__(self, "status", ReportStatus(self.status))
 
 
 @dataclass(frozen=True)
@@ -54,12 +66,16 @@ class KpiReportRecord:
     id: UUID
     period_start: date
     period_end: date
-    status: str
+    status: ReportStatus
     finalized_at: datetime | None
     finalized_by: UUID | None
     created_by: UUID | None
     created_at: datetime
     updated_at: datetime
+
+    def __post_init__(self) -> None:
+        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown status fails here, not later.
+        object.__setattr__(self, "status", ReportStatus(self.status))
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
 from uuid import UUID
 
 import strawberry
@@ -15,6 +14,7 @@ from db.financials_records import (
     KpiDefinitionRecord,
     KpiRequestRecord,
     KpiValueRecord,
+    ReportStatus,
 )
 from resolvers.common.context import RequestContext
 from resolvers.management.financials import ReportWithLines, Statement
@@ -30,10 +30,7 @@ strawberry.enum(Direction, name="KpiDirection", description="Which way of change
 strawberry.enum(RequestStatus, name="KpiRequestStatus")
 
 
-@strawberry.enum
-class ReportStatus(Enum):
-    DRAFT = "draft"
-    FINAL = "final"
+strawberry.enum(ReportStatus, name="ReportStatus")
 
 
 async def _tenant(info: Info[RequestContext, None], tenant_id: UUID) -> Tenant | None:
@@ -76,7 +73,7 @@ class FinancialReport(Node):
             period_start=report.period_start,
             period_end=report.period_end,
             currency=report.currency,
-            status=ReportStatus(report.status),
+            status=report.status,
             finalized_at=report.finalized_at,
             created_at=report.created_at,
             updated_at=report.updated_at,
@@ -160,7 +157,7 @@ class KpiReport:
             id=strawberry.ID(str(report.id)),
             period_start=report.period_start,
             period_end=report.period_end,
-            status=ReportStatus(report.status),
+            status=report.status,
             finalized_at=report.finalized_at,
             created_at=report.created_at,
             updated_at=report.updated_at,
