@@ -61,6 +61,9 @@ def start_worker(test_database: TestDatabase, owner_conn: psycopg.Connection, tm
             "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5",
             "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
             "ROUNDPOOL_JOB_RECOVERY_INTERVAL_S": "1",
+            # The scheduled store vacuum fires at fixed hours (00:00, 06:00 …): off, so a run near one of them
+            # does not remove the dead attempt's folder these tests look for before they vacuum it themselves.
+            "ROUNDPOOL_STORE_VACUUM_INTERVAL_S": "0",
         }
     )
     started: list[subprocess.Popen[bytes]] = []
@@ -327,6 +330,7 @@ async def test_cost_import_wait_resumes_a_dead_workers_import_that_holds_the_ope
         "ROUNDPOOL_COST_STORE": str(tmp_path / "cost-store"),
         "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5",
         "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
+        "ROUNDPOOL_STORE_VACUUM_INTERVAL_S": "0",
     }
     for name, value in cli_env.items():
         monkeypatch.setenv(name, value)
