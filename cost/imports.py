@@ -30,7 +30,7 @@ CORRECTION = "Correction"  # FOCUS ChargeClass of late rows re-homed out of a cl
 CORRECTIONS_DIR = "corrections"
 
 
-class LateData(enum.Enum):
+class LateData(enum.StrEnum):
     """What an import does with rows of a locked (closed) billing period.
 
     ``REJECT`` (default): the whole import fails with :class:`LockedPeriodError`, nothing is published, so an

@@ -9,6 +9,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from cost.billing.invoice import LineKind
+from cost.billing.plans import ItemKind
+
 
 class InvoiceStatus(enum.StrEnum):
     DRAFT = "draft"
@@ -121,7 +124,7 @@ class CustomItemRecord:
     id: UUID
     operator_id: UUID
     description: str
-    kind: str
+    kind: ItemKind
     amount_type: str
     value: Decimal
     period: str
@@ -132,13 +135,16 @@ class CustomItemRecord:
     created_at: datetime
     tax_category: str | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ItemKind(self.kind))
+
 
 @dataclass(frozen=True)
 class InvoiceLineRecord:
     tenant_id: UUID
     invoice_id: UUID
     position: int
-    kind: str
+    kind: LineKind
     service: str | None
     description: str
     quantity: Decimal | None
@@ -147,6 +153,9 @@ class InvoiceLineRecord:
     usage_type: str | None = None
     tax_category: str | None = None
     tax_rate_percent: Decimal | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", LineKind(self.kind))
 
 
 @dataclass(frozen=True)

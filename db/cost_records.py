@@ -8,6 +8,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from cost.imports import LateData
+from cost.manifests import ManifestKind
+from cost.report_sources import ReportFormat
+
 
 class CostImportStatus(enum.StrEnum):
     QUEUED = "queued"
@@ -58,15 +62,16 @@ class CostImportRecord:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    late_data: str = "reject"  # 'reject' | 'corrections' (cost.imports.LateData values)
+    late_data: LateData = LateData.REJECT
     rehomed: list[dict[str, Any]] = field(default_factory=list)  # [{source_period, target_period, rows}]
     assembly_id: UUID | None = None  # a part of that assembly; None: a single-file import
     part_index: int | None = None
     staged: list[dict[str, Any]] | None = None  # the part's unpublished files
 
     def __post_init__(self) -> None:
-        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown status fails here, not later.
+        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown value fails here, not later.
         object.__setattr__(self, "status", CostImportStatus(self.status))
+        object.__setattr__(self, "late_data", LateData(self.late_data))
 
     @property
     def finished(self) -> bool:
@@ -81,13 +86,13 @@ class CostAssemblyRecord:
     id: UUID
     manifest_uri: str
     source_name: str
-    kind: str  # 'legacy-cur' | 'data-exports'
+    kind: ManifestKind
     report: str
     period: str
     assembly_key: str
     parts_total: int
     status: CostAssemblyStatus
-    late_data: str
+    late_data: LateData
     error: dict[str, Any] | None
     rehomed: list[dict[str, Any]]
     catalog_version: int | None
@@ -97,7 +102,9 @@ class CostAssemblyRecord:
     finished_at: datetime | None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", ManifestKind(self.kind))
         object.__setattr__(self, "status", CostAssemblyStatus(self.status))
+        object.__setattr__(self, "late_data", LateData(self.late_data))
 
     @property
     def finished(self) -> bool:
@@ -121,10 +128,14 @@ class ReportSourceRecord:
     id: UUID
     location: str
     source_name: str
-    format: str  # 'legacy-cur' | 'cur2' | 'focus'
-    late_data: str  # 'reject' | 'corrections': the lateData of the assemblies its syncs queue
+    format: ReportFormat
+    late_data: LateData  # the lateData of the assemblies its syncs queue
     created_by: UUID
     created_at: datetime
     last_synced_at: datetime | None
     last_manifest_at: datetime | None
     last_error: str | None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "format", ReportFormat(self.format))
+        object.__setattr__(self, "late_data", LateData(self.late_data))

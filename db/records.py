@@ -8,15 +8,21 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from policies.principal import Role, TenantKind
+
 
 @dataclass(frozen=True)
 class TenantRecord:
     id: UUID
     slug: str
     name: str
-    kind: str
+    kind: TenantKind
     operator_id: UUID | None
     created_at: datetime
+
+    def __post_init__(self) -> None:
+        # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown value fails here, not later.
+        object.__setattr__(self, "kind", TenantKind(self.kind))
 
 
 @dataclass(frozen=True)
@@ -31,8 +37,11 @@ class UserRecord:
 class MembershipRecord:
     tenant_id: UUID
     user_id: UUID
-    role: str
+    role: Role
     created_at: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", Role(self.role))
 
 
 class InvitationStatus(enum.StrEnum):
@@ -54,7 +63,7 @@ class InvitationRecord:
     tenant_id: UUID
     id: UUID
     email: str
-    role: str
+    role: Role
     invited_by: UUID | None
     created_at: datetime
     expires_at: datetime
@@ -65,6 +74,7 @@ class InvitationRecord:
     def __post_init__(self) -> None:
         # Rows arrive as plain strings (`Record(**row._mapping)`); an unknown status fails here, not later.
         object.__setattr__(self, "status", InvitationStatus(self.status))
+        object.__setattr__(self, "role", Role(self.role))
 
 
 @dataclass(frozen=True)

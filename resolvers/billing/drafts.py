@@ -28,7 +28,7 @@ from cost.billing import (
     rows_for_tenant,
 )
 from cost.billing.definitions import plan_from_json
-from cost.billing.plans import ItemAmount, ItemKind, Recurrence
+from cost.billing.plans import ItemAmount, Recurrence
 from cost.billing.tax import TaxPolicy
 from cost.columns import SCHEMA
 from cost.rows import read_rows
@@ -106,7 +106,7 @@ async def billing_setup(tx: RequestTransaction, customer: TenantRecord, period: 
         items = tuple(
             CustomItem(
                 description=i.description,
-                kind=ItemKind(i.kind),
+                kind=i.kind,
                 amount_type=ItemAmount(i.amount_type),
                 value=Decimal(i.value),
                 period=i.period,

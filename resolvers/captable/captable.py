@@ -156,7 +156,7 @@ async def link_stakeholder(ctx: RequestContext, stakeholder_id: str, vc_slug: st
     acting = require_writer(ctx)
     async with ctx.tx.savepoint():
         vc = await tenancy_queries.tenant_by_slug(ctx.tx, vc_slug)
-        if vc is None or vc.kind != TenantKind.VC:
+        if vc is None or vc.kind is not TenantKind.VC:
             raise NotFound(f"no VC {vc_slug!r} is related to {acting.slug} (it must have requested access)")
         await captable.lock_ledger(ctx.tx, acting.id)
         rows = await captable.ledger_rows(ctx.tx, acting.id)

@@ -15,7 +15,7 @@ from uuid import UUID
 from db.queries import onboarding, tenancy
 from db.records import TenantRecord
 from db.session import DbContext, RequestTransaction
-from policies.principal import ActingTenant, Principal, Role, TenantKind
+from policies.principal import ActingTenant, Principal, Role
 from policies.tokens import Claims
 from resolvers.common.emails import normalised_email
 from resolvers.common.errors import InvalidInput
@@ -82,7 +82,7 @@ async def resolve(tx: RequestTransaction, user_id: UUID, tenant: str | UUID | No
         else:
             found = mine[0]
     record, role = found
-    acting = ActingTenant(id=record.id, slug=record.slug, kind=TenantKind(record.kind), role=Role(role))
+    acting = ActingTenant(id=record.id, slug=record.slug, kind=record.kind, role=Role(role))
     return Principal(user_id=user_id, tenant=acting)
 
 

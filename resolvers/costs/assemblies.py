@@ -361,7 +361,7 @@ async def run_assembly_publication(
             assembly_key=assembly.assembly_key,
             staged=staged,
             locked_periods=locked,
-            late_data=LateData(assembly.late_data),
+            late_data=assembly.late_data,
         )
         fields = {
             "status": "succeeded",

@@ -187,7 +187,7 @@ async def run_import(
             store.for_operator(manifest.tenant_id),  # the manifest's operator: its own catalog, locks, dedup
             on_progress=progress.update,
             locked_periods=locked,
-            late_data=LateData(manifest.late_data),
+            late_data=manifest.late_data,
             filesystem=source.filesystem,
         )
         fields: dict[str, Any] = _succeeded(result)

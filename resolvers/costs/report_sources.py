@@ -93,9 +93,9 @@ async def register_report_source(
     if record is None:
         record = await report_sources.source_by_location(ctx.tx, acting.id, folder.location)
         assert record is not None
-        if record.format != report_format.value:
+        if record.format is not report_format:
             raise InvalidInput(f"{folder.location} is registered already, as {record.format}", field="format")
-        if record.late_data != late_data.value:
+        if record.late_data is not late_data:
             raise InvalidInput(
                 f"{folder.location} is registered already, with lateData {record.late_data.upper()}", field="lateData"
             )
@@ -120,7 +120,7 @@ async def sync_report_source(ctx: RequestContext, source_id: UUID) -> SyncOutcom
     record = await report_sources.source_by_id(ctx.tx, source_id)
     if record is None:
         raise NotFound(f"no report source {source_id} is visible to you")
-    report_format = ReportFormat(record.format)
+    report_format = record.format
     try:
         folder = await asyncio.to_thread(ctx.cost_sources.resolve_folder, record.location, acting.slug)
         listed: list[ListedManifest] = await asyncio.to_thread(list_manifests, folder, report_format)
@@ -146,7 +146,7 @@ async def sync_report_source(ctx: RequestContext, source_id: UUID) -> SyncOutcom
             known += 1
             continue
         try:
-            queued.append(await queue_assembly(ctx, manifest.location, LateData(record.late_data)))
+            queued.append(await queue_assembly(ctx, manifest.location, record.late_data))
         except ApiError as error:
             problems.append(error.message)
     newest = max((m.modified for m in listed if m.modified is not None), default=None)

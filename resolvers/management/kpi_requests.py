@@ -60,7 +60,7 @@ async def request_kpis(
         raise InvalidInput("a message has at most 2000 characters", field="message")
     async with ctx.tx.savepoint():
         startup = await tenancy.tenant_by_slug(ctx.tx, startup_slug)
-        if startup is None or startup.kind != TenantKind.STARTUP.value:
+        if startup is None or startup.kind is not TenantKind.STARTUP:
             raise NotFound(f"no startup {startup_slug!r} is visible to you")
         if startup.id not in await kpi_requests.granted_tenants(ctx.tx, SCOPE):
             raise Forbidden(f"{startup_slug} has not granted {acting.slug} access to its financials")

@@ -22,6 +22,6 @@ async def company_id(ctx: RequestContext, company_slug: str | None) -> UUID:
             raise InvalidInput("name the company you want to read (companySlug)", field="companySlug")
         return acting.id
     tenant = await tenancy.tenant_by_slug(ctx.tx, company_slug)
-    if tenant is None or tenant.kind != TenantKind.STARTUP.value:
+    if tenant is None or tenant.kind is not TenantKind.STARTUP:
         raise NotFound(f"no company {company_slug!r} is visible to you")
     return tenant.id

@@ -28,9 +28,9 @@ async def change_member_role(ctx: RequestContext, user_id: UUID, role: Role) -> 
         current = await tenancy.membership(ctx.tx, acting.id, user_id)
         if current is None:
             raise NotFound(f"user {user_id} is not a member of {acting.slug}")
-        if current.role == Role.OWNER and acting.role is not Role.OWNER:
+        if current.role is Role.OWNER and acting.role is not Role.OWNER:
             raise Forbidden("only an owner can change an owner's role")
-        if current.role == Role.OWNER and role is not Role.OWNER and await tenancy.count_owners(ctx.tx, acting.id) == 1:
+        if current.role is Role.OWNER and role is not Role.OWNER and await tenancy.count_owners(ctx.tx, acting.id) == 1:
             raise Conflict(f"{acting.slug} would have no owner left")
         try:
             updated = await tenancy.set_membership_role(ctx.tx, acting.id, user_id, role.value)
@@ -47,7 +47,7 @@ async def remove_member(ctx: RequestContext, user_id: UUID) -> UUID:
         current = await tenancy.membership(ctx.tx, acting.id, user_id)
         if current is None:
             raise NotFound(f"user {user_id} is not a member of {acting.slug}")
-        if current.role == Role.OWNER:
+        if current.role is Role.OWNER:
             if acting.role is not Role.OWNER:
                 raise Forbidden("only an owner can remove an owner")
             if await tenancy.count_owners(ctx.tx, acting.id) == 1:
