@@ -32,9 +32,9 @@ MAX_MANIFESTS = 1_000
 _logger = logging.getLogger("roundpool.cost.sources")
 
 
-class ReportFormat(enum.StrEnum):
+class ReportFormat(enum.StrEnum):  # the GraphQL enum ReportSourceFormat (named by member: CUR_2_0, AWS's "CUR 2.0")
     LEGACY_CUR = "legacy-cur"
-    CUR2 = "cur2"
+    CUR_2_0 = "cur2"
     FOCUS = "focus"
 
     @property

@@ -46,9 +46,9 @@ class Adjustment(enum.StrEnum):
     DISCOUNT = "DISCOUNT"
 
 
-class Base(enum.StrEnum):
-    PUBLIC_ON_DEMAND = "PUBLIC_ON_DEMAND"
+class Base(enum.StrEnum):  # the GraphQL enum RuleBase: its SDL lists the members in this order
     ACTUAL = "ACTUAL"
+    PUBLIC_ON_DEMAND = "PUBLIC_ON_DEMAND"
 
 
 class CommitmentTreatment(enum.StrEnum):

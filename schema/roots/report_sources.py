@@ -8,11 +8,12 @@ import strawberry
 from strawberry.types import Info
 
 from cost import LateData
+from cost.report_sources import ReportFormat
 from resolvers.common.context import RequestContext
 from resolvers.costs import report_sources
 from schema.outcomes import outcome
 from schema.types.problems import InvalidInputProblem, NotAllowed
-from schema.types.report_sources import ReportSource, ReportSourceFormat, ReportSourceSync
+from schema.types.report_sources import ReportSource, ReportSourceSync
 
 Ctx = Info[RequestContext, None]
 
@@ -36,13 +37,11 @@ class ReportSourcesMutation:
         self,
         info: Ctx,
         location: str,
-        format: ReportSourceFormat,
+        format: ReportFormat,
         late_data: LateData = LateData.CORRECTIONS,
     ) -> RegisterReportSourceResult:
         async def run() -> ReportSource:
-            record = await report_sources.register_report_source(
-                info.context, location, format.report_format(), late_data
-            )
+            record = await report_sources.register_report_source(info.context, location, format, late_data)
             views = await report_sources.cost_sources(info.context)
             return ReportSource.from_view(next(v for v in views if v.record.id == record.id))
 

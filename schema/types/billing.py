@@ -15,6 +15,7 @@ from strawberry.types import Info
 
 from cost.billing import (
     Adjustment,
+    Base,
     CommitmentTreatment,
     InvoiceDraft,
     ItemAmount,
@@ -103,10 +104,9 @@ class MarginGroupBy(enum.Enum):
     SERVICE = "SERVICE"
 
 
-@strawberry.enum(description="ACTUAL: the operator's amortised cost; PUBLIC_ON_DEMAND: the list price.")
-class RuleBase(enum.Enum):
-    ACTUAL = "ACTUAL"
-    PUBLIC_ON_DEMAND = "PUBLIC_ON_DEMAND"
+strawberry.enum(
+    Base, name="RuleBase", description="ACTUAL: the operator's amortised cost; PUBLIC_ON_DEMAND: the list price."
+)
 
 
 @strawberry.input(description="A pricing rule; the most specific matching rule wins (SKU > usage type > service).")
@@ -115,7 +115,7 @@ class PricingRuleInput:
     adjustment: Adjustment
     percent: Decimal
     value: str | None = strawberry.field(default=None, description="Service, usage type or SKU; none for GLOBAL.")
-    base: RuleBase = RuleBase.ACTUAL
+    base: Base = Base.ACTUAL
 
 
 @strawberry.input(description="Rows billed at exactly their cost, outside the rules. All on by default.")

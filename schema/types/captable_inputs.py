@@ -53,7 +53,7 @@ class CompensationType(Enum):
     RSU = "RSU"
 
 
-@strawberry.enum
+@strawberry.enum  # not captable's ConvertibleType: issuing builds SAFE or note terms, CONVERTIBLE_SECURITY is imported
 class ConvertibleType(Enum):
     SAFE = "SAFE"
     NOTE = "NOTE"

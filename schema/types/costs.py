@@ -23,7 +23,7 @@ from schema.types.tenancy import Tenant, load_tenant
     description="A dimension to group costs by; TAG groups by the value of `tagKey`; CATEGORY (alone) by the cost "
     "categories of the set named in `categorySet` (billing admins)."
 )
-class CostGroupBy(enum.Enum):
+class CostGroupBy(enum.Enum):  # not cost.Dimension: CURRENCY is always added, TAG/CATEGORY are not dimensions
     SERVICE = "service"
     ACCOUNT = "account"
     RESOURCE = "resource"

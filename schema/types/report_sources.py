@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 
 import strawberry
@@ -12,26 +11,20 @@ from cost.report_sources import ReportFormat
 from db.cost_records import CostAssemblyStatus
 from resolvers.costs.report_sources import ReportSourceView, SyncOutcome
 
-
-@strawberry.enum(
+strawberry.enum(
+    ReportFormat,
+    name="ReportSourceFormat",
     description="The layout AWS writes under the prefix: LEGACY_CUR `<report>/<yyyymmdd-yyyymmdd>/"
     "<report>-Manifest.json`; CUR_2_0 and FOCUS (Data Exports) `<export>/metadata/"
-    "BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`."
+    "BILLING_PERIOD=YYYY-MM/<export>-Manifest.json`.",
 )
-class ReportSourceFormat(enum.Enum):
-    LEGACY_CUR = "legacy-cur"
-    CUR_2_0 = "cur2"
-    FOCUS = "focus"
-
-    def report_format(self) -> ReportFormat:
-        return ReportFormat(self.value)
 
 
 @strawberry.type(description="A bucket prefix (or local mirror folder) synced for new deliveries.")
 class ReportSource:
     id: strawberry.ID
     location: str
-    format: ReportSourceFormat
+    format: ReportFormat
     source: str = strawberry.field(description="The configured cost source the location lies in.")
     late_data: LateData = strawberry.field(description="The lateData of the assemblies its syncs queue.")
     created_at: datetime
@@ -53,7 +46,7 @@ class ReportSource:
         return cls(
             id=strawberry.ID(str(r.id)),
             location=r.location,
-            format=ReportSourceFormat(r.format),
+            format=r.format,
             source=r.source_name,
             late_data=LateData(r.late_data),
             created_at=r.created_at,
