@@ -5,11 +5,12 @@ Every function runs in the caller's transaction, under its context (policies of 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, case, func, insert, select, update
+from sqlalchemy import Row, and_, case, func, insert, select, text, update
 
 from db.cost_records import AssemblyProgress, CostAssemblyRecord, CostImportRecord
 from db.cost_tables import cost_assemblies, cost_imports
@@ -17,6 +18,7 @@ from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
 LIVE = ("queued", "publishing", "succeeded")
+_LOCK = text("select pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
 
 def _assembly(row: Row[*tuple[Any, ...]]) -> CostAssemblyRecord:
@@ -65,7 +67,12 @@ async def assembly_by_id(
 async def same_delivery(
     tx: RequestTransaction, tenant_id: UUID, source_name: str, report: str, period: str, assembly_key: str
 ) -> CostAssemblyRecord | None:
-    """An earlier assembly of this delivery that is still live (queued, publishing or published)."""
+    """An earlier assembly of this delivery that is still live (queued, publishing or published).
+
+    First takes the delivery's lock until the transaction ends: a concurrent request for the same delivery
+    waits here, then sees the assembly this one inserts (migration 0020's constraint holds the rule anyway)."""
+    key = json.dumps([str(tenant_id), source_name, report, period, assembly_key])
+    await tx.execute(_LOCK, {"key": f"cost-delivery:{key}"})
     a = cost_assemblies.c
     statement = (
         select(cost_assemblies)

@@ -1,4 +1,4 @@
-"""Spare revision (placeholder)
+"""One live assembly per delivery: concurrent requests for the same delivery no longer queue it twice
 
 Revision ID: 0020
 Revises: 0019
@@ -13,7 +13,7 @@ down_revision = "0019"
 
 
 def upgrade() -> None:
-    op.execute(policy_sql("0020_spare.sql"))
+    op.execute(policy_sql("0020_one_live_assembly_per_delivery.sql"))
 
 
 def downgrade() -> None:
