@@ -165,6 +165,19 @@ def db_url(role: Annotated[DbRole, typer.Option(help="Whose connection string.")
     typer.echo(runtime.location.app_url if role is DbRole.APP else runtime.location.owner_url)
 
 
+@db_app.command("citus-plan")
+def db_citus_plan() -> None:
+    """Print the Citus calls that distribute the migrated database (docs/scaling.md), in order; exit 1 with
+    what breaks the rules when a table cannot be distributed."""
+    from cli.citus_plan import citus_statements
+
+    try:
+        statements = citus_statements(prepare(load_settings(), migrate=False, check_role=False).location)
+    except CliError as error:
+        raise _fail(str(error)) from error
+    typer.echo("\n".join(statements))
+
+
 @db_app.command("bootstrap")
 def db_bootstrap(
     owner_password_file: Annotated[
