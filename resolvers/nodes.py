@@ -1,61 +1,38 @@
-"""Global ids and the fetch behind `node(id)`.
+"""The fetch behind `node(id)`: each Node type by the resolver and checks of its own query.
 
-A global id is base64url of "<GraphQL type>:<uuid>". Decoding is strict (a known type, a canonical uuid,
-bounded length); anything else is BAD_USER_INPUT. Fetching goes through the same resolver and checks as the
-type's own query, and every refusal tied to the object — unknown, another tenant's, a role that may not read
-it — is the same NOT_FOUND, so an id's existence never shows.
+Every refusal tied to the object — unknown, another tenant's, a role that may not read it — is the same
+NOT_FOUND, so an id's existence never shows. The id itself is decoded by resolvers.global_ids.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from db.financials_records import KpiRequestRecord
+from db.captable_records import FundFlowRecord, FundInvestmentRecord
+from db.financials_records import KpiDefinitionRecord, KpiRequestRecord
 from db.queries import billing as billing_queries
+from db.queries import funds as fund_queries
 from db.queries import grants as grant_queries
+from db.queries import invitations as invitation_queries
 from db.queries import kpi_requests as kpi_request_queries
+from db.queries import kpis as kpi_queries
 from db.queries import tenancy
-from db.records import GrantRecord, TenantRecord
+from db.records import GrantRecord, InvitationRecord, TenantRecord, UserRecord
 from policies.principal import TenantKind
 from resolvers.billing import reads, runs
 from resolvers.billing.access import BILLING_ADMINS
 from resolvers.billing.plans import PlanWithVersions
-from resolvers.captable import funds
+from resolvers.captable import funds, staged_imports
+from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import Forbidden, InvalidInput, NotFound
+from resolvers.common.errors import Forbidden, NotFound
+from resolvers.costs import assemblies as cost_assemblies
 from resolvers.costs import imports as cost_imports
-from resolvers.management import financials
-
-MAX_GLOBAL_ID_LENGTH = 128
-
-
-def encode_global_id(type_name: str, key: UUID | str) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
-
-
-def decode_global_id(value: str, types: frozenset[str], field: str = "id") -> tuple[str, UUID]:
-    """The type name and uuid a global id names, if it is well formed and of one of `types`."""
-    refusal = InvalidInput(f"{value[:80]!r} is not a global id (pass a nodeId the API returned)", field=field)
-    if len(value) > MAX_GLOBAL_ID_LENGTH:
-        raise refusal
-    try:
-        raw = base64.b64decode(value.encode("ascii"), altchars=b"-_", validate=True).decode("utf-8")
-    except (UnicodeError, binascii.Error, ValueError):
-        raise refusal from None
-    type_name, _, key = raw.partition(":")
-    if type_name not in types or len(key) != 36:
-        raise refusal
-    try:
-        parsed = UUID(key)
-    except ValueError:
-        raise refusal from None
-    if str(parsed) != key:  # one spelling per object, so ids compare as strings
-        raise refusal
-    return type_name, parsed
+from resolvers.global_ids import NodeType, parse_global_id
+from resolvers.management import financials, kpis
+from resolvers.management.kpis import ReportWithValues
 
 
 async def tenant(ctx: RequestContext, tenant_id: UUID) -> TenantRecord:
@@ -90,23 +67,89 @@ async def pricing_plan(ctx: RequestContext, plan_id: UUID) -> PlanWithVersions:
     return PlanWithVersions(plan, tuple(await billing_queries.plan_versions(ctx.tx, [plan_id])))
 
 
+async def user(ctx: RequestContext, user_id: UUID) -> UserRecord:
+    """The caller, or a member of the tenant the caller acts for (as `Tenant.members` shows them)."""
+    principal = ctx.require_principal()
+    if user_id != principal.user_id:
+        acting = ctx.require_tenant()
+        if await tenancy.membership(ctx.tx, acting.id, user_id) is None:
+            raise NotFound("not visible")
+    found = await tenancy.user_by_id(ctx.tx, user_id)
+    if found is None:
+        raise NotFound("not visible")
+    return found
+
+
+async def invitation(ctx: RequestContext, invitation_id: UUID) -> InvitationRecord:
+    """The policies decide: the acting tenant's invitations to its admins, and the ones addressed to the caller."""
+    ctx.require_principal()
+    found = await invitation_queries.invitation_by_id(ctx.tx, invitation_id)
+    if found is None:
+        raise NotFound("not visible")
+    return found
+
+
+async def fund_flow(ctx: RequestContext, flow_id: UUID) -> FundFlowRecord:
+    acting = ctx.require_tenant(TenantKind.VC)
+    found = await fund_queries.flow_by_id(ctx.tx, acting.id, flow_id)
+    if found is None:
+        raise NotFound("not visible")
+    return found
+
+
+async def fund_investment(ctx: RequestContext, investment_id: UUID) -> FundInvestmentRecord:
+    acting = ctx.require_tenant(TenantKind.VC)
+    found = await fund_queries.investment_by_id(ctx.tx, acting.id, investment_id)
+    if found is None:
+        raise NotFound("not visible")
+    return found
+
+
+async def kpi_definition(ctx: RequestContext, definition_id: UUID) -> KpiDefinitionRecord:
+    """Yours, or a startup's that granted you FINANCIALS (the policies decide; a granted read is audited)."""
+    ctx.require_tenant()
+    found = await kpi_queries.definition_by_id(ctx.tx, definition_id)
+    if found is None:
+        raise NotFound("not visible")
+    await audit_granted_reads(ctx, [found.tenant_id], kpis.SCOPE, "kpi_definitions")
+    return found
+
+
+async def kpi_report(ctx: RequestContext, report_id: UUID) -> ReportWithValues:
+    """Yours, or a granting startup's finalized one (the policies decide; a granted read is audited)."""
+    ctx.require_tenant()
+    found = await kpi_queries.report_by_id(ctx.tx, report_id)
+    if found is None:
+        raise NotFound("not visible")
+    await audit_granted_reads(ctx, [found.tenant_id], kpis.SCOPE, "kpi_reports")
+    values = await kpi_queries.values_of(ctx.tx, [(found.tenant_id, found.id)])
+    return ReportWithValues(found, values[(found.tenant_id, found.id)])
+
+
 # Type name → the fetch its own query uses (records; the schema turns them into its types).
-FETCHERS: dict[str, Callable[[RequestContext, UUID], Awaitable[Any]]] = {
-    "Tenant": tenant,
-    "PortfolioGrant": portfolio_grant,
-    "KpiRequest": kpi_request,
-    "PricingPlan": pricing_plan,
-    "Fund": funds.fund,
-    "FinancialReport": financials.report,
+FETCHERS: dict[NodeType, Callable[[RequestContext, UUID], Awaitable[Any]]] = {
+    "CostAssembly": cost_assemblies.cost_assembly,
     "CostImport": cost_imports.cost_import,
+    "FinancialReport": financials.report,
+    "Fund": funds.fund,
+    "FundFlow": fund_flow,
+    "FundInvestment": fund_investment,
+    "Invitation": invitation,
     "Invoice": reads.invoice,
     "InvoiceRun": runs.invoice_run,
+    "KpiDefinition": kpi_definition,
+    "KpiReport": kpi_report,
+    "KpiRequest": kpi_request,
+    "PortfolioGrant": portfolio_grant,
+    "PricingPlan": pricing_plan,
+    "StagedImport": staged_imports.view,
+    "Tenant": tenant,
+    "User": user,
 }
-NODE_TYPES = frozenset(FETCHERS)
 
 
-async def fetch_node(ctx: RequestContext, global_id: str) -> tuple[str, Any]:
-    type_name, key = decode_global_id(global_id, NODE_TYPES)
+async def fetch_node(ctx: RequestContext, global_id: str) -> tuple[NodeType, Any]:
+    type_name, key = parse_global_id(global_id, "id")
     try:
         return type_name, await FETCHERS[type_name](ctx, key)
     except (NotFound, Forbidden):

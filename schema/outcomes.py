@@ -1,14 +1,11 @@
-"""What every mutation root shares: turning a resolver's expected failure into a union member, and ids."""
+"""What every mutation root shares: turning a resolver's expected failure into a union member."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import TypeVar, overload
-from uuid import UUID
 
-import strawberry
-
-from resolvers.common.errors import ApiError, InvalidInput
+from resolvers.common.errors import ApiError
 from schema.types.problems import Problem, ProblemType, problem_from
 
 T = TypeVar("T")
@@ -37,14 +34,3 @@ async def outcome(make: Callable[[], Awaitable[T]], allowed: tuple[type[Problem]
         if allowed is not None and not isinstance(problem, allowed):
             raise
         return problem
-
-
-def parse_id(value: strawberry.ID, field: str = "id") -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field=field) from error
-
-
-def parse_optional_id(value: strawberry.ID | None, field: str = "id") -> UUID | None:
-    return None if value is None else parse_id(value, field)

@@ -86,6 +86,15 @@ async def delete_flow(tx: RequestTransaction, kind: str, tenant_id: UUID, flow_i
     return (await tx.execute(statement)).first() is not None
 
 
+async def flow_by_id(tx: RequestTransaction, tenant_id: UUID, flow_id: UUID) -> FundFlowRecord | None:
+    """The commitment, capital call or distribution with this id."""
+    for kind, (table, _) in FLOWS.items():
+        row = (await tx.execute(select(table).where(table.c.tenant_id == tenant_id, table.c.id == flow_id))).first()
+        if row is not None:
+            return _flow(kind, row)
+    return None
+
+
 async def flows_of(tx: RequestTransaction, kind: str, tenant_id: UUID, fund_id: UUID) -> list[FundFlowRecord]:
     table, date_column = FLOWS[kind]
     statement = (
@@ -120,6 +129,14 @@ async def delete_investment(tx: RequestTransaction, tenant_id: UUID, investment_
         .returning(fund_investments.c.id)
     )
     return (await tx.execute(statement)).first() is not None
+
+
+async def investment_by_id(tx: RequestTransaction, tenant_id: UUID, investment_id: UUID) -> FundInvestmentRecord | None:
+    statement = select(fund_investments).where(
+        fund_investments.c.tenant_id == tenant_id, fund_investments.c.id == investment_id
+    )
+    row = (await tx.execute(statement)).first()
+    return FundInvestmentRecord(**row._mapping) if row else None
 
 
 async def investments_of(tx: RequestTransaction, tenant_id: UUID, fund_id: UUID) -> list[FundInvestmentRecord]:

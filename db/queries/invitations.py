@@ -65,6 +65,12 @@ async def tenant_invitations_page(
     return page_of([InvitationRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
 
 
+async def invitation_by_id(tx: RequestTransaction, invitation_id: UUID) -> InvitationRecord | None:
+    """The invitation, if the policies show it: the acting tenant's to its admins, or one addressed to the caller."""
+    row = (await tx.execute(select(invitations).where(invitations.c.id == invitation_id))).first()
+    return InvitationRecord(**row._mapping) if row else None
+
+
 async def my_pending_page(tx: RequestTransaction, window: Window) -> Page[InvitationRecord]:
     statement = select(invitations).where(invitations.c.email == func.app.current_user_email(), _status_is("pending"))
     bounded = keyset(statement, [invitations.c.created_at, invitations.c.id], window)

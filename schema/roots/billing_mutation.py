@@ -16,7 +16,8 @@ from resolvers.billing import closing, customers, drafts, operator_settings, pla
 from resolvers.billing import jobs as billing_jobs
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import InvalidInput
-from schema.outcomes import outcome, parse_id
+from resolvers.global_ids import decode_global_id
+from schema.outcomes import outcome
 from schema.types.billing import (
     BillingIssuerInput,
     BillingParty,
@@ -120,7 +121,9 @@ class BillingMutation:
     )
     async def void_invoice(self, info: Ctx, id: strawberry.ID, reason: str) -> VoidInvoiceResult:
         async def run() -> InvoiceVoided:
-            return InvoiceVoided.from_outcome(await voiding.void_invoice(info.context, parse_id(id), reason))
+            return InvoiceVoided.from_outcome(
+                await voiding.void_invoice(info.context, decode_global_id("Invoice", id, "id"), reason)
+            )
 
         return await outcome(run)
 
@@ -166,7 +169,7 @@ class BillingMutation:
         async def run() -> PricingPlan:
             found = await plans.add_plan_version(
                 info.context,
-                parse_id(plan_id, "planId"),
+                decode_global_id("PricingPlan", plan_id, "planId"),
                 valid_from,
                 _rules(rules),
                 _exclusions(exclusions),
@@ -181,7 +184,9 @@ class BillingMutation:
     @strawberry.mutation(description="Bill a tenant under a plan (billing admins).")
     async def assign_pricing_plan(self, info: Ctx, tenant_slug: str, plan_id: strawberry.ID) -> CustomerBillingResult:
         async def run() -> CustomerBilling:
-            record = await customers.assign_pricing_plan(info.context, tenant_slug, parse_id(plan_id, "planId"))
+            record = await customers.assign_pricing_plan(
+                info.context, tenant_slug, decode_global_id("PricingPlan", plan_id, "planId")
+            )
             return CustomerBilling.from_record(record)
 
         return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))

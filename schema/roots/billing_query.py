@@ -11,7 +11,7 @@ from resolvers.billing import margins as billing_margins
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
 from resolvers.common.pages import page_request
-from schema.outcomes import parse_id
+from resolvers.global_ids import decode_global_id
 from schema.types.billing import (
     CustomerBilling,
     DocumentFormat,
@@ -65,15 +65,15 @@ class BillingQuery:
 
     @strawberry.field(description="One invoice or credit note you may read.")
     async def invoice(self, info: Ctx, id: strawberry.ID) -> Invoice | None:
-        return Invoice.from_record(await reads.invoice(info.context, parse_id(id)))
+        return Invoice.from_record(await reads.invoice(info.context, decode_global_id("Invoice", id, "id")))
 
     @strawberry.field(description="The invoice as a document a customer receives, base64-encoded.")
     async def invoice_document(self, info: Ctx, id: strawberry.ID, format: DocumentFormat) -> str | None:
-        return await documents.invoice_document(info.context, parse_id(id), format.value)
+        return await documents.invoice_document(info.context, decode_global_id("Invoice", id, "id"), format.value)
 
     @strawberry.field(description="A close-all run of your operator and its progress (billing admins).")
     async def invoice_run(self, info: Ctx, id: strawberry.ID) -> InvoiceRun | None:
-        return InvoiceRun.from_record(await runs.invoice_run(info.context, parse_id(id)))
+        return InvoiceRun.from_record(await runs.invoice_run(info.context, decode_global_id("InvoiceRun", id, "id")))
 
     @strawberry.field(description="Billed against your cost for `period`, per tenant and/or service (billing admins).")
     async def margins(self, info: Ctx, period: str, group_by: list[MarginGroupBy]) -> list[MarginRow] | None:

@@ -16,7 +16,8 @@ from resolvers.captable import captable, funds, ocf
 from resolvers.captable.captable import LedgerProblems
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import InvalidInput
-from schema.outcomes import outcome, parse_id
+from resolvers.global_ids import decode_global_id
+from schema.outcomes import outcome
 from schema.types import captable_inputs as inputs
 from schema.types.captable import (
     Deleted,
@@ -31,6 +32,7 @@ from schema.types.captable import (
     StakeholderLink,
     Unlinked,
 )
+from schema.types.node import global_id
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 
 Ctx = Info[RequestContext, None]
@@ -94,7 +96,9 @@ async def _flow(
     info: Ctx, kind: str, fund_id: strawberry.ID, on: date, amount: Decimal, limited_partner: str | None
 ) -> FundFlowResult:
     async def run() -> FundFlow:
-        record = await funds.add_flow(info.context, kind, parse_id(fund_id, "fundId"), on, amount, limited_partner)
+        record = await funds.add_flow(
+            info.context, kind, decode_global_id("Fund", fund_id, "fundId"), on, amount, limited_partner
+        )
         return FundFlow.from_record(record)
 
     return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
@@ -102,7 +106,8 @@ async def _flow(
 
 async def _delete_flow(info: Ctx, kind: str, id: strawberry.ID) -> DeleteResult:
     async def run() -> Deleted:
-        return Deleted(id=strawberry.ID(str(await funds.delete_flow(info.context, kind, parse_id(id, "id")))))
+        deleted = await funds.delete_flow(info.context, kind, decode_global_id("FundFlow", id, "id"))
+        return Deleted(deleted_id=global_id("FundFlow", deleted))
 
     return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
@@ -227,18 +232,20 @@ class CapTableMutation:
         vintage_year: int | None = strawberry.UNSET,
     ) -> FundResult:
         async def run() -> Fund:
+            fund_id = decode_global_id("Fund", id, "id")
             given = {"name": name, "currency": currency, "vintage_year": vintage_year}
             fields = {k: v for k, v in given.items() if v is not strawberry.UNSET}
             if not fields:
                 raise InvalidInput("nothing to change")
-            return Fund.from_record(await funds.update_fund(info.context, parse_id(id, "id"), fields))
+            return Fund.from_record(await funds.update_fund(info.context, fund_id, fields))
 
         return await outcome(run)
 
     @strawberry.mutation(description="Delete a fund with its commitments, calls, distributions and investments.")
     async def delete_fund(self, info: Ctx, id: strawberry.ID) -> DeleteResult:
         async def run() -> Deleted:
-            return Deleted(id=strawberry.ID(str(await funds.delete_fund(info.context, parse_id(id, "id")))))
+            deleted = await funds.delete_fund(info.context, decode_global_id("Fund", id, "id"))
+            return Deleted(deleted_id=global_id("Fund", deleted))
 
         return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))
 
@@ -286,7 +293,11 @@ class CapTableMutation:
     ) -> FundInvestmentResult:
         async def run() -> FundInvestment:
             record = await funds.add_investment(
-                info.context, parse_id(fund_id, "fundId"), parse_id(company_id, "companyId"), stakeholder_id, allocation
+                info.context,
+                decode_global_id("Fund", fund_id, "fundId"),
+                decode_global_id("Tenant", company_id, "companyId"),
+                stakeholder_id,
+                allocation,
             )
             return FundInvestment.from_record(record)
 
@@ -295,6 +306,7 @@ class CapTableMutation:
     @strawberry.mutation(description="Delete a fund investment.")
     async def delete_fund_investment(self, info: Ctx, id: strawberry.ID) -> DeleteResult:
         async def run() -> Deleted:
-            return Deleted(id=strawberry.ID(str(await funds.delete_investment(info.context, parse_id(id, "id")))))
+            deleted = await funds.delete_investment(info.context, decode_global_id("FundInvestment", id, "id"))
+            return Deleted(deleted_id=global_id("FundInvestment", deleted))
 
         return await outcome(run, (NotAllowed, NotFoundProblem, InvalidInputProblem))

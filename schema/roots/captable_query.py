@@ -13,8 +13,8 @@ from captable.replay import ConvertibleRule
 from resolvers.captable import captable, funds, ocf, portfolio
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import InvalidInput
 from resolvers.common.pages import page_request
+from resolvers.global_ids import decode_global_id, decode_optional_global_id
 from resolvers.management import kpis
 from schema.types.captable import (
     CapTable,
@@ -33,12 +33,7 @@ Ctx = Info[RequestContext, None]
 
 
 def company_id(value: strawberry.ID | None) -> UUID | None:
-    if value is None:
-        return None
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field="company") from error
+    return decode_optional_global_id("Tenant", value, "company")
 
 
 @strawberry.type
@@ -128,8 +123,4 @@ class CapTableQuery:
 
     @strawberry.field(description="One of the acting VC's funds, with TVPI, DPI, RVPI and IRR.")
     async def fund(self, info: Ctx, id: strawberry.ID) -> Fund | None:
-        try:
-            fund_id = UUID(str(id))
-        except ValueError as error:
-            raise InvalidInput(f"{id!r} is not an id", field="id") from error
-        return Fund.from_record(await funds.fund(info.context, fund_id))
+        return Fund.from_record(await funds.fund(info.context, decode_global_id("Fund", id, "id")))

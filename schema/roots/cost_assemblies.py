@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
@@ -11,9 +10,9 @@ from strawberry.types import Info
 from cost import LateData
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import InvalidInput
 from resolvers.common.pages import page_request
 from resolvers.costs import assemblies as cost_assemblies
+from resolvers.global_ids import decode_global_id
 from schema.outcomes import outcome
 from schema.types.cost_assemblies import CostAssembly
 from schema.types.pagination import Connection, connection
@@ -49,10 +48,7 @@ class CostAssembliesMutation:
 class CostAssembliesQuery:
     @strawberry.field(description="One cost report assembly of your operator and its progress (billing admins).")
     async def cost_assembly(self, info: Ctx, id: strawberry.ID) -> CostAssembly | None:
-        try:
-            assembly_id = UUID(str(id))
-        except ValueError as error:
-            raise InvalidInput(f"{id!r} is not an id", field="id") from error
+        assembly_id = decode_global_id("CostAssembly", id, "id")
         return CostAssembly.from_view(await cost_assemblies.cost_assembly(info.context, assembly_id))
 
     @strawberry.field(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
@@ -15,17 +14,11 @@ from resolvers.common.errors import InvalidInput
 from resolvers.common.pages import page_request
 from resolvers.costs import cloud_accounts, costs
 from resolvers.costs import imports as cost_imports
+from resolvers.global_ids import decode_global_id
 from schema.types.costs import CloudAccount, CostFilterInput, CostGroupBy, CostImport, CostRow
 from schema.types.pagination import Connection, connection
 
 Ctx = Info[RequestContext, None]
-
-
-def _import_id(value: strawberry.ID) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field="id") from error
 
 
 @strawberry.type
@@ -91,7 +84,9 @@ class CostsQuery:
 
     @strawberry.field(description="One cost import of your operator and its progress (billing admins).")
     async def cost_import(self, info: Ctx, id: strawberry.ID) -> CostImport | None:
-        return CostImport.from_record(await cost_imports.cost_import(info.context, _import_id(id)))
+        return CostImport.from_record(
+            await cost_imports.cost_import(info.context, decode_global_id("CostImport", id, "id"))
+        )
 
     @strawberry.field(description="Your operator's cost imports, oldest first (billing admins).")
     async def cost_imports(

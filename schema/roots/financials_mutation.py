@@ -9,8 +9,9 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers.common.context import RequestContext
+from resolvers.global_ids import decode_global_id, decode_optional_global_id
 from resolvers.management import financials, kpi_requests, kpis
-from schema.outcomes import outcome, parse_id, parse_optional_id
+from schema.outcomes import outcome
 from schema.types.financials import (
     DeletedFinancialReport,
     DeletedKpiDefinition,
@@ -20,6 +21,7 @@ from schema.types.financials import (
     KpiReport,
     KpiRequest,
 )
+from schema.types.node import global_id
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 
 Ctx = Info[RequestContext, None]
@@ -103,7 +105,7 @@ class FinancialsMutation:
     async def save_financial_report(self, info: Ctx, input: FinancialReportInput) -> FinancialReportResult:
         async def run() -> FinancialReport:
             data = financials.ReportInput(
-                id=parse_optional_id(input.id, "id"),
+                id=decode_optional_global_id("FinancialReport", input.id, "input.id"),
                 statement=financials.Statement(input.statement),
                 period_start=input.period_start,
                 period_end=input.period_end,
@@ -117,15 +119,17 @@ class FinancialsMutation:
     @strawberry.mutation(description="Make a draft financial statement final: immutable, and visible to granted VCs.")
     async def finalize_financial_report(self, info: Ctx, id: strawberry.ID) -> FinancialReportResult:
         async def run() -> FinancialReport:
-            return FinancialReport.from_view(await financials.finalize_report(info.context, parse_id(id)))
+            return FinancialReport.from_view(
+                await financials.finalize_report(info.context, decode_global_id("FinancialReport", id, "id"))
+            )
 
         return await outcome(run)
 
     @strawberry.mutation(description="Delete a draft financial statement (final ones are kept forever).")
     async def delete_draft_financial_report(self, info: Ctx, id: strawberry.ID) -> DeleteFinancialReportResult:
         async def run() -> DeletedFinancialReport:
-            deleted = await financials.delete_draft(info.context, parse_id(id))
-            return DeletedFinancialReport(id=strawberry.ID(str(deleted)))
+            deleted = await financials.delete_draft(info.context, decode_global_id("FinancialReport", id, "id"))
+            return DeletedFinancialReport(deleted_id=global_id("FinancialReport", deleted))
 
         return await outcome(run)
 
@@ -141,7 +145,9 @@ class FinancialsMutation:
         self, info: Ctx, id: strawberry.ID, input: KpiDefinitionInput
     ) -> KpiDefinitionResult:
         async def run() -> KpiDefinition:
-            record = await kpis.save_definition(info.context, _definition(input), parse_id(id))
+            record = await kpis.save_definition(
+                info.context, _definition(input), decode_global_id("KpiDefinition", id, "id")
+            )
             return KpiDefinition.from_record(record)
 
         return await outcome(run)
@@ -149,8 +155,8 @@ class FinancialsMutation:
     @strawberry.mutation(description="Delete a KPI definition that no report uses.")
     async def delete_kpi_definition(self, info: Ctx, id: strawberry.ID) -> DeleteKpiDefinitionResult:
         async def run() -> DeletedKpiDefinition:
-            deleted = await kpis.delete_definition(info.context, parse_id(id))
-            return DeletedKpiDefinition(id=strawberry.ID(str(deleted)))
+            deleted = await kpis.delete_definition(info.context, decode_global_id("KpiDefinition", id, "id"))
+            return DeletedKpiDefinition(deleted_id=global_id("KpiDefinition", deleted))
 
         return await outcome(run)
 
@@ -159,7 +165,11 @@ class FinancialsMutation:
         async def run() -> KpiReport:
             values = [kpis.ValueInput(v.key, v.value) for v in input.values]
             view = await kpis.save_report(
-                info.context, parse_optional_id(input.id, "id"), input.period_start, input.period_end, values
+                info.context,
+                decode_optional_global_id("KpiReport", input.id, "input.id"),
+                input.period_start,
+                input.period_end,
+                values,
             )
             return KpiReport.from_view(view)
 
@@ -168,15 +178,17 @@ class FinancialsMutation:
     @strawberry.mutation(description="Make a draft KPI report final: immutable, and visible to granted VCs.")
     async def finalize_kpi_report(self, info: Ctx, id: strawberry.ID) -> KpiReportResult:
         async def run() -> KpiReport:
-            return KpiReport.from_view(await kpis.finalize_report(info.context, parse_id(id)))
+            return KpiReport.from_view(
+                await kpis.finalize_report(info.context, decode_global_id("KpiReport", id, "id"))
+            )
 
         return await outcome(run)
 
     @strawberry.mutation(description="Delete a draft KPI report (final ones are kept forever).")
     async def delete_draft_kpi_report(self, info: Ctx, id: strawberry.ID) -> DeleteKpiReportResult:
         async def run() -> DeletedKpiReport:
-            deleted = await kpis.delete_draft(info.context, parse_id(id))
-            return DeletedKpiReport(id=strawberry.ID(str(deleted)))
+            deleted = await kpis.delete_draft(info.context, decode_global_id("KpiReport", id, "id"))
+            return DeletedKpiReport(deleted_id=global_id("KpiReport", deleted))
 
         return await outcome(run)
 
@@ -207,7 +219,9 @@ class FinancialsMutation:
         self, info: Ctx, id: strawberry.ID, fulfilled: bool, message: str = ""
     ) -> KpiRequestResult:
         async def run() -> KpiRequest:
-            record = await kpi_requests.respond(info.context, parse_id(id), fulfilled, message)
+            record = await kpi_requests.respond(
+                info.context, decode_global_id("KpiRequest", id, "id"), fulfilled, message
+            )
             return KpiRequest.from_record(record)
 
         return await outcome(run)
@@ -215,7 +229,9 @@ class FinancialsMutation:
     @strawberry.mutation(description="The requesting VC cancels an open KPI request.")
     async def cancel_kpi_request(self, info: Ctx, id: strawberry.ID) -> KpiRequestResult:
         async def run() -> KpiRequest:
-            return KpiRequest.from_record(await kpi_requests.cancel(info.context, parse_id(id)))
+            return KpiRequest.from_record(
+                await kpi_requests.cancel(info.context, decode_global_id("KpiRequest", id, "id"))
+            )
 
         return await outcome(run)
 

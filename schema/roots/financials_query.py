@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers.common import cursors
 from resolvers.common.context import RequestContext
-from resolvers.common.errors import InvalidInput
 from resolvers.common.pages import page_request
+from resolvers.global_ids import decode_global_id
 from resolvers.management import financials, kpi_requests, kpis
 from schema.types.financials import (
     FinancialReport,
@@ -26,13 +25,6 @@ Ctx = Info[RequestContext, None]
 
 From = Annotated[date | None, strawberry.argument(name="from", description="Periods ending on or after this day.")]
 To = Annotated[date | None, strawberry.argument(description="Periods starting on or before this day.")]
-
-
-def _uuid(value: strawberry.ID, field: str) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError as error:
-        raise InvalidInput(f"{value!r} is not an id", field=field) from error
 
 
 @strawberry.type
@@ -70,7 +62,9 @@ class FinancialsQuery:
 
     @strawberry.field(description="One financial statement you may read.")
     async def financial_report(self, info: Ctx, id: strawberry.ID) -> FinancialReport | None:
-        return FinancialReport.from_view(await financials.report(info.context, _uuid(id, "id")))
+        return FinancialReport.from_view(
+            await financials.report(info.context, decode_global_id("FinancialReport", id, "id"))
+        )
 
     @strawberry.field(description="KPI definitions of your company, or of a startup that granted you FINANCIALS.")
     async def kpi_definitions(self, info: Ctx, company_slug: str | None = None) -> list[KpiDefinition] | None:

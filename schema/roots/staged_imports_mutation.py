@@ -13,7 +13,8 @@ from resolvers.captable import staged_imports
 from resolvers.captable.captable import LedgerProblems
 from resolvers.captable.staged_imports import StagedView
 from resolvers.common.context import RequestContext
-from schema.outcomes import outcome, parse_id
+from resolvers.global_ids import decode_global_id
+from schema.outcomes import outcome
 from schema.types.captable import LedgerProblem, OcfImported, OcfRejected
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem, ProblemType
 from schema.types.staged_imports import ImportFormat, StagedImport
@@ -51,11 +52,15 @@ class StagedImportsMutation:
 
     @strawberry.mutation(description="Replace the item at `position` of an open draft with `item` (a JSON object).")
     async def fix_staged_item(self, info: Ctx, id: strawberry.ID, position: int, item: JSON) -> StagedImportResult:
-        return await _staged(lambda: staged_imports.fix_item(info.context, parse_id(id), position, item))
+        return await _staged(
+            lambda: staged_imports.fix_item(info.context, decode_global_id("StagedImport", id, "id"), position, item)
+        )
 
     @strawberry.mutation(description="Leave the item at `position` out of an open draft.")
     async def drop_staged_item(self, info: Ctx, id: strawberry.ID, position: int) -> StagedImportResult:
-        return await _staged(lambda: staged_imports.drop_item(info.context, parse_id(id), position))
+        return await _staged(
+            lambda: staged_imports.drop_item(info.context, decode_global_id("StagedImport", id, "id"), position)
+        )
 
     @strawberry.mutation(
         description="Append an open, unexpired draft to the ledger when it has no problem (all or nothing); "
@@ -64,7 +69,7 @@ class StagedImportsMutation:
     async def commit_staged_import(self, info: Ctx, id: strawberry.ID) -> CommitStagedImportResult:
         async def run() -> OcfImported | OcfRejected:
             try:
-                imported = await staged_imports.commit(info.context, parse_id(id))
+                imported = await staged_imports.commit(info.context, decode_global_id("StagedImport", id, "id"))
             except LedgerProblems as error:
                 return OcfRejected(message=error.message, problems=[LedgerProblem.of(p) for p in error.problems])
             return OcfImported(object_count=imported.object_count, warnings=[])

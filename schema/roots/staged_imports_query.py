@@ -9,7 +9,7 @@ from strawberry.types import Info
 
 from resolvers.captable import jocf, staged_imports
 from resolvers.common.context import RequestContext
-from schema.outcomes import parse_id
+from resolvers.global_ids import decode_global_id
 from schema.types.captable import LedgerProblem
 from schema.types.staged_imports import JocfPackage, StagedImport
 
@@ -23,7 +23,7 @@ class StagedImportsQuery:
         "cause, the upgrade's change report and a preview of the resulting cap table."
     )
     async def staged_import(self, info: Ctx, id: strawberry.ID) -> StagedImport | None:
-        return StagedImport.of(await staged_imports.view(info.context, parse_id(id)))
+        return StagedImport.of(await staged_imports.view(info.context, decode_global_id("StagedImport", id, "id")))
 
     @strawberry.field(
         description="The acting startup's ledger as JOCF files (a zip, base64). What JOCF cannot express (warrants, "

@@ -4,7 +4,6 @@ runs, as the objects their queries return, one event per change, ending at the f
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from uuid import UUID
 
 import strawberry
 from strawberry.types import Info
@@ -16,7 +15,7 @@ from resolvers.common.context import RequestContext
 from resolvers.common.subscriptions import progress
 from resolvers.costs import assemblies as cost_assemblies
 from resolvers.costs import imports as cost_imports
-from schema.outcomes import parse_id
+from resolvers.global_ids import decode_global_id
 from schema.types.billing import InvoiceRun
 from schema.types.cost_assemblies import CostAssembly
 from schema.types.costs import CostImport
@@ -40,7 +39,7 @@ _ENDS = "Ends after the event with a final status; an id you may not see is one 
 class Subscription:
     @strawberry.subscription(description=f"A cost import as `costImport(id)` returns it, on every change. {_ENDS}")
     async def cost_import_progress(self, info: Ctx, id: strawberry.ID) -> AsyncGenerator[CostImport, None]:
-        import_id = parse_id(id)
+        import_id = decode_global_id("CostImport", id, "id")
 
         async def read(ctx: RequestContext) -> CostImport:
             return CostImport.from_record(await cost_imports.cost_import(ctx, import_id))
@@ -52,7 +51,7 @@ class Subscription:
         description=f"A cost report assembly as `costAssembly(id)` returns it, on every change. {_ENDS}"
     )
     async def cost_assembly_progress(self, info: Ctx, id: strawberry.ID) -> AsyncGenerator[CostAssembly, None]:
-        assembly_id: UUID = parse_id(id)
+        assembly_id = decode_global_id("CostAssembly", id, "id")
 
         async def read(ctx: RequestContext) -> CostAssembly:
             return CostAssembly.from_view(await cost_assemblies.cost_assembly(ctx, assembly_id))
@@ -62,7 +61,7 @@ class Subscription:
 
     @strawberry.subscription(description=f"A close-all run as `invoiceRun(id)` returns it, on every change. {_ENDS}")
     async def invoice_run_progress(self, info: Ctx, id: strawberry.ID) -> AsyncGenerator[InvoiceRun, None]:
-        run_id = parse_id(id)
+        run_id = decode_global_id("InvoiceRun", id, "id")
 
         async def read(ctx: RequestContext) -> InvoiceRun:
             return InvoiceRun.from_record(await runs.invoice_run(ctx, run_id))

@@ -10,11 +10,13 @@ from strawberry.types import Info
 
 from policies.principal import Role, TenantKind
 from resolvers.common.context import RequestContext
+from resolvers.global_ids import decode_global_id
 from resolvers.tenancy import companies, grants, invitations, members, onboarding
 from resolvers.tenancy.grants import Scope
-from schema.outcomes import outcome, parse_id
+from schema.outcomes import outcome
 from schema.types.grants import PortfolioGrant
 from schema.types.invitations import Invitation
+from schema.types.node import global_id
 from schema.types.onboarding import CustomerCreated
 from schema.types.problems import ConflictProblem, InvalidInputProblem, NotAllowed, NotFoundProblem
 from schema.types.tenancy import CompanyProfile, Membership, RemovedMember, Tenant
@@ -106,28 +108,34 @@ class TenancyMutation:
     @strawberry.mutation(description="Revoke a pending invitation of the acting tenant. Owners and admins.")
     async def revoke_invitation(self, info: Ctx, id: strawberry.ID) -> InvitationResult:
         async def run() -> Invitation:
-            return Invitation.from_record(await invitations.revoke(info.context, parse_id(id, "id")))
+            return Invitation.from_record(
+                await invitations.revoke(info.context, decode_global_id("Invitation", id, "id"))
+            )
 
         return await outcome(run)
 
     @strawberry.mutation(description="Accept an invitation addressed to you: you become a member with its role.")
     async def accept_invitation(self, info: Ctx, id: strawberry.ID) -> AcceptInvitationResult:
         async def run() -> Membership:
-            return Membership.from_record(await invitations.accept(info.context, parse_id(id, "id")))
+            return Membership.from_record(
+                await invitations.accept(info.context, decode_global_id("Invitation", id, "id"))
+            )
 
         return await outcome(run)
 
     @strawberry.mutation(description="Decline an invitation addressed to you.")
     async def decline_invitation(self, info: Ctx, id: strawberry.ID) -> InvitationResult:
         async def run() -> Invitation:
-            return Invitation.from_record(await invitations.decline(info.context, parse_id(id, "id")))
+            return Invitation.from_record(
+                await invitations.decline(info.context, decode_global_id("Invitation", id, "id"))
+            )
 
         return await outcome(run)
 
     @strawberry.mutation(description="Change a member's role. Owners and admins; only owners touch owners.")
     async def change_member_role(self, info: Ctx, user_id: strawberry.ID, role: Role) -> MemberResult:
         async def run() -> Membership:
-            record = await members.change_member_role(info.context, parse_id(user_id, "userId"), role)
+            record = await members.change_member_role(info.context, decode_global_id("User", user_id, "userId"), role)
             return Membership.from_record(record)
 
         return await outcome(run)
@@ -135,8 +143,8 @@ class TenancyMutation:
     @strawberry.mutation(description="Remove a member. A tenant always keeps one owner.")
     async def remove_member(self, info: Ctx, user_id: strawberry.ID) -> RemoveMemberResult:
         async def run() -> RemovedMember:
-            removed = await members.remove_member(info.context, parse_id(user_id, "userId"))
-            return RemovedMember(user_id=strawberry.ID(str(removed)))
+            removed = await members.remove_member(info.context, decode_global_id("User", user_id, "userId"))
+            return RemovedMember(user_id=global_id("User", removed))
 
         return await outcome(run)
 
@@ -152,7 +160,9 @@ class TenancyMutation:
         self, info: Ctx, id: strawberry.ID, scopes: list[Scope], expires_at: datetime | None = None
     ) -> GrantResult:
         async def run() -> PortfolioGrant:
-            record = await grants.approve_access(info.context, parse_id(id, "id"), scopes, expires_at)
+            record = await grants.approve_access(
+                info.context, decode_global_id("PortfolioGrant", id, "id"), scopes, expires_at
+            )
             return PortfolioGrant.from_record(record)
 
         return await outcome(run)
@@ -160,7 +170,9 @@ class TenancyMutation:
     @strawberry.mutation(description="The startup's owner or admin revokes a grant; effective on the next statement.")
     async def revoke_portfolio_access(self, info: Ctx, id: strawberry.ID) -> GrantResult:
         async def run() -> PortfolioGrant:
-            return PortfolioGrant.from_record(await grants.revoke_access(info.context, parse_id(id, "id")))
+            return PortfolioGrant.from_record(
+                await grants.revoke_access(info.context, decode_global_id("PortfolioGrant", id, "id"))
+            )
 
         return await outcome(run)
 

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from db.records import AuditEventRecord
+from schema.types.node import optional_global_id
 
 
 @strawberry.type
@@ -29,7 +30,7 @@ class AuditEvent:
             action=record.action,
             subject_type=record.subject_type,
             subject_id=record.subject_id,
-            actor_user_id=strawberry.ID(str(record.actor_user_id)) if record.actor_user_id else None,
-            actor_tenant_id=strawberry.ID(str(record.actor_tenant_id)) if record.actor_tenant_id else None,
+            actor_user_id=optional_global_id("User", record.actor_user_id),
+            actor_tenant_id=optional_global_id("Tenant", record.actor_tenant_id),
             details=JSON(record.details),
         )

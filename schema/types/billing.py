@@ -47,7 +47,7 @@ from resolvers.billing.plans import PlanWithVersions
 from resolvers.billing.voiding import Voided
 from resolvers.common.context import RequestContext
 from schema.types.decimals import money_amount
-from schema.types.node import Node
+from schema.types.node import Node, optional_global_id
 from schema.types.problems import Problem
 from schema.types.tenancy import Tenant, load_tenant
 
@@ -178,14 +178,13 @@ class PlanVersion:
 
 @strawberry.type
 class PricingPlan(Node):
-    id: strawberry.ID
     name: str
     versions: list[PlanVersion]
 
     @classmethod
     def from_plan(cls, found: PlanWithVersions) -> PricingPlan:
         return cls(
-            id=strawberry.ID(str(found.plan.id)),
+            db_id=found.plan.id,
             name=found.plan.name,
             versions=[PlanVersion.from_record(v) for v in found.versions],
         )
@@ -210,7 +209,7 @@ class CustomerBilling:
     @classmethod
     def from_record(cls, record: CustomerBillingRecord) -> CustomerBilling:
         return cls(
-            plan_id=None if record.plan_id is None else strawberry.ID(str(record.plan_id)),
+            plan_id=optional_global_id("PricingPlan", record.plan_id),
             currency=record.currency,
             tax_rate_percent=Decimal(record.tax_rate_percent),
             tax_name=record.tax_name,
@@ -413,7 +412,6 @@ class InvoiceLine:
 
 @strawberry.type(description="A stored invoice or credit note. Closed and void ones never change.")
 class Invoice(Node):
-    id: strawberry.ID
     number: int | None
     kind: InvoiceKind
     period: str
@@ -445,11 +443,8 @@ class Invoice(Node):
 
     @classmethod
     def from_record(cls, record: InvoiceRecord) -> Invoice:
-        def opt_id(value: UUID | None) -> strawberry.ID | None:
-            return None if value is None else strawberry.ID(str(value))
-
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             number=record.number,
             kind=record.kind,
             period=record.period,
@@ -462,8 +457,8 @@ class Invoice(Node):
             bill_from=BillingParty.from_snapshot(record.bill_from),
             bill_to=BillingParty.from_snapshot(record.bill_to),
             idempotency_key=record.idempotency_key,
-            replaces_id=opt_id(record.replaces_id),
-            credit_note_for_id=opt_id(record.credit_note_for_id),
+            replaces_id=optional_global_id("Invoice", record.replaces_id),
+            credit_note_for_id=optional_global_id("Invoice", record.credit_note_for_id),
             void_reason=record.void_reason,
             created_at=record.created_at,
             closed_at=record.closed_at,
@@ -543,7 +538,6 @@ strawberry.enum(InvoiceRunStatus, name="InvoiceRunStatus")
 
 @strawberry.type(description="A job closing every billed tenant's invoice for a period, and its progress.")
 class InvoiceRun(Node):
-    id: strawberry.ID
     period: str
     status: InvoiceRunStatus
     total: int
@@ -559,7 +553,7 @@ class InvoiceRun(Node):
     @classmethod
     def from_record(cls, record: InvoiceRunRecord) -> InvoiceRun:
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             period=record.period,
             status=record.status,
             total=record.total,

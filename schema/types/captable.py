@@ -28,7 +28,7 @@ from resolvers.costs import costs as cost_queries
 from schema.types.costs import CostGroupBy, CostRow
 from schema.types.decimals import stated_money
 from schema.types.financials import KpiValue
-from schema.types.node import Node
+from schema.types.node import Node, global_id
 from schema.types.problems import Problem as ProblemInterface
 from schema.types.tenancy import Tenant, load_tenant
 
@@ -183,7 +183,7 @@ class CapTable:
         plans = {p.id: p.name for p in ledger.stock_plans}
         holders = sorted(set(state.fully_diluted_by_holder) | set(state.ownership_by_holder))
         return cls(
-            company_id=strawberry.ID(str(view.company_id)),
+            company_id=global_id("Tenant", view.company_id),
             as_of=state.as_of,
             convertible_rule=state.convertible_rule,
             outstanding_shares=state.outstanding_shares,
@@ -298,6 +298,7 @@ class PortfolioCompany:
     moic: MetricValue
 
     company: Tenant | None = strawberry.field(description="The company (loaded for all entries in one batch).")
+    company_key: strawberry.Private[UUID]
     latest_kpis: list[KpiValue] = strawberry.field(
         description="The values of the company's latest finalized KPI report; empty without one or without the "
         "`financials` scope (loaded for all entries in one statement, only when asked for)."
@@ -330,9 +331,7 @@ class PortfolioCompany:
         "table. Every company's ledger loads in one statement."
     )
     async def payouts(self, info: Info[RequestContext, None], exit_values: list[Decimal]) -> list[ExitPayout]:
-        rows = await portfolio_payouts(
-            info.context, UUID(str(self.company_id)), self.stakeholder_ids, self.as_of, exit_values
-        )
+        rows = await portfolio_payouts(info.context, self.company_key, self.stakeholder_ids, self.as_of, exit_values)
         return [ExitPayout.of(p) for p in rows]
 
     @classmethod
@@ -340,7 +339,8 @@ class PortfolioCompany:
         cls, entry: PortfolioEntry, company: Tenant | None, latest_kpis: list[KpiValue] | None = None
     ) -> PortfolioCompany:
         return cls(
-            company_id=strawberry.ID(str(entry.company_id)),
+            company_id=global_id("Tenant", entry.company_id),
+            company_key=entry.company_id,
             as_of=entry.as_of,
             stakeholder_ids=list(entry.stakeholder_ids),
             ownership=entry.ownership,
@@ -356,8 +356,7 @@ class PortfolioCompany:
 
 
 @strawberry.type
-class FundFlow:
-    id: strawberry.ID
+class FundFlow(Node):
     fund_id: strawberry.ID
     date: date
     amount: Decimal
@@ -366,8 +365,8 @@ class FundFlow:
     @classmethod
     def from_record(cls, record: FundFlowRecord) -> FundFlow:
         return cls(
-            id=strawberry.ID(str(record.id)),
-            fund_id=strawberry.ID(str(record.fund_id)),
+            db_id=record.id,
+            fund_id=global_id("Fund", record.fund_id),
             date=record.on,
             amount=record.amount,
             limited_partner=record.limited_partner,
@@ -375,8 +374,7 @@ class FundFlow:
 
 
 @strawberry.type
-class FundInvestment:
-    id: strawberry.ID
+class FundInvestment(Node):
     fund_id: strawberry.ID
     company_id: strawberry.ID
     stakeholder_id: str
@@ -385,9 +383,9 @@ class FundInvestment:
     @classmethod
     def from_record(cls, record: FundInvestmentRecord) -> FundInvestment:
         return cls(
-            id=strawberry.ID(str(record.id)),
-            fund_id=strawberry.ID(str(record.fund_id)),
-            company_id=strawberry.ID(str(record.company_tenant_id)),
+            db_id=record.id,
+            fund_id=global_id("Fund", record.fund_id),
+            company_id=global_id("Tenant", record.company_tenant_id),
             stakeholder_id=record.stakeholder_id,
             allocation=record.allocation,
         )
@@ -407,7 +405,6 @@ class FundPerformance:
 
 @strawberry.type
 class Fund(Node):
-    id: strawberry.ID
     name: str
     currency: str
     vintage_year: int | None
@@ -418,13 +415,13 @@ class Fund(Node):
 
     async def _performance(self, info: Ctx) -> funds.FundPerformance:
         if "performance" not in self.computed:
-            self.computed["performance"] = asyncio.ensure_future(funds.performance(info.context, UUID(self.id)))
+            self.computed["performance"] = asyncio.ensure_future(funds.performance(info.context, self.db_id))
         return await self.computed["performance"]
 
     @classmethod
     def from_record(cls, record: FundRecord) -> Fund:
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             name=record.name,
             currency=record.currency,
             vintage_year=record.vintage_year,
@@ -432,19 +429,19 @@ class Fund(Node):
 
     @strawberry.field
     async def commitments(self, info: Ctx) -> list[FundFlow]:
-        return [FundFlow.from_record(r) for r in await funds.flows(info.context, "commitment", UUID(self.id))]
+        return [FundFlow.from_record(r) for r in await funds.flows(info.context, "commitment", self.db_id)]
 
     @strawberry.field
     async def capital_calls(self, info: Ctx) -> list[FundFlow]:
-        return [FundFlow.from_record(r) for r in await funds.flows(info.context, "capital_call", UUID(self.id))]
+        return [FundFlow.from_record(r) for r in await funds.flows(info.context, "capital_call", self.db_id)]
 
     @strawberry.field
     async def distributions(self, info: Ctx) -> list[FundFlow]:
-        return [FundFlow.from_record(r) for r in await funds.flows(info.context, "distribution", UUID(self.id))]
+        return [FundFlow.from_record(r) for r in await funds.flows(info.context, "distribution", self.db_id)]
 
     @strawberry.field
     async def investments(self, info: Ctx) -> list[FundInvestment]:
-        return [FundInvestment.from_record(r) for r in await funds.investments(info.context, UUID(self.id))]
+        return [FundInvestment.from_record(r) for r in await funds.investments(info.context, self.db_id)]
 
     @strawberry.field(description="Paid-in, distributions, NAV (from current holding values) and the ratios.")
     async def performance(self, info: Ctx) -> FundPerformance:
@@ -480,4 +477,4 @@ class Fund(Node):
 
 @strawberry.type
 class Deleted:
-    id: strawberry.ID
+    deleted_id: strawberry.ID = strawberry.field(description="The deleted object's global id.")

@@ -11,6 +11,7 @@ from db.cost_records import CostAssemblyStatus
 from resolvers.costs.assemblies import AssemblyView
 from schema.types.costs import CostImport, CostImportError, RehomedPeriod
 from schema.types.counts import Count
+from schema.types.node import Node
 
 strawberry.enum(
     CostAssemblyStatus,
@@ -26,8 +27,7 @@ strawberry.enum(
     description="One delivery of a cost report: its manifest, its parts (one import job each) "
     "and the progress summed over them."
 )
-class CostAssembly:
-    id: strawberry.ID
+class CostAssembly(Node):
     status: CostAssemblyStatus
     manifest: str = strawberry.field(description="The manifest's location.")
     source: str = strawberry.field(description="The configured cost source it was read from.")
@@ -60,7 +60,7 @@ class CostAssembly:
                 reason=str(r.error.get("reason", "")),
             )
         return cls(
-            id=strawberry.ID(str(r.id)),
+            db_id=r.id,
             status=r.status,
             manifest=r.manifest_uri,
             source=r.source_name,

@@ -160,7 +160,6 @@ class RehomedPeriod:
 
 @strawberry.type(description="A billing-file import (a background job) and its progress.")
 class CostImport(Node):
-    id: strawberry.ID
     status: CostImportStatus
     source_uri: str
     source_name: str
@@ -192,7 +191,7 @@ class CostImport(Node):
                 reason=str(record.error.get("reason", "")),
             )
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             status=record.status,
             source_uri=record.source_uri,
             source_name=record.source_name,

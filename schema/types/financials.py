@@ -21,7 +21,7 @@ from resolvers.management.financials import ReportWithLines, Statement
 from resolvers.management.kpi_requests import RequestStatus
 from resolvers.management.kpis import Direction, ReportWithValues, Unit
 from schema.types.decimals import stated_money
-from schema.types.node import Node
+from schema.types.node import Node, global_id, optional_global_id
 from schema.types.tenancy import Tenant, load_tenant
 
 strawberry.enum(Statement, name="FinancialStatement")
@@ -52,7 +52,6 @@ class FinancialReportLine:
 
 @strawberry.type(description="A statement of one fiscal period; final ones never change.")
 class FinancialReport(Node):
-    id: strawberry.ID
     statement: Statement
     period_start: date
     period_end: date
@@ -68,7 +67,7 @@ class FinancialReport(Node):
     def from_view(cls, view: ReportWithLines) -> FinancialReport:
         report = view.report
         return cls(
-            id=strawberry.ID(str(report.id)),
+            db_id=report.id,
             statement=Statement(report.statement),
             period_start=report.period_start,
             period_end=report.period_end,
@@ -87,8 +86,7 @@ class FinancialReport(Node):
 
 
 @strawberry.type
-class KpiDefinition:
-    id: strawberry.ID
+class KpiDefinition(Node):
     key: str
     name: str
     unit: Unit
@@ -100,7 +98,7 @@ class KpiDefinition:
     @classmethod
     def from_record(cls, record: KpiDefinitionRecord) -> KpiDefinition:
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             key=record.key,
             name=record.name,
             unit=Unit(record.unit),
@@ -134,13 +132,12 @@ class KpiValue:
             currency=record.currency,
             direction=Direction(record.direction),
             value=stated_money(record.value, record.currency) if record.currency else record.value,
-            definition_id=strawberry.ID(str(record.definition_id)),
+            definition_id=global_id("KpiDefinition", record.definition_id),
         )
 
 
 @strawberry.type(description="KPI values of one period; final ones never change.")
-class KpiReport:
-    id: strawberry.ID
+class KpiReport(Node):
     period_start: date
     period_end: date
     status: ReportStatus
@@ -154,7 +151,7 @@ class KpiReport:
     def from_view(cls, view: ReportWithValues) -> KpiReport:
         report = view.report
         return cls(
-            id=strawberry.ID(str(report.id)),
+            db_id=report.id,
             period_start=report.period_start,
             period_end=report.period_end,
             status=report.status,
@@ -172,7 +169,6 @@ class KpiReport:
 
 @strawberry.type(description="A VC's request for a startup's KPIs of a period.")
 class KpiRequest(Node):
-    id: strawberry.ID
     period_start: date
     period_end: date
     kpi_keys: list[str]
@@ -189,7 +185,7 @@ class KpiRequest(Node):
     @classmethod
     def from_record(cls, record: KpiRequestRecord) -> KpiRequest:
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             period_start=record.period_start,
             period_end=record.period_end,
             kpi_keys=list(record.kpi_keys),
@@ -197,7 +193,7 @@ class KpiRequest(Node):
             due_on=record.due_on,
             status=RequestStatus(record.status),
             response=record.response,
-            kpi_report_id=None if record.kpi_report_id is None else strawberry.ID(str(record.kpi_report_id)),
+            kpi_report_id=optional_global_id("KpiReport", record.kpi_report_id),
             created_at=record.created_at,
             updated_at=record.updated_at,
             startup_id=record.tenant_id,
@@ -215,14 +211,14 @@ class KpiRequest(Node):
 
 @strawberry.type
 class DeletedFinancialReport:
-    id: strawberry.ID
+    deleted_id: strawberry.ID = strawberry.field(description="The deleted report's global id.")
 
 
 @strawberry.type
 class DeletedKpiDefinition:
-    id: strawberry.ID
+    deleted_id: strawberry.ID = strawberry.field(description="The deleted definition's global id.")
 
 
 @strawberry.type
 class DeletedKpiReport:
-    id: strawberry.ID
+    deleted_id: strawberry.ID = strawberry.field(description="The deleted report's global id.")

@@ -22,7 +22,6 @@ strawberry.enum(GrantStatus, name="GrantStatus")
 
 @strawberry.type
 class PortfolioGrant(Node):
-    id: strawberry.ID
     requested_scopes: list[Scope]
     scopes: list[Scope]
     status: GrantStatus
@@ -35,7 +34,7 @@ class PortfolioGrant(Node):
     @classmethod
     def from_record(cls, record: GrantRecord) -> PortfolioGrant:
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             requested_scopes=[Scope(s) for s in record.requested_scopes],
             scopes=[Scope(s) for s in record.scopes],
             status=record.status,

@@ -11,14 +11,14 @@ from strawberry.types import Info
 from db.records import InvitationRecord, InvitationStatus
 from policies.principal import Role
 from resolvers.common.context import RequestContext
+from schema.types.node import Node
 from schema.types.tenancy import Tenant, User, load_tenant
 
 strawberry.enum(InvitationStatus, name="InvitationStatus")
 
 
 @strawberry.type(description="An invitation to join a tenant; the invitee accepts or declines it.")
-class Invitation:
-    id: strawberry.ID
+class Invitation(Node):
     email: str
     role: Role
     status: InvitationStatus = strawberry.field(description="A pending invitation past expiresAt is EXPIRED.")
@@ -32,7 +32,7 @@ class Invitation:
     def from_record(cls, record: InvitationRecord) -> Invitation:
         lapsed = record.status == "pending" and record.expires_at <= datetime.now(UTC)
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             email=record.email,
             role=Role(record.role),
             status=InvitationStatus.EXPIRED if lapsed else record.status,

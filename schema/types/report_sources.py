@@ -10,6 +10,7 @@ from cost import LateData
 from cost.report_sources import ReportFormat
 from db.cost_records import CostAssemblyStatus
 from resolvers.costs.report_sources import ReportSourceView, SyncOutcome
+from schema.types.node import global_id
 
 strawberry.enum(
     ReportFormat,
@@ -53,7 +54,7 @@ class ReportSource:
             last_synced_at=r.last_synced_at,
             last_manifest_modified_at=r.last_manifest_at,
             last_error=r.last_error,
-            last_assembly_id=strawberry.ID(str(last.id)) if last else None,
+            last_assembly_id=global_id("CostAssembly", last.id) if last else None,
             last_assembly_status=last.status if last else None,
             lag_seconds=view.lag_seconds(datetime.now(UTC)),
         )
@@ -70,7 +71,7 @@ class ReportSourceSync:
     def from_outcome(cls, outcome: SyncOutcome) -> ReportSourceSync:
         return cls(
             source_id=strawberry.ID(str(outcome.source.id)),
-            queued_assembly_ids=[strawberry.ID(str(a.id)) for a in outcome.queued],
+            queued_assembly_ids=[global_id("CostAssembly", a.id) for a in outcome.queued],
             known=outcome.known,
             problems=outcome.problems,
         )

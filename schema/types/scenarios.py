@@ -15,6 +15,7 @@ from captable.events import SecurityKind
 from captable.proforma import PoolBasis, PoolTopUp, RoundTerms
 from captable.waterfall import Assumptions, ClassTerms, ConvertibleTreatment, Decision
 from resolvers.captable.scenarios import ProFormaView, WaterfallView
+from schema.types.node import global_id
 
 EXACT = Decimal(1).scaleb(-18)
 
@@ -145,7 +146,7 @@ class ExitWaterfall:
         names = {s.id: s.name for s in view.ledger.stakeholders}
         class_names = {c.id: c.name for c in view.ledger.stock_classes}
         return cls(
-            company_id=strawberry.ID(str(view.company_id)),
+            company_id=global_id("Tenant", view.company_id),
             as_of=w.as_of,
             exit_value=w.exit_value,
             currency=view.currency,
@@ -229,7 +230,7 @@ class ProFormaRound:
         p = view.pro_forma
         names = {s.id: s.name for s in view.ledger.stakeholders}
         return cls(
-            company_id=strawberry.ID(str(view.company_id)),
+            company_id=global_id("Tenant", view.company_id),
             as_of=p.as_of,
             currency=view.currency,
             price_per_share=exact(p.price_per_share),

@@ -12,6 +12,7 @@ from captable.causes import ProblemGroup as ProblemGroupValue
 from db.queries.staged_imports import DraftItem
 from resolvers.captable.staged_imports import StagedView
 from schema.types.captable import CapTable, LedgerProblem
+from schema.types.node import Node
 
 
 @strawberry.enum(description="The format of an uploaded cap-table package.")
@@ -81,8 +82,7 @@ class StagedItem:
     "changes made upgrading it, and a preview of the cap table it would give. Nothing is in the ledger until "
     "commitStagedImport."
 )
-class StagedImport:
-    id: strawberry.ID
+class StagedImport(Node):
     format: ImportFormat
     source_version: str | None
     status: str
@@ -111,7 +111,7 @@ class StagedImport:
     def of(cls, view: StagedView) -> StagedImport:
         draft, check = view.draft, view.check
         return cls(
-            id=strawberry.ID(str(draft.id)),
+            db_id=draft.id,
             format=ImportFormat(draft.format),
             source_version=draft.source_version,
             status=draft.status,

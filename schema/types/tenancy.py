@@ -29,14 +29,13 @@ async def load_tenant(info: Info[RequestContext, None], tenant_id: UUID) -> Tena
 
 
 @strawberry.type
-class User:
-    id: strawberry.ID
+class User(Node):
     email: str
     display_name: str
 
     @classmethod
     def from_record(cls, record: UserRecord) -> User:
-        return cls(id=strawberry.ID(str(record.id)), email=record.email, display_name=record.display_name)
+        return cls(db_id=record.id, email=record.email, display_name=record.display_name)
 
 
 @strawberry.type
@@ -70,7 +69,6 @@ class CompanyProfile:
 
 @strawberry.type
 class Tenant(Node):
-    id: strawberry.ID
     slug: str
     name: str
     kind: TenantKind
@@ -79,7 +77,7 @@ class Tenant(Node):
     @classmethod
     def from_record(cls, record: TenantRecord) -> Tenant:
         return cls(
-            id=strawberry.ID(str(record.id)),
+            db_id=record.id,
             slug=record.slug,
             name=record.name,
             kind=TenantKind(record.kind),
@@ -88,7 +86,7 @@ class Tenant(Node):
 
     @strawberry.field(description="The company profile: the tenant's own, or one granted with scope COMPANY.")
     async def profile(self, info: Info[RequestContext, None]) -> CompanyProfile | None:
-        record = await companies.profile_of(info.context, UUID(self.id))
+        record = await companies.profile_of(info.context, self.db_id)
         return None if record is None else CompanyProfile.from_record(record)
 
     @strawberry.field(description="Members, ordered by user id; only in the tenant you act for.")
@@ -101,7 +99,7 @@ class Tenant(Node):
         before: str | None = None,
     ) -> Connection[Membership]:
         ctx = info.context
-        tenant_id = UUID(self.id)
+        tenant_id = self.db_id
         request = page_request(first, after, ctx.max_page_size, cursors.MEMBERS, last=last, before=before)
         page = await tenants.members(ctx, tenant_id, request)
         return connection(
@@ -148,4 +146,4 @@ class Me:
 
 @strawberry.type
 class RemovedMember:
-    user_id: strawberry.ID
+    user_id: strawberry.ID = strawberry.field(description="The removed user's global id.")

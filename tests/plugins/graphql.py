@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ import strawberry
 
 from db.session import Database
 from policies.tokens import mint_token
+from resolvers.global_ids import NodeType, encode_global_id, parse_global_id
 from schema.app import create_app, schema_for
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
@@ -57,6 +59,16 @@ def gql(database: Database, schema: strawberry.Schema, settings: Settings) -> Gr
         )
 
     return run
+
+
+def gid(type_name: NodeType, key: UUID | str) -> str:
+    """The global id the API gives the `type_name` object whose row has id `key` (to compare with DB rows)."""
+    return encode_global_id(type_name, UUID(str(key)))
+
+
+def row_id(global_id: str) -> UUID:
+    """The row id behind a global id the API returned (to look the row up with `owner_conn`)."""
+    return parse_global_id(global_id, "id")[1]
 
 
 def token_for(actor: Actor, **overrides: Any) -> str:
