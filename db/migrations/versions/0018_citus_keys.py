@@ -1,4 +1,4 @@
-"""Citus readiness: unique constraints and foreign keys of tenant tables include tenant_id
+"""Citus readiness: unique and foreign keys of distributed tables include tenant_id (operator_keys)
 
 Revision ID: 0018
 Revises: 0017
