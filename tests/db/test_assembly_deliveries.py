@@ -78,7 +78,7 @@ def test_the_migration_keeps_the_published_assembly_of_a_delivery_queued_twice(
                 "update cost_assemblies set status = 'succeeded', finished_at = %s where id = %s", (finished, assembly)
             )
         owner_conn.execute(policy_sql("0020_one_live_assembly_per_delivery.sql"))
-        statuses = dict(
+        statuses: dict[object, str] = dict(
             owner_conn.execute(
                 "select id, status from cost_assemblies where tenant_id = %s", (admin.tenant_id,)
             ).fetchall()

@@ -108,18 +108,21 @@ def seed_costs(world: World, owner_conn: psycopg.Connection, cost_store: CostSto
         accounts: int = 2,
         per_account: int = 30,
         store: CostStore | None = None,
+        of: World | None = None,
     ) -> Seeded:
+        """`of`: another world than the test's (its operator's store, its tenants' accounts)."""
+        target = of or world
         rng = random.Random()
         chosen = {t: [str(rng.randrange(10**11, 10**12)) for _ in range(accounts)] for t in tenants}
         rows = cost_rows([a for ids in chosen.values() for a in ids], period, per_account, rng.randrange(1 << 30))
         path = write_legacy_csv(tmp_path / f"cur-{rng.randrange(1 << 30)}.csv", rows)
-        import_file(str(path), store or cost_store.for_operator(world.tenants["operator"]))
+        import_file(str(path), store or cost_store.for_operator(target.tenants["operator"]))
         with owner_conn.transaction():
             for tenant, ids in chosen.items():
                 for account in ids:
                     owner_conn.execute(
                         "insert into cloud_accounts (tenant_id, account_id, name) values (%s, %s, %s)",
-                        (world.tenants[tenant], account, f"acct {account}"),
+                        (target.tenants[tenant], account, f"acct {account}"),
                     )
         return Seeded(period=period, accounts=chosen, rows=rows, csv=path)
 
