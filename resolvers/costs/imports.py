@@ -11,23 +11,20 @@ short transaction of its own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import threading
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func
 
-from cost import CostError, CostStore, ImportResult, InputError, LateData, LockedPeriodError, import_file
+from cost import CostStore, ImportResult, LateData, import_file
 from cost.errors import SourceError
 from cost.locations import NO_SOURCES, CostSources, ResolvedLocation
 from db.cost_records import CostImportRecord
 from db.errors import PolicyViolation
 from db.pagination import Page
-from db.queries import costs, tenancy
+from db.queries import costs
 from db.session import Database
 from policies.principal import Role, TenantKind
 from resolvers.common.context import RequestContext
@@ -36,6 +33,7 @@ from resolvers.common.job_requests import JobRefused, job_request
 from resolvers.common.pages import PageRequest
 from resolvers.common.principals import Member
 from resolvers.common.request import RequestRuntime
+from resolvers.costs.import_runs import Progress, engine_outcome, gave_up, operator_slug, reporting
 
 COST_QUEUE = "costs"
 IMPORT_TASK = "import_cost_report"
@@ -110,23 +108,6 @@ async def cost_imports(ctx: RequestContext, page: PageRequest) -> Page[CostImpor
 # -- the job -----------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Progress:
-    bytes: int = 0
-    rows: int = 0
-
-    def __post_init__(self) -> None:
-        self._lock = threading.Lock()
-
-    def update(self, bytes_read: int, rows: int) -> None:  # called on the import's thread
-        with self._lock:
-            self.bytes, self.rows = bytes_read, rows
-
-    def read(self) -> tuple[int, int]:
-        with self._lock:
-            return self.bytes, self.rows
-
-
 async def run_import(
     database: Database,
     store: CostStore,
@@ -155,64 +136,16 @@ async def run_import(
     """
     runtime = RequestRuntime(database, max_page_size=1, cost_store=store, cost_sources=sources)
     refusal = f"cost import {import_id} is not visible to its requester's context"
-    async with job_request(runtime, requester, refusal) as ctx:
-        tx = ctx.tx
-        existing = await costs.import_by_id(tx, import_id)
-        if existing is None:
-            raise JobRefused(refusal)
-        if existing.finished:
-            return existing  # the worker died after the manifest's last write
-        if attempt > max_retries:
-            reason = f"the worker stopped during the import; retried {attempt - 1} times"
-            _logger.error("cost import %s: %s", import_id, reason)
-            error = {"file": existing.source_uri, "row": None, "column": None, "reason": reason}
-            given_up = await costs.update_import(tx, import_id, status="failed", error=error, finished_at=func.now())
-            assert given_up is not None
-            return given_up
-        manifest = await costs.claim_import(tx, import_id, retry=attempt > 0)
-        locked = [] if manifest is None else await costs.locked_periods(tx, manifest.tenant_id)
-    if manifest is None:
-        return existing  # claimed by another run of this job, not a retry: never run twice
-    progress = _Progress()
-    reporter = asyncio.create_task(_report(runtime, requester, import_id, progress, interval))
-    unexpected: BaseException | None = None
-    try:
-        # Resolved again, now: the stored location is only text; `sources` decides what it may open.
-        source = await _resolve_for_job(runtime, requester, manifest.tenant_id, manifest.source_uri, sources)
-        async with job_request(runtime, requester, refusal) as ctx:
-            await costs.update_import(ctx.tx, import_id, bytes_total=source.size)
-        result = await asyncio.to_thread(
-            import_file,
-            source.path,
-            store.for_operator(manifest.tenant_id),  # the manifest's operator: its own catalog, locks, dedup
-            on_progress=progress.update,
-            locked_periods=locked,
-            late_data=manifest.late_data,
-            filesystem=source.filesystem,
+    claimed = await _claim(runtime, requester, import_id, refusal, attempt, max_retries)
+    if isinstance(claimed, CostImportRecord):
+        return claimed
+    manifest, locked = claimed
+    async with reporting(runtime, requester, import_id, interval) as progress:
+        fields, unexpected = await engine_outcome(
+            lambda: _import(runtime, store, requester, manifest, locked, progress, attempt, refusal),
+            manifest.source_uri,
+            f"cost import {import_id}",
         )
-        fields: dict[str, Any] = _succeeded(result)
-        if result.already_imported and attempt > 0:
-            async with job_request(runtime, requester, refusal) as ctx:
-                if not await costs.imported_before(ctx.tx, manifest.tenant_id, result.sha256, import_id):
-                    fields["status"] = "succeeded"  # published by this job's attempt that the crash cut short
-    except (CostError, OSError) as error:
-        fields = {"status": "failed", "error": error_details(error, manifest.source_uri)}
-    except Exception as error:  # recorded, then re-raised so the queue marks the job failed too
-        _logger.exception("cost import %s failed unexpectedly", import_id)
-        fields = {
-            "status": "failed",
-            "error": {
-                "file": manifest.source_uri,
-                "row": None,
-                "column": None,
-                "reason": "internal error; see the worker's log",
-            },
-        }
-        unexpected = error
-    finally:
-        reporter.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reporter
     gone = f"cost import {import_id} became invisible to its requester's context"
     async with job_request(runtime, requester, gone) as ctx:
         final = await costs.update_import(ctx.tx, import_id, **fields, finished_at=func.now())
@@ -223,21 +156,61 @@ async def run_import(
     return final
 
 
-async def _report(
-    runtime: RequestRuntime, requester: Member, import_id: UUID, progress: _Progress, interval: float
-) -> None:
-    """Until cancelled; a requester refused mid-import stops the reports (the final stage refuses the job)."""
-    last = (0, 0)
-    while True:
-        await asyncio.sleep(interval)
-        current = progress.read()
-        if current != last:
-            try:
-                async with job_request(runtime, requester, "progress refused") as ctx:
-                    await costs.record_progress(ctx.tx, import_id, *current)
-            except JobRefused:
-                return
-            last = current
+async def _claim(
+    runtime: RequestRuntime, requester: Member, import_id: UUID, refusal: str, attempt: int, max_retries: int
+) -> CostImportRecord | tuple[CostImportRecord, list[str]]:
+    """The claimed manifest and the operator's locked periods, or the manifest as it stays (finished, given up,
+    or held by another run of this job: never run twice)."""
+    async with job_request(runtime, requester, refusal) as ctx:
+        existing = await costs.import_by_id(ctx.tx, import_id)
+        if existing is None:
+            raise JobRefused(refusal)
+        if existing.finished:
+            return existing  # the worker died after the manifest's last write
+        if attempt > max_retries:
+            error = gave_up(existing.source_uri, "import", attempt)
+            _logger.error("cost import %s: %s", import_id, error["reason"])
+            given_up = await costs.update_import(
+                ctx.tx, import_id, status="failed", error=error, finished_at=func.now()
+            )
+            assert given_up is not None
+            return given_up
+        manifest = await costs.claim_import(ctx.tx, import_id, retry=attempt > 0)
+        if manifest is None:
+            return existing
+        return manifest, await costs.locked_periods(ctx.tx, manifest.tenant_id)
+
+
+async def _import(
+    runtime: RequestRuntime,
+    store: CostStore,
+    requester: Member,
+    manifest: CostImportRecord,
+    locked: list[str],
+    progress: Progress,
+    attempt: int,
+    refusal: str,
+) -> dict[str, Any]:
+    # Resolved again, now: the stored location is only text; the sources decide what it may open.
+    operator = await operator_slug(runtime, requester, manifest.tenant_id)
+    source = await asyncio.to_thread(runtime.cost_sources.resolve, manifest.source_uri, operator)
+    async with job_request(runtime, requester, refusal) as ctx:
+        await costs.update_import(ctx.tx, manifest.id, bytes_total=source.size)
+    result = await asyncio.to_thread(
+        import_file,
+        source.path,
+        store.for_operator(manifest.tenant_id),  # the manifest's operator: its own catalog, locks, dedup
+        on_progress=progress.update,
+        locked_periods=locked,
+        late_data=manifest.late_data,
+        filesystem=source.filesystem,
+    )
+    fields = _succeeded(result)
+    if result.already_imported and attempt > 0:
+        async with job_request(runtime, requester, refusal) as ctx:
+            if not await costs.imported_before(ctx.tx, manifest.tenant_id, result.sha256, manifest.id):
+                fields["status"] = "succeeded"  # published by this job's attempt that the crash cut short
+    return fields
 
 
 def _succeeded(result: ImportResult) -> dict[str, Any]:
@@ -254,35 +227,3 @@ def _succeeded(result: ImportResult) -> dict[str, Any]:
         "rehomed": [r.to_record() for r in result.rehomed],
         "error": None,
     }
-
-
-async def _resolve_for_job(
-    runtime: RequestRuntime, requester: Member, operator_id: UUID, location: str, sources: CostSources
-) -> ResolvedLocation:
-    async with job_request(runtime, requester, f"operator {operator_id} is not visible to the requester") as ctx:
-        found = await tenancy.tenants_by_ids(ctx.tx, [operator_id])
-    operator = found[0].slug if found else ""
-    return await asyncio.to_thread(sources.resolve, location, operator)
-
-
-def error_details(error: BaseException, location: str) -> dict[str, Any]:
-    """The manifest's `error`: where (the manifest's location, 1-based data row, column) and why.
-
-    The reason is the engine's own sentence, which quotes file content only once the file was recognised
-    as a billing file; an operating-system or object-store error (whose text may quote a server's answer)
-    is logged and reported without its text.
-    """
-    row: int | None = None
-    column: str | None = None
-    if isinstance(error, InputError):
-        row, column, reason = error.row, error.column, error.reason
-    elif isinstance(error, LockedPeriodError):
-        reason = f"billing period {error.period} is locked (its invoice is closed)"
-    elif isinstance(error, SourceError):
-        reason = error.reason
-    elif isinstance(error, CostError):
-        reason = str(error)
-    else:
-        _logger.warning("cost import of %s could not read its file", location, exc_info=error)
-        reason = "the file could not be read; see the worker's log"
-    return {"file": location, "row": row, "column": column, "reason": reason}

@@ -16,7 +16,9 @@ from cost import CostStore
 from cost.locations import CostSources
 from db.session import Database
 from resolvers.common.principals import Member
-from resolvers.costs.assemblies import PART_TASK, PUBLISH_TASK, run_assembly_part, run_assembly_publication
+from resolvers.costs.assemblies import PART_TASK
+from resolvers.costs.assembly_parts import PUBLISH_TASK, run_assembly_part
+from resolvers.costs.assembly_publication import run_assembly_publication
 from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK, run_import
 from resolvers.costs.report_sources import SYNC_TASK, queue_due_syncs, run_report_source_sync
 from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums, run_store_vacuum
@@ -33,7 +35,13 @@ def register_tasks(
     """Add the cost tasks to the queue's app. Imports read only from `sources` (configuration); registered
     report sources are synced every `timings.report_sync_interval_s`, every operator's store is vacuumed every
     `timings.store_vacuum_interval_s` (unless 0)."""
+    _register_imports(app, database, store, timings, sources)
+    _register_maintenance(app, database, store, timings, sources)
 
+
+def _register_imports(
+    app: procrastinate.App, database: Database, store: CostStore, timings: JobTimings, sources: CostSources
+) -> None:
     # No lock here: the request defers the job with its operator's store lock (resolvers.costs.imports).
     @app.task(name=IMPORT_TASK, queue=COST_QUEUE, pass_context=True)
     async def import_cost_report(job: JobContext, import_id: str, tenant_id: str, user_id: str) -> None:
@@ -73,6 +81,12 @@ def register_tasks(
             attempt=job.job.attempts,
             max_retries=timings.max_retries,
         )
+
+
+def _register_maintenance(
+    app: procrastinate.App, database: Database, store: CostStore, timings: JobTimings, sources: CostSources
+) -> None:
+    """Report source syncs and store vacuums, each with the periodic task that schedules it."""
 
     @app.task(name=SYNC_TASK, queue=COST_QUEUE)
     async def sync_report_source(source_id: str, tenant_id: str, user_id: str) -> None:

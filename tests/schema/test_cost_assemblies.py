@@ -24,7 +24,8 @@ from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database
 from resolvers.common.principals import Member
-from resolvers.costs.assemblies import run_assembly_part, run_assembly_publication
+from resolvers.costs.assembly_parts import run_assembly_part
+from resolvers.costs.assembly_publication import run_assembly_publication
 from resolvers.jobs import create_job_app, run_queued_jobs
 from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute

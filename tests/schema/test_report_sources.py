@@ -376,7 +376,8 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
 ) -> None:
     from resolvers.common.principals import Member
     from resolvers.common.request import RequestRuntime, open_request
-    from resolvers.costs.assemblies import run_assembly_part, vacuum_store
+    from resolvers.costs.assemblies import vacuum_store
+    from resolvers.costs.assembly_parts import run_assembly_part
 
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))

@@ -14,7 +14,7 @@ from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database
 from resolvers.common.principals import Member
-from resolvers.costs.assemblies import run_assembly_part
+from resolvers.costs.assembly_parts import run_assembly_part
 from resolvers.costs.jobs import VACUUM_SCHEDULE_TASK
 from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums
 from resolvers.job_recovery import JobTimings
