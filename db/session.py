@@ -1,10 +1,11 @@
 """The engine and the per-request transaction.
 
 Every transaction's first statement binds the request's context with `set_config(…, true)` (transaction-local,
-so nothing survives on a pooled connection). Statements run through SQLAlchemy Core on one `AsyncConnection`
-(the ORM session's unit of work cost a third of a request and bought nothing here); the connection wrapper binds
-the context whenever a transaction begins, so no code path can forget it, and one without a context refuses
-before it takes a connection.
+so nothing survives on a pooled connection), sent with BEGIN in one round trip; a request with a token opens
+with app.open_request instead, which also provisions the user and resolves the principal in that round trip.
+Statements run through SQLAlchemy Core on one `AsyncConnection` (the ORM session's unit of work cost a third of
+a request and bought nothing here); the connection wrapper binds the context whenever a transaction begins, so
+no code path can forget it, and one without a context refuses before it takes a connection.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from types import TracebackType
 from typing import Any, TypeVar
 from uuid import UUID
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
@@ -25,14 +28,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransactio
 from sqlalchemy.sql import Executable
 
 from db.errors import MissingContext, TransactionClosed, mapped_errors
-from db.location import sqlalchemy_url
+from db.location import driver_dsn, sqlalchemy_url
 
 T = TypeVar("T")
 
-_SET_CONTEXT = text(
-    "select set_config('app.user_id', :user_id, true), set_config('app.tenant_id', :tenant_id, true),"
-    " set_config('statement_timeout', :timeout, true)"
+_BIND = (
+    "select set_config('app.user_id', {user_id}, true), set_config('app.tenant_id', {tenant_id}, true),"
+    " set_config('statement_timeout', {timeout}, true)"
 )
+# With BEGIN, bound client-side (psycopg placeholders, see _ContextConnection); later in the transaction, a statement.
+_SET_CONTEXT = _BIND.format(user_id="%(user_id)s::text", tenant_id="%(tenant_id)s::text", timeout="%(timeout)s::text")
+_REBIND = text(_BIND.format(user_id=":user_id", tenant_id=":tenant_id", timeout=":timeout"))
 
 # No pre-ping (a round trip per checkout): a connection the server dropped fails on the transaction's first
 # statement, the set_config, which nothing depends on yet, so it is retried once on a fresh connection
@@ -55,14 +61,24 @@ NOBODY = DbContext(user_id=UUID(int=0))
 
 
 class _ContextConnection:
-    """A pooled connection, taken at the first statement, whose every transaction begins with the set_config of
-    `context`; with no context it refuses to begin."""
+    """A pooled connection, taken at the first statement, whose every transaction begins with the binding of
+    `context`, sent with BEGIN as one simple query (one round trip); with no context it refuses to begin.
+
+    The connection runs in the driver's autocommit mode so that the driver sends no BEGIN of its own; the
+    transaction is the explicit one the first statement opens, and a statement that finds no transaction open
+    on the server (it ended behind this object's back) is refused rather than run outside one."""
 
     def __init__(self, engine: AsyncEngine, statement_timeout_ms: int, context: DbContext | None = None) -> None:
         self._engine = engine
+        self.timeout_ms = statement_timeout_ms
         self._timeout = str(statement_timeout_ms)
         self.context = context
         self._conn: AsyncConnection | None = None
+        self._driver: psycopg.AsyncConnection[Any] | None = None
+
+    @property
+    def begun(self) -> bool:
+        return self._conn is not None and self._conn.in_transaction()
 
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
@@ -83,35 +99,102 @@ class _ContextConnection:
             await self._conn.rollback()
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._conn, self._driver = self._conn, None, None
         if conn is not None:
             await conn.close()
+
+    async def open(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        """Begin the transaction with `sql`, a statement that binds the context itself, and return its row."""
+        if self.begun:
+            raise MissingContext("a transaction opens only once, with its first statement")
+        row = await self._open(sql, params)
+        if row is None:
+            raise MissingContext("the opening statement returned no context")
+        return row
 
     async def _begun(self) -> AsyncConnection:
         context = self.context
         if not isinstance(context, DbContext):
             raise MissingContext("a transaction began without a request context")
-        if self._conn is None:
-            self._conn = await self._engine.connect()
-        if not self._conn.in_transaction():
-            await self._bind(self._conn, context)
+        if self._conn is None or not self._conn.in_transaction():
+            await self._open(_SET_CONTEXT, _context_params(context, self._timeout))
+        assert self._conn is not None
+        assert self._driver is not None
+        if self._driver.info.transaction_status == TransactionStatus.IDLE:
+            raise MissingContext("the request's transaction ended before its statement")
         return self._conn
 
-    async def _bind(self, conn: AsyncConnection, context: DbContext) -> None:
-        params = _context_params(context, self._timeout)
+    async def _open(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         try:
-            await conn.execute(_SET_CONTEXT, params)
+            return await self._send_opening(sql, params)
         except DBAPIError as error:
+            # A pooled connection the server dropped: the opening ran nothing yet, so it is retried once on a
+            # fresh connection (the dead one is invalidated, never returned to the pool).
             if not error.connection_invalidated:
                 raise
-            await conn.rollback()
-            await conn.execute(_SET_CONTEXT, params)  # reconnects: the first statement ran nothing yet
+            conn, self._conn, self._driver = self._conn, None, None
+            if conn is not None:
+                await conn.invalidate()
+                await conn.close()
+            return await self._send_opening(sql, params)
+
+    async def _send_opening(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        if self._conn is None:
+            conn = await self._engine.connect()
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            self._conn = conn
+            self._driver = (await conn.get_raw_connection()).driver_connection
+        assert self._driver is not None
+        await self._conn.begin()  # no statement in autocommit mode: the server's transaction is the BEGIN below
+        # Client-side binding (psycopg quotes every value as a literal) so that BEGIN and the statement travel
+        # as one simple query.
+        cursor = psycopg.AsyncClientCursor(self._driver)
+        try:
+            await cursor.execute(f"begin; {sql}", params)
+            cursor.nextset()
+            return await cursor.fetchone()
+        except psycopg.Error as error:
+            dropped = self._driver.broken or self._driver.closed
+            raise DBAPIError.instance(
+                sql, dict(params), error, psycopg.Error, connection_invalidated=dropped
+            ) from error
+        finally:
+            await cursor.close()
 
     async def rebind(self, context: DbContext) -> None:
         """Bind `context` in the open transaction, or let the next one begin with it (no round trip)."""
         if self._conn is not None and self._conn.in_transaction():
-            await self._conn.execute(_SET_CONTEXT, _context_params(context, self._timeout))
+            await self._conn.execute(_REBIND, _context_params(context, self._timeout))
         self.context = context
+
+
+_OPEN_REQUEST = (
+    "select user_id, tenant_id, slug, kind, role from app.open_request(%(issuer)s::text, %(subject)s::text,"
+    " %(email)s::text, %(name)s::text, %(tenant)s::text, %(timeout)s::integer)"
+)
+
+
+@dataclass(frozen=True)
+class TokenUser:
+    """A verified token's user (provisioned on first use) and the tenant they ask to act for (None: their only
+    tenant)."""
+
+    issuer: str
+    subject: str
+    trusted_email: str | None
+    name: str | None
+    tenant_slug: str | None
+
+
+@dataclass(frozen=True)
+class OpenedRequest:
+    """What app.open_request bound: the user and, when one was resolved, the tenant they act for."""
+
+    user_id: UUID
+    tenant_id: UUID | None
+    slug: str | None
+    kind: str | None
+    role: str | None
 
 
 def _context_params(context: DbContext, timeout: str) -> dict[str, str]:
@@ -126,14 +209,23 @@ class Database:
     """The app role's engine; created once in the ASGI lifespan (or a CLI command) and disposed there."""
 
     def __init__(self, app_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5_000) -> None:
+        dsn = driver_dsn(app_url)  # `?prepare_threshold=none` behind a transaction pooler
         self.engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(app_url), pool_size=pool_size, max_overflow=0, pool_recycle=_POOL_RECYCLE_S
+            sqlalchemy_url(dsn.conninfo),
+            connect_args=dsn.connect_args,
+            pool_size=pool_size,
+            max_overflow=0,
+            pool_recycle=_POOL_RECYCLE_S,
         )
         # Side transactions (see RequestTransaction.aside) come from a pool of their own: a request holding a
         # connection of the main pool never waits for a second one from it, which could exhaust it for good.
         # The side pool is small and rarely used, so a connection there may have idled long: it keeps the ping.
         self._side_engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(app_url), pool_size=max(1, pool_size // 4), max_overflow=0, pool_pre_ping=True
+            sqlalchemy_url(dsn.conninfo),
+            connect_args=dsn.connect_args,
+            pool_size=max(1, pool_size // 4),
+            max_overflow=0,
+            pool_pre_ping=True,
         )
         self.statement_timeout_ms = statement_timeout_ms
 
@@ -205,6 +297,28 @@ class RequestTransaction:
     ) -> Result[*tuple[Any, ...]]:
         """`params` as a sequence of mappings runs the statement once per mapping (executemany)."""
         return await self._shielded(self._session.execute(statement, params))
+
+    async def open_request(self, user: TokenUser) -> OpenedRequest:
+        """Provision the token's user, resolve their membership and bind both, with BEGIN, in the transaction's
+        first round trip (app.open_request, policies/sql/0019_request_context.sql). Only as the first statement
+        of a transaction that runs for nobody yet; refusals arrive as DBAPIError with the function's SQLSTATE
+        (28000: no user for the token, RP403: not a member), nothing bound."""
+        if self._sealed or self.context != NOBODY or self._session.begun:
+            raise MissingContext("a request opens once, as its transaction's first statement")
+        params = {
+            "issuer": user.issuer,
+            "subject": user.subject,
+            "email": user.trusted_email,
+            "name": user.name,
+            "tenant": user.tenant_slug,
+            "timeout": self._session.timeout_ms,
+        }
+        row = await self._shielded(self._session.open(_OPEN_REQUEST, params))
+        opened = OpenedRequest(*row)
+        context = DbContext(user_id=opened.user_id, tenant_id=opened.tenant_id)
+        self._session.context = context
+        self.context = context
+        return opened
 
     async def narrow(self, context: DbContext) -> None:
         """Re-bind the open transaction to `context` as its principal becomes known (resolvers/common/request.py):

@@ -12,12 +12,33 @@ from sqlalchemy.exc import DBAPIError
 
 from db.errors import DatabaseError
 from db.records import InvitationRecord, TenantRecord
-from db.session import RequestTransaction
+from db.session import OpenedRequest, RequestTransaction, TokenUser
 from db.tables import invitations, tenants
 
 
 class IdentityRefused(DatabaseError):
     """No user can be created for the token: it has no trusted address, or the address is another account's."""
+
+
+class NotAMember(DatabaseError):
+    """The token's user is not a member of the tenant they asked to act for."""
+
+
+_NOT_A_MEMBER = "RP403"  # app.open_request's refusal (policies/sql/0019_request_context.sql)
+
+
+async def open_request(tx: RequestTransaction, user: TokenUser) -> OpenedRequest:
+    """The request's first round trip: BEGIN, the token's user provisioned, their membership resolved and the
+    context bound (RequestTransaction.open_request)."""
+    try:
+        return await tx.open_request(user)
+    except DBAPIError as error:
+        message = getattr(getattr(error.orig, "diag", None), "message_primary", None) or str(error.orig)
+        if isinstance(error.orig, psycopg.errors.InvalidAuthorizationSpecification):
+            raise IdentityRefused(message) from error
+        if getattr(error.orig, "sqlstate", None) == _NOT_A_MEMBER:
+            raise NotAMember(message) from error
+        raise
 
 
 _TENANT_COLUMNS = ", ".join(c.name for c in tenants.columns)

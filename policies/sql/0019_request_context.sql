@@ -1,1 +1,60 @@
-select 1;
+-- One round trip opens a request (revision 0019). Frozen once released: later changes go in a new file.
+--
+-- app.open_request does in one statement what a request's first four did (provision the token's user, read
+-- their membership, bind the context): it provisions the user of (issuer, subject) with the rules of
+-- app.provision_user (0014), resolves the membership of `tenant_slug` (null: the user's only tenant, if they
+-- have exactly one), binds app.user_id, app.tenant_id and statement_timeout transaction-locally, and returns the
+-- principal. The server sends it together with BEGIN (db/session.py), so a request's context costs one round
+-- trip.
+--
+-- Trust: the app role could already bind any user id with set_config and provision any (issuer, subject) with
+-- app.provision_user; the server verifies the token before it names the subject. The function adds no power to
+-- that: it binds a tenant only when the user is a member of it (and every policy checks the membership again
+-- through app.current_tenant()), and it binds nothing when it refuses (the statement fails before any
+-- set_config). Refusals have their own SQLSTATE:
+--   28000  no user can be provisioned for the token (app.provision_user's refusal)
+--   RP403  the user is not a member of `tenant_slug`
+-- It is owned by the owner role (security definer, search_path pinned): the app role can neither change it nor
+-- reach the tables it reads.
+
+create function app.open_request(token_issuer text, token_subject text, trusted_email text, token_name text,
+                                 tenant_slug text, statement_timeout_ms integer)
+    returns table (user_id uuid, tenant_id uuid, slug text, kind text, role text)
+    language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+    me uuid;
+    found_id uuid;
+    found_slug text;
+    found_kind text;
+    found_role text;
+    memberships_found integer;
+begin
+    if statement_timeout_ms is null or statement_timeout_ms < 1 then
+        raise exception 'statement_timeout_ms must be a positive number of milliseconds' using errcode = '22023';
+    end if;
+    me := app.provision_user(token_issuer, token_subject, trusted_email, token_name);
+    if tenant_slug is not null then
+        select t.id, t.slug, t.kind, m.role into found_id, found_slug, found_kind, found_role
+        from public.memberships m join public.tenants t on t.id = m.tenant_id
+        where m.user_id = me and t.slug = tenant_slug;
+        if not found then
+            raise exception 'you are not a member of %', quote_literal(tenant_slug) using errcode = 'RP403';
+        end if;
+    else
+        select count(*) into memberships_found from public.memberships m where m.user_id = me;
+        if memberships_found = 1 then
+            select t.id, t.slug, t.kind, m.role into found_id, found_slug, found_kind, found_role
+            from public.memberships m join public.tenants t on t.id = m.tenant_id
+            where m.user_id = me;
+        end if;
+    end if;
+    perform set_config('app.user_id', me::text, true),
+            set_config('app.tenant_id', coalesce(found_id::text, ''), true),
+            set_config('statement_timeout', statement_timeout_ms::text, true);
+    return query select me, found_id, found_slug, found_kind, found_role;
+end
+$$;
+
+revoke execute on function app.open_request(text, text, text, text, text, integer) from public;
+grant execute on function app.open_request(text, text, text, text, text, integer) to roundpool_api;

@@ -14,8 +14,8 @@ from uuid import UUID
 
 from db.queries import onboarding, tenancy
 from db.records import TenantRecord
-from db.session import DbContext, RequestTransaction
-from policies.principal import ActingTenant, Principal, Role
+from db.session import DbContext, RequestTransaction, TokenUser
+from policies.principal import ActingTenant, Principal, Role, TenantKind
 from policies.tokens import Claims
 from resolvers.common.emails import normalised_email
 from resolvers.common.errors import InvalidInput
@@ -48,15 +48,40 @@ class Member:
 Identity = Credentials | Member | Principal
 
 
+async def open_for_token(tx: RequestTransaction, credentials: Credentials) -> Principal:
+    """The token's principal, resolved and bound in the transaction's first round trip (provisioned as
+    :func:`provision` does, the tenant as :func:`resolve` does for a slug or the user's only tenant)."""
+    user = TokenUser(
+        issuer=credentials.claims.issuer,
+        subject=credentials.claims.subject,
+        trusted_email=_trusted_email(credentials.claims),
+        name=credentials.claims.name,
+        tenant_slug=credentials.tenant_slug,
+    )
+    try:
+        opened = await onboarding.open_request(tx, user)
+    except onboarding.IdentityRefused as error:
+        raise AuthenticationFailed(str(error)) from error
+    except onboarding.NotAMember as error:
+        raise TenantNotAllowed(str(error)) from error
+    if opened.tenant_id is None or opened.slug is None or opened.kind is None or opened.role is None:
+        return Principal(user_id=opened.user_id)
+    acting = ActingTenant(id=opened.tenant_id, slug=opened.slug, kind=TenantKind(opened.kind), role=Role(opened.role))
+    return Principal(user_id=opened.user_id, tenant=acting)
+
+
+def _trusted_email(claims: Claims) -> str | None:
+    try:
+        return None if claims.email is None else normalised_email(claims.email)
+    except InvalidInput:
+        return None  # not an address the users table can hold: as good as unverified
+
+
 async def provision(tx: RequestTransaction, claims: Claims) -> UUID:
     """The id of the token's user, created on its first request. A new user gets the token's address only if
     the token verified it; an address already used by another identity is refused, never merged."""
     try:
-        email = None if claims.email is None else normalised_email(claims.email)
-    except InvalidInput:
-        email = None  # not an address the users table can hold: as good as unverified
-    try:
-        return await onboarding.provision_user(tx, claims.issuer, claims.subject, email, claims.name)
+        return await onboarding.provision_user(tx, claims.issuer, claims.subject, _trusted_email(claims), claims.name)
     except onboarding.IdentityRefused as error:
         raise AuthenticationFailed(str(error)) from error
 

@@ -2,9 +2,11 @@
 principal inside it, and yields an immutable RequestContext. HTTP, WebSocket subscriptions, the CLI and the
 jobs all enter here.
 
-One transaction per request: a token's user is provisioned (context: nobody, `app.provision_user`), their
-membership read (context: the user alone) and the work done (context: the user acting for the tenant) in the
-same transaction, re-bound by `RequestTransaction.narrow` and sealed before the work begins. What stays
+One transaction per request, sealed before the work begins. A token's request opens it with
+`app.open_request` (policies/sql/0019_request_context.sql), which provisions the user, resolves the membership
+and binds the context in the same round trip as BEGIN. A Member (CLI, jobs) is resolved step by step: its
+membership read as the user alone, then re-bound to the user acting for the tenant by
+`RequestTransaction.narrow`; a Principal (a subscription's polls) is bound as it is. What stays
 outside it, on purpose: the rate-limit bucket (its own short statement, see resolvers/common/rate_limit.py) and the
 audit of reads through a grant (side transactions that commit before the data leaves, resolvers/common/audit.py).
 """
@@ -22,7 +24,7 @@ from db.session import NOBODY, Database, DbContext, RequestTransaction
 from policies.principal import Principal
 from resolvers.common.context import RequestContext
 from resolvers.common.limits import RequestLimits
-from resolvers.common.principals import Credentials, Identity, Member, db_context, provision, resolve
+from resolvers.common.principals import Credentials, Identity, Member, db_context, open_for_token, resolve
 
 
 @dataclass(frozen=True)
@@ -66,11 +68,8 @@ async def _principal(tx: RequestTransaction, identity: Identity) -> Principal:
     if isinstance(identity, Principal):
         return identity
     if isinstance(identity, Credentials):
-        user_id = await provision(tx, identity.claims)
-        await tx.narrow(DbContext(user_id=user_id))
-        principal = await resolve(tx, user_id, identity.tenant_slug)
-    else:
-        principal = await resolve(tx, identity.user_id, identity.tenant)
+        return await open_for_token(tx, identity)  # bound in the same round trip
+    principal = await resolve(tx, identity.user_id, identity.tenant)
     if principal.tenant is not None:
         await tx.narrow(db_context(principal))
     return principal
