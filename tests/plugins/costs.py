@@ -1,4 +1,5 @@
-"""Cost fixtures: a fresh Parquet store per test, GraphQL with that store, the import job run inline.
+"""Cost fixtures: a fresh Parquet store per test, GraphQL with that store, the import job run inline; assemblies:
+their documents, manifests and rows, and their jobs run inline.
 
 Imports are background jobs; tests run a queued job synchronously through :func:`run_import`, the very
 function the procrastinate task calls (one test in tests/resolvers/costs/test_cost_jobs.py runs a real worker).
@@ -6,25 +7,29 @@ function the procrastinate task calls (one test in tests/resolvers/costs/test_co
 
 from __future__ import annotations
 
+import csv
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import psycopg
 import pytest
 import strawberry
 
 from cost import CostStore
+from cost.locations import CostSources
 from db.cost_records import CostImportRecord
 from db.session import Database
 from resolvers.common.principals import Member
+from resolvers.costs.assembly_parts import run_assembly_part
+from resolvers.costs.assembly_publication import run_assembly_publication
 from resolvers.costs.imports import run_import
-from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import Actor
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -48,13 +53,10 @@ def cost_store(tmp_path: Path) -> CostStore:
 @pytest.fixture
 def cost_gql(database: Database, schema: strawberry.Schema, settings: Settings, cost_store: CostStore) -> GraphQL:
     async def run(actor: Actor, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        principal = None
-        if actor.user_id is not None:
-            principal = await resolve_principal(database, actor.user_id, actor.tenant_slug)
         return await execute(
             schema,
             database,
-            principal,
+            None if actor.user_id is None else Member(actor.user_id, actor.tenant_slug),
             GraphQLRequest(query=query, variables=variables),
             request_id=uuid.uuid4().hex,
             max_page_size=settings.max_page_size,
@@ -69,12 +71,12 @@ def cost_gql(database: Database, schema: strawberry.Schema, settings: Settings, 
 def run_job(database: Database, cost_store: CostStore, settings: Settings) -> RunJob:
     """Run the queued import `import_id` as its requester `actor`, inline (what the task does)."""
 
-    async def run(actor: Actor, import_id: str) -> CostImportRecord:
+    async def run(actor: Actor, import_id: str) -> CostImportRecord:  # the id the API answered
         assert actor.user_id is not None
         assert actor.tenant_id is not None
         context = Member(actor.user_id, actor.tenant_id)
         return await run_import(
-            database, cost_store, UUID(import_id), context, interval=0.05, sources=settings.cost_import_sources
+            database, cost_store, row_id(import_id), context, interval=0.05, sources=settings.cost_import_sources
         )
 
     return run
@@ -91,3 +93,114 @@ def release_accounts(owner_conn: psycopg.Connection) -> Callable[[Iterable[str]]
             owner_conn.execute("delete from cloud_account_assignments where account_id = any(%s)", (ids,))
 
     return release
+
+
+ASSEMBLY_IMPORT = """
+mutation($manifest: String!, $late: LateData! = REJECT) {
+  importCostAssembly(manifest: $manifest, lateData: $late) {
+    __typename
+    ... on CostAssembly { id status partsTotal parts { id status } }
+    ... on InvalidInput { field message }
+    ... on Problem { message }
+  }
+}"""
+ASSEMBLY_STATUS = """
+query($id: ID!) {
+  costAssembly(id: $id) {
+    status kind report period assemblyId partsTotal partsDone partsFailed bytesProcessed bytesTotal rowsProcessed
+    rehomed { sourcePeriod targetPeriod rows } error { file row column reason }
+    parts { id status rowsProcessed error { file row column reason } }
+  }
+}"""
+
+
+def legacy_manifest(
+    folder: Path,
+    root: Path,
+    parts: list[Path],
+    columns: list[str],
+    assembly: str,
+    report: str = "report",
+    period: str = "20231101",
+) -> Path:
+    manifest = folder / f"{report}-Manifest.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "assemblyId": assembly,
+                "account": "999988887777",
+                "columns": [
+                    {"category": c.split("/", 1)[0], "name": c.split("/", 1)[1], "type": "String"} for c in columns
+                ],
+                "charset": "UTF-8",
+                "compression": "GZIP",
+                "contentType": "text/csv",
+                "reportId": "r" * 8,
+                "reportName": report,
+                "billingPeriod": {"start": f"{period}T000000.000Z", "end": "20231201T000000.000Z"},
+                "bucket": "billing",
+                "reportKeys": [str(p.relative_to(root)) for p in parts],
+            }
+        )
+    )
+    return manifest
+
+
+def header_of(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return next(csv.reader(handle))
+
+
+def legacy_rows(accounts: list[str], n: int, seed: int, period: str = "2023-11") -> list[dict[str, str]]:
+    return [
+        {
+            "lineItem/UsageAccountId": accounts[(i + seed) % len(accounts)],
+            "lineItem/UnblendedCost": f"{((i * 31 + seed) % 997) / 13:.6f}",
+            "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z",
+            "lineItem/UsageStartDate": f"{period}-02T00:00:00Z",
+        }
+        for i in range(n)
+    ]
+
+
+def new_accounts(n: int) -> list[str]:
+    return [f"{uuid.uuid4().int % 10**12:012d}" for _ in range(n)]
+
+
+async def run_assembly(
+    database: Database, store: CostStore, sources: CostSources, actor: Actor, assembly: dict[str, Any]
+) -> None:
+    """Every part job, then the publication job, inline: what the worker's tasks call."""
+    assert actor.user_id is not None
+    assert actor.tenant_id is not None
+    context = Member(actor.user_id, actor.tenant_id)
+    for part in assembly["parts"]:
+        await run_assembly_part(database, store, row_id(part["id"]), context, interval=0.05, sources=sources)
+    await run_assembly_publication(database, store, row_id(assembly["id"]), context)
+
+
+def assembly_gql(
+    database: Database, schema: strawberry.Schema, settings: Settings, store: CostStore, sources: CostSources
+) -> GraphQL:
+    async def run(actor: Actor, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        assert actor.user_id is not None
+        return await execute(
+            schema,
+            database,
+            Member(actor.user_id, actor.tenant_slug),
+            GraphQLRequest(query=query, variables=variables),
+            request_id=uuid.uuid4().hex,
+            max_page_size=settings.max_page_size,
+            cost_store=store,
+            cost_sources=sources,
+        )
+
+    return run
+
+
+def sum_totals(paths: Iterable[Path], totals: Callable[[Path], dict[Any, Decimal]]) -> dict[Any, Decimal]:
+    out: dict[Any, Decimal] = {}
+    for path in paths:
+        for key, value in totals(path).items():
+            out[key] = out.get(key, Decimal(0)) + value
+    return out

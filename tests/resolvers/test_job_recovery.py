@@ -30,7 +30,7 @@ from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import SeedCosts, set_up_billing
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import JWT_SECRET, GraphQL
+from tests.plugins.graphql import JWT_SECRET, GraphQL, row_id
 from tests.plugins.world import World
 from tests.schema.test_costs import COSTS, IMPORT, STATUS, as_totals, assign, legacy_totals
 
@@ -115,11 +115,11 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(timeout=15)
 
 
-def _job(owner_conn: psycopg.Connection, table: str, row_id: str) -> tuple[Any, ...]:
+def _job(owner_conn: psycopg.Connection, table: str, global_id: str) -> tuple[Any, ...]:
     row = owner_conn.execute(
         f"select j.status, j.attempts, j.lock, t.status from {table} t join procrastinate_jobs j on j.id = t.job_id"
         " where t.id = %s",
-        (row_id,),
+        (row_id(global_id),),
     ).fetchone()
     assert row is not None
     return (str(row[0]), row[1], row[2], row[3])

@@ -8,12 +8,10 @@ import asyncio
 import csv
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import psycopg
 import pyarrow as pa
@@ -23,69 +21,27 @@ import strawberry
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database
-from resolvers.common.principals import Member
-from resolvers.costs.assembly_parts import run_assembly_part
-from resolvers.costs.assembly_publication import run_assembly_publication
 from resolvers.jobs import create_job_app, run_queued_jobs
-from schema.authentication import resolve_principal
-from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 from tests.cost.conftest import LEGACY_HEADER, listing, write_legacy_csv
-from tests.plugins.costs import FOCUS_SAMPLE, LEGACY_SAMPLE, shared_file
+from tests.plugins.costs import (
+    ASSEMBLY_IMPORT,
+    ASSEMBLY_STATUS,
+    FOCUS_SAMPLE,
+    LEGACY_SAMPLE,
+    assembly_gql,
+    header_of,
+    legacy_manifest,
+    legacy_rows,
+    new_accounts,
+    run_assembly,
+    shared_file,
+    sum_totals,
+)
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import Actor, World
 from tests.schema.test_costs import COSTS, as_totals, assign, focus_totals, legacy_totals
-
-IMPORT = """
-mutation($manifest: String!, $late: LateData! = REJECT) {
-  importCostAssembly(manifest: $manifest, lateData: $late) {
-    __typename
-    ... on CostAssembly { id status partsTotal parts { id status } }
-    ... on InvalidInput { field message }
-    ... on Problem { message }
-  }
-}"""
-STATUS = """
-query($id: ID!) {
-  costAssembly(id: $id) {
-    status kind report period assemblyId partsTotal partsDone partsFailed bytesProcessed bytesTotal rowsProcessed
-    rehomed { sourcePeriod targetPeriod rows } error { file row column reason }
-    parts { id status rowsProcessed error { file row column reason } }
-  }
-}"""
-
-
-def _legacy_manifest(
-    folder: Path,
-    root: Path,
-    parts: list[Path],
-    columns: list[str],
-    assembly: str,
-    report: str = "report",
-    period: str = "20231101",
-) -> Path:
-    manifest = folder / f"{report}-Manifest.json"
-    manifest.write_text(
-        json.dumps(
-            {
-                "assemblyId": assembly,
-                "account": "999988887777",
-                "columns": [
-                    {"category": c.split("/", 1)[0], "name": c.split("/", 1)[1], "type": "String"} for c in columns
-                ],
-                "charset": "UTF-8",
-                "compression": "GZIP",
-                "contentType": "text/csv",
-                "reportId": "r" * 8,
-                "reportName": report,
-                "billingPeriod": {"start": f"{period}T000000.000Z", "end": "20231201T000000.000Z"},
-                "bucket": "billing",
-                "reportKeys": [str(p.relative_to(root)) for p in parts],
-            }
-        )
-    )
-    return manifest
 
 
 def _data_exports_manifest(
@@ -128,77 +84,17 @@ def _split_csv(source: Path, folder: Path, stem: str, parts: int) -> list[Path]:
     return out
 
 
-def _header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle))
-
-
-def _rows(accounts: list[str], n: int, seed: int, period: str = "2023-11") -> list[dict[str, str]]:
-    return [
-        {
-            "lineItem/UsageAccountId": accounts[(i + seed) % len(accounts)],
-            "lineItem/UnblendedCost": f"{((i * 31 + seed) % 997) / 13:.6f}",
-            "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z",
-            "lineItem/UsageStartDate": f"{period}-02T00:00:00Z",
-        }
-        for i in range(n)
-    ]
-
-
-def _accounts(n: int) -> list[str]:
-    return [f"{uuid.uuid4().int % 10**12:012d}" for _ in range(n)]
-
-
-async def _run(
-    database: Database, store: CostStore, sources: CostSources, actor: Actor, assembly: dict[str, Any]
-) -> None:
-    """Every part job, then the publication job, inline: what the worker's tasks call."""
-    assert actor.user_id is not None
-    assert actor.tenant_id is not None
-    context = Member(actor.user_id, actor.tenant_id)
-    for part in assembly["parts"]:
-        await run_assembly_part(database, store, UUID(part["id"]), context, interval=0.05, sources=sources)
-    await run_assembly_publication(database, store, UUID(assembly["id"]), context)
-
-
-def _gql(
-    database: Database, schema: strawberry.Schema, settings: Settings, store: CostStore, sources: CostSources
-) -> GraphQL:
-    async def run(actor: Actor, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        principal = await resolve_principal(database, actor.user_id, actor.tenant_slug)
-        return await execute(
-            schema,
-            database,
-            principal,
-            GraphQLRequest(query=query, variables=variables),
-            request_id=uuid.uuid4().hex,
-            max_page_size=settings.max_page_size,
-            cost_store=store,
-            cost_sources=sources,
-        )
-
-    return run
-
-
 async def _import(gql: GraphQL, admin: Actor, manifest: Path, late: str | None = None) -> dict[str, Any]:
     variables = {"manifest": str(manifest)} | ({} if late is None else {"late": late})
-    result = await gql(admin, IMPORT, variables)
+    result = await gql(admin, ASSEMBLY_IMPORT, variables)
     assert "errors" not in result, result
     return result["data"]["importCostAssembly"]
 
 
 async def _status(gql: GraphQL, admin: Actor, assembly_id: str) -> dict[str, Any]:
-    result = await gql(admin, STATUS, {"id": assembly_id})
+    result = await gql(admin, ASSEMBLY_STATUS, {"id": assembly_id})
     assert "errors" not in result, result
     return result["data"]["costAssembly"]
-
-
-def _sum_totals(paths: Iterable[Path], totals: Callable[[Path], dict[Any, Decimal]]) -> dict[Any, Decimal]:
-    out: dict[Any, Decimal] = {}
-    for path in paths:
-        for key, value in totals(path).items():
-            out[key] = out.get(key, Decimal(0)) + value
-    return out
 
 
 async def test_a_legacy_cur_assembly_of_the_real_sample_in_three_parts_sums_its_parts(
@@ -213,15 +109,15 @@ async def test_a_legacy_cur_assembly_of_the_real_sample_in_three_parts_sums_its_
     sample = shared_file(LEGACY_SAMPLE)
     folder = tmp_path / "billing" / "cur" / "report" / "20231101-20231201" / "a1"
     parts = _split_csv(sample, folder, "report", 3)
-    manifest = _legacy_manifest(folder.parent, Path("/"), parts, _header(sample), "a1")
+    manifest = legacy_manifest(folder.parent, Path("/"), parts, header_of(sample), "a1")
     expected = legacy_totals(sample)
-    assert _sum_totals(parts, legacy_totals) == expected
+    assert sum_totals(parts, legacy_totals) == expected
     release_accounts({a for a, _, _ in expected})
     admin = world.actor("billing_admin")
 
     queued = await _import(cost_gql, admin, manifest)
     assert (queued["__typename"], queued["status"], queued["partsTotal"]) == ("CostAssembly", "QUEUED", 3), queued
-    await _run(database, cost_store, settings.cost_import_sources, admin, queued)
+    await run_assembly(database, cost_store, settings.cost_import_sources, admin, queued)
 
     done = await _status(cost_gql, admin, queued["id"])
     assert done["status"] == "SUCCEEDED", done
@@ -261,14 +157,14 @@ async def test_a_focus_data_export_of_the_real_sample_in_parts_sums_its_parts(
     parts = _split_csv(sample, data, "focus", 4)
     expected = focus_totals(sample)
     release_accounts({a for a, _, _ in expected})
-    manifest = _data_exports_manifest(root, "focus", "2024-09", parts, _header(sample), "e1")
+    manifest = _data_exports_manifest(root, "focus", "2024-09", parts, header_of(sample), "e1")
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
     admin = world.actor("billing_admin")
 
     queued = await _import(gql, admin, manifest)
     assert queued["partsTotal"] == 4, queued
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     done = await _status(gql, admin, queued["id"])
     assert (done["status"], done["kind"], done["report"], done["partsDone"]) == (
         "SUCCEEDED",
@@ -297,14 +193,14 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
 ) -> None:
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
-    accounts = _accounts(2)
+    accounts = new_accounts(2)
     root, elsewhere = tmp_path / "bucket", tmp_path / "other"
     folder = root / "cur" / "report" / "20231101-20231201" / "a1"
     folder.mkdir(parents=True)
     elsewhere.mkdir()
     sources = CostSources((LocalSource("bucket", str(root)), LocalSource("other", str(elsewhere))))
-    gql = _gql(database, schema, settings, cost_store, sources)
-    parts = [write_legacy_csv(folder / f"report-{i}.csv", _rows(accounts, 20, i)) for i in (1, 2)]
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
+    parts = [write_legacy_csv(folder / f"report-{i}.csv", legacy_rows(accounts, 20, i)) for i in (1, 2)]
     store = cost_store.for_operator(admin.tenant_id)
     before = _store_state(store, tmp_path / "cost-store")
     count = owner_conn.execute(
@@ -312,7 +208,7 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     ).fetchone()
 
     # A listed part that is not there: refused at the request, naming manifest and part; nothing queued.
-    missing = _legacy_manifest(folder.parent, root, [*parts, folder / "report-3.csv"], LEGACY_HEADER, "a1")
+    missing = legacy_manifest(folder.parent, root, [*parts, folder / "report-3.csv"], LEGACY_HEADER, "a1")
     refused = await _import(gql, admin, missing)
     assert (refused["__typename"], refused["field"]) == ("InvalidInput", "manifest"), refused
     assert str(missing) in refused["message"]
@@ -320,14 +216,14 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     assert "cur/report/20231101-20231201/a1/report-3.csv" in refused["message"]
 
     # A data file beside the parts that the manifest does not list.
-    unlisted = _legacy_manifest(folder.parent, root, parts[:1], LEGACY_HEADER, "a1")
+    unlisted = legacy_manifest(folder.parent, root, parts[:1], LEGACY_HEADER, "a1")
     refused = await _import(gql, admin, unlisted)
     assert refused["__typename"] == "InvalidInput", refused
     assert "report-2.csv" in refused["message"]
 
     # A part in another configured source: refused without quoting it.
-    outside = write_legacy_csv(elsewhere / "report-9.csv", _rows(accounts, 5, 9))
-    manifest = _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, "a1")
+    outside = write_legacy_csv(elsewhere / "report-9.csv", legacy_rows(accounts, 5, 9))
+    manifest = legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, "a1")
     document = json.loads(manifest.read_text())
     document["reportKeys"].append(str(outside))
     manifest.write_text(json.dumps(document))
@@ -343,11 +239,11 @@ async def test_a_missing_part_a_column_mismatch_and_a_part_outside_the_source_pu
     # Columns that differ from the manifest's: the part fails with file, row 0 and column; nothing published.
     header = [c for c in LEGACY_HEADER if c != "resourceTags/aws:createdBy"]
     parts[1].unlink()
-    parts[1] = write_legacy_csv(folder / "report-2.csv", _rows(accounts, 20, 2), header)
-    manifest = _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, "a1")
+    parts[1] = write_legacy_csv(folder / "report-2.csv", legacy_rows(accounts, 20, 2), header)
+    manifest = legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, "a1")
     queued = await _import(gql, admin, manifest)
     assert queued["status"] == "QUEUED", queued
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     failed = await _status(gql, admin, queued["id"])
     assert (failed["status"], failed["partsDone"], failed["partsFailed"]) == ("FAILED", 1, 1), failed
     assert failed["error"]["file"] == str(parts[1])
@@ -368,10 +264,10 @@ async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_
 ) -> None:
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
-    accounts = _accounts(3)
+    accounts = new_accounts(3)
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
     columns = [
         "bill_billing_period_start_date",
         "bill_payer_account_id",
@@ -416,7 +312,7 @@ async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_
 
     first, first_total = delivery("e1", 2, 300, 1)
     queued = await _import(gql, admin, first)
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     assert (await _status(gql, admin, queued["id"]))["status"] == "SUCCEEDED"
     await assign(cost_gql, world, accounts)
 
@@ -437,7 +333,7 @@ async def test_a_newer_cur2_assembly_replaces_the_older_while_a_reader_sees_old_
             await asyncio.sleep(0)
 
     watching = asyncio.create_task(reader())
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     await asyncio.sleep(0.05)
     stop.set()
     await watching
@@ -460,14 +356,14 @@ async def test_two_in_process_workers_share_one_assembly(
 ) -> None:
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     admin = world.actor("billing_admin")
-    accounts = _accounts(4)
+    accounts = new_accounts(4)
     root = tmp_path / "bucket"
     folder = root / "cur" / "report" / "20231101-20231201" / "a7"
     folder.mkdir(parents=True)
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
-    parts = [write_legacy_csv(folder / f"report-{i}.csv", _rows(accounts, 400, i)) for i in range(1, 7)]
-    manifest = _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, "a7")
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
+    parts = [write_legacy_csv(folder / f"report-{i}.csv", legacy_rows(accounts, 400, i)) for i in range(1, 7)]
+    manifest = legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, "a7")
     queued = await _import(gql, admin, manifest)
     threads: dict[int, set[int]] = {}
     from cost import assemblies
@@ -491,7 +387,7 @@ async def test_two_in_process_workers_share_one_assembly(
     assert len(threads) >= 2  # parts ran on both workers' threads
     await assign(cost_gql, world, accounts)
     costs = await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]})
-    assert as_totals(costs["data"]["costs"]) == _sum_totals(parts, legacy_totals)
+    assert as_totals(costs["data"]["costs"]) == sum_totals(parts, legacy_totals)
 
 
 async def test_a_reissued_closed_month_rehomes_only_the_difference(
@@ -506,11 +402,11 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
 ) -> None:
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
-    accounts = _accounts(2)
+    accounts = new_accounts(2)
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
-    rows = _rows(accounts, 30, 3)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
+    rows = legacy_rows(accounts, 30, 3)
 
     def delivery(key: str, data: list[dict[str, str]]) -> Path:
         folder = root / "cur" / "report" / "20231101-20231201" / key
@@ -520,10 +416,10 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
             write_legacy_csv(folder / "report-1.csv", data[:half]),
             write_legacy_csv(folder / "report-2.csv", data[half:]),
         ]
-        return _legacy_manifest(folder, root, parts, LEGACY_HEADER, key)
+        return legacy_manifest(folder, root, parts, LEGACY_HEADER, key)
 
     queued = await _import(gql, admin, delivery("a1", rows))
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     assert (await _status(gql, admin, queued["id"]))["status"] == "SUCCEEDED"
     owner_conn.execute(
         "insert into cost_period_locks (tenant_id, period, reason) values (%s, '2023-11', 'closed')", (admin.tenant_id,)
@@ -537,14 +433,14 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
     manifest = delivery("a2", reissued)
     catalog = store.catalog()
     queued = await _import(gql, admin, manifest)  # REJECT by default: the closed month is refused
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     refused = await _status(gql, admin, queued["id"])
     assert refused["status"] == "FAILED", refused
     assert "2023-11" in refused["error"]["reason"]
     assert store.catalog() == catalog
 
     queued = await _import(gql, admin, manifest.parent / manifest.name, "CORRECTIONS")
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     done = await _status(gql, admin, queued["id"])
     assert done["status"] == "SUCCEEDED", done
     assert done["rehomed"] == [{"sourcePeriod": "2023-11", "targetPeriod": "2023-12", "rows": 2}]
@@ -556,9 +452,9 @@ async def test_a_reissued_closed_month_rehomes_only_the_difference(
     assert sum(Decimal(r["billed"]) for r in december["data"]["costs"]) == Decimal("6.5")
 
     # The same reissue once more, or a third identical to it: nothing more is re-homed.
-    again = _legacy_manifest(manifest.parent, root, sorted(manifest.parent.glob("report-*.csv")), LEGACY_HEADER, "a3")
+    again = legacy_manifest(manifest.parent, root, sorted(manifest.parent.glob("report-*.csv")), LEGACY_HEADER, "a3")
     queued = await _import(gql, admin, again, "CORRECTIONS")
-    await _run(database, cost_store, sources, admin, queued)
+    await run_assembly(database, cost_store, sources, admin, queued)
     third = await _status(gql, admin, queued["id"])
     assert third["status"] == "SUCCEEDED", third
     assert third["rehomed"] == [{"sourcePeriod": "2023-11", "targetPeriod": "2023-12", "rows": 0}], third

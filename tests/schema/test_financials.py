@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from tests.plugins.financials import FinancialsWorld
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, gid, row_id
 from tests.plugins.world import Actor, World
 
 REPORT_FIELDS = "id statement periodStart periodEnd currency status finalizedAt lines { key label amount position }"
@@ -23,7 +23,7 @@ mutation($id: ID!) {{
 }}"""
 DELETE = f"""
 mutation($id: ID!) {{
-  deleteDraftFinancialReport(id: $id) {{ __typename ... on DeletedFinancialReport {{ id }} {PROBLEMS} }}
+  deleteDraftFinancialReport(id: $id) {{ __typename ... on DeletedFinancialReport {{ deletedId }} {PROBLEMS} }}
 }}"""
 REPORTS = f"""
 query($company: String, $from: Date, $to: Date) {{
@@ -86,7 +86,8 @@ async def test_a_final_report_cannot_be_edited_finalized_again_or_deleted(gql: G
     for outcome in (edit, again, delete):
         assert outcome["__typename"] == "Conflict"
         assert outcome["message"] == (
-            f"financial report {report['id']} (profit_and_loss 2024-03-01 to 2024-03-31) is final and cannot be changed"
+            f"financial report {row_id(report['id'])} (profit_and_loss 2024-03-01 to 2024-03-31)"
+            " is final and cannot be changed"
         )
     assert read["currency"] == "JPY"
     assert read["lines"] == report["lines"]
@@ -98,8 +99,10 @@ async def test_a_draft_is_deleted_with_its_lines(gql: GraphQL, world: World, own
 
     deleted = (await gql(owner, DELETE, {"id": report["id"]}))["data"]["deleteDraftFinancialReport"]
 
-    assert deleted == {"__typename": "DeletedFinancialReport", "id": report["id"]}
-    left = owner_conn.execute("select count(*) from financial_report_lines where report_id = %s", (report["id"],))
+    assert deleted == {"__typename": "DeletedFinancialReport", "deletedId": report["id"]}
+    left = owner_conn.execute(
+        "select count(*) from financial_report_lines where report_id = %s", (row_id(report["id"]),)
+    )
     assert left.fetchone() == (0,)
 
 
@@ -196,14 +199,16 @@ async def test_a_granted_vc_reads_only_final_reports_and_the_read_is_audited(
         result = await gql(world.actor(name), REPORTS, {"company": slug})
         assert "errors" not in result, result
         seen[name] = [edge["node"]["id"] for edge in result["data"]["financialReports"]["edges"]]
-    draft = await gql(world.actor("vc_active"), REPORT, {"id": str(financials_world.ids["S.fin.draft"])})
+    draft = await gql(
+        world.actor("vc_active"), REPORT, {"id": gid("FinancialReport", financials_world.ids["S.fin.draft"])}
+    )
     audit = owner_conn.execute(
         "select actor_tenant_id, subject_type, subject_id from audit_events"
         " where tenant_id = %s and action = 'grant.read' order by id",
         (world.tenants["startup"],),
     ).fetchall()
 
-    final = str(financials_world.ids["S.fin.final"])
+    final = gid("FinancialReport", financials_world.ids["S.fin.final"])
     assert seen == {
         "vc_active": [final],
         "vc_lacking_scope": [final],

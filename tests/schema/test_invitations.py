@@ -15,7 +15,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from schema.authentication import TenantNotAllowed
-from tests.plugins.graphql import GraphQL, token_for
+from tests.plugins.graphql import GraphQL, gid, row_id, token_for
 from tests.plugins.world import Actor, World
 
 PROBLEM = "__typename ... on Problem { message } ... on InvalidInput { field }"
@@ -65,7 +65,7 @@ def audit_actions(owner: psycopg.Connection, invitation_id: str) -> list[tuple[s
     return owner.execute(
         "select action, actor_user_id, details->>'status' from audit_events"
         " where subject_type = 'invitation' and subject_id = %s order by id",
-        (invitation_id,),
+        (str(row_id(invitation_id)),),
     ).fetchall()
 
 
@@ -110,6 +110,7 @@ async def test_the_answer_is_the_same_for_a_user_and_an_unknown_address(
     assert for_user["email"] == known.email  # normalised to lower case
     text = json.dumps(for_user)
     assert str(known.user_id) not in text  # no id
+    assert gid("User", known.user_id) not in text
     assert "other_startup_owner" not in text  # no display name
     # and the admin still cannot see the invited user
     members = await gql(
@@ -159,7 +160,8 @@ async def test_the_invitee_sees_and_accepts_and_becomes_a_member_with_the_invite
         "select role from memberships where tenant_id = %s and user_id = %s", (admin.tenant_id, invitee.user_id)
     ).fetchone() == ("admin",)
     assert owner_conn.execute(
-        "select status, accepted_by, responded_at is not null from invitations where id = %s", (invitation["id"],)
+        "select status, accepted_by, responded_at is not null from invitations where id = %s",
+        (row_id(invitation["id"]),),
     ).fetchone() == ("accepted", invitee.user_id, True)
     assert audit_actions(owner_conn, invitation["id"]) == [
         ("invitation.created", admin.user_id, "pending"),
@@ -229,7 +231,7 @@ async def test_an_expired_invitation_cannot_be_accepted_and_a_new_one_replaces_i
     admin, invitee = world.actor("startup_admin"), world.actor("other_startup_owner")
     invitation = await invite(gql, admin, invitee.email)  # type: ignore[arg-type]
     owner_conn.execute(
-        "update invitations set expires_at = now() - interval '1 minute' where id = %s", (invitation["id"],)
+        "update invitations set expires_at = now() - interval '1 minute' where id = %s", (row_id(invitation["id"]),)
     )
     assert node(await gql(invitee, MINE))["edges"] == []
 
@@ -244,9 +246,9 @@ async def test_an_expired_invitation_cannot_be_accepted_and_a_new_one_replaces_i
     assert node(await gql(admin, OF_TENANT, {"status": "PENDING"}))["edges"] == []
 
     again = await invite(gql, admin, invitee.email)  # type: ignore[arg-type]
-    assert owner_conn.execute("select status from invitations where id = %s", (invitation["id"],)).fetchone() == (
-        "expired",
-    )
+    assert owner_conn.execute(
+        "select status from invitations where id = %s", (row_id(invitation["id"]),)
+    ).fetchone() == ("expired",)
     assert [a for a, _, _ in audit_actions(owner_conn, invitation["id"])][-1] == "invitation.expired"
     assert node(await gql(invitee, ACCEPT, {"id": again["id"]}))["__typename"] == "Membership"
 

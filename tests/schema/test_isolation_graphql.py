@@ -20,7 +20,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from schema.authentication import TenantNotAllowed
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, gid
 from tests.plugins.world import ACTORS, ANONYMOUS, GRANTS, World
 
 VCS = tuple(GRANTS)
@@ -243,7 +243,7 @@ async def test_portfolio_grants_seen_by_both_sides_only(
     gql: GraphQL, world: World, owner_conn: psycopg.Connection
 ) -> None:
     before = snapshot(owner_conn, world)
-    by_id = {str(g): vc for vc, g in world.grants.items()}
+    by_id = {gid("PortfolioGrant", g): vc for vc, g in world.grants.items()}
     for name in ACTORS:
         result = await gql(world.actor(name), GRANTS_Q)
         assert "errors" not in result, (name, result)
@@ -327,18 +327,18 @@ async def test_anonymous_is_unauthenticated_and_reads_nothing(
 
 def mutations_for(world: World, target: str) -> list[tuple[str, dict[str, Any]]]:
     """One call of every mutation, aimed at the startup, for the principals that must not make it."""
-    user = str(world.actor(target).user_id)
-    grant = str(world.grants["vc_requested"])
+    user = gid("User", world.actor(target).user_id)
+    grant = gid("PortfolioGrant", world.grants["vc_requested"])
     return [
         (INVITE_MEMBER, {"email": f"intruder-{world.suffix}@example.com", "role": "ADMIN"}),
-        (ACCEPT_INVITATION, {"id": str(uuid.uuid4())}),
-        (DECLINE_INVITATION, {"id": str(uuid.uuid4())}),
-        (REVOKE_INVITATION, {"id": str(uuid.uuid4())}),
+        (ACCEPT_INVITATION, {"id": gid("Invitation", uuid.uuid4())}),
+        (DECLINE_INVITATION, {"id": gid("Invitation", uuid.uuid4())}),
+        (REVOKE_INVITATION, {"id": gid("Invitation", uuid.uuid4())}),
         (CHANGE_ROLE, {"userId": user, "role": "OWNER"}),
         (REMOVE_MEMBER, {"userId": user}),
         (REQUEST_ACCESS, {"slug": world.slugs["startup"], "scopes": ["COMPANY"]}),
         (APPROVE_ACCESS, {"id": grant, "scopes": ["COMPANY"], "expiresAt": None}),
-        (REVOKE_ACCESS, {"id": str(world.grants["vc_active"])}),
+        (REVOKE_ACCESS, {"id": gid("PortfolioGrant", world.grants["vc_active"])}),
         (UPDATE_PROFILE, {"input": {"legalName": "Hijacked K.K."}}),
     ]
 
@@ -453,11 +453,11 @@ def profile_edited(tenant: str, **values: Any) -> Check:
 
 
 def uid(name: str) -> Callable[[World], str]:
-    return lambda w: str(w.actor(name).user_id)
+    return lambda w: gid("User", w.actor(name).user_id)
 
 
-def gid(vc: str) -> Callable[[World], str]:
-    return lambda w: str(w.grants[vc])
+def grant_ref(vc: str) -> Callable[[World], str]:
+    return lambda w: gid("PortfolioGrant", w.grants[vc])
 
 
 def new_email(w: World) -> str:
@@ -469,7 +469,7 @@ def email_of(name: str) -> Callable[[World], str]:
 
 
 def random_id(w: World) -> dict[str, Any]:
-    return {"id": str(uuid.uuid4())}
+    return {"id": gid("Invitation", uuid.uuid4())}
 
 
 def add(email: Callable[[World], str], role: str) -> Callable[[World], dict[str, Any]]:
@@ -491,14 +491,14 @@ def request(slug_key: str, scopes: list[str]) -> Callable[[World], dict[str, Any
 def approve(vc: str, scopes: list[str], expires_in: timedelta | None = None) -> Callable[[World], dict[str, Any]]:
     def variables(w: World) -> dict[str, Any]:
         expires = None if expires_in is None else (datetime.now(UTC) + expires_in).isoformat()
-        grant = str(uuid.uuid4()) if vc == "unknown" else str(w.grants[vc])
+        grant = gid("PortfolioGrant", uuid.uuid4() if vc == "unknown" else w.grants[vc])
         return {"id": grant, "scopes": scopes, "expiresAt": expires}
 
     return variables
 
 
 def revoke(vc: str) -> Callable[[World], dict[str, Any]]:
-    return lambda w: {"id": str(w.grants[vc])}
+    return lambda w: {"id": gid("PortfolioGrant", w.grants[vc])}
 
 
 def edit(**values: Any) -> Callable[[World], dict[str, Any]]:
@@ -775,7 +775,9 @@ async def test_revocation_hides_the_profile_on_the_next_request(
     startup = world.slugs["startup"]
     seen = await gql(vc, TENANT_PROFILE_Q, {"slug": startup})
     assert seen["data"]["tenant"]["profile"] is not None
-    revoked = await gql(world.actor("startup_admin"), REVOKE_ACCESS, {"id": str(world.grants["vc_active"])})
+    revoked = await gql(
+        world.actor("startup_admin"), REVOKE_ACCESS, {"id": gid("PortfolioGrant", world.grants["vc_active"])}
+    )
     assert revoked["data"]["revokePortfolioAccess"]["status"] == "REVOKED"
     after = await gql(vc, TENANT_PROFILE_Q, {"slug": startup})
     assert after["data"]["tenant"]["profile"] is None  # the tenant stays nameable (counterparty), its data not
@@ -788,7 +790,7 @@ async def test_approval_shows_the_profile_to_the_vc_and_nobody_else(
     approved = await gql(
         world.actor("startup_admin"),
         APPROVE_ACCESS,
-        {"id": str(world.grants["vc_requested"]), "scopes": ["COMPANY"], "expiresAt": None},
+        {"id": gid("PortfolioGrant", world.grants["vc_requested"]), "scopes": ["COMPANY"], "expiresAt": None},
     )
     assert approved["data"]["approvePortfolioAccess"]["status"] == "ACTIVE"
     for name in VCS:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.plugins.financials import FinancialsWorld
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, gid, row_id
 from tests.plugins.world import Actor
 
 PROBLEMS = "... on Problem { message } ... on InvalidInput { field }"
@@ -65,7 +65,7 @@ async def test_a_granted_vc_asks_and_the_startup_fulfils_with_its_final_report(
     assert asked["id"] in [edge["node"]["id"] for edge in seen_by_startup["edges"]]
     assert fulfilled["status"] == "FULFILLED"
     assert fulfilled["response"] == "see the report"
-    assert fulfilled["kpiReportId"] == str(financials_world.ids["S.kpi.final"])
+    assert fulfilled["kpiReportId"] == gid("KpiReport", financials_world.ids["S.kpi.final"])
     assert [edge["node"]["id"] for edge in seen_by_vc["edges"]] == [asked["id"]]
 
 
@@ -90,12 +90,12 @@ async def test_fulfilling_needs_a_final_report_holding_every_requested_kpi(
     assert lacking["__typename"] == "InvalidInput"
     assert "lacks burn" in lacking["message"]
     assert declined["status"] == "DECLINED"
-    assert again == {"__typename": "Conflict", "message": f"KPI request {missing['id']} is declined already"}
+    assert again == {"__typename": "Conflict", "message": f"KPI request {row_id(missing['id'])} is declined already"}
 
 
 async def test_only_the_asking_vc_cancels(gql: GraphQL, financials_world: FinancialsWorld) -> None:
     world = financials_world.world
-    request = str(financials_world.ids["request.vc_active"])
+    request = gid("KpiRequest", financials_world.ids["request.vc_active"])
 
     by_startup = await _data(gql, world.actor("startup_owner"), CANCEL, id=request)
     by_other_vc = await _data(gql, world.actor("vc_lacking_scope"), CANCEL, id=request)

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 
 from tests.plugins.financials import FinancialsWorld
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, gid
 from tests.plugins.world import Actor, World
 
 PROBLEMS = "... on Problem { message } ... on InvalidInput { field }"
@@ -25,7 +25,7 @@ mutation($id: ID!, $input: KpiDefinitionInput!) {{
 }}"""
 DELETE_DEFINITION = f"""
 mutation($id: ID!) {{
-  deleteKpiDefinition(id: $id) {{ __typename ... on DeletedKpiDefinition {{ id }} {PROBLEMS} }}
+  deleteKpiDefinition(id: $id) {{ __typename ... on DeletedKpiDefinition {{ deletedId }} {PROBLEMS} }}
 }}"""
 SAVE = f"""
 mutation($input: KpiReportInput!) {{
@@ -118,7 +118,7 @@ async def test_a_used_definition_keeps_its_unit_and_cannot_be_deleted(
     gql: GraphQL, financials_world: FinancialsWorld
 ) -> None:
     owner = financials_world.world.actor("startup_owner")
-    arr = str(financials_world.ids["S.def.arr"])
+    arr = gid("KpiDefinition", financials_world.ids["S.def.arr"])
 
     changed = await _run(
         gql,
@@ -135,7 +135,7 @@ async def test_a_used_definition_keeps_its_unit_and_cannot_be_deleted(
         input={"key": "arr", "name": "Annual RR", "unit": "CURRENCY", "currency": "JPY"},
     )
     deleted = await _run(gql, owner, DELETE_DEFINITION, id=arr)
-    unused = await _run(gql, owner, DELETE_DEFINITION, id=str(financials_world.ids["S.def.customers"]))
+    unused = await _run(gql, owner, DELETE_DEFINITION, id=gid("KpiDefinition", financials_world.ids["S.def.customers"]))
 
     assert changed == {
         "__typename": "Conflict",
@@ -183,7 +183,7 @@ async def test_the_startup_sees_drafts_a_granted_vc_only_final_kpis(
     ).fetchall()
 
     assert [r["status"] for r in own["kpis"]] == ["FINAL", "DRAFT"]
-    assert own["latestKpis"]["id"] == str(financials_world.ids["S.kpi.final"])
+    assert own["latestKpis"]["id"] == gid("KpiReport", financials_world.ids["S.kpi.final"])
     assert [r["status"] for r in granted["kpis"]] == ["FINAL"]
     assert granted["latestKpis"]["values"] == [
         {"key": "arr", "unit": "CURRENCY", "currency": "JPY", "value": "12000000"},

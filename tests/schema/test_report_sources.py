@@ -23,10 +23,10 @@ from resolvers.job_recovery import JobTimings
 from resolvers.jobs import create_job_app, run_worker
 from schema.settings import CostSourceSetting, Settings
 from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
+from tests.plugins.costs import ASSEMBLY_STATUS, assembly_gql, legacy_manifest, legacy_rows, new_accounts, run_assembly
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
-from tests.schema.test_cost_assemblies import STATUS, _accounts, _gql, _legacy_manifest, _rows, _run
 from tests.schema.test_costs import COSTS, assign
 
 REGISTER = """
@@ -49,9 +49,9 @@ def mirror(root: Path, report: str, key: str, rows: int = 20) -> Path:
     """A legacy CUR delivery as AWS writes it: `<report>/<range>/<key>/parts` and the period's manifest."""
     folder = root / "cur" / report / "20231101-20231201" / key
     folder.mkdir(parents=True, exist_ok=True)
-    accounts = _accounts(2)
-    parts = [write_legacy_csv(folder / f"{report}-{i}.csv", _rows(accounts, rows, i)) for i in (1, 2)]
-    return _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key, report=report)
+    accounts = new_accounts(2)
+    parts = [write_legacy_csv(folder / f"{report}-{i}.csv", legacy_rows(accounts, rows, i)) for i in (1, 2)]
+    return legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key, report=report)
 
 
 def _count(owner: psycopg.Connection, table: str, tenant: uuid.UUID | None) -> int:
@@ -79,7 +79,7 @@ async def test_a_location_outside_the_configured_sources_is_refused_and_nothing_
     (root / "cur").mkdir(parents=True)
     elsewhere.mkdir()
     (root / "link").symlink_to(elsewhere)
-    gql = _gql(database, schema, settings, cost_store, CostSources((LocalSource("bucket", str(root)),)))
+    gql = assembly_gql(database, schema, settings, cost_store, CostSources((LocalSource("bucket", str(root)),)))
     admin = world.actor("billing_admin")
     before = _count(owner_conn, "cost_report_sources", admin.tenant_id)
 
@@ -142,7 +142,7 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
 ) -> None:
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
     admin = world.actor("billing_admin")
     mirror(root, "alpha", "a1")
     mirror(root, "beta", "b1")
@@ -165,8 +165,8 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
     listed = (await _ok(gql, admin, ASSEMBLIES))["costAssemblies"]
     assert listed["totalCount"] == 2
     for edge in listed["edges"]:
-        status = (await _ok(gql, admin, STATUS, {"id": edge["node"]["id"]}))["costAssembly"]
-        await _run(database, cost_store, sources, admin, {"id": edge["node"]["id"], "parts": status["parts"]})
+        status = (await _ok(gql, admin, ASSEMBLY_STATUS, {"id": edge["node"]["id"]}))["costAssembly"]
+        await run_assembly(database, cost_store, sources, admin, {"id": edge["node"]["id"], "parts": status["parts"]})
     done = (await _ok(gql, admin, ASSEMBLIES))["costAssemblies"]
     assert sorted((e["node"]["report"], e["node"]["status"], e["node"]["partsDone"]) for e in done["edges"]) == [
         ("alpha", "SUCCEEDED", 2),
@@ -195,7 +195,7 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
     assert "part 2 of 2" in shown["lastError"]
 
     # A startup owner of the same world sees none of it.
-    stranger = _gql(database, schema, settings, cost_store, sources)
+    stranger = assembly_gql(database, schema, settings, cost_store, sources)
     other_world_admin = world.actor("startup_owner")
     assert (await stranger(other_world_admin, SOURCES))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -216,11 +216,11 @@ async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_da
     difference to what was billed; REJECT fails the assembly with the locked-period reason, nothing changes."""
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
-    accounts = _accounts(2)
-    rows = _rows(accounts, 30, 3)
+    accounts = new_accounts(2)
+    rows = legacy_rows(accounts, 30, 3)
 
     def deliver(key: str, data: list[dict[str, str]]) -> None:
         folder = root / "cur" / "report" / "20231101-20231201" / key
@@ -229,15 +229,15 @@ async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_da
             write_legacy_csv(folder / "report-1.csv", data[:15]),
             write_legacy_csv(folder / "report-2.csv", data[15:]),
         ]
-        _legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key)
+        legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key)
 
     async def sync_and_run() -> dict[str, Any]:
         synced = (await _ok(gql, admin, SYNC))["syncReportSources"]
         assert [(len(s["queuedAssemblyIds"]), s["problems"]) for s in synced] == [(1, [])], synced
         assembly_id = synced[0]["queuedAssemblyIds"][0]
-        parts = (await _ok(gql, admin, STATUS, {"id": assembly_id}))["costAssembly"]["parts"]
-        await _run(database, cost_store, sources, admin, {"id": assembly_id, "parts": parts})
-        return dict((await _ok(gql, admin, STATUS, {"id": assembly_id}))["costAssembly"])
+        parts = (await _ok(gql, admin, ASSEMBLY_STATUS, {"id": assembly_id}))["costAssembly"]["parts"]
+        await run_assembly(database, cost_store, sources, admin, {"id": assembly_id, "parts": parts})
+        return dict((await _ok(gql, admin, ASSEMBLY_STATUS, {"id": assembly_id}))["costAssembly"])
 
     async def billed(period: str) -> Decimal:
         costs = await cost_gql(admin, COSTS, {"period": period, "company": world.slugs["startup"]})
@@ -292,7 +292,7 @@ async def test_the_scheduled_task_of_a_worker_runs_the_sync(
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
     admin = world.actor("billing_admin")
     mirror(root, "alpha", "a1")
     await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
@@ -347,7 +347,7 @@ async def test_the_embedded_servers_worker_syncs_at_the_configured_interval(
         cost_sources=[CostSourceSetting(name="bucket", url=str(root))],
         report_sync_interval_s=1,
     )
-    gql = _gql(database, schema, settings, cost_store, settings.cost_import_sources)
+    gql = assembly_gql(database, schema, settings, cost_store, settings.cost_import_sources)
     admin = world.actor("billing_admin")
     await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
 
@@ -381,7 +381,7 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
 
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
     assert admin.user_id is not None
@@ -395,7 +395,7 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
         )
     )["importCostAssembly"]
     context = Member(admin.user_id, admin.tenant_id)
-    await run_assembly_part(database, cost_store, uuid.UUID(queued["parts"][0]["id"]), context, sources=sources)
+    await run_assembly_part(database, cost_store, row_id(queued["parts"][0]["id"]), context, sources=sources)
     store = cost_store.for_operator(admin.tenant_id)
     staging = Path(store.import_dir(queued["id"]))
     # One part staged, the other not yet: the assembly is still importing.

@@ -29,12 +29,18 @@ from schema.app import create_app
 from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import SeedCosts, set_up_billing
-from tests.plugins.costs import RunJob
+from tests.plugins.costs import (
+    ASSEMBLY_IMPORT,
+    RunJob,
+    header_of,
+    legacy_manifest,
+    legacy_rows,
+    new_accounts,
+    run_assembly,
+)
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import GraphQL, token_for
+from tests.plugins.graphql import GraphQL, row_id, token_for
 from tests.plugins.world import Actor, World
-from tests.schema.test_cost_assemblies import IMPORT as IMPORT_ASSEMBLY
-from tests.schema.test_cost_assemblies import _accounts, _header, _legacy_manifest, _rows, _run
 from tests.schema.test_costs import IMPORT
 
 ALLOWED_ORIGIN = "https://app.example"
@@ -193,7 +199,7 @@ async def test_a_subscriber_follows_an_invoice_run(
         assert (await _receive(socket))["payload"]["data"]["invoiceRunProgress"]["status"] == "QUEUED"
         assert admin.user_id is not None
         job = asyncio.create_task(
-            run_close_job(database, cost_store, uuid.UUID(run_id), Member(admin.user_id, admin.tenant_id))
+            run_close_job(database, cost_store, row_id(run_id), Member(admin.user_id, admin.tenant_id))
         )
         events = await _events_until_done(socket, "run")
         await job
@@ -214,11 +220,11 @@ async def test_a_subscriber_follows_an_assembly_through_its_parts(
 ) -> None:
     folder = tmp_path / "billing" / "cur" / "report" / "20231101-20231201" / "a1"
     folder.mkdir(parents=True)
-    accounts = _accounts(2)
-    parts = [write_legacy_csv(folder / f"report-{n}.csv", _rows(accounts, 50, n)) for n in range(2)]
-    manifest = _legacy_manifest(folder.parent, Path("/"), parts, _header(parts[0]), "a1")
+    accounts = new_accounts(2)
+    parts = [write_legacy_csv(folder / f"report-{n}.csv", legacy_rows(accounts, 50, n)) for n in range(2)]
+    manifest = legacy_manifest(folder.parent, Path("/"), parts, header_of(parts[0]), "a1")
     admin = world.actor("billing_admin")
-    queued = (await cost_gql(admin, IMPORT_ASSEMBLY, {"manifest": str(manifest)}))["data"]["importCostAssembly"]
+    queued = (await cost_gql(admin, ASSEMBLY_IMPORT, {"manifest": str(manifest)}))["data"]["importCostAssembly"]
     assert queued["status"] == "QUEUED", queued
     async with _socket(ws_url) as socket:
         await _initialised(socket, admin)
@@ -240,7 +246,7 @@ async def test_a_subscriber_follows_an_assembly_through_its_parts(
             "partsDone": 0,
             "rowsProcessed": 0,
         }
-        job = asyncio.ensure_future(_run(database, cost_store, settings.cost_import_sources, admin, queued))
+        job = asyncio.ensure_future(run_assembly(database, cost_store, settings.cost_import_sources, admin, queued))
         events = await _events_until_done(socket, "a")
         await job
     assert events[-1] == {"id": "a", "type": "complete"}

@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx
 import psycopg
@@ -28,7 +27,7 @@ from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
 from tests.cost.s3server import moto_s3
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import JWT_SECRET, token_for
+from tests.plugins.graphql import JWT_SECRET, row_id, token_for
 from tests.plugins.world import World
 
 SECRET = "JWT_SECRET=leaked-" + "z" * 24
@@ -164,7 +163,7 @@ async def _run_job(server: Server, database: Database, world: World, import_id: 
     await run_import(
         database,
         CostStore(server.settings.cost_store_root),
-        UUID(import_id),
+        row_id(import_id),
         Member(admin.user_id, admin.tenant_id),
         interval=0.05,
         sources=server.settings.cost_import_sources,

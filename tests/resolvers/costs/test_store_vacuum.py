@@ -4,7 +4,6 @@ deletes an abandoned import folder and keeps the folder of an assembly still sta
 from __future__ import annotations
 
 import asyncio
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -20,9 +19,10 @@ from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import create_job_app, run_queued_jobs
 from schema.settings import Settings
+from tests.plugins.costs import ASSEMBLY_IMPORT, assembly_gql
 from tests.plugins.database import TestDatabase
+from tests.plugins.graphql import row_id
 from tests.plugins.world import World
-from tests.schema.test_cost_assemblies import IMPORT, _gql
 from tests.schema.test_report_sources import mirror
 
 
@@ -39,15 +39,15 @@ async def test_a_scheduled_vacuum_removes_an_abandoned_folder_and_keeps_a_stagin
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     root = tmp_path / "bucket"
     sources = CostSources((LocalSource("bucket", str(root)),))
-    gql = _gql(database, schema, settings, cost_store, sources)
+    gql = assembly_gql(database, schema, settings, cost_store, sources)
     admin = world.actor("billing_admin")
     assert admin.tenant_id is not None
     assert admin.user_id is not None
-    result = await gql(admin, IMPORT, {"manifest": str(mirror(root, "alpha", "a1"))})
+    result = await gql(admin, ASSEMBLY_IMPORT, {"manifest": str(mirror(root, "alpha", "a1"))})
     queued = result["data"]["importCostAssembly"]
     assert queued["__typename"] == "CostAssembly", result
     context = Member(admin.user_id, admin.tenant_id)
-    await run_assembly_part(database, cost_store, uuid.UUID(queued["parts"][0]["id"]), context, sources=sources)
+    await run_assembly_part(database, cost_store, row_id(queued["parts"][0]["id"]), context, sources=sources)
     store = cost_store.for_operator(admin.tenant_id)
     staging = Path(store.import_dir(queued["id"]))  # one part staged, the other not yet
     abandoned = Path(store.import_dir("dead-attempt"))
