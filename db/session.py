@@ -21,6 +21,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
 from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
@@ -103,7 +104,7 @@ class _ContextConnection:
         if conn is not None:
             await conn.close()
 
-    async def open(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...]:
+    async def open(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Begin the transaction with `sql`, a statement that binds the context itself, and return its row."""
         if self.begun:
             raise MissingContext("a transaction opens only once, with its first statement")
@@ -124,7 +125,7 @@ class _ContextConnection:
             raise MissingContext("the request's transaction ended before its statement")
         return self._conn
 
-    async def _open(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    async def _open(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         try:
             return await self._send_opening(sql, params)
         except DBAPIError as error:
@@ -138,7 +139,7 @@ class _ContextConnection:
                 await conn.close()
             return await self._send_opening(sql, params)
 
-    async def _send_opening(self, sql: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    async def _send_opening(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         if self._conn is None:
             conn = await self._engine.connect()
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -148,7 +149,7 @@ class _ContextConnection:
         await self._conn.begin()  # no statement in autocommit mode: the server's transaction is the BEGIN below
         # Client-side binding (psycopg quotes every value as a literal) so that BEGIN and the statement travel
         # as one simple query.
-        cursor = psycopg.AsyncClientCursor(self._driver)
+        cursor = psycopg.AsyncClientCursor(self._driver, row_factory=dict_row)
         try:
             await cursor.execute(f"begin; {sql}", params)
             cursor.nextset()
@@ -169,8 +170,8 @@ class _ContextConnection:
 
 
 _OPEN_REQUEST = (
-    "select user_id, tenant_id, slug, kind, role from app.open_request(%(issuer)s::text, %(subject)s::text,"
-    " %(email)s::text, %(name)s::text, %(tenant)s::text, %(timeout)s::integer)"
+    "select * from app.open_request(%(issuer)s::text, %(subject)s::text, %(email)s::text, %(name)s::text,"
+    " %(tenant)s::text, %(timeout)s::integer)"
 )
 
 
@@ -184,17 +185,6 @@ class TokenUser:
     trusted_email: str | None
     name: str | None
     tenant_slug: str | None
-
-
-@dataclass(frozen=True)
-class OpenedRequest:
-    """What app.open_request bound: the user and, when one was resolved, the tenant they act for."""
-
-    user_id: UUID
-    tenant_id: UUID | None
-    slug: str | None
-    kind: str | None
-    role: str | None
 
 
 def _context_params(context: DbContext, timeout: str) -> dict[str, str]:
@@ -298,11 +288,11 @@ class RequestTransaction:
         """`params` as a sequence of mappings runs the statement once per mapping (executemany)."""
         return await self._shielded(self._session.execute(statement, params))
 
-    async def open_request(self, user: TokenUser) -> OpenedRequest:
+    async def open_request(self, user: TokenUser) -> dict[str, Any]:
         """Provision the token's user, resolve their membership and bind both, with BEGIN, in the transaction's
-        first round trip (app.open_request, policies/sql/0019_request_context.sql). Only as the first statement
-        of a transaction that runs for nobody yet; refusals arrive as DBAPIError with the function's SQLSTATE
-        (28000: no user for the token, RP403: not a member), nothing bound."""
+        first round trip (app.open_request, policies/sql/0019_request_context.sql); its row, by column name.
+        Only as the first statement of a transaction that runs for nobody yet; refusals arrive as DBAPIError
+        with the function's SQLSTATE (28000: no user for the token, RP403: not a member), nothing bound."""
         if self._sealed or self.context != NOBODY or self._session.begun:
             raise MissingContext("a request opens once, as its transaction's first statement")
         params = {
@@ -314,11 +304,10 @@ class RequestTransaction:
             "timeout": self._session.timeout_ms,
         }
         row = await self._shielded(self._session.open(_OPEN_REQUEST, params))
-        opened = OpenedRequest(*row)
-        context = DbContext(user_id=opened.user_id, tenant_id=opened.tenant_id)
+        context = DbContext(user_id=row["user_id"], tenant_id=row["tenant_id"])
         self._session.context = context
         self.context = context
-        return opened
+        return row
 
     async def narrow(self, context: DbContext) -> None:
         """Re-bind the open transaction to `context` as its principal becomes known (resolvers/common/request.py):

@@ -4,6 +4,7 @@ tenants, users or memberships itself."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import psycopg.errors
@@ -11,9 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from db.errors import DatabaseError
-from db.records import InvitationRecord, TenantRecord
-from db.session import OpenedRequest, RequestTransaction, TokenUser
+from db.records import InvitationRecord, TenantRecord, UserRecord
+from db.session import RequestTransaction, TokenUser
 from db.tables import invitations, tenants
+from policies.principal import Role
 
 
 class IdentityRefused(DatabaseError):
@@ -27,11 +29,20 @@ class NotAMember(DatabaseError):
 _NOT_A_MEMBER = "RP403"  # app.open_request's refusal (policies/sql/0019_request_context.sql)
 
 
+@dataclass(frozen=True)
+class OpenedRequest:
+    """What app.open_request bound: the user and, when one was resolved, the tenant they act for and the role."""
+
+    user: UserRecord
+    tenant: TenantRecord | None
+    role: Role | None
+
+
 async def open_request(tx: RequestTransaction, user: TokenUser) -> OpenedRequest:
     """The request's first round trip: BEGIN, the token's user provisioned, their membership resolved and the
     context bound (RequestTransaction.open_request)."""
     try:
-        return await tx.open_request(user)
+        row = await tx.open_request(user)
     except DBAPIError as error:
         message = getattr(getattr(error.orig, "diag", None), "message_primary", None) or str(error.orig)
         if isinstance(error.orig, psycopg.errors.InvalidAuthorizationSpecification):
@@ -39,6 +50,20 @@ async def open_request(tx: RequestTransaction, user: TokenUser) -> OpenedRequest
         if getattr(error.orig, "sqlstate", None) == _NOT_A_MEMBER:
             raise NotAMember(message) from error
         raise
+    record = UserRecord(
+        id=row["user_id"], email=row["email"], display_name=row["display_name"], created_at=row["user_created_at"]
+    )
+    if row["tenant_id"] is None:
+        return OpenedRequest(record, None, None)
+    tenant = TenantRecord(
+        id=row["tenant_id"],
+        slug=row["slug"],
+        name=row["name"],
+        kind=row["kind"],
+        operator_id=row["operator_id"],
+        created_at=row["tenant_created_at"],
+    )
+    return OpenedRequest(record, tenant, Role(row["role"]))
 
 
 _TENANT_COLUMNS = ", ".join(c.name for c in tenants.columns)

@@ -1,11 +1,12 @@
 -- One round trip opens a request (revision 0019). Frozen once released: later changes go in a new file.
 --
--- app.open_request does in one statement what a request's first four did (provision the token's user, read
--- their membership, bind the context): it provisions the user of (issuer, subject) with the rules of
--- app.provision_user (0014), resolves the membership of `tenant_slug` (null: the user's only tenant, if they
--- have exactly one), binds app.user_id, app.tenant_id and statement_timeout transaction-locally, and returns the
--- principal. The server sends it together with BEGIN (db/session.py), so a request's context costs one round
--- trip.
+-- app.open_request does in one statement what a request's first seven did (bind nobody, provision the token's
+-- user, bind the user, read the user and the membership, bind the tenant): it provisions the user of (issuer,
+-- subject) with the rules of app.provision_user (0014), resolves the membership of `tenant_slug` (null: the
+-- user's only tenant, if they have exactly one), binds app.user_id, app.tenant_id and statement_timeout
+-- transaction-locally, and returns the principal with the user's and the acting tenant's rows (what the policies
+-- show the user anyway). The server sends it together with BEGIN (db/session.py): a request's context costs one
+-- round trip.
 --
 -- Trust: the app role could already bind any user id with set_config and provision any (issuer, subject) with
 -- app.provision_user; the server verifies the token before it names the subject. The function adds no power to
@@ -19,40 +20,40 @@
 
 create function app.open_request(token_issuer text, token_subject text, trusted_email text, token_name text,
                                  tenant_slug text, statement_timeout_ms integer)
-    returns table (user_id uuid, tenant_id uuid, slug text, kind text, role text)
+    returns table (user_id uuid, email text, display_name text, user_created_at timestamptz,
+                   tenant_id uuid, slug text, name text, kind text, operator_id uuid, tenant_created_at timestamptz,
+                   role text)
     language plpgsql volatile security definer set search_path = ''
 as $$
 declare
     me uuid;
-    found_id uuid;
-    found_slug text;
-    found_kind text;
-    found_role text;
-    memberships_found integer;
+    acting uuid;
+    acting_role text;
 begin
     if statement_timeout_ms is null or statement_timeout_ms < 1 then
         raise exception 'statement_timeout_ms must be a positive number of milliseconds' using errcode = '22023';
     end if;
     me := app.provision_user(token_issuer, token_subject, trusted_email, token_name);
     if tenant_slug is not null then
-        select t.id, t.slug, t.kind, m.role into found_id, found_slug, found_kind, found_role
+        select m.tenant_id, m.role into acting, acting_role
         from public.memberships m join public.tenants t on t.id = m.tenant_id
         where m.user_id = me and t.slug = tenant_slug;
         if not found then
             raise exception 'you are not a member of %', quote_literal(tenant_slug) using errcode = 'RP403';
         end if;
-    else
-        select count(*) into memberships_found from public.memberships m where m.user_id = me;
-        if memberships_found = 1 then
-            select t.id, t.slug, t.kind, m.role into found_id, found_slug, found_kind, found_role
-            from public.memberships m join public.tenants t on t.id = m.tenant_id
-            where m.user_id = me;
-        end if;
+    elsif (select count(*) from public.memberships m where m.user_id = me) = 1 then
+        select m.tenant_id, m.role into acting, acting_role from public.memberships m where m.user_id = me;
     end if;
     perform set_config('app.user_id', me::text, true),
-            set_config('app.tenant_id', coalesce(found_id::text, ''), true),
+            set_config('app.tenant_id', coalesce(acting::text, ''), true),
             set_config('statement_timeout', statement_timeout_ms::text, true);
-    return query select me, found_id, found_slug, found_kind, found_role;
+    -- The rows the policies now show the user anyway (their own user, the acting tenant): the request's first
+    -- reads, answered here.
+    return query
+        select u.id, u.email, u.display_name, u.created_at, t.id, t.slug, t.name, t.kind, t.operator_id, t.created_at,
+               acting_role
+        from public.users u left join public.tenants t on t.id = acting
+        where u.id = me;
 end
 $$;
 

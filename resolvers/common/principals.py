@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from db.queries import onboarding, tenancy
+from db.queries.onboarding import OpenedRequest
 from db.records import TenantRecord
 from db.session import DbContext, RequestTransaction, TokenUser
-from policies.principal import ActingTenant, Principal, Role, TenantKind
+from policies.principal import ActingTenant, Principal, Role
 from policies.tokens import Claims
 from resolvers.common.emails import normalised_email
 from resolvers.common.errors import InvalidInput
@@ -48,9 +49,10 @@ class Member:
 Identity = Credentials | Member | Principal
 
 
-async def open_for_token(tx: RequestTransaction, credentials: Credentials) -> Principal:
+async def open_for_token(tx: RequestTransaction, credentials: Credentials) -> tuple[Principal, OpenedRequest]:
     """The token's principal, resolved and bound in the transaction's first round trip (provisioned as
-    :func:`provision` does, the tenant as :func:`resolve` does for a slug or the user's only tenant)."""
+    :func:`provision` does, the tenant as :func:`resolve` does for a slug or the user's only tenant), with the
+    user's and the tenant's rows read there."""
     user = TokenUser(
         issuer=credentials.claims.issuer,
         subject=credentials.claims.subject,
@@ -64,10 +66,11 @@ async def open_for_token(tx: RequestTransaction, credentials: Credentials) -> Pr
         raise AuthenticationFailed(str(error)) from error
     except onboarding.NotAMember as error:
         raise TenantNotAllowed(str(error)) from error
-    if opened.tenant_id is None or opened.slug is None or opened.kind is None or opened.role is None:
-        return Principal(user_id=opened.user_id)
-    acting = ActingTenant(id=opened.tenant_id, slug=opened.slug, kind=TenantKind(opened.kind), role=Role(opened.role))
-    return Principal(user_id=opened.user_id, tenant=acting)
+    if opened.tenant is None or opened.role is None:
+        return Principal(user_id=opened.user.id), opened
+    tenant = opened.tenant
+    acting = ActingTenant(id=tenant.id, slug=tenant.slug, kind=tenant.kind, role=opened.role)
+    return Principal(user_id=opened.user.id, tenant=acting), opened
 
 
 def _trusted_email(claims: Claims) -> str | None:

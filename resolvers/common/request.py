@@ -20,6 +20,7 @@ from pathlib import Path
 
 from cost.locations import NO_SOURCES, CostSources
 from cost.store import CostStore
+from db.queries.onboarding import OpenedRequest
 from db.session import NOBODY, Database, DbContext, RequestTransaction
 from policies.principal import Principal
 from resolvers.common.context import RequestContext
@@ -51,9 +52,14 @@ async def open_request(
         yield RequestContext(request_id=request_id, runtime=runtime)
         return
     async with runtime.database.transaction(_first_context(identity)) as tx:
-        principal = await _principal(tx, identity)
+        principal, opened = await _principal(tx, identity)
         tx.seal()
-        yield RequestContext(request_id=request_id, runtime=runtime, principal=principal, transaction=tx)
+        context = RequestContext(request_id=request_id, runtime=runtime, principal=principal, transaction=tx)
+        if opened is not None:  # the rows the opening read: `me` and the acting tenant cost no statement
+            context.loaders.user.prime(opened.user.id, opened.user)
+            if opened.tenant is not None:
+                context.loaders.tenant.prime(opened.tenant.id, opened.tenant)
+        yield context
 
 
 def _first_context(identity: Identity) -> DbContext:
@@ -64,12 +70,12 @@ def _first_context(identity: Identity) -> DbContext:
     return db_context(identity)
 
 
-async def _principal(tx: RequestTransaction, identity: Identity) -> Principal:
+async def _principal(tx: RequestTransaction, identity: Identity) -> tuple[Principal, OpenedRequest | None]:
     if isinstance(identity, Principal):
-        return identity
+        return identity, None
     if isinstance(identity, Credentials):
         return await open_for_token(tx, identity)  # bound in the same round trip
     principal = await resolve(tx, identity.user_id, identity.tenant)
     if principal.tenant is not None:
         await tx.narrow(db_context(principal))
-    return principal
+    return principal, None

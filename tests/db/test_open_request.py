@@ -43,14 +43,23 @@ def test_a_member_gets_their_tenant_bound_and_the_policies_see_it(app_conn: psyc
             .execute(_OPEN, ("", str(owner.user_id), None, None, owner.tenant_slug, 1234))
             .fetchone()
         )
-        assert row == {
-            "user_id": owner.user_id,
-            "tenant_id": owner.tenant_id,
-            "slug": owner.tenant_slug,
-            "kind": "startup",
-            "role": "owner",
-        }
+        assert row is not None
+        assert (row["user_id"], row["tenant_id"], row["slug"], row["kind"], row["role"]) == (
+            owner.user_id,
+            owner.tenant_id,
+            owner.tenant_slug,
+            "startup",
+            "owner",
+        )
         assert app_conn.execute(_BOUND).fetchone() == (str(owner.user_id), str(owner.tenant_id))
+        # the rows it returns are the ones the policies now show the user
+        shown = app_conn.execute(
+            "select u.email, u.display_name, u.created_at, t.name, t.operator_id, t.created_at"
+            " from users u, tenants t where u.id = %s and t.id = %s",
+            (owner.user_id, owner.tenant_id),
+        ).fetchone()
+        returned = ("email", "display_name", "user_created_at", "name", "operator_id", "tenant_created_at")
+        assert shown == tuple(row[k] for k in returned)
         assert app_conn.execute("select current_setting('statement_timeout')").fetchone() == ("1234ms",)
         assert app_conn.execute("select app.current_tenant()").fetchone() == (owner.tenant_id,)
     app_conn.rollback()
@@ -107,8 +116,10 @@ def test_another_users_subject_binds_only_that_user_and_only_their_tenants(
     else's subject is that user (as with set_config), never a member of a tenant that user is not in."""
     viewer, owner = world.actor("startup_viewer"), world.actor("other_startup_owner")
     with app_conn.transaction():
-        row = app_conn.execute(_OPEN, ("", str(viewer.user_id), None, None, None, 5000)).fetchone()
-        assert row == (viewer.user_id, viewer.tenant_id, viewer.tenant_slug, "startup", "viewer")
+        row = app_conn.cursor(row_factory=dict_row).execute(_OPEN, ("", str(viewer.user_id), None, None, None, 5000))
+        found = row.fetchone()
+        assert found is not None
+        assert (found["user_id"], found["tenant_id"], found["role"]) == (viewer.user_id, viewer.tenant_id, "viewer")
         assert _refused(app_conn, ("", str(viewer.user_id), None, None, owner.tenant_slug, 5000)).sqlstate == "RP403"
 
 
@@ -145,7 +156,8 @@ async def test_the_request_transaction_opens_once_and_then_only_narrows(database
     user = TokenUser("", str(owner.user_id), None, None, owner.tenant_slug)
     async with database.transaction(NOBODY) as tx:
         opened = await onboarding.open_request(tx, user)
-        assert (opened.user_id, opened.tenant_id, opened.role) == (owner.user_id, owner.tenant_id, "owner")
+        assert opened.tenant is not None
+        assert (opened.user.id, opened.tenant.id, opened.role) == (owner.user_id, owner.tenant_id, "owner")
         assert tx.context == DbContext(user_id=owner.user_id, tenant_id=owner.tenant_id)
         bound = (await tx.execute(_PROBE)).one()
         assert tuple(bound)[:3] == (str(owner.user_id), str(owner.tenant_id), "5s")
