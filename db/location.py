@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 from db.bootstrap import APP_ROLE, DATABASE_NAME, OWNER_ROLE, SUPERUSER, bootstrap
 from db.embedded import start_embedded
@@ -16,6 +18,49 @@ class DatabaseLocation:
     app_url: str
     owner_url: str
     embedded: bool
+
+
+class InvalidDatabaseUrl(ValueError):
+    """A DSN whose driver options libpq would not understand and the driver cannot use."""
+
+
+# psycopg's option, carried in the URL because libpq refuses unknown query parameters: a transaction pooler
+# (PgBouncer before 1.21, or without max_prepared_statements) hands each transaction to any server connection, where
+# a statement psycopg prepared on another one does not exist. `none` never prepares.
+PREPARE_THRESHOLD = "prepare_threshold"
+
+
+@dataclass(frozen=True)
+class DriverDsn:
+    """A DSN split into what libpq reads (`conninfo`) and psycopg's connection options (`connect_args`)."""
+
+    conninfo: str
+    connect_args: dict[str, Any] = field(default_factory=dict)
+
+
+def driver_dsn(url: str) -> DriverDsn:
+    """`url` without `?prepare_threshold=` (`none` or a count), which becomes psycopg's `prepare_threshold`."""
+    base, sep, query = url.partition("?")
+    if not sep or "://" not in base:
+        return DriverDsn(url)
+    kept: list[str] = []
+    values: list[str] = []
+    for item in query.split("&"):
+        key, _, value = item.partition("=")
+        if unquote(key) == PREPARE_THRESHOLD:
+            values.append(unquote(value))
+        else:
+            kept.append(item)
+    if not values:
+        return DriverDsn(url)
+    if len(values) > 1:
+        raise InvalidDatabaseUrl(f"the DSN gives {PREPARE_THRESHOLD} more than once")
+    value = values[0].strip().lower()
+    if value != "none" and not (value.isdigit() and len(value) <= 6):
+        raise InvalidDatabaseUrl(f"the DSN's {PREPARE_THRESHOLD} must be none or a whole number of executions")
+    threshold = None if value == "none" else int(value)
+    conninfo = base + ("?" + "&".join(kept) if kept else "")
+    return DriverDsn(conninfo, {PREPARE_THRESHOLD: threshold})
 
 
 def sqlalchemy_url(libpq_url: str) -> str:

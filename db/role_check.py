@@ -11,6 +11,7 @@ import psycopg
 from sqlalchemy import text
 
 from db.errors import DatabaseError
+from db.location import driver_dsn
 from db.session import Database
 
 # Each row: (what, name). `pg_has_role(…, 'MEMBER')` covers direct and inherited membership, with or
@@ -64,7 +65,8 @@ def unsafe_reasons(role: str, findings: list[tuple[str, str]]) -> str | None:
 
 def check_app_role(url: str) -> None:
     """Raise UnsafeAppRole unless the role of `url` is bound by RLS (for commands, before they start)."""
-    with psycopg.connect(url) as conn:
+    dsn = driver_dsn(url)
+    with psycopg.connect(dsn.conninfo, **dsn.connect_args) as conn:
         role = conn.execute("select current_user").fetchone()
         findings = conn.execute(_FINDINGS).fetchall()
     problem = unsafe_reasons(str(role[0]) if role else "?", [(str(w), str(n)) for w, n in findings])

@@ -27,6 +27,7 @@ from sqlalchemy import text
 
 from cost import CostStore
 from cost.locations import NO_SOURCES, CostSources
+from db.location import driver_dsn
 from db.session import Database
 from resolvers.billing.jobs import INVOICE_QUEUE
 from resolvers.billing.jobs import register_tasks as register_billing_tasks
@@ -56,7 +57,8 @@ def create_job_app(
     `timings.store_vacuum_interval_s` (unless 0).
     """
     timings = timings or JobTimings()
-    connector = procrastinate.PsycopgConnector(conninfo=app_url, min_size=1, max_size=4)
+    dsn = driver_dsn(app_url)
+    connector = procrastinate.PsycopgConnector(conninfo=dsn.conninfo, kwargs=dsn.connect_args, min_size=1, max_size=4)
     app = procrastinate.App(
         connector=connector,
         worker_defaults={

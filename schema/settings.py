@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from captable.ocf.limits import PackageLimits
 from cost.locations import CostSources, configured_sources, source_from_config
+from db.location import driver_dsn
 from policies.tokens import check_hs256_secret
 from resolvers.common.limits import RequestLimits
 
@@ -119,6 +120,13 @@ class Settings(BaseSettings):
     subscription_max_lifetime_s: float = Field(default=3_600, gt=0)
     subscription_init_timeout_s: float = Field(default=10, gt=0, le=300)
     subscription_idle_timeout_s: float = Field(default=60, gt=0, le=3_600)
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver_options_are_clear(cls, url: str | None) -> str | None:
+        if url is not None:
+            driver_dsn(url)  # `?prepare_threshold=` (db/location.py); refuses without quoting the DSN
+        return url
 
     @field_validator("cors_origins")
     @classmethod

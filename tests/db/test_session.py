@@ -9,8 +9,9 @@ from sqlalchemy import text
 
 from db.errors import MissingContext
 from db.session import NOBODY, Database, DbContext
-from tests.plugins.database import TestDatabase
 from tests.plugins.world import World
+
+pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
 
 _PROBE = text(
     "select pg_backend_pid(), current_setting('app.user_id', true), current_setting('app.tenant_id', true),"
@@ -39,10 +40,8 @@ async def _settings_outside_a_request(db: Database) -> tuple[int, str | None, st
         return row[0], row[1], row[2]
 
 
-async def test_interleaved_requests_on_one_connection_never_see_each_others_context(
-    test_database: TestDatabase, world: World
-) -> None:
-    db = Database(test_database.app_url, pool_size=1)
+async def test_interleaved_requests_on_one_connection_never_see_each_others_context(app_url: str, world: World) -> None:
+    db = Database(app_url, pool_size=1)
     first, second = world.actor("startup_owner"), world.actor("other_startup_owner")
     try:
         pids = set()
@@ -63,8 +62,8 @@ async def test_interleaved_requests_on_one_connection_never_see_each_others_cont
         await db.dispose()
 
 
-async def test_concurrent_requests_on_a_pool_of_two_stay_isolated(test_database: TestDatabase, world: World) -> None:
-    db = Database(test_database.app_url, pool_size=2)
+async def test_concurrent_requests_on_a_pool_of_two_stay_isolated(app_url: str, world: World) -> None:
+    db = Database(app_url, pool_size=2)
     actors = [world.actor("startup_owner"), world.actor("other_startup_owner")] * 10
     try:
         results = await asyncio.gather(*(_probe(db, a.user_id, a.tenant_id) for a in actors))  # type: ignore[arg-type]
@@ -87,8 +86,8 @@ async def test_a_session_without_context_refuses_to_begin(database: Database) ->
         await session.close()
 
 
-async def test_statement_timeout_applies_to_every_request(test_database: TestDatabase, world: World) -> None:
-    db = Database(test_database.app_url, pool_size=1, statement_timeout_ms=200)
+async def test_statement_timeout_applies_to_every_request(app_url: str, world: World) -> None:
+    db = Database(app_url, pool_size=1, statement_timeout_ms=200)
     actor = world.actor("startup_owner")
     try:
         async with db.transaction(DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)) as tx:  # type: ignore[arg-type]

@@ -10,6 +10,8 @@ from db.errors import TransactionClosed
 from db.session import Database, DbContext
 from tests.plugins.world import World
 
+pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
+
 
 async def test_a_cancelled_statement_finishes_and_the_transaction_still_commits(
     database: Database, world: World

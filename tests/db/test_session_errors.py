@@ -6,8 +6,9 @@ from sqlalchemy import text
 
 from db.errors import InvalidValue, TransactionClosed, UniqueViolation
 from db.session import Database, DbContext
-from tests.plugins.database import TestDatabase
 from tests.plugins.world import World
+
+pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
 
 _IMMEDIATE = text("create temporary table immediate_probe (x int unique) on commit drop")
 _TWICE = text("insert into immediate_probe values (1), (1)")
@@ -20,10 +21,8 @@ def _context(world: World) -> DbContext:
     return DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
 
 
-async def test_a_statement_error_arrives_mapped_through_the_shielded_task(
-    test_database: TestDatabase, world: World
-) -> None:
-    db = Database(test_database.app_url, pool_size=1)
+async def test_a_statement_error_arrives_mapped_through_the_shielded_task(app_url: str, world: World) -> None:
+    db = Database(app_url, pool_size=1)
     try:
         async with db.transaction(_context(world)) as tx:
             await tx.execute(_IMMEDIATE)
@@ -40,8 +39,8 @@ async def test_a_statement_error_arrives_mapped_through_the_shielded_task(
         await db.dispose()
 
 
-async def test_an_error_mapped_already_passes_unchanged(test_database: TestDatabase, world: World) -> None:
-    db = Database(test_database.app_url, pool_size=1)
+async def test_an_error_mapped_already_passes_unchanged(app_url: str, world: World) -> None:
+    db = Database(app_url, pool_size=1)
     try:
         async with db.transaction(_context(world)) as tx:
             pass
@@ -51,10 +50,8 @@ async def test_an_error_mapped_already_passes_unchanged(test_database: TestDatab
         await db.dispose()
 
 
-async def test_a_deferred_constraint_refused_at_commit_arrives_mapped(
-    test_database: TestDatabase, world: World
-) -> None:
-    db = Database(test_database.app_url, pool_size=1)
+async def test_a_deferred_constraint_refused_at_commit_arrives_mapped(app_url: str, world: World) -> None:
+    db = Database(app_url, pool_size=1)
     try:
         tx = db.transaction(_context(world))
         await tx.execute(_DEFERRED)
@@ -72,9 +69,9 @@ async def test_a_deferred_constraint_refused_at_commit_arrives_mapped(
     ids=["division-by-zero", "numeric-overflow", "bad-text", "integer-out-of-range"],
 )
 async def test_a_value_the_database_cannot_hold_arrives_as_invalid_value(
-    test_database: TestDatabase, world: World, statement: str
+    app_url: str, world: World, statement: str
 ) -> None:
-    db = Database(test_database.app_url, pool_size=1)
+    db = Database(app_url, pool_size=1)
     try:
         async with db.transaction(_context(world)) as tx:
             with pytest.raises(InvalidValue):

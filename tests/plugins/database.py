@@ -10,15 +10,19 @@ import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import psycopg.conninfo
 import pytest
 
 from db.bootstrap import APP_ROLE, OWNER_ROLE, SUPERUSER, bootstrap
+from db.location import driver_dsn
 from db.migrate import upgrade
 from db.session import Database
 
 TEST_DATABASE = "roundpool_test"
+DIRECT = "direct"  # the app role's route to the server; tests/plugins/pgbouncer.py adds the other one
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,25 @@ def test_database() -> Iterator[TestDatabase]:
     shutil.rmtree(home, ignore_errors=True)
 
 
+def app_password(found: TestDatabase) -> str | None:
+    return psycopg.conninfo.conninfo_to_dict(found.app_url).get("password")  # type: ignore[return-value]
+
+
+def connect(url: str, **kwargs: Any) -> psycopg.Connection:
+    """psycopg.connect for a DSN that may carry driver options (`?prepare_threshold=`, db/location.py)."""
+    dsn = driver_dsn(url)
+    return psycopg.connect(dsn.conninfo, **{**dsn.connect_args, **kwargs})
+
+
+@pytest.fixture(scope="session")
+def app_url(request: pytest.FixtureRequest, test_database: TestDatabase) -> str:
+    """The app role's DSN: the server's, or PgBouncer's for the `[pgbouncer]` run of a module marked
+    `via_pgbouncer` (tests/plugins/pgbouncer.py parametrises this fixture)."""
+    if getattr(request, "param", DIRECT) == DIRECT:
+        return test_database.app_url
+    return str(request.getfixturevalue("pgbouncer").url(APP_ROLE))
+
+
 @pytest.fixture(scope="session")
 def owner_url(test_database: TestDatabase) -> str:
     return test_database.owner_url
@@ -109,14 +132,14 @@ def owner_conn(test_database: TestDatabase) -> Iterator[psycopg.Connection]:
 
 
 @pytest.fixture
-def app_conn(test_database: TestDatabase) -> Iterator[psycopg.Connection]:
+def app_conn(app_url: str) -> Iterator[psycopg.Connection]:
     """A raw connection as the app role, for SQL-level policy tests."""
-    with psycopg.connect(test_database.app_url) as conn:
+    with connect(app_url) as conn:
         yield conn
 
 
 @pytest.fixture(scope="session")
-async def database(test_database: TestDatabase) -> AsyncIterator[Database]:
-    db = Database(test_database.app_url, pool_size=4, statement_timeout_ms=5_000)
+async def database(app_url: str) -> AsyncIterator[Database]:
+    db = Database(app_url, pool_size=4, statement_timeout_ms=5_000)
     yield db
     await db.dispose()

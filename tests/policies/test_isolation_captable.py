@@ -16,6 +16,8 @@ from psycopg.types.json import Jsonb
 from tests.plugins.captable import CAPTABLE_TABLES, counts
 from tests.plugins.world import ACTORS, ANONYMOUS, Actor, World, build_world
 
+pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
+
 ACTOR_NAMES = (*ACTORS, "anonymous")
 STARTUPS = ("startup", "other_startup")
 VCS = ("vc_active", "vc_lacking_scope", "vc_requested", "vc_revoked", "vc_expired")

@@ -19,6 +19,8 @@ import pytest
 from tests.plugins.financials import KEYS, FinancialsWorld, seed_financials
 from tests.plugins.world import ACTORS, ANONYMOUS, Actor, World
 
+pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
+
 WRITERS = {"startup_owner", "startup_admin", "startup_member"}
 STAFF = WRITERS | {"startup_viewer"}
 FINANCIAL_READERS = {"vc_active", "vc_lacking_scope"}  # active, unexpired grants with `financials`

@@ -26,8 +26,10 @@ import psycopg.errors
 import pytest
 from psycopg.rows import dict_row
 
-from tests.plugins.database import TestDatabase
+from tests.plugins.database import connect
 from tests.plugins.world import ACTORS, World, acting_as, build_world
+
+pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
 
 SET_CONTEXT = "select set_config('app.user_id', %s, true), set_config('app.tenant_id', %s, true)"
 
@@ -363,9 +365,9 @@ def sw(owner_conn: psycopg.Connection) -> SqlWorld:
 
 
 @pytest.fixture
-def app(test_database: TestDatabase) -> Iterator[psycopg.Connection]:
+def app(app_url: str) -> Iterator[psycopg.Connection]:
     """The app role in autocommit: each attempt below is its own explicit transaction."""
-    with psycopg.connect(test_database.app_url, autocommit=True) as conn:
+    with connect(app_url, autocommit=True) as conn:
         yield conn
 
 
