@@ -17,6 +17,8 @@ import pytest
 
 from tests.plugins.world import ACTORS, ANONYMOUS, Actor, World
 
+pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
+
 ACTOR_NAMES = (*ACTORS, "anonymous")
 STARTUP_STAFF = {"startup_owner", "startup_admin", "startup_member", "startup_viewer"}
 ADMIN = {"billing_admin"}
