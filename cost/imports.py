@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import tempfile
 import uuid
 from collections import Counter
@@ -15,8 +14,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
-from cost.catalog import ImportRecord, Partitions, RehomedRecord
+from cost.catalog import Catalog, ImportRecord, Partitions, RehomedRecord
 from cost.columns import TIMESTAMP
+from cost.digests import BackgroundDigest, file_sha256
 from cost.errors import LockedPeriodError
 from cost.partitions import PartitionedWriter, PartitionFile, periods_in
 from cost.readers import Reader
@@ -24,7 +24,6 @@ from cost.sources import Source
 from cost.store import IMPORTS_DIR, CostStore
 
 Progress = Callable[[int, int], None]
-_HASH_CHUNK = 8 << 20
 CORRECTION = "Correction"  # FOCUS ChargeClass of late rows re-homed out of a closed period
 # Re-homed rows are written under their own folder and published under their own source (see import_file).
 CORRECTIONS_DIR = "corrections"
@@ -105,16 +104,6 @@ class ImportResult:
         )
 
 
-def file_sha256(location: str, filesystem: pafs.FileSystem | None = None) -> str:
-    source = Source.open(location, filesystem)
-    digest = hashlib.sha256()
-    # compression=None: hash the bytes as stored (pyarrow would otherwise decompress .gz by its extension).
-    with source.filesystem.open_input_stream(source.path, compression=None) as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def import_file(
     path: str,
     store: CostStore,
@@ -145,21 +134,50 @@ def import_file(
     """
     if store.operator_id is None:
         raise TypeError("import into one operator's store: CostStore.for_operator(operator_id)")
-    # Hashing first costs one extra sequential read (~1 GB/s) but makes a re-import a true no-op: nothing is
-    # parsed or written. (Hashing on a thread during the import was measured no faster on 2 cores.)
-    if sha256 is None:
-        sha256 = file_sha256(path, filesystem)
     catalog = store.catalog()
-    if sha256 in catalog["imports"]:
-        return ImportResult.from_record(catalog["imports"][sha256], already_imported=True)
+    identity: BackgroundDigest | str
+    if sha256 is not None:
+        identity = sha256
+    elif _may_repeat(catalog, Source.open(path, filesystem).size):
+        identity = file_sha256(path, filesystem)  # first, so that a re-import parses and writes nothing
+    else:
+        identity = BackgroundDigest(path, filesystem)  # no import had this size: no duplicate, hash beside the parse
+    if isinstance(identity, str) and identity in catalog["imports"]:
+        return ImportResult.from_record(catalog["imports"][identity], already_imported=True)
+    try:
+        return _import(path, store, catalog, identity, filesystem, locked_periods, source, late_data, on_progress)
+    finally:
+        if isinstance(identity, BackgroundDigest):
+            identity.cancel()
+
+
+def _may_repeat(catalog: Catalog, size: int) -> bool:
+    return any(record["bytes"] == size for record in catalog["imports"].values())
+
+
+def _import(
+    path: str,
+    store: CostStore,
+    catalog: Catalog,
+    identity: BackgroundDigest | str,
+    filesystem: pafs.FileSystem | None,
+    locked_periods: Collection[str],
+    source: str | None,
+    late_data: LateData,
+    on_progress: Progress | None,
+) -> ImportResult:
     reader = Reader(path, filesystem)
     import_id = uuid.uuid4().hex
     base = store.import_dir(import_id)
     try:
         written = _write_into(store, base, reader, locked_periods, late_data, on_progress)
+        sha256 = identity if isinstance(identity, str) else identity.result()
     except BaseException:
         _remove(store, base)
         raise
+    if sha256 in catalog["imports"]:  # only when the file changed after it was sized: the hash decides
+        _remove(store, base)
+        return ImportResult.from_record(catalog["imports"][sha256], already_imported=True)
     source = source or f"{reader.format.value}:{'+'.join(sorted(written.billing_accounts)) or 'unknown'}"
     late_source = f"{source}#late:{sha256}"
     files = written.files + written.corrections
