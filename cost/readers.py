@@ -16,6 +16,7 @@ of two ``BilledCost`` columns, or an empty cost as nothing, would invoice a wron
 from __future__ import annotations
 
 import contextlib
+import copy
 import itertools
 import os
 import threading
@@ -23,6 +24,7 @@ import zipfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Protocol
 
 import pyarrow as pa
@@ -215,6 +217,7 @@ class Reader:
             yield from self._serial(Joined(whole_file), None, convert)
             return
         tail = sentinel(len(names))
+        conversion = _Conversion.of(convert)
         check = next((names.index(c) for c in columns if names.index(c) > 0), None)
         with ThreadPoolExecutor(PARSERS, thread_name_prefix="cost-csv") as pool:
             window: deque[tuple[Chunk, Future[pa.Table | None]]] = deque()
@@ -226,7 +229,7 @@ class Reader:
                 if chunk is None:
                     return False
                 if chunk.whole:
-                    parse = pool.submit(_parse_chunk, chunk.followed_by(tail), names, convert, check)
+                    parse = pool.submit(_parse_chunk, chunk.followed_by(tail), names, conversion, check)
                 else:
                     parse = Future()
                     parse.set_result(None)
@@ -245,7 +248,7 @@ class Reader:
                         following, _ = window.popleft()
                         merged = bytearray(bytes(chunk.data) + bytes(following.data) + b"\0" * (len(tail) + 1))
                         joined = Chunk(merged, chunk.size + following.size, following.consumed)
-                        table = _parse_chunk(joined.followed_by(tail), names, convert, check)
+                        table = _parse_chunk(joined.followed_by(tail), names, conversion, check)
                         chunk, consumed = joined, following.consumed
                     if table is None:
                         ahead = [c.data for c, _ in window]
@@ -342,13 +345,13 @@ def _header_names(header: bytes) -> list[str] | None:
     return names
 
 
-def _parse_chunk(
-    data: memoryview, names: list[str], convert: pacsv.ConvertOptions, check: int | None
-) -> pa.Table | None:
+def _parse_chunk(data: memoryview, names: list[str], conversion: _Conversion, check: int | None) -> pa.Table | None:
     """Parse a chunk followed by its sentinel row; ``None`` when the chunk is not proved to be whole rows."""
     # One block, so one parse task; use_threads=False would start (and end) a thread per call (measured:
     # one clone per chunk, seconds of system time on a large file).
     read = pacsv.ReadOptions(column_names=names, use_threads=True, block_size=len(data) + 1)
+    # ASCII is valid UTF-8: Arrow's per-value check (~12 % of the parse) cannot fail; one scan proves it.
+    convert = conversion.ascii if _is_ascii(data) else conversion.checked
     try:
         table = pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert)
     except pa.ArrowInvalid:
@@ -357,6 +360,24 @@ def _parse_chunk(
     if last < 0 or (check is not None and table.column(names[check])[last].as_py() != SENTINEL_VALUE):
         return None
     return table.slice(0, last)
+
+
+def _is_ascii(data: memoryview) -> bool:
+    owner = data.obj
+    # The whole buffer behind the view: its spare room holds only the ASCII sentinel, or zeros.
+    return isinstance(owner, bytes | bytearray) and owner.isascii()
+
+
+@dataclass(frozen=True)
+class _Conversion:
+    checked: pacsv.ConvertOptions
+    ascii: pacsv.ConvertOptions  # the same without the UTF-8 check
+
+    @classmethod
+    def of(cls, convert: pacsv.ConvertOptions) -> _Conversion:
+        unchecked = copy.copy(convert)
+        unchecked.check_utf8 = False
+        return cls(convert, unchecked)
 
 
 def _regroup(batches: Iterable[tuple[pa.RecordBatch, int]], rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:

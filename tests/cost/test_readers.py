@@ -393,3 +393,19 @@ def test_focus_without_any_account_is_refused_precisely(tmp_path: Path) -> None:
     with pytest.raises(InvalidValueError) as caught:
         read_all(both_empty)
     assert (caught.value.row, caught.value.column) == (2, "SubAccountId")
+
+
+def test_non_ascii_text_in_one_chunk_is_read_exactly_and_invalid_utf8_is_refused(legacy_csv: WriteLegacy) -> None:
+    # Chunks that are pure ASCII skip Arrow's UTF-8 check; the chunk holding "Zürich" must still be checked.
+    rows = [{"product/ProductName": "Zürich" if i == 1500 else "EC2"} for i in range(3000)]
+    path = legacy_csv(rows)
+    names = [
+        name
+        for batch in Reader(str(path), block_size=8192, batch_rows=500)
+        for name in batch["ServiceName"].to_pylist()
+    ]
+    assert names == [row["product/ProductName"] for row in rows]
+    path.write_bytes(path.read_bytes().replace("Zürich".encode(), b"Z\xffrich"))
+    with pytest.raises(CorruptFileError) as caught:
+        sum(batch.num_rows for batch in Reader(str(path), block_size=8192, batch_rows=500))
+    assert "invalid UTF8" in str(caught.value)
