@@ -3,10 +3,10 @@ Parquet file per partition, with bounded memory.
 
 Each incoming batch is sorted by partition once; partitions keep zero-copy slices of it and write a row
 group when they reach ``row_group_rows``. When the sorted batches still referenced exceed
-``max_buffered_bytes``, partitions with a reasonable amount of rows flush, small ones copy their new slices
-out of the shared batches (once: what was copied before stays as it is) and keep accumulating (so a small
-account still gets few, large row groups: fewer row groups is what makes queries fast), and memory stays
-flat.
+``max_buffered_bytes``, partitions with a reasonable amount of rows flush, and so do the largest small ones
+until the others fit in half the budget; those others are copied out of the shared batches together (one
+concatenation) and keep accumulating (so a small account still gets few, large row groups: fewer row groups
+is what makes queries fast), and memory stays flat.
 Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`. Row groups are
 encoded and written on a pool of threads (Arrow releases the GIL), a partition's in the order they were
 flushed; a compaction waits for the writes in flight, so they never hold more than the budget.
@@ -50,7 +50,7 @@ class _Partition:
     period: str
     account: str
     writer: pq.ParquetWriter | None = None
-    owned: list[pa.RecordBatch] = field(default_factory=list)  # copies, holding only their own rows
+    owned: list[pa.RecordBatch] = field(default_factory=list)  # slices of the last compaction's copy
     shared: list[pa.RecordBatch] = field(default_factory=list)  # zero-copy slices of sorted batches
     pending_rows: int = 0
     rows: int = 0
@@ -86,6 +86,7 @@ class PartitionedWriter:
         self.sort_rows = sort_rows
         self._partitions: dict[tuple[str, str], _Partition] = {}
         self._buffered = 0
+        self._buffered_rows = 0
         self._incoming: list[pa.RecordBatch] = []
         self._incoming_rows = 0
         self._pool = ThreadPoolExecutor(WRITERS, thread_name_prefix="cost-write")
@@ -121,6 +122,7 @@ class PartitionedWriter:
         # batch counts against the memory budget while any slice of it is pending.
         ordered = batch.take(pa.array(order))
         self._buffered += ordered.nbytes
+        self._buffered_rows += ordered.num_rows
         for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
             code = int(ordered_codes[begin])
             period, account = (
@@ -132,28 +134,35 @@ class PartitionedWriter:
             self._relieve()
 
     def _relieve(self) -> None:
-        """Release the sorted batches: flush partitions with a decent row group, copy the new slices of the
-        small ones out of the shared batches (so they keep growing towards one row group), then flush the
-        largest until the copies fit in half the budget."""
-        compact = []
+        """Release the sorted batches: flush partitions with a decent row group; of the small ones, flush the
+        largest until the rest fit in half the budget, and copy the rest out of the shared batches with one
+        concatenation (so they keep growing towards one row group, and a compaction makes one copy, not one
+        per partition and column)."""
+        small = []
         for part in self._partitions.values():
             if part.pending_rows >= self.row_group_rows // 4:
                 self._flush(part)
             elif part.pending_rows:
-                if part.shared:
-                    # One concatenation copies just the slices' rows (a take would gather them row by row).
-                    part.owned.append(pa.concat_batches(part.shared))
-                    part.shared = []
-                compact.append(part)
-        owned = {id(part): sum(b.get_total_buffer_size() for b in part.owned) for part in compact}
-        self._buffered = sum(owned.values())
-        for part in sorted(compact, key=lambda p: p.pending_rows, reverse=True):
-            if self._buffered <= self.max_buffered_bytes // 2:
-                break
-            self._buffered -= owned[id(part)]
+                small.append(part)
+        row_bytes = self._buffered / max(self._buffered_rows, 1)
+        kept = sum(part.pending_rows for part in small) * row_bytes
+        small.sort(key=lambda p: p.pending_rows)
+        while small and kept > self.max_buffered_bytes // 2:
+            part = small.pop()  # the largest
+            kept -= part.pending_rows * row_bytes
             self._flush(part)
+        self._buffered = self._buffered_rows = 0
+        slices = [rows for part in small for rows in part.owned + part.shared]
+        if slices:
+            # Partition by partition, so each one's rows are one contiguous slice of the copy.
+            compacted = pa.concat_batches(slices)
+            offset = 0
+            for part in small:
+                part.owned, part.shared = [compacted.slice(offset, part.pending_rows)], []
+                offset += part.pending_rows
+            self._buffered, self._buffered_rows = compacted.nbytes, compacted.num_rows
         self._drain(0)
-        # mimalloc keeps freed pages for reuse; without this, RSS measured ~2.5x Arrow's live bytes.
+        # Hand the freed pages back (without this, RSS measured ~2.5x Arrow's live bytes).
         pa.default_memory_pool().release_unused()
 
     def periods(self) -> set[str]:
