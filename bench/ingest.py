@@ -2,6 +2,7 @@
 
     python bench/ingest.py --rows 2000000          # ~2.5 GB file, cached under bench/out/
     python bench/ingest.py --rows 1600000 --shape narrow   # 47 columns (also: --shape both)
+    python bench/ingest.py --rows 800000 --shape both --tools roundpool,polars --repeat 3
 
 The wide file is CUR-shaped: 109 columns (the real CUR's bill/lineItem/product/pricing/reservation/savingsPlan
 columns plus sparse ``resourceTags/*``), 300 accounts with a skewed (Zipf) row distribution, Usage,
@@ -14,15 +15,17 @@ no tags, so fixed per-row costs weigh more against the parse.
 Each tool runs in its own subprocess after one warm-up read of the file (so all three read from the page
 cache); the child reports wall seconds, CPU seconds (``cores`` = CPU / wall) and its own peak RSS (``VmHWM``
 from ``/proc/self/status``).
-roundpool does strictly more work than the other two: it normalises, parses every amount exactly to
-decimal128(38, 18), computes the amortised cost, and writes a Hive-partitioned store (one file per
-account); polars and DuckDB convert the CSV to one Parquet file with inferred (float) types.
+roundpool does strictly more work than the other two: it hashes the file (sha256, its identity in the
+catalog), normalises, parses every amount exactly to decimal128(38, 18), computes the amortised cost, and
+writes a Hive-partitioned store (one file per account); polars and DuckDB convert the CSV to one Parquet
+file with inferred (float) types.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -457,17 +460,19 @@ def main() -> None:
         default="wide",
         help="wide: 109 columns; narrow: the real sample's 47 most populated columns",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of every tool per shape, interleaved")
     parser.add_argument("--child", nargs=3, metavar=("TOOL", "CSV", "TARGET"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
     shapes = list(SHAPES) if args.shape == "both" else [args.shape]
-    for shape in shapes:
-        bench_shape(shape, args.rows, args.tools.split(","))
+    for attempt in range(args.repeat):
+        for shape in shapes:
+            bench_shape(shape, args.rows, args.tools.split(","), attempt)
 
 
-def bench_shape(shape: str, rows: int, tools: list[str]) -> None:
+def bench_shape(shape: str, rows: int, tools: list[str], attempt: int = 0) -> None:
     columns = SHAPES[shape]
     name = f"cur-legacy-{rows}.csv" if shape == "wide" else f"cur-legacy-{shape}-{rows}.csv"
     path = generate(OUT / name, rows, columns=columns)
@@ -475,7 +480,11 @@ def bench_shape(shape: str, rows: int, tools: list[str]) -> None:
     with path.open("rb") as handle:  # warm the page cache once for every tool
         while handle.read(64 << 20):
             pass
-    print(f"{shape} file: {path.name}  {size / 1e6:,.0f} MB  {rows:,} rows  {len(columns)} columns")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"{shape} file: {path.name}  {size / 1e6:,.0f} MB  {rows:,} rows  {len(columns)} columns"
+        f"  (run {attempt + 1}, load average {load})"
+    )
     results = {tool: run(tool, path) for tool in tools}
     print(f"{'tool':<10} {'seconds':>8} {'MB/s':>8} {'CPU s':>8} {'cores':>6} {'peak RSS MiB':>13}")
     for tool, r in results.items():
