@@ -27,10 +27,10 @@ from cost import CostStore
 from cost.store import CATALOG_DIR, IMPORTS_DIR
 from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
+from tests.plugins.costs import legacy_manifest, legacy_rows
 from tests.plugins.graphql import GraphQL, token_for
 from tests.plugins.processes import API_PROCESSES, METRICS_TOKEN, WORKER_PROCESSES, Horizontal, Started
 from tests.plugins.world import Actor, World
-from tests.schema.test_cost_assemblies import _legacy_manifest, _rows
 from tests.schema.test_costs import COSTS, as_totals, assign, legacy_totals
 
 RACERS = 20
@@ -180,8 +180,10 @@ async def test_an_assembly_requested_from_two_api_processes_is_imported_once_by_
     root = tmp_path / "bucket"
     folder = root / "cur" / "report" / "20231101-20231201" / "h1"
     folder.mkdir(parents=True)
-    parts = [write_legacy_csv(folder / f"report-{i}.csv", _rows(accounts, ROWS_PER_PART, i)) for i in range(PARTS)]
-    manifest = _legacy_manifest(folder.parent, Path("/"), parts, LEGACY_HEADER, "h1")  # development: any path
+    parts = [
+        write_legacy_csv(folder / f"report-{i}.csv", legacy_rows(accounts, ROWS_PER_PART, i)) for i in range(PARTS)
+    ]
+    manifest = legacy_manifest(folder.parent, Path("/"), parts, LEGACY_HEADER, "h1")  # development: any path
     apis = horizontal.apis
 
     clients = [httpx.AsyncClient(base_url=api.url, timeout=60) for api in apis]
@@ -315,3 +317,47 @@ async def test_close_all_runs_requested_twice_per_operator_on_two_workers_invoic
     assert {(task, status, attempts) for task, status, attempts, _ in jobs} == {("close_invoices", "succeeded", 1)}
     assert len({worker for *_, worker in jobs}) == 2, jobs  # both workers ran runs
     assert [await _served(api, "RunRace") for api in apis] == [2, 2]
+
+
+IMPORT_FILE = """
+mutation FileRace($path: String!) {
+  importCostReport(path: $path) { __typename ... on CostImport { id status } ... on Problem { message } }
+}"""
+
+
+async def test_one_file_imported_four_times_at_once_from_two_api_processes_is_published_once(
+    cost_gql: GraphQL,
+    world: World,
+    cost_store: CostStore,
+    horizontal: Horizontal,
+    owner_conn: psycopg.Connection,
+    tmp_path: Path,
+) -> None:
+    admin = world.actor("billing_admin")
+    operator = world.tenants["operator"]
+    accounts = [f"{uuid.uuid4().int % 10**12:012d}" for _ in range(3)]
+    path = write_legacy_csv(tmp_path / "cur.csv", legacy_rows(accounts, 3000, 7))
+    clients = [httpx.AsyncClient(base_url=api.url, timeout=60) for api in horizontal.apis]
+    try:
+        racing = [_post(clients[i % 2], admin, IMPORT_FILE, {"path": str(path)}) for i in range(4)]
+        answers = [body["data"]["importCostReport"] for body in await asyncio.gather(*racing)]
+    finally:
+        await asyncio.gather(*(client.aclose() for client in clients))
+    assert [answer["status"] for answer in answers] == ["QUEUED"] * 4, answers
+
+    async def finished() -> bool:
+        pending = owner_conn.execute(
+            "select count(*) from cost_imports where tenant_id = %s and status in ('queued', 'running')", (operator,)
+        ).fetchone()
+        return pending == (0,)
+
+    await _until(finished, "the workers to run every import")
+    statuses = owner_conn.execute("select status from cost_imports where tenant_id = %s", (operator,)).fetchall()
+    # Serialised by the operator's store lock: the first publishes, the others find its sha256 in the catalog.
+    assert Counter(status for (status,) in statuses) == {"succeeded": 1, "duplicate": 3}
+    catalog = cost_store.for_operator(operator).catalog()
+    assert (len(catalog["imports"]), catalog["version"]) == (1, 1)
+    await assign(cost_gql, world, accounts)
+    costs = await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]})
+    assert as_totals(costs["data"]["costs"]) == legacy_totals(path)
+    assert [await _served(api, "FileRace") for api in horizontal.apis] == [2, 2]
