@@ -3,6 +3,8 @@
     python bench/serve.py                      # 10 s per point, concurrency 1, 8, 32
     python bench/serve.py --quick              # smoke run: 2 s per point
     python bench/serve.py --seconds 20 --queries tiny,page --concurrency 8,32
+    python bench/serve.py --quick --via-pgbouncer  # both servers and the ceiling through PgBouncer (transaction mode)
+    python bench/serve.py --quick --prepare-threshold none   # direct, psycopg preparing nothing (its cost)
 
 Starts `roundpool serve` as production would run it (ROUNDPOOL_ENVIRONMENT=production, DATABASE_URL as the app
 role, MIGRATION_DATABASE_URL as the owner; one process unless `--roundpool-arg` passes more flags) and, when Node
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -47,7 +50,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import httpx
 import jwt
@@ -63,7 +66,9 @@ import rls_overhead  # noqa: E402  (bench/rls_overhead.py: the audit-event seedi
 
 from db.bootstrap import APP_ROLE, OWNER_ROLE, SUPERUSER, bootstrap  # noqa: E402
 from db.embedded import EmbeddedServer  # noqa: E402
+from db.location import PREPARE_THRESHOLD, driver_dsn  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
+from db.pgbouncer import PgBouncer, PoolConfig, Upstream, free_port, start_pgbouncer  # noqa: E402
 from db.queries.captable import _PORTFOLIO  # noqa: E402  (the portfolio resolver's statement, for the ceiling)
 
 POSTGRAPHILE_DIR = ROOT / "bench" / "postgraphile"
@@ -172,6 +177,24 @@ def _database(home: Path) -> Database:
     pid = int((local.pgdata / "postmaster.pid").read_text().split()[0])
     app_url = _with_password(local.url(APP_ROLE, name), app_password)
     return Database(app_url, owner_url, pid, server.cleanup, local.url(SUPERUSER, name))
+
+
+def _with_prepare_threshold(url: str, value: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{PREPARE_THRESHOLD}={value}"
+
+
+def _start_pgbouncer(database: Database, pool_size: int, prepare_threshold: str | None) -> tuple[PgBouncer, str]:
+    """PgBouncer (db/pgbouncer.py) in transaction mode in front of the app role; the DSN through it."""
+    password = unquote(urlsplit(database.app_url).password or "")
+    config = PoolConfig(
+        upstream=Upstream.from_url(database.app_url),
+        users={APP_ROLE: password},
+        listen_port=free_port(),
+        pool_size=pool_size,
+        max_client_conn=500,
+    )
+    bouncer = start_pgbouncer(config, Path(tempfile.mkdtemp(prefix="rp-pgbouncer-")))
+    return bouncer, bouncer.url(APP_ROLE, prepare_threshold=prepare_threshold or "none")
 
 
 def _local_postmaster(url: str) -> int | None:
@@ -286,7 +309,7 @@ def _postgraphile_ready() -> str | None:
 def _start_postgraphile(database: Database, secret: str, home: Path) -> Server:
     port = _free_port()
     env = os.environ | {
-        "BENCH_PG_URL": database.app_url,
+        "BENCH_PG_URL": driver_dsn(database.app_url).conninfo,  # node-postgres prepares only when told to
         "BENCH_JWT_SECRET": secret,
         "BENCH_STATEMENT_TIMEOUT_MS": str(STATEMENT_TIMEOUT_MS),
         "BENCH_PORT": str(port),
@@ -509,7 +532,8 @@ async def _raw_loop(app_url: str, sql: str, caller: Caller, clients: int, second
     deadline = time.perf_counter() + seconds
 
     async def one_client() -> None:
-        async with await psycopg.AsyncConnection.connect(app_url) as conn:
+        dsn = driver_dsn(app_url)
+        async with await psycopg.AsyncConnection.connect(dsn.conninfo, **dsn.connect_args) as conn:
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 async with conn.transaction():
@@ -634,6 +658,14 @@ def main() -> None:
     parser.add_argument("--no-raw", action="store_true")
     parser.add_argument("--httpx", action="store_true", help="use the async httpx client even if wrk is installed")
     parser.add_argument("--roundpool-arg", action="append", default=[], help="extra `roundpool serve` flag")
+    parser.add_argument(
+        "--via-pgbouncer", action="store_true", help="the app role through PgBouncer (transaction mode)"
+    )
+    parser.add_argument("--pgbouncer-pool", type=int, default=10, help="PgBouncer's server connections")
+    parser.add_argument(
+        "--prepare-threshold",
+        help="psycopg's, in the app role's DSN: none prepares nothing (default: psycopg's 5; none through PgBouncer)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds, args.warmup = 2.0, 1.0
@@ -647,6 +679,7 @@ def main() -> None:
     secret = secrets.token_urlsafe(48)
     servers: list[Server] = []
     database: Database | None = None
+    bouncer: PgBouncer | None = None
     try:
         with _started(servers):
             database = _database(work / "pg")
@@ -654,6 +687,17 @@ def main() -> None:
             callers = _seed(database, secret, args.events, args.companies)
             seeded = time.perf_counter() - started
             print(f"seeded {args.events} audit events and {args.companies} companies in {seeded:.0f} s")
+            if args.via_pgbouncer:
+                bouncer, app_url = _start_pgbouncer(database, args.pgbouncer_pool, args.prepare_threshold)
+                print(
+                    f"through PgBouncer: transaction mode, {args.pgbouncer_pool} server connections,"
+                    f" {app_url.split('?')[-1]}"
+                )
+                database = dataclasses.replace(database, app_url=app_url)
+            elif args.prepare_threshold:
+                database = dataclasses.replace(
+                    database, app_url=_with_prepare_threshold(database.app_url, args.prepare_threshold)
+                )
             servers.append(_start_roundpool(database, secret, work, args.roundpool_arg))
             why_not = "--no-postgraphile" if args.no_postgraphile else _postgraphile_ready()
             if why_not is None:
@@ -691,7 +735,13 @@ def main() -> None:
                         _print_point(name, clients, point)
             _print_ratios(run.results)
             print("CPU = cores used by the server's process tree (raw: this client); DB CPU = the app role's backends")
+            if bouncer is not None:
+                spent = psutil.Process(bouncer.pid).cpu_times()
+                print(f"PgBouncer's own CPU over the whole run: {spent.user + spent.system:.1f} s (not in the columns)")
     finally:
+        if bouncer is not None:
+            bouncer.stop()
+            shutil.rmtree(bouncer.folder, ignore_errors=True)
         if database is not None:
             database.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -7,6 +7,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from db.location import InvalidDatabaseUrl, driver_dsn
+
 # Failing to reach or to log in (psycopg raises OperationalError for both; SQLAlchemy wraps it for Alembic),
 # or a DSN SQLAlchemy cannot parse. A statement that fails once connected is none of these.
 CONNECT_ERRORS: tuple[type[Exception], ...] = (psycopg.OperationalError, OperationalError, ArgumentError)
@@ -33,18 +35,23 @@ def _parses(url: str) -> bool:
     if not url.startswith(("postgresql://", "postgres://")):
         return False
     try:
-        conninfo_to_dict(url)
-    except psycopg.ProgrammingError:
+        _libpq(url)
+    except (psycopg.ProgrammingError, InvalidDatabaseUrl):
         return False
     return True
 
 
+def _libpq(url: str) -> dict[str, object]:
+    """libpq's reading of `url`, without the driver's options (`?prepare_threshold=`, db/location.py)."""
+    return conninfo_to_dict(driver_dsn(url).conninfo)
+
+
 def _password(url: str) -> str | None:
-    password = conninfo_to_dict(url).get("password")
+    password = _libpq(url).get("password")
     return password if isinstance(password, str) else None
 
 
 def _where(url: str) -> str:
-    parts = conninfo_to_dict(url)
+    parts = _libpq(url)
     user, host, port, dbname = (parts.get(k) for k in ("user", "host", "port", "dbname"))
     return f"database {dbname or '?'} on {host or 'the local socket'}{':' + str(port) if port else ''} as {user or '?'}"

@@ -146,6 +146,10 @@ class PgBouncer:
         self.folder = folder
         self._process = process
 
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
     def url(self, user: str, database: str | None = None, *, prepare_threshold: str | None = "none") -> str:
         """A libpq URL through PgBouncer; by default psycopg prepares nothing (see db/location.py)."""
         password = self.config.users[user]
