@@ -5,10 +5,11 @@
 
 Seeds, as the owner (COPY into the ledger, snapshots from the real `resolvers.captable.ledgers.compute_snapshot`), a VC
 and N startups of ~50 stakeholders and ~500 ledger events each, one active `captable` grant each and one
-stakeholder linked to the VC. Then runs the query through the real path (`schema.execution.execute`: principal,
-one transaction under the VC's context, the policies) `--runs` times and prints p50/p95 latency, the SQL
-statements per request (SQLAlchemy `before_cursor_execute`) and the peak RSS. Uses DATABASE_URL (app role) and
-MIGRATION_DATABASE_URL (owner) when set, else an embedded server in a temporary folder.
+stakeholder linked to the VC. Then runs the query through the real path (`schema.execution.execute`: one
+transaction that resolves the VC's principal and runs the query under its context, the policies) `--runs` times
+and prints p50/p95 latency, the SQL statements per request (SQLAlchemy `before_cursor_execute`) and the peak
+RSS. Uses DATABASE_URL (app role) and MIGRATION_DATABASE_URL (owner) when set, else an embedded server in a
+temporary folder.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from db.bootstrap import APP_ROLE, OWNER_ROLE, SUPERUSER, bootstrap
 from db.migrate import upgrade
 from db.session import Database
 from resolvers.captable.ledgers import compute_snapshot, ledger_from_items
-from schema.authentication import resolve_principal
+from resolvers.common.principals import Member
 from schema.build import build_schema
 from schema.execution import GraphQLRequest, execute
 
@@ -251,9 +252,8 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
         for _ in range(runs + 3):  # 3 warm-up runs
             statements[0] = 0
             started = time.perf_counter()
-            principal = await resolve_principal(database, user_id, slug)
             body = await execute(
-                schema, database, principal, GraphQLRequest(QUERY), request_id="bench", max_page_size=100
+                schema, database, Member(user_id, slug), GraphQLRequest(QUERY), request_id="bench", max_page_size=100
             )
             latencies.append((time.perf_counter() - started) * 1000)
             per_request.append(statements[0])

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from db.session import Database
-from schema.authentication import resolve_principal
+from resolvers.common.principals import Member
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 
@@ -125,7 +125,7 @@ async def seed_kitsune_captable(settings: Settings, app_url: str, founder_id: uu
     schema = schema_for(settings)
     problems: list[str] = []
     try:
-        principal = await resolve_principal(database, founder_id, "kitsune")
+        founder = Member(founder_id, "kitsune")
         for document, variables in (
             (RECORD, {"events": kitsune_ledger()}),
             (LINK, {"stakeholder": "sakura", "vc": "sakura-vc"}),
@@ -133,7 +133,7 @@ async def seed_kitsune_captable(settings: Settings, app_url: str, founder_id: uu
             body = await execute(
                 schema,
                 database,
-                principal,
+                founder,
                 GraphQLRequest(document, variables),
                 request_id=uuid.uuid4().hex,
                 max_page_size=settings.max_page_size,

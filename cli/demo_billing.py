@@ -29,10 +29,9 @@ from cli.runtime import CliError
 from cost import CostStore
 from cost.locations import CostSources, LocalSource
 from db.session import Database
-from policies.principal import Principal
 from resolvers.common.principals import Member
 from resolvers.costs.imports import run_import
-from schema.authentication import resolve_principal
+from resolvers.global_ids import parse_global_id
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 
@@ -407,14 +406,14 @@ class _Api:
     schema: strawberry.Schema
     database: Database
     store: CostStore
-    principal: Principal
+    admin: Member
     sources: CostSources
 
     async def __call__(self, document: str, variables: dict[str, Any] | None = None) -> Any:
         body = await execute(
             self.schema,
             self.database,
-            self.principal,
+            self.admin,
             GraphQLRequest(document, variables),
             request_id=uuid.uuid4().hex,
             max_page_size=self.settings.max_page_size,
@@ -445,13 +444,12 @@ async def seed_demo_billing(settings: Settings, app_url: str, admin_id: uuid.UUI
 
     database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
     try:
-        principal = await resolve_principal(database, admin_id, OPERATOR)
         api = _Api(
             settings,
             schema_for(settings),
             database,
             CostStore(settings.cost_store_root),
-            principal,
+            Member(admin_id, OPERATOR),
             demo_sources(settings),
         )
         closed = {
@@ -503,8 +501,8 @@ async def _set_up(api: _Api, customers: Sequence[DemoCustomer], plan: str, perio
         rows += cur_rows(customer, period)
     path = write_cur(demo_folder(api.settings) / f"cur-{period}.csv", rows)
     queued = await api(IMPORT, {"path": str(path.resolve())})
-    requester = Member(api.principal.user_id, api.principal.tenant.id if api.principal.tenant else None)
-    record = await run_import(api.database, api.store, uuid.UUID(queued["id"]), requester, sources=api.sources)
+    import_id = parse_global_id(queued["id"], "id")[1]
+    record = await run_import(api.database, api.store, import_id, api.admin, sources=api.sources)
     if record.status not in ("succeeded", "duplicate"):
         raise CliError(f"demo billing: the cost import of {path} {record.status}: {record.error}")
     for customer in customers:

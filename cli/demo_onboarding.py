@@ -18,7 +18,8 @@ from db.location import DatabaseLocation
 from db.operators import create_operator
 from db.session import Database
 from policies.tokens import Claims
-from schema.authentication import provision_user, resolve_principal
+from resolvers.common.principals import Member
+from schema.authentication import provision_user
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 
@@ -79,11 +80,10 @@ class _Session:
         self.ids[email] = await provision_user(self._database, claims)
 
     async def run(self, email: str, tenant: str | None, document: str, variables: dict[str, Any]) -> dict[str, Any]:
-        principal = await resolve_principal(self._database, self.ids[email], tenant)
         body = await execute(
             self._schema,
             self._database,
-            principal,
+            Member(self.ids[email], tenant),
             GraphQLRequest(document, variables),
             request_id=uuid.uuid4().hex,
             max_page_size=self._settings.max_page_size,

@@ -49,7 +49,7 @@ class GraphQLRequest:
 async def execute(
     schema: strawberry.Schema,
     database: Database,
-    principal: Principal | None,
+    identity: Identity | None,
     request: GraphQLRequest,
     *,
     request_id: str,
@@ -59,7 +59,8 @@ async def execute(
     limits: RequestLimits | None = None,
     invoice_font: Path | None = None,
 ) -> dict[str, Any]:
-    """Execute for a resolved principal (demos, benchmarks, tests) and return the response body."""
+    """Execute for `identity` (a `Member` in demos, benchmarks and tests) in one request, as HTTP does, and return
+    the response body; a user who is not a member of the tenant raises what `execute_request` raises."""
     runtime = RequestRuntime(
         database=database,
         max_page_size=max_page_size,
@@ -68,7 +69,7 @@ async def execute(
         limits=limits or RequestLimits(),
         invoice_font=invoice_font,
     )
-    return await execute_request(schema, runtime, principal, request, request_id=request_id)
+    return await execute_request(schema, runtime, identity, request, request_id=request_id)
 
 
 async def execute_request(

@@ -15,9 +15,9 @@ import strawberry
 
 from db.session import Database
 from policies.tokens import mint_token
+from resolvers.common.principals import Member
 from resolvers.global_ids import NodeType, encode_global_id, parse_global_id
 from schema.app import create_app, schema_for
-from schema.authentication import resolve_principal
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 from tests.plugins.database import TestDatabase
@@ -46,13 +46,10 @@ def schema(settings: Settings) -> strawberry.Schema:
 @pytest.fixture
 def gql(database: Database, schema: strawberry.Schema, settings: Settings) -> GraphQL:
     async def run(actor: Actor, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        principal = None
-        if actor.user_id is not None:
-            principal = await resolve_principal(database, actor.user_id, actor.tenant_slug)
         return await execute(
             schema,
             database,
-            principal,
+            None if actor.user_id is None else Member(actor.user_id, actor.tenant_slug),
             GraphQLRequest(query=query, variables=variables),
             request_id=uuid.uuid4().hex,
             max_page_size=settings.max_page_size,

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from cost.billing.fonts import SYSTEM_FONTS, find_font
 from db.session import Database
-from schema.authentication import resolve_principal
+from resolvers.common.principals import Member
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
@@ -245,11 +245,11 @@ async def test_without_a_font_covering_japanese_the_pdf_is_refused_by_name(
     if latin is None:
         pytest.skip("no Latin-only font to configure")
     actor = world.actor("billing_admin")
-    principal = await resolve_principal(database, actor.user_id, actor.tenant_slug)
+    assert actor.user_id is not None
     result = await execute(
         schema,
         database,
-        principal,
+        Member(actor.user_id, actor.tenant_slug),
         GraphQLRequest(DOCUMENT, {"id": invoice["id"], "format": "PDF"}),
         request_id=uuid.uuid4().hex,
         max_page_size=100,

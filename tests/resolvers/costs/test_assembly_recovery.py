@@ -12,10 +12,10 @@ import psycopg
 
 from cost import CostStore
 from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
-from tests.plugins.graphql import GraphQL
+from tests.plugins.costs import ASSEMBLY_IMPORT, ASSEMBLY_STATUS, legacy_manifest, legacy_rows, sum_totals
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
 from tests.resolvers.test_job_recovery import WORKER, Start, _kill, _stalling, _stop, _until, start_worker  # noqa: F401
-from tests.schema.test_cost_assemblies import IMPORT, STATUS, _legacy_manifest, _rows, _sum_totals
 from tests.schema.test_costs import COSTS, as_totals, assign, legacy_totals
 
 
@@ -31,9 +31,9 @@ async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
     accounts = [f"{uuid.uuid4().int % 10**12:012d}" for _ in range(3)]
     folder = tmp_path / "cur" / "report" / "20231101-20231201" / "k1"
     folder.mkdir(parents=True)
-    parts = [write_legacy_csv(folder / f"report-{i}.csv", _rows(accounts, 200, i)) for i in (1, 2, 3)]
-    manifest = _legacy_manifest(folder.parent, Path("/"), parts, LEGACY_HEADER, "k1")
-    queued = (await cost_gql(admin, IMPORT, {"manifest": str(manifest)}))["data"]["importCostAssembly"]
+    parts = [write_legacy_csv(folder / f"report-{i}.csv", legacy_rows(accounts, 200, i)) for i in (1, 2, 3)]
+    manifest = legacy_manifest(folder.parent, Path("/"), parts, LEGACY_HEADER, "k1")
+    queued = (await cost_gql(admin, ASSEMBLY_IMPORT, {"manifest": str(manifest)}))["data"]["importCostAssembly"]
     assert queued["status"] == "QUEUED", queued
     marker = tmp_path / "stalled"
     doomed = start_worker(*_stalling("import", marker))
@@ -43,20 +43,20 @@ async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
     rescuer = start_worker(*WORKER)
 
     def finished() -> bool:
-        row = owner_conn.execute("select status from cost_assemblies where id = %s", (queued["id"],)).fetchone()
+        row = owner_conn.execute("select status from cost_assemblies where id = %s", (row_id(queued["id"]),)).fetchone()
         return row is not None and row[0] not in ("queued", "publishing")
 
     await _until(finished, "the second worker to finish the assembly", seconds=40)
     _stop(rescuer)
-    status = (await cost_gql(admin, STATUS, {"id": queued["id"]}))["data"]["costAssembly"]
+    status = (await cost_gql(admin, ASSEMBLY_STATUS, {"id": queued["id"]}))["data"]["costAssembly"]
     assert (status["status"], status["partsDone"], status["rowsProcessed"]) == ("SUCCEEDED", 3, 600), status
     attempts = owner_conn.execute(
         "select max(j.attempts) from cost_imports i join procrastinate_jobs j on j.id = i.job_id"
         " where i.assembly_id = %s",
-        (queued["id"],),
+        (row_id(queued["id"]),),
     ).fetchone()
     assert attempts == (2,)  # the killed part: the dead attempt and the retry
     assert await asyncio.to_thread(Path(staging).is_dir)  # the retried part's folder, rewritten from empty
     await assign(cost_gql, world, accounts)
     costs = await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]})
-    assert as_totals(costs["data"]["costs"]) == _sum_totals(parts, legacy_totals)
+    assert as_totals(costs["data"]["costs"]) == sum_totals(parts, legacy_totals)
