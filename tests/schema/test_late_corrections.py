@@ -15,7 +15,7 @@ from cost import CostStore, import_file
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import MARKUP, PERIOD, TAX, SeedCosts, cost_rows, set_up_billing
 from tests.plugins.costs import RunJob
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
 
 NEXT = "2026-11"
@@ -107,7 +107,9 @@ async def test_late_october_lands_in_november_as_corrections(
     assert done["status"] == "SUCCEEDED", done
     assert done["periods"] == [NEXT]
     assert done["rehomed"] == [{"sourcePeriod": PERIOD, "targetPeriod": NEXT, "rows": len(late)}]
-    stored = owner_conn.execute("select late_data, rehomed from cost_imports where id = %s", (queued["id"],)).fetchone()
+    stored = owner_conn.execute(
+        "select late_data, rehomed from cost_imports where id = %s", (row_id(queued["id"]),)
+    ).fetchone()
     assert stored == ("corrections", [{"source_period": PERIOD, "target_period": NEXT, "rows": len(late)}])
 
     # October's closed invoice is unchanged.

@@ -397,7 +397,7 @@ async def test_vacuum_keeps_the_folders_of_assemblies_still_importing(
     context = Member(admin.user_id, admin.tenant_id)
     await run_assembly_part(database, cost_store, row_id(queued["parts"][0]["id"]), context, sources=sources)
     store = cost_store.for_operator(admin.tenant_id)
-    staging = Path(store.import_dir(queued["id"]))
+    staging = Path(store.import_dir(str(row_id(queued["id"]))))
     # One part staged, the other not yet: the assembly is still importing.
     assert await asyncio.to_thread((staging / "part-00000").is_dir)
     orphan = Path(store.import_dir("dead-attempt"))

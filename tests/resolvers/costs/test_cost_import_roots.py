@@ -240,7 +240,9 @@ async def test_a_non_billing_file_inside_a_root_fails_without_quoting_it(
         "reason": "not a recognised billing file (CUR, CUR 2.0 or FOCUS header expected)",
     }
     assert SECRET not in response.text
-    stored = owner_conn.execute("select error::text from cost_imports where id = %s", (queued["id"],)).fetchone()
+    stored = owner_conn.execute(
+        "select error::text from cost_imports where id = %s", (row_id(queued["id"]),)
+    ).fetchone()
     assert stored is not None
     assert SECRET not in stored[0]
     assert _snapshot(owner_conn, server)[1] == before
@@ -257,12 +259,14 @@ async def test_a_manifest_edited_to_point_outside_the_sources_is_refused_by_the_
         owner_conn.execute(
             "update cost_imports set source_uri = %s, status = 'queued', error = null,"
             " finished_at = null where id = %s",
-            (tampered, queued["id"]),
+            (tampered, row_id(queued["id"])),
         )
 
         await _run_job(server, database, world, queued["id"])
 
-        row = owner_conn.execute("select status, error from cost_imports where id = %s", (queued["id"],)).fetchone()
+        row = owner_conn.execute(
+            "select status, error from cost_imports where id = %s", (row_id(queued["id"]),)
+        ).fetchone()
         assert row is not None
         assert row[0] == "failed", tampered
         assert row[1]["reason"].startswith("imports read only from configured cost sources")
@@ -295,7 +299,7 @@ async def test_a_configured_s3_source_imports(
     await _run_job(server, database, world, job["id"])
 
     row = owner_conn.execute(
-        "select status, rows, accounts, source_uri from cost_imports where id = %s", (job["id"],)
+        "select status, rows, accounts, source_uri from cost_imports where id = %s", (row_id(job["id"]),)
     ).fetchone()
     assert row is not None
     assert (row[0], row[1], list(row[2]), row[3]) == ("succeeded", 3, [account], "s3://nimbus-cur/cur/2023-11/cur.csv")

@@ -15,7 +15,7 @@ from cost import CostStore
 from resolvers.costs.imports import JobRefused
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.costs import RunJob
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
 from tests.schema.test_costs import IMPORT, STATUS
 
@@ -190,6 +190,8 @@ async def test_a_requester_who_left_the_operator_is_refused_and_nothing_runs(
 
     with pytest.raises(JobRefused, match="not visible to its requester's context"):
         await run_job(admin, import_id)  # the job's first stage resolves its requester again: no longer a member
-    row = owner_conn.execute("select status, started_at from cost_imports where id = %s", (import_id,)).fetchone()
+    row = owner_conn.execute(
+        "select status, started_at from cost_imports where id = %s", (row_id(import_id),)
+    ).fetchone()
     assert row == ("queued", None)
     assert store_listing(cost_store) == listing

@@ -15,7 +15,7 @@ from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK
 from resolvers.jobs import create_job_app, run_queued_jobs
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
 from tests.schema.test_costs import IMPORT, STATUS
 
@@ -37,12 +37,16 @@ async def test_import_is_deferred_and_run_by_a_worker(
     job = owner_conn.execute(
         "select j.queue_name, j.task_name, j.lock, j.args, j.status from procrastinate_jobs j"
         " join cost_imports i on i.job_id = j.id where i.id = %s",
-        (queued["id"],),
+        (row_id(queued["id"]),),
     ).fetchone()
     assert job is not None
     assert job[:3] == (COST_QUEUE, IMPORT_TASK, f"cost-store:{admin.tenant_id}")  # one lock per operator
     assert str(job[4]) == "todo"
-    assert job[3] == {"import_id": queued["id"], "tenant_id": str(admin.tenant_id), "user_id": str(admin.user_id)}
+    assert job[3] == {
+        "import_id": str(row_id(queued["id"])),
+        "tenant_id": str(admin.tenant_id),
+        "user_id": str(admin.user_id),
+    }
 
     job_app = create_job_app(test_database.app_url, database, cost_store, sources=CostSources.development())
     async with job_app.open_async():
@@ -53,7 +57,7 @@ async def test_import_is_deferred_and_run_by_a_worker(
     assert status["rowsProcessed"] == 5
     finished = owner_conn.execute(
         "select j.status from procrastinate_jobs j join cost_imports i on i.job_id = j.id where i.id = %s",
-        (queued["id"],),
+        (row_id(queued["id"]),),
     ).fetchone()
     assert finished is not None
     assert str(finished[0]) == "succeeded"

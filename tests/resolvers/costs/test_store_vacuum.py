@@ -49,7 +49,7 @@ async def test_a_scheduled_vacuum_removes_an_abandoned_folder_and_keeps_a_stagin
     context = Member(admin.user_id, admin.tenant_id)
     await run_assembly_part(database, cost_store, row_id(queued["parts"][0]["id"]), context, sources=sources)
     store = cost_store.for_operator(admin.tenant_id)
-    staging = Path(store.import_dir(queued["id"]))  # one part staged, the other not yet
+    staging = Path(store.import_dir(str(row_id(queued["id"]))))  # one part staged, the other not yet
     abandoned = Path(store.import_dir("dead-attempt"))
     await asyncio.to_thread(abandoned.mkdir, parents=True)
     await asyncio.to_thread((abandoned / "part-0.parquet").write_bytes, b"left by a killed worker")
