@@ -1,10 +1,12 @@
 """Real `roundpool serve` and `roundpool worker` processes on the test database and one cost store, for tests
 of horizontal serving.
 
-`horizontal` starts them once per test module (starting a process costs seconds; the tests share them and stay
-apart by their fresh worlds: every operator has its own store folder, locks and counters). Every process is
-stopped at teardown, also when a test failed: SIGTERM first (a worker unregisters, uvicorn drains), SIGKILL
-after a grace period. Each process writes its own log file; one that dies while starting fails with its log.
+`horizontal` starts them once per test module (starting a process costs seconds; the tests share them and
+stay apart by their fresh worlds: every operator has its own store folder, locks and counters). The last API
+process reaches the database through the session's PgBouncer in transaction mode (tests/plugins/pgbouncer.py)
+when the binary is installed, so both routes serve the same races side by side. Every process is stopped at
+teardown, also when a test failed: SIGTERM first (a worker unregisters, uvicorn drains), SIGKILL after a grace
+period. Each process writes its own log file; one that dies while starting fails with its log.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ import httpx
 import psycopg
 import pytest
 
+from db.bootstrap import APP_ROLE
+from db.pgbouncer import ADMIN_DATABASE, PgBouncer, find_binary
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import JWT_SECRET
+from tests.plugins.pgbouncer import ADMIN
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS_TOKEN = "horizontal-metrics-" + "m" * 16
@@ -55,6 +60,18 @@ class Horizontal:
     apis: list[Started]
     workers: list[Started]
     store_root: Path  # the one cost store every process reads and writes
+    bouncer: PgBouncer | None  # what the last API process connects through, if any
+
+    def transactions_through_bouncer(self) -> int:
+        """Transactions PgBouncer has passed to the server for the app role's database so far."""
+        assert self.bouncer is not None
+        url = self.bouncer.url(ADMIN, ADMIN_DATABASE, prepare_threshold=None)
+        with psycopg.connect(url, autocommit=True) as conn:
+            cursor = conn.execute("show stats")
+            names = [column.name for column in cursor.description or ()]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        database = self.bouncer.config.databases()[0]
+        return sum(int(row["total_xact_count"]) for row in rows if row["database"] == database)
 
 
 def _free_port() -> int:
@@ -63,7 +80,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _environment(test_database: TestDatabase, store_root: Path) -> dict[str, str]:
+def _environment(app_url: str, store_root: Path) -> dict[str, str]:
     """The app role only (nothing migrates), the one store, the tests' JWT secret, /metrics on."""
     env = {
         key: value
@@ -72,7 +89,7 @@ def _environment(test_database: TestDatabase, store_root: Path) -> dict[str, str
     }
     env.update(
         {
-            "DATABASE_URL": test_database.app_url,
+            "DATABASE_URL": app_url,
             "ROUNDPOOL_ENVIRONMENT": "development",
             "ROUNDPOOL_JWT_SECRET": JWT_SECRET,
             "ROUNDPOOL_COST_STORE": str(store_root),
@@ -137,12 +154,18 @@ def _until_started(apis: list[Started], workers: list[Started], conn: psycopg.Co
 
 
 @pytest.fixture(scope="module")
-def horizontal(test_database: TestDatabase, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Horizontal]:
-    """API_PROCESSES `roundpool serve --workers 1` processes, each on its own port, and WORKER_PROCESSES
-    `roundpool worker` processes, all started and registered, on one store."""
+def horizontal(
+    request: pytest.FixtureRequest, test_database: TestDatabase, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Horizontal]:
+    """API_PROCESSES `roundpool serve --workers 1` processes, each on its own port (the last through PgBouncer
+    when it is installed), and WORKER_PROCESSES `roundpool worker` processes (direct: procrastinate LISTENs),
+    all started and registered, on one store."""
     folder = tmp_path_factory.mktemp("horizontal")
     store_root = folder / "cost-store"
-    env = _environment(test_database, store_root)
+    env = _environment(test_database.app_url, store_root)
+    bouncer: PgBouncer | None = request.getfixturevalue("pgbouncer") if find_binary() else None
+    routes = [env] * (API_PROCESSES - 1)
+    routes.append(_environment(bouncer.url(APP_ROLE), store_root) if bouncer else env)
     with psycopg.connect(test_database.owner_url, autocommit=True) as conn:
         # Jobs queued by other tests (run inline there) are not these workers' business.
         conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
@@ -150,14 +173,14 @@ def horizontal(test_database: TestDatabase, tmp_path_factory: pytest.TempPathFac
         assert row is not None
         first = int(row[0])
         apis = []
-        for index in range(API_PROCESSES):
+        for index, route in enumerate(routes):
             port = _free_port()
             url = f"http://127.0.0.1:{port}"
-            apis.append(_spawn(env, folder, f"api-{index}", "serve", "--workers", "1", "--port", str(port), url=url))
+            apis.append(_spawn(route, folder, f"api-{index}", "serve", "--workers", "1", "--port", str(port), url=url))
         workers = [_spawn(env, folder, f"worker-{index}", "worker") for index in range(WORKER_PROCESSES)]
         try:
             _until_started(apis, workers, conn, first)
-            yield Horizontal(apis, workers, store_root)
+            yield Horizontal(apis, workers, store_root, bouncer)
         finally:
             _stop([*apis, *workers])
             conn.execute("delete from procrastinate_workers where id > %s", (first,))

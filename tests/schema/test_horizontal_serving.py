@@ -100,6 +100,7 @@ async def test_racing_closes_over_two_api_processes_make_one_invoice_per_custome
     customers = ("startup", "other_startup")
     limits = httpx.Limits(max_connections=RACERS * len(customers))
     clients = [httpx.AsyncClient(base_url=api.url, timeout=60, limits=limits) for api in apis]
+    through_bouncer = horizontal.transactions_through_bouncer() if horizontal.bouncer else 0
     try:
         racing = [
             _post(clients[i % len(clients)], admin, CLOSE, {"tenant": world.slugs[customer], "period": PERIOD})
@@ -131,6 +132,8 @@ async def test_racing_closes_over_two_api_processes_make_one_invoice_per_custome
     ) == [1, 2]
     # Both processes answered their half: each counts only the requests it served.
     assert [await _served(api, "CloseRace") for api in apis] == [RACERS, RACERS]
+    if horizontal.bouncer is not None:  # the last process's requests went through PgBouncer
+        assert horizontal.transactions_through_bouncer() - through_bouncer >= RACERS
 
 
 ASSEMBLE = """
