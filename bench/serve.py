@@ -19,7 +19,7 @@ servers return the same rows, then drives them alternately with wrk (else an asy
     portfolio  the VC's portfolio (PostGraphile: the VC's captable_holdings with each company's snapshot and
                tenant, the same rows the portfolio resolver reads)
 
-and prints req/s, p50, p99, the server's CPU (cores, its process tree), PostgreSQL's CPU, the server's peak RSS,
+and prints req/s, p50, p95, p99, the server's CPU (cores, its process tree), PostgreSQL's CPU, the server's peak RSS,
 the ratios roundpool/PostGraphile, and a raw psycopg loop with the same SQL (begin; set_config; select;
 commit) as the ceiling. Uses DATABASE_URL / MIGRATION_DATABASE_URL when set (a migrated database, seeded once
 more), else a throw-away embedded server. Listens on loopback only; stops everything it started.
@@ -453,12 +453,16 @@ class Point:
     peak_rss_mib: float | None
     errors: int
     note: str = ""
+    p95_ms: float = float("nan")
 
 
 _LUA = """wrk.method = "POST"
 wrk.body = {body}
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer {token}"
+done = function(summary, latency, requests)
+  io.write(string.format("p95us %d\\n", latency:percentile(95)))
+end
 """
 
 
@@ -482,7 +486,18 @@ def _wrk(wrk: str, server: Server, query: Query, caller: Caller, clients: int, s
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", output))
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors += int(non_2xx.group(1)) if non_2xx else 0
-    return Point(server.name, rate, _wrk_unit_ms(latency["50"]), _wrk_unit_ms(latency["99"]), None, None, None, errors)
+    p95 = re.search(r"^p95us (\d+)$", output, re.MULTILINE)
+    return Point(
+        server.name,
+        rate,
+        _wrk_unit_ms(latency["50"]),
+        _wrk_unit_ms(latency["99"]),
+        None,
+        None,
+        None,
+        errors,
+        p95_ms=int(p95.group(1)) / 1000 if p95 else float("nan"),
+    )
 
 
 async def _client_loop(url: str, body: str, token: str, clients: int, seconds: float) -> tuple[list[float], int]:
@@ -510,7 +525,13 @@ def _httpx(server: Server, query: Query, caller: Caller, clients: int, seconds: 
         _client_loop(server.url, _body(server.name, query, caller), caller.token, clients, seconds)
     )
     p50, p99 = _percentiles(latencies)
-    return Point(server.name, len(latencies) / seconds, p50, p99, None, None, None, errors, "httpx client")
+    return Point(
+        server.name, len(latencies) / seconds, p50, p99, None, None, None, errors, "httpx client", _p95(latencies)
+    )
+
+
+def _p95(latencies: Sequence[float]) -> float:
+    return statistics.quantiles(latencies, n=100)[94] * 1000 if len(latencies) >= 2 else float("nan")
 
 
 def _percentiles(latencies: Sequence[float]) -> tuple[float, float]:
@@ -560,6 +581,7 @@ def _raw(database: Database, query: Query, caller: Caller, clients: int, seconds
         None,
         0,
         "client CPU",
+        _p95(latencies),
     )
 
 
@@ -607,7 +629,8 @@ def _print_point(name: str, clients: int, point: Point) -> None:
         return "-" if value is None else format(value, spec)
 
     print(
-        f"{name:10}{clients:>4}  {point.target:13}{point.requests_per_s:>9.1f}{point.p50_ms:>9.1f}{point.p99_ms:>9.1f}"
+        f"{name:10}{clients:>4}  {point.target:13}{point.requests_per_s:>9.1f}{point.p50_ms:>9.1f}{point.p95_ms:>9.1f}"
+        f"{point.p99_ms:>9.1f}"
         f"{fmt(point.server_cores, '8.2f'):>8}{fmt(point.db_cores, '7.2f'):>7}{fmt(point.peak_rss_mib, '9.0f'):>9}"
         f"{point.errors:>7}  {point.note}",
         flush=True,
@@ -619,7 +642,7 @@ def _print_ratios(results: Sequence[tuple[str, int, Point]]) -> None:
     for name, clients, point in results:
         by_point.setdefault((name, clients), {})[point.target] = point
     print("\nroundpool / PostGraphile (req/s ratio > 1 and p99 ratio < 1 favour roundpool):")
-    print(f"{'query':10}{'c':>4}{'req/s':>9}{'p50':>9}{'p99':>9}{'CPU/req':>9}")
+    print(f"{'query':10}{'c':>4}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'CPU/req':>9}")
     for (name, clients), points in by_point.items():
         ours, theirs = points.get("roundpool"), points.get("postgraphile")
         if ours is None or theirs is None:
@@ -630,7 +653,8 @@ def _print_ratios(results: Sequence[tuple[str, int, Point]]) -> None:
         cpu = f"{per_request[0] / per_request[1]:9.2f}" if None not in per_request else f"{'-':>9}"
         print(
             f"{name:10}{clients:>4}{ours.requests_per_s / theirs.requests_per_s:>9.2f}"
-            f"{ours.p50_ms / theirs.p50_ms:>9.2f}{ours.p99_ms / theirs.p99_ms:>9.2f}{cpu}"
+            f"{ours.p50_ms / theirs.p50_ms:>9.2f}{ours.p95_ms / theirs.p95_ms:>9.2f}"
+            f"{ours.p99_ms / theirs.p99_ms:>9.2f}{cpu}"
         )
 
 
@@ -716,7 +740,7 @@ def main() -> None:
             wrk = None if args.httpx else shutil.which("wrk")
             print(f"load generator: {'wrk' if wrk else 'async httpx client'}; {args.seconds:g} s per point")
             run = Run(database, callers, servers, wrk, args.seconds, work)
-            header = f"{'query':10}{'c':>4}  {'target':13}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}"
+            header = f"{'query':10}{'c':>4}  {'target':13}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
             print(f"\n{header}{'CPU':>8}{'DB CPU':>7}{'RSS MiB':>9}{'errors':>7}")
             turn = 0
             for name in names:
