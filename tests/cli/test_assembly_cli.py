@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from tests.cli.test_cost_cli import cli  # noqa: F401 (the fixture)
+from tests.plugins.costs import REGISTER_SOURCE, mirror
 from tests.plugins.world import World
-from tests.schema.test_report_sources import REGISTER, mirror
 
 
 @pytest.fixture
@@ -67,7 +67,7 @@ def test_cost_sync_waits_for_every_new_delivery_then_queues_none(
     mirror(bucket, "beta", "b1")
     who = ["--user", admin.email or "", "--tenant", admin.tenant_slug or ""]
     variables = json.dumps({"location": f"{bucket}/cur", "format": "LEGACY_CUR"})
-    registered = cli.invoke(app, ["graphql", REGISTER, *who, "--variables", variables], catch_exceptions=False)
+    registered = cli.invoke(app, ["graphql", REGISTER_SOURCE, *who, "--variables", variables], catch_exceptions=False)
     assert registered.exit_code == 0, registered.output
     args = ["cost", "sync", *who]
 

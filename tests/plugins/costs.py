@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
+from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 from pathlib import Path
@@ -29,8 +30,9 @@ from resolvers.costs.assembly_publication import run_assembly_publication
 from resolvers.costs.imports import run_import
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
+from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.graphql import GraphQL, row_id
-from tests.plugins.world import Actor
+from tests.plugins.world import Actor, World
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 LEGACY_SAMPLE = SHARED_DATA / "cur" / "legacy-cur-anonymized-sample.csv"
@@ -204,3 +206,108 @@ def sum_totals(paths: Iterable[Path], totals: Callable[[Path], dict[Any, Decimal
         for key, value in totals(path).items():
             out[key] = out.get(key, Decimal(0)) + value
     return out
+
+
+COST_IMPORT = """
+mutation($path: String!) {
+  importCostReport(path: $path) {
+    __typename
+    ... on CostImport { id status bytesTotal }
+    ... on Problem { message }
+  }
+}"""
+COST_IMPORT_STATUS = """
+query($id: ID!) {
+  costImport(id: $id) {
+    status bytesProcessed bytesTotal rowsProcessed periods accounts format currency
+    error { file row column reason }
+  }
+}"""
+ASSIGN = """
+mutation($account: String!, $tenant: String!, $name: String) {
+  assignCloudAccount(accountId: $account, tenantSlug: $tenant, name: $name) {
+    __typename
+    ... on CloudAccount { accountId name company { slug } }
+    ... on Problem { message }
+  }
+}"""
+COSTS = """
+query($period: String, $from: String, $to: String, $company: String) {
+  costs(period: $period, from: $from, to: $to, groupBy: [ACCOUNT, SERVICE], metrics: [BILLED], company: $company) {
+    account service currency billed
+  }
+}"""
+
+
+SIZES = {p: p.stat().st_size for p in (LEGACY_SAMPLE, FOCUS_SAMPLE) if p.is_file()}
+
+
+def _sums(
+    path: Path, account: str, service: Callable[[dict[str, str]], str | None], cost: str, currency: str
+) -> dict[tuple[str, str | None, str], Decimal]:
+    totals: dict[tuple[str, str | None, str], Decimal] = defaultdict(Decimal)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        for row in csv.DictReader(handle):
+            totals[(row[account], service(row), row[currency])] += Decimal(row[cost] or "0")
+    return dict(totals)
+
+
+def legacy_totals(path: Path) -> dict[tuple[str, str | None, str], Decimal]:
+    return _sums(
+        path,
+        "lineItem/UsageAccountId",
+        lambda r: r.get("product/ProductName") or r.get("lineItem/ProductCode") or None,
+        "lineItem/UnblendedCost",
+        "lineItem/CurrencyCode",
+    )
+
+
+def focus_totals(path: Path) -> dict[tuple[str, str | None, str], Decimal]:
+    return _sums(path, "SubAccountId", lambda r: r["ServiceName"] or None, "BilledCost", "BillingCurrency")
+
+
+def as_totals(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str | None, str], Decimal]:
+    return {(r["account"], r["service"], r["currency"]): Decimal(r["billed"]) for r in rows}
+
+
+async def import_and_run(cost_gql: GraphQL, run_job: RunJob, world: World, path: Path) -> dict[str, Any]:
+    admin = world.actor("billing_admin")
+    queued = await cost_gql(admin, COST_IMPORT, {"path": str(path)})
+    assert "errors" not in queued, queued
+    job = queued["data"]["importCostReport"]
+    assert job["__typename"] == "CostImport"
+    assert job["status"] == "QUEUED"
+    assert job["bytesTotal"] == SIZES[path]
+    await run_job(admin, job["id"])
+    status = await cost_gql(admin, COST_IMPORT_STATUS, {"id": job["id"]})
+    return {"id": job["id"], **status["data"]["costImport"]}
+
+
+async def assign(cost_gql: GraphQL, world: World, accounts: Iterable[str], tenant: str = "startup") -> None:
+    for account in accounts:
+        result = await cost_gql(
+            world.actor("billing_admin"),
+            ASSIGN,
+            {"account": account, "tenant": world.slugs[tenant], "name": f"acct {account}"},
+        )
+        assert result["data"]["assignCloudAccount"]["__typename"] == "CloudAccount", result
+
+
+REGISTER_SOURCE = """
+mutation($location: String!, $format: ReportSourceFormat!, $late: LateData! = CORRECTIONS) {
+  registerReportSource(location: $location, format: $format, lateData: $late) {
+    __typename
+    ... on ReportSource { id location format source lateData }
+    ... on InvalidInput { field message }
+    ... on Problem { message }
+  }
+}"""
+
+
+def mirror(root: Path, report: str, key: str, rows: int = 20) -> Path:
+    """A legacy CUR delivery as AWS writes it: `<report>/<range>/<key>/parts` and the period's manifest."""
+    folder = root / "cur" / report / "20231101-20231201" / key
+    folder.mkdir(parents=True, exist_ok=True)
+    accounts = new_accounts(2)
+    parts = [write_legacy_csv(folder / f"{report}-{i}.csv", legacy_rows(accounts, rows, i)) for i in (1, 2)]
+    return legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key, report=report)

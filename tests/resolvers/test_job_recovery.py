@@ -29,10 +29,10 @@ from resolvers.jobs import create_job_app, live_workers, run_queued_jobs
 from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import SeedCosts, set_up_billing
+from tests.plugins.costs import COST_IMPORT, COST_IMPORT_STATUS, COSTS, as_totals, assign, legacy_totals
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import JWT_SECRET, GraphQL, row_id
 from tests.plugins.world import World
-from tests.schema.test_costs import COSTS, IMPORT, STATUS, as_totals, assign, legacy_totals
 
 ROOT = Path(__file__).resolve().parents[2]
 STALL_AFTER_S = 2.0
@@ -150,7 +150,7 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     admin = world.actor("billing_admin")
     accounts = [f"{uuid.uuid4().int % 10**12:012d}" for _ in range(3)]
     path = _cur(tmp_path / "cur.csv", accounts, 600)
-    queued = (await cost_gql(admin, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
+    queued = (await cost_gql(admin, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
     marker = tmp_path / "stalled"
     doomed = start_worker(*_stalling("import", marker))
     staging = await _until(lambda: marker.exists() and marker.read_text(), "the first worker to be mid-import")
@@ -161,11 +161,11 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     other = make_world()
     other_admin = other.actor("billing_admin")
     other_path = _cur(tmp_path / "other.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 5)
-    other_queued = (await cost_gql(other_admin, IMPORT, {"path": str(other_path)}))["data"]["importCostReport"]
+    other_queued = (await cost_gql(other_admin, COST_IMPORT, {"path": str(other_path)}))["data"]["importCostReport"]
     job_app = create_job_app(test_database.app_url, database, cost_store, sources=settings.cost_import_sources)
     async with job_app.open_async():
         await run_queued_jobs(job_app)
-    other_status = (await cost_gql(other_admin, STATUS, {"id": other_queued["id"]}))["data"]["costImport"]
+    other_status = (await cost_gql(other_admin, COST_IMPORT_STATUS, {"id": other_queued["id"]}))["data"]["costImport"]
     assert (other_status["status"], other_status["rowsProcessed"]) == ("SUCCEEDED", 5)
     assert _job(owner_conn, "cost_imports", queued["id"])[::3] == ("doing", "running")  # not recovered yet
 
@@ -182,7 +182,7 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
         f"cost-store:{admin.tenant_id}",
         "succeeded",  # attempts: the dead one and the retry
     )
-    status = (await cost_gql(admin, STATUS, {"id": queued["id"]}))["data"]["costImport"]
+    status = (await cost_gql(admin, COST_IMPORT_STATUS, {"id": queued["id"]}))["data"]["costImport"]
     assert status["status"] == "SUCCEEDED", status
     assert status["rowsProcessed"] == 600
     assert sorted(status["accounts"]) == sorted(accounts)
@@ -210,7 +210,7 @@ async def test_an_import_killed_past_its_retry_budget_ends_failed_with_the_reaso
 ) -> None:
     admin = world.actor("billing_admin")
     path = _cur(tmp_path / "cur.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 50)
-    queued = (await cost_gql(admin, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
+    queued = (await cost_gql(admin, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
     marker = tmp_path / "stalled"
     doomed = start_worker(*_stalling("import", marker), max_retries=0)
     await _until(marker.exists, "the first worker to be mid-import")
@@ -223,7 +223,7 @@ async def test_an_import_killed_past_its_retry_budget_ends_failed_with_the_reaso
     )
     _stop(rescuer)
 
-    status = (await cost_gql(admin, STATUS, {"id": queued["id"]}))["data"]["costImport"]
+    status = (await cost_gql(admin, COST_IMPORT_STATUS, {"id": queued["id"]}))["data"]["costImport"]
     assert status["status"] == "FAILED"
     assert status["error"] == {
         "file": status["error"]["file"],
@@ -290,7 +290,7 @@ async def test_each_operator_queues_under_its_own_locks(
     for name, w in (("first", world), ("second", other)):
         admin = w.actor("billing_admin")
         path = _cur(tmp_path / f"{name}.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 2)
-        queued = (await cost_gql(admin, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
+        queued = (await cost_gql(admin, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
         run = (await cost_gql(admin, CLOSE_ALL))["data"]["closeInvoices"]
         locks[name] = (
             _job(owner_conn, "cost_imports", queued["id"])[2],
@@ -316,7 +316,7 @@ async def test_cost_import_wait_resumes_a_dead_workers_import_that_holds_the_ope
 
     admin = world.actor("billing_admin")
     first = _cur(tmp_path / "first.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 20)
-    stuck = (await cost_gql(admin, IMPORT, {"path": str(first)}))["data"]["importCostReport"]
+    stuck = (await cost_gql(admin, COST_IMPORT, {"path": str(first)}))["data"]["importCostReport"]
     marker = tmp_path / "stalled"
     doomed = start_worker(*_stalling("import", marker))
     await _until(marker.exists, "the first worker to be mid-import")
@@ -343,5 +343,5 @@ async def test_cost_import_wait_resumes_a_dead_workers_import_that_holds_the_ope
     summary = json.loads(result.stdout)
     assert (summary["status"], summary["rows"]) == ("succeeded", 7)
     assert _job(owner_conn, "cost_imports", stuck["id"])[::3] == ("succeeded", "succeeded")
-    status = (await cost_gql(admin, STATUS, {"id": stuck["id"]}))["data"]["costImport"]
+    status = (await cost_gql(admin, COST_IMPORT_STATUS, {"id": stuck["id"]}))["data"]["costImport"]
     assert (status["status"], status["rowsProcessed"]) == ("SUCCEEDED", 20)

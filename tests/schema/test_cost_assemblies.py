@@ -27,12 +27,17 @@ from tests.cost.conftest import LEGACY_HEADER, listing, write_legacy_csv
 from tests.plugins.costs import (
     ASSEMBLY_IMPORT,
     ASSEMBLY_STATUS,
+    COSTS,
     FOCUS_SAMPLE,
     LEGACY_SAMPLE,
+    as_totals,
     assembly_gql,
+    assign,
+    focus_totals,
     header_of,
     legacy_manifest,
     legacy_rows,
+    legacy_totals,
     new_accounts,
     run_assembly,
     shared_file,
@@ -41,7 +46,6 @@ from tests.plugins.costs import (
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import Actor, World
-from tests.schema.test_costs import COSTS, as_totals, assign, focus_totals, legacy_totals
 
 
 def _data_exports_manifest(

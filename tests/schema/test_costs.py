@@ -3,102 +3,27 @@ as each actor, and compare with a computation over the raw file that does not us
 
 from __future__ import annotations
 
-import csv
-from collections import defaultdict
 from collections.abc import Callable, Iterable
-from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import psycopg
 
-from tests.plugins.costs import FOCUS_SAMPLE, LEGACY_SAMPLE, RunJob, shared_file
+from tests.plugins.costs import (
+    ASSIGN,
+    COST_IMPORT,
+    COSTS,
+    FOCUS_SAMPLE,
+    LEGACY_SAMPLE,
+    SIZES,
+    RunJob,
+    as_totals,
+    assign,
+    focus_totals,
+    import_and_run,
+    legacy_totals,
+    shared_file,
+)
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import ANONYMOUS, World
-
-IMPORT = """
-mutation($path: String!) {
-  importCostReport(path: $path) {
-    __typename
-    ... on CostImport { id status bytesTotal }
-    ... on Problem { message }
-  }
-}"""
-STATUS = """
-query($id: ID!) {
-  costImport(id: $id) {
-    status bytesProcessed bytesTotal rowsProcessed periods accounts format currency
-    error { file row column reason }
-  }
-}"""
-ASSIGN = """
-mutation($account: String!, $tenant: String!, $name: String) {
-  assignCloudAccount(accountId: $account, tenantSlug: $tenant, name: $name) {
-    __typename
-    ... on CloudAccount { accountId name company { slug } }
-    ... on Problem { message }
-  }
-}"""
-COSTS = """
-query($period: String, $from: String, $to: String, $company: String) {
-  costs(period: $period, from: $from, to: $to, groupBy: [ACCOUNT, SERVICE], metrics: [BILLED], company: $company) {
-    account service currency billed
-  }
-}"""
-
-
-SIZES = {p: p.stat().st_size for p in (LEGACY_SAMPLE, FOCUS_SAMPLE) if p.is_file()}
-
-
-def _sums(
-    path: Path, account: str, service: Callable[[dict[str, str]], str | None], cost: str, currency: str
-) -> dict[tuple[str, str | None, str], Decimal]:
-    totals: dict[tuple[str, str | None, str], Decimal] = defaultdict(Decimal)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for row in csv.DictReader(handle):
-            totals[(row[account], service(row), row[currency])] += Decimal(row[cost] or "0")
-    return dict(totals)
-
-
-def legacy_totals(path: Path) -> dict[tuple[str, str | None, str], Decimal]:
-    return _sums(
-        path,
-        "lineItem/UsageAccountId",
-        lambda r: r.get("product/ProductName") or r.get("lineItem/ProductCode") or None,
-        "lineItem/UnblendedCost",
-        "lineItem/CurrencyCode",
-    )
-
-
-def focus_totals(path: Path) -> dict[tuple[str, str | None, str], Decimal]:
-    return _sums(path, "SubAccountId", lambda r: r["ServiceName"] or None, "BilledCost", "BillingCurrency")
-
-
-def as_totals(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, str | None, str], Decimal]:
-    return {(r["account"], r["service"], r["currency"]): Decimal(r["billed"]) for r in rows}
-
-
-async def import_and_run(cost_gql: GraphQL, run_job: RunJob, world: World, path: Path) -> dict[str, Any]:
-    admin = world.actor("billing_admin")
-    queued = await cost_gql(admin, IMPORT, {"path": str(path)})
-    assert "errors" not in queued, queued
-    job = queued["data"]["importCostReport"]
-    assert job["__typename"] == "CostImport"
-    assert job["status"] == "QUEUED"
-    assert job["bytesTotal"] == SIZES[path]
-    await run_job(admin, job["id"])
-    status = await cost_gql(admin, STATUS, {"id": job["id"]})
-    return {"id": job["id"], **status["data"]["costImport"]}
-
-
-async def assign(cost_gql: GraphQL, world: World, accounts: Iterable[str], tenant: str = "startup") -> None:
-    for account in accounts:
-        result = await cost_gql(
-            world.actor("billing_admin"),
-            ASSIGN,
-            {"account": account, "tenant": world.slugs[tenant], "name": f"acct {account}"},
-        )
-        assert result["data"]["assignCloudAccount"]["__typename"] == "CloudAccount", result
 
 
 async def test_legacy_cur_imported_through_graphql_matches_the_raw_file(
@@ -192,14 +117,14 @@ async def test_focus_sample_isolation_grants_and_reassignment(
 async def test_only_billing_admins_import_and_assign(cost_gql: GraphQL, world: World) -> None:
     path = shared_file(LEGACY_SAMPLE)
     for name in ("startup_owner", "vc_active", "other_startup_owner"):
-        result = await cost_gql(world.actor(name), IMPORT, {"path": str(path)})
+        result = await cost_gql(world.actor(name), COST_IMPORT, {"path": str(path)})
         assert result["data"]["importCostReport"]["__typename"] == "NotAllowed", name
         variables = {"account": "000011112222", "tenant": world.slugs["startup"]}
         assigned = await cost_gql(world.actor(name), ASSIGN, variables)
         assert assigned["data"]["assignCloudAccount"]["__typename"] == "NotAllowed", name
-    bad = await cost_gql(world.actor("billing_admin"), IMPORT, {"path": "relative/file.csv"})
+    bad = await cost_gql(world.actor("billing_admin"), COST_IMPORT, {"path": "relative/file.csv"})
     assert bad["data"]["importCostReport"]["__typename"] == "InvalidInput"
-    missing = await cost_gql(world.actor("billing_admin"), IMPORT, {"path": "/nonexistent/cur.csv"})
+    missing = await cost_gql(world.actor("billing_admin"), COST_IMPORT, {"path": "/nonexistent/cur.csv"})
     assert missing["data"]["importCostReport"]["__typename"] == "InvalidInput"
     # A tenant this operator does not bill (a VC) cannot receive an account.
     variables = {"account": "000011112222", "tenant": world.slugs["vc_active"]}

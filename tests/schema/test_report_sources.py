@@ -23,35 +23,27 @@ from resolvers.job_recovery import JobTimings
 from resolvers.jobs import create_job_app, run_worker
 from schema.settings import CostSourceSetting, Settings
 from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
-from tests.plugins.costs import ASSEMBLY_STATUS, assembly_gql, legacy_manifest, legacy_rows, new_accounts, run_assembly
+from tests.plugins.costs import (
+    ASSEMBLY_STATUS,
+    COSTS,
+    REGISTER_SOURCE,
+    assembly_gql,
+    assign,
+    legacy_manifest,
+    legacy_rows,
+    mirror,
+    new_accounts,
+    run_assembly,
+)
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
-from tests.schema.test_costs import COSTS, assign
 
-REGISTER = """
-mutation($location: String!, $format: ReportSourceFormat!, $late: LateData! = CORRECTIONS) {
-  registerReportSource(location: $location, format: $format, lateData: $late) {
-    __typename
-    ... on ReportSource { id location format source lateData }
-    ... on InvalidInput { field message }
-    ... on Problem { message }
-  }
-}"""
 SYNC = "mutation { syncReportSources { sourceId queuedAssemblyIds known problems } }"
 SOURCES = """
 { costSources { id location format source lateData lastSyncedAt lastManifestModifiedAt lastError lastAssemblyId
                 lastAssemblyStatus lagSeconds } }"""
 ASSEMBLIES = "{ costAssemblies(first: 10) { totalCount edges { node { id status report partsDone } } } }"
-
-
-def mirror(root: Path, report: str, key: str, rows: int = 20) -> Path:
-    """A legacy CUR delivery as AWS writes it: `<report>/<range>/<key>/parts` and the period's manifest."""
-    folder = root / "cur" / report / "20231101-20231201" / key
-    folder.mkdir(parents=True, exist_ok=True)
-    accounts = new_accounts(2)
-    parts = [write_legacy_csv(folder / f"{report}-{i}.csv", legacy_rows(accounts, rows, i)) for i in (1, 2)]
-    return legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, key, report=report)
 
 
 def _count(owner: psycopg.Connection, table: str, tenant: uuid.UUID | None) -> int:
@@ -93,19 +85,21 @@ async def test_a_location_outside_the_configured_sources_is_refused_and_nothing_
         f"{root}/missing",
         f"{root}/cur?x=1",
     ):
-        refused = (await _ok(gql, admin, REGISTER, {"location": location, "format": "LEGACY_CUR"}))[
+        refused = (await _ok(gql, admin, REGISTER_SOURCE, {"location": location, "format": "LEGACY_CUR"}))[
             "registerReportSource"
         ]
         assert (refused["__typename"], refused["field"]) == ("InvalidInput", "location"), (location, refused)
         assert str(elsewhere) not in refused["message"]
     outsider = (
-        await _ok(gql, world.actor("startup_owner"), REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
+        await _ok(
+            gql, world.actor("startup_owner"), REGISTER_SOURCE, {"location": f"{root}/cur", "format": "LEGACY_CUR"}
+        )
     )["registerReportSource"]
     assert outsider["__typename"] == "NotAllowed", outsider
     assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before
     assert _count(owner_conn, "cost_report_sources", world.tenants["startup"]) == 0
 
-    registered = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur/", "format": "LEGACY_CUR"}))[
+    registered = (await _ok(gql, admin, REGISTER_SOURCE, {"location": f"{root}/cur/", "format": "LEGACY_CUR"}))[
         "registerReportSource"
     ]
     assert (registered["__typename"], registered["location"], registered["source"]) == (
@@ -113,16 +107,18 @@ async def test_a_location_outside_the_configured_sources_is_refused_and_nothing_
         f"{root}/cur",
         "bucket",
     ), registered
-    again = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
+    again = (await _ok(gql, admin, REGISTER_SOURCE, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
         "registerReportSource"
     ]
     assert again["id"] == registered["id"]
-    other = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "FOCUS"}))["registerReportSource"]
-    assert (other["__typename"], other["field"]) == ("InvalidInput", "format"), other
-    assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
-    other = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR", "late": "REJECT"}))[
+    other = (await _ok(gql, admin, REGISTER_SOURCE, {"location": f"{root}/cur", "format": "FOCUS"}))[
         "registerReportSource"
     ]
+    assert (other["__typename"], other["field"]) == ("InvalidInput", "format"), other
+    assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
+    other = (
+        await _ok(gql, admin, REGISTER_SOURCE, {"location": f"{root}/cur", "format": "LEGACY_CUR", "late": "REJECT"})
+    )["registerReportSource"]
     assert (other["__typename"], other["field"]) == ("InvalidInput", "lateData"), other
     assert _count(owner_conn, "cost_report_sources", admin.tenant_id) == before + 1
     stored = owner_conn.execute(
@@ -147,7 +143,7 @@ async def test_a_sync_queues_each_new_delivery_once_and_cost_sources_shows_the_l
     mirror(root, "alpha", "a1")
     mirror(root, "beta", "b1")
     (root / "cur" / "beta" / "20231101-20231201" / "notes.txt").write_text("not a manifest")
-    registered = (await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
+    registered = (await _ok(gql, admin, REGISTER_SOURCE, {"location": f"{root}/cur", "format": "LEGACY_CUR"}))[
         "registerReportSource"
     ]
     never = (await _ok(gql, admin, SOURCES))["costSources"]
@@ -246,7 +242,7 @@ async def test_a_reissued_delivery_of_a_closed_month_follows_the_sources_late_da
 
     variables = {"location": f"{root}/cur", "format": "LEGACY_CUR"} | ({} if late is None else {"late": late})
     deliver("a1", rows)
-    registered = (await _ok(gql, admin, REGISTER, variables))["registerReportSource"]
+    registered = (await _ok(gql, admin, REGISTER_SOURCE, variables))["registerReportSource"]
     mode = late or "CORRECTIONS"
     assert registered["lateData"] == mode
     assert [s["lateData"] for s in (await _ok(gql, admin, SOURCES))["costSources"]] == [mode]
@@ -295,7 +291,7 @@ async def test_the_scheduled_task_of_a_worker_runs_the_sync(
     gql = assembly_gql(database, schema, settings, cost_store, sources)
     admin = world.actor("billing_admin")
     mirror(root, "alpha", "a1")
-    await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
+    await _ok(gql, admin, REGISTER_SOURCE, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
     timings = JobTimings(heartbeat_s=0.5, stalled_after_s=5, recovery_interval_s=30, report_sync_interval_s=1)
     job_app = create_job_app(test_database.app_url, database, cost_store, timings, sources=sources)
     periodic = [p for p in job_app.periodic_registry.periodic_tasks.values() if p.task.name == SYNC_SCHEDULE_TASK]
@@ -349,7 +345,7 @@ async def test_the_embedded_servers_worker_syncs_at_the_configured_interval(
     )
     gql = assembly_gql(database, schema, settings, cost_store, settings.cost_import_sources)
     admin = world.actor("billing_admin")
-    await _ok(gql, admin, REGISTER, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
+    await _ok(gql, admin, REGISTER_SOURCE, {"location": f"{root}/cur", "format": "LEGACY_CUR"})
 
     def statuses() -> list[tuple[str]]:
         return owner_conn.execute(

@@ -31,6 +31,7 @@ from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import SeedCosts, set_up_billing
 from tests.plugins.costs import (
     ASSEMBLY_IMPORT,
+    COST_IMPORT,
     RunJob,
     header_of,
     legacy_manifest,
@@ -41,7 +42,6 @@ from tests.plugins.costs import (
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL, row_id, token_for
 from tests.plugins.world import Actor, World
-from tests.schema.test_costs import IMPORT
 
 ALLOWED_ORIGIN = "https://app.example"
 IMPORT_PROGRESS = "subscription($id: ID!) { costImportProgress(id: $id) { id status rowsProcessed bytesProcessed } }"
@@ -138,7 +138,7 @@ async def _queued_import(cost_gql: GraphQL, actor: Actor, tmp_path: Path, rows: 
     path = write_legacy_csv(
         tmp_path / f"cur-{uuid.uuid4().hex}.csv", [{"lineItem/UsageAccountId": uuid.uuid4().hex[:12]}] * rows
     )
-    queued = (await cost_gql(actor, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
+    queued = (await cost_gql(actor, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
     assert queued["status"] == "QUEUED", queued
     return str(queued["id"])
 

@@ -7,10 +7,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from tests.plugins.costs import LEGACY_SAMPLE, RunJob, shared_file
+from tests.plugins.costs import LEGACY_SAMPLE, RunJob, as_totals, assign, import_and_run, legacy_totals, shared_file
 from tests.plugins.graphql import ClientFor, GraphQL, token_for
 from tests.plugins.world import World
-from tests.schema.test_costs import as_totals, assign, import_and_run, legacy_totals
 
 FIELDS = "account service currency billed"
 

@@ -12,11 +12,20 @@ import psycopg
 
 from cost import CostStore
 from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
-from tests.plugins.costs import ASSEMBLY_IMPORT, ASSEMBLY_STATUS, legacy_manifest, legacy_rows, sum_totals
+from tests.plugins.costs import (
+    ASSEMBLY_IMPORT,
+    ASSEMBLY_STATUS,
+    COSTS,
+    as_totals,
+    assign,
+    legacy_manifest,
+    legacy_rows,
+    legacy_totals,
+    sum_totals,
+)
 from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
 from tests.resolvers.test_job_recovery import WORKER, Start, _kill, _stalling, _stop, _until, start_worker  # noqa: F401
-from tests.schema.test_costs import COSTS, as_totals, assign, legacy_totals
 
 
 async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(

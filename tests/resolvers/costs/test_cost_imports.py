@@ -14,10 +14,9 @@ import pytest
 from cost import CostStore
 from resolvers.costs.imports import JobRefused
 from tests.cost.conftest import write_legacy_csv
-from tests.plugins.costs import RunJob
+from tests.plugins.costs import COST_IMPORT, COST_IMPORT_STATUS, RunJob
 from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
-from tests.schema.test_costs import IMPORT, STATUS
 
 Account = str
 
@@ -29,11 +28,11 @@ def store_listing(store: CostStore) -> list[str]:
 
 async def queue_and_run(cost_gql: GraphQL, run_job: RunJob, world: World, path: Path) -> dict:
     admin = world.actor("billing_admin")
-    queued = await cost_gql(admin, IMPORT, {"path": str(path)})
+    queued = await cost_gql(admin, COST_IMPORT, {"path": str(path)})
     job = queued["data"]["importCostReport"]
     assert job["__typename"] == "CostImport", queued
     await run_job(admin, job["id"])
-    return (await cost_gql(admin, STATUS, {"id": job["id"]}))["data"]["costImport"]
+    return (await cost_gql(admin, COST_IMPORT_STATUS, {"id": job["id"]}))["data"]["costImport"]
 
 
 def _good(tmp_path: Path, account: Account, name: str = "good.csv") -> Path:
@@ -161,7 +160,7 @@ async def test_a_job_runs_only_as_its_requester_and_only_once(
     cost_gql: GraphQL, run_job: RunJob, world: World, tmp_path: Path
 ) -> None:
     admin = world.actor("billing_admin")
-    queued = await cost_gql(admin, IMPORT, {"path": str(_good(tmp_path, uuid.uuid4().hex[:12]))})
+    queued = await cost_gql(admin, COST_IMPORT, {"path": str(_good(tmp_path, uuid.uuid4().hex[:12]))})
     import_id = queued["data"]["importCostReport"]["id"]
 
     with pytest.raises(JobRefused):  # another tenant's context cannot see, let alone run, the manifest
@@ -181,7 +180,7 @@ async def test_a_requester_who_left_the_operator_is_refused_and_nothing_runs(
     owner_conn: psycopg.Connection,
 ) -> None:
     admin = world.actor("billing_admin")
-    queued = await cost_gql(admin, IMPORT, {"path": str(_good(tmp_path, uuid.uuid4().hex[:12]))})
+    queued = await cost_gql(admin, COST_IMPORT, {"path": str(_good(tmp_path, uuid.uuid4().hex[:12]))})
     import_id = queued["data"]["importCostReport"]["id"]
     listing = store_listing(cost_store)
     owner_conn.execute(

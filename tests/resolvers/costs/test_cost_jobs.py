@@ -14,10 +14,10 @@ from db.session import Database
 from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK
 from resolvers.jobs import create_job_app, run_queued_jobs
 from tests.cost.conftest import write_legacy_csv
+from tests.plugins.costs import COST_IMPORT, COST_IMPORT_STATUS
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
-from tests.schema.test_costs import IMPORT, STATUS
 
 
 async def test_import_is_deferred_and_run_by_a_worker(
@@ -33,7 +33,7 @@ async def test_import_is_deferred_and_run_by_a_worker(
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     admin = world.actor("billing_admin")
     path = write_legacy_csv(tmp_path / "cur.csv", [{"lineItem/UsageAccountId": uuid.uuid4().hex[:12]}] * 5)
-    queued = (await cost_gql(admin, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
+    queued = (await cost_gql(admin, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
     job = owner_conn.execute(
         "select j.queue_name, j.task_name, j.lock, j.args, j.status from procrastinate_jobs j"
         " join cost_imports i on i.job_id = j.id where i.id = %s",
@@ -52,7 +52,7 @@ async def test_import_is_deferred_and_run_by_a_worker(
     async with job_app.open_async():
         await run_queued_jobs(job_app)
 
-    status = (await cost_gql(admin, STATUS, {"id": queued["id"]}))["data"]["costImport"]
+    status = (await cost_gql(admin, COST_IMPORT_STATUS, {"id": queued["id"]}))["data"]["costImport"]
     assert status["status"] == "SUCCEEDED"
     assert status["rowsProcessed"] == 5
     finished = owner_conn.execute(
@@ -92,9 +92,9 @@ async def test_the_embedded_server_runs_a_worker_in_its_lifespan(
     admin = world.actor("billing_admin")
     path = write_legacy_csv(tmp_path / "cur.csv", [{"lineItem/UsageAccountId": uuid.uuid4().hex[:12]}] * 2)
     async with app.router.lifespan_context(app):
-        queued = (await cost_gql(admin, IMPORT, {"path": str(path)}))["data"]["importCostReport"]
+        queued = (await cost_gql(admin, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
         for _ in range(100):
-            status = (await cost_gql(admin, STATUS, {"id": queued["id"]}))["data"]["costImport"]
+            status = (await cost_gql(admin, COST_IMPORT_STATUS, {"id": queued["id"]}))["data"]["costImport"]
             if status["status"] not in ("QUEUED", "RUNNING"):
                 break
             await asyncio.sleep(0.1)

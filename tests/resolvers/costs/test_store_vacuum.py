@@ -19,11 +19,10 @@ from resolvers.costs.store_vacuum import VACUUM_TASK, queue_vacuums
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import create_job_app, run_queued_jobs
 from schema.settings import Settings
-from tests.plugins.costs import ASSEMBLY_IMPORT, assembly_gql
+from tests.plugins.costs import ASSEMBLY_IMPORT, assembly_gql, mirror
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import row_id
 from tests.plugins.world import World
-from tests.schema.test_report_sources import mirror
 
 
 async def test_a_scheduled_vacuum_removes_an_abandoned_folder_and_keeps_a_staging_one(
