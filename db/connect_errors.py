@@ -4,6 +4,7 @@ password (a parse error would otherwise echo the string it could not parse)."""
 from __future__ import annotations
 
 import psycopg
+from psycopg.abc import ConnParam
 from psycopg.conninfo import conninfo_to_dict
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
@@ -41,7 +42,7 @@ def _parses(url: str) -> bool:
     return True
 
 
-def _libpq(url: str) -> dict[str, object]:
+def _libpq(url: str) -> dict[str, ConnParam]:
     """libpq's reading of `url`, without the driver's options (`?prepare_threshold=`, db/location.py)."""
     return conninfo_to_dict(driver_dsn(url).conninfo)
 
