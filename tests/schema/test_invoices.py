@@ -11,7 +11,7 @@ import psycopg
 from pypdf import PdfReader
 
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import ANONYMOUS, World
 
 LINES = "lines { kind service description amount }"
@@ -94,7 +94,8 @@ async def test_preview_close_and_exact_totals(
     ).fetchone()
     assert locked == (1,)
     audit = owner_conn.execute(
-        "select tenant_id, action from audit_events where subject_type = 'invoice' and subject_id = %s", (closed["id"],)
+        "select tenant_id, action from audit_events where subject_type = 'invoice' and subject_id = %s",
+        (str(row_id(closed["id"])),),
     ).fetchall()
     assert sorted(a[0] for a in audit) == sorted([world.tenants["startup"], world.tenants["operator"]])
 

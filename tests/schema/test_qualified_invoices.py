@@ -23,7 +23,7 @@ from resolvers.common.principals import Member
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
 
 REGISTRATION = "T7000012050002"
@@ -179,7 +179,7 @@ async def test_a_jpy_qualified_invoice_states_what_the_law_requires(
 
     # Closed means immutable: the captured details too.
     with pytest.raises(psycopg.errors.RestrictViolation), owner_conn.transaction():
-        owner_conn.execute("update invoices set details = '{}' where id = %s", (invoice["id"],))
+        owner_conn.execute("update invoices set details = '{}' where id = %s", (row_id(invoice["id"]),))
 
     admin = world.actor("billing_admin")
     pdf = await cost_gql(admin, DOCUMENT, {"id": invoice["id"], "format": "PDF"})

@@ -20,7 +20,7 @@ from tests.plugins.captable import (
     stakeholder,
     stock_class,
 )
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, gid
 from tests.plugins.world import World
 
 D = Decimal
@@ -140,7 +140,7 @@ async def test_granted_vc_runs_both_and_the_reads_are_audited(
     gql: GraphQL, world: World, seed_cap_table: SeedCapTable, record: Record, owner_conn: psycopg.Connection
 ) -> None:
     await _seed(world, seed_cap_table, record)
-    company = str(world.tenants["startup"])
+    company = gid("Tenant", world.tenants["startup"])
     vc = world.actor("vc_active")
     audited = _audits(owner_conn, world, "captable")
 
@@ -157,7 +157,7 @@ async def test_vcs_without_the_grant_are_refused_and_nothing_is_written(
     gql: GraphQL, world: World, seed_cap_table: SeedCapTable, record: Record, owner_conn: psycopg.Connection
 ) -> None:
     await _seed(world, seed_cap_table, record)
-    company = str(world.tenants["startup"])
+    company = gid("Tenant", world.tenants["startup"])
     before, audited = counts(owner_conn), _audits(owner_conn, world, "captable")
     for name in ("vc_lacking_scope", "vc_requested", "vc_revoked", "vc_expired", "other_startup_owner"):
         for query, variables in (

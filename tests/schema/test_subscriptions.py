@@ -40,7 +40,7 @@ from tests.plugins.costs import (
     run_assembly,
 )
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import GraphQL, row_id, token_for
+from tests.plugins.graphql import GraphQL, gid, row_id, token_for
 from tests.plugins.world import Actor, World
 
 ALLOWED_ORIGIN = "https://app.example"
@@ -279,7 +279,7 @@ async def test_subscribing_before_connection_init_closes_4401(ws_url: str, world
             {
                 "id": "1",
                 "type": "subscribe",
-                "payload": {"query": IMPORT_PROGRESS, "variables": {"id": str(uuid.uuid4())}},
+                "payload": {"query": IMPORT_PROGRESS, "variables": {"id": gid("CostImport", uuid.uuid4())}},
             },
         )
         assert await _close_code(socket) == 4401
@@ -307,11 +307,13 @@ async def test_another_operators_import_is_not_found_and_completes(
     owner_conn: psycopg.Connection,
 ) -> None:
     import_id = await _queued_import(cost_gql, world.actor("billing_admin"), tmp_path)
-    before = owner_conn.execute("select status, rows, job_id from cost_imports where id = %s", (import_id,)).fetchone()
+    before = owner_conn.execute(
+        "select status, rows, job_id from cost_imports where id = %s", (row_id(import_id),)
+    ).fetchone()
     stranger = make_world().actor("billing_admin")  # a billing admin of another operator
     async with _socket(ws_url) as socket:
         await _initialised(socket, stranger)
-        for operation_id, target in (("foreign", import_id), ("unknown", str(uuid.uuid4()))):
+        for operation_id, target in (("foreign", import_id), ("unknown", gid("CostImport", uuid.uuid4()))):
             await _send(
                 socket,
                 {
@@ -335,7 +337,9 @@ async def test_another_operators_import_is_not_found_and_completes(
         error, _ = await _events_until_done(socket, "x")
         assert error["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert (
-        owner_conn.execute("select status, rows, job_id from cost_imports where id = %s", (import_id,)).fetchone()
+        owner_conn.execute(
+            "select status, rows, job_id from cost_imports where id = %s", (row_id(import_id),)
+        ).fetchone()
         == before
     )
 

@@ -19,7 +19,7 @@ from resolvers.billing.jobs import INVOICE_QUEUE
 from resolvers.jobs import create_job_app
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World
 
 CLOSE = """
@@ -185,7 +185,7 @@ async def test_no_mutation_changes_a_closed_invoice(
         return owner_conn.execute(
             "select to_jsonb(i), (select jsonb_agg(to_jsonb(l) order by position) from invoice_lines l"
             " where l.invoice_id = i.id) from invoices i where id = %s",
-            (closed["closeInvoice"]["id"],),
+            (row_id(closed["closeInvoice"]["id"]),),
         ).fetchone()
 
     before = snapshot()

@@ -7,7 +7,7 @@ from decimal import Decimal
 import psycopg
 
 from tests.plugins.captable import SeedCapTable, counts
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, gid
 from tests.plugins.world import World
 
 PORTFOLIO = """
@@ -60,7 +60,7 @@ async def test_granted_vc_reads_the_cap_table_but_others_do_not(
 ) -> None:
     await seed_cap_table(world)
     query = "query($c: ID!) { capTable(company: $c) { outstandingShares } }"
-    company = str(world.tenants["startup"])
+    company = gid("Tenant", world.tenants["startup"])
     granted = await gql(world.actor("vc_active"), query, {"c": company})
     assert granted["data"]["capTable"]["outstandingShares"] == "10000000"
     for name in ("vc_lacking_scope", "vc_revoked", "vc_expired", "other_startup_owner", "billing_admin"):
@@ -81,6 +81,7 @@ async def test_fund_metrics_from_calls_distributions_and_holdings(
     vc = world.actor("vc_active")
     created = await gql(vc, FUND, {"name": "Fund I"})
     fund_id = created["data"]["createFund"]["id"]
+    company = gid("Tenant", world.tenants["startup"])
     steps = [
         (
             'addFundCommitment(fundId: $f, limitedPartner: "LP", amount: "3000000", committedOn: "2023-12-01")',
@@ -89,7 +90,7 @@ async def test_fund_metrics_from_calls_distributions_and_holdings(
         ('recordCapitalCall(fundId: $f, amount: "2000000", callDate: "2024-06-01")', "FundFlow"),
         ('recordDistribution(fundId: $f, amount: "500000", distributionDate: "2025-06-01")', "FundFlow"),
         (
-            f'addFundInvestment(fundId: $f, companyId: "{world.tenants["startup"]}", stakeholderId: "fund")',
+            f'addFundInvestment(fundId: $f, companyId: "{company}", stakeholderId: "fund")',
             "FundInvestment",
         ),
     ]
