@@ -40,6 +40,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def s3_client(endpoint: str) -> Any:
+    """A boto3 S3 client of the moto server at `endpoint` (``host:port``), with the test credentials."""
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://{endpoint}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 @contextmanager
 def moto_s3() -> Iterator[str]:
     """Yield ``host:port`` of a running moto server."""

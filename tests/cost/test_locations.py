@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from cost.locations import CostSources, LocalSource, configured_sources, source_
 from cost.readers import Reader
 from cost.sources import Source
 from schema.settings import Settings
-from tests.cost.s3server import moto_s3
+from tests.cost.s3server import moto_s3, s3_client
+from tests.plugins.listener import recording_listener
 
 SECRET = "JWT_SECRET=do-not-echo-me-4711"
 
@@ -152,43 +152,16 @@ def test_source_open_without_a_filesystem_is_local_only(root: Path) -> None:
 @pytest.fixture
 def listener() -> Iterator[tuple[int, list[bytes]]]:
     """A loopback port that records whatever connects to it (the SSRF target)."""
-    received: list[bytes] = []
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    server.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = server.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                received.append(conn.recv(4096))
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nINTERNAL-XYZ")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield server.getsockname()[1], received
-    stop.set()
-    thread.join()
-    server.close()
+    with recording_listener(b"INTERNAL-XYZ") as listening:
+        yield listening
 
 
 @pytest.fixture
 def s3() -> Iterator[str]:
     pytest.importorskip("moto.server")
-    boto3 = pytest.importorskip("boto3")
+    pytest.importorskip("boto3")
     with moto_s3() as endpoint:
-        client = boto3.client(
-            "s3",
-            endpoint_url=f"http://{endpoint}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = s3_client(endpoint)
         client.create_bucket(Bucket="costs")
         client.put_object(Bucket="costs", Key="cur/2023-11/cur.csv", Body=b"lineItem/UsageAccountId\n1\n")
         client.put_object(Bucket="costs", Key="other/secret.csv", Body=SECRET.encode())

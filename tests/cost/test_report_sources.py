@@ -10,22 +10,16 @@ import pytest
 from cost.errors import LocationRefused
 from cost.locations import CostSources, source_from_config
 from cost.report_sources import ReportFormat, list_manifests
-from tests.cost.s3server import moto_s3
+from tests.cost.s3server import moto_s3, s3_client
 
 
 def test_manifests_are_listed_in_both_layouts_without_reading_parts(tmp_path: Path) -> None:
     pytest.importorskip("moto.server")
-    boto3 = pytest.importorskip("boto3")
+    pytest.importorskip("boto3")
     secret = tmp_path / "secret"
     secret.write_text("testing")
     with moto_s3() as endpoint:
-        client = boto3.client(
-            "s3",
-            endpoint_url=f"http://{endpoint}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = s3_client(endpoint)
         client.create_bucket(Bucket="billing")
         for key in (
             "reports/cur/alpha/20231101-20231201/alpha-Manifest.json",

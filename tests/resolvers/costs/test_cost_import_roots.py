@@ -7,8 +7,6 @@ ever carries the content of a file outside the sources or of a file that is not 
 from __future__ import annotations
 
 import json
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +23,10 @@ from resolvers.costs.imports import run_import
 from schema.app import create_app
 from schema.settings import Settings
 from tests.cost.conftest import write_legacy_csv
-from tests.cost.s3server import moto_s3
+from tests.cost.s3server import moto_s3, s3_client
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import JWT_SECRET, row_id, token_for
+from tests.plugins.listener import recording_listener
 from tests.plugins.world import World
 
 SECRET = "JWT_SECRET=leaked-" + "z" * 24
@@ -52,29 +51,8 @@ class Server:
 @pytest.fixture
 def internal_service() -> Iterator[tuple[int, list[bytes]]]:
     """An HTTP service on loopback that only the server itself could reach (the SSRF target)."""
-    received: list[bytes] = []
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    listener.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            with conn:
-                received.append(conn.recv(4096))
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 14\r\n\r\nINTERNAL-TOKEN")
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1], received
-    stop.set()
-    thread.join()
-    listener.close()
+    with recording_listener(b"INTERNAL-TOKEN") as listening:
+        yield listening
 
 
 @pytest.fixture
@@ -82,16 +60,9 @@ def s3_endpoint() -> Iterator[str | None]:
     if not _has("moto.server") or not _has("boto3"):
         yield None
         return
-    import boto3
 
     with moto_s3() as endpoint:
-        client = boto3.client(
-            "s3",
-            endpoint_url=f"http://{endpoint}",
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = s3_client(endpoint)
         client.create_bucket(Bucket="nimbus-cur")
         client.put_object(Bucket="nimbus-cur", Key="private/secret.txt", Body=SECRET.encode())
         client.close()
@@ -279,17 +250,9 @@ async def test_a_configured_s3_source_imports(
 ) -> None:
     if server.s3_endpoint is None:
         pytest.skip("moto and boto3 are needed for the S3 source")
-    import boto3
-
     account = "515151515151"
     body = write_legacy_csv(tmp_path / "cur.csv", [{"lineItem/UsageAccountId": account}] * 3).read_bytes()
-    client = boto3.client(
-        "s3",
-        endpoint_url=f"http://{server.s3_endpoint}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = s3_client(server.s3_endpoint)
     client.put_object(Bucket="nimbus-cur", Key="cur/2023-11/cur.csv", Body=body)
     client.close()
 
