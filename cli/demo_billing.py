@@ -31,7 +31,7 @@ from cost.locations import CostSources, LocalSource
 from db.session import Database
 from resolvers.common.principals import Member
 from resolvers.costs.imports import run_import
-from resolvers.global_ids import parse_global_id
+from resolvers.global_ids import decode_global_id
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
 
@@ -501,7 +501,7 @@ async def _set_up(api: _Api, customers: Sequence[DemoCustomer], plan: str, perio
         rows += cur_rows(customer, period)
     path = write_cur(demo_folder(api.settings) / f"cur-{period}.csv", rows)
     queued = await api(IMPORT, {"path": str(path.resolve())})
-    import_id = parse_global_id(queued["id"], "id")[1]
+    import_id = decode_global_id("CostImport", queued["id"], "id")
     record = await run_import(api.database, api.store, import_id, api.admin, sources=api.sources)
     if record.status not in ("succeeded", "duplicate"):
         raise CliError(f"demo billing: the cost import of {path} {record.status}: {record.error}")

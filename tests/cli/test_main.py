@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from cli.main import app
 from policies.tokens import TokenVerifier
 from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import JWT_SECRET
+from tests.plugins.graphql import JWT_SECRET, gid
 from tests.plugins.world import World
 
 COMPANIES = "{ companies { edges { node { legalName company { slug } } } } }"
@@ -41,7 +41,7 @@ def test_a_vc_sees_the_granted_startup_until_it_revokes(cli: CliRunner, world: W
     slugs = [e["node"]["company"]["slug"] for e in before["data"]["companies"]["edges"]]
     assert slugs == [world.slugs["startup"]]
 
-    variables = json.dumps({"id": str(world.grants["vc_active"])})
+    variables = json.dumps({"id": gid("PortfolioGrant", world.grants["vc_active"])})
     revoked = _run(
         cli, "graphql", REVOKE, "--variables", variables, "--user", founder.email, "--tenant", founder.tenant_slug
     )
