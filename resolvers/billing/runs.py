@@ -16,6 +16,7 @@ from uuid import UUID
 from cost import CostStore
 from db.billing_records import InvoiceRunRecord
 from db.queries import billing, invoices, tenancy
+from db.records import TenantRecord
 from db.session import Database
 from resolvers.billing import closing
 from resolvers.billing.access import require_billing_admin
@@ -78,30 +79,7 @@ async def close_all(
                 raise Forbidden(f"invoice run {run_id} is not queued or not visible to its requester")
     summary.total = len(customers)
     for customer in customers:
-        column, error = "closed", None
-        try:
-            async with run_request(runtime, requester, run_id) as ctx:
-                tx = ctx.tx
-                try:
-                    key = None if run_id is None else run_key(run_id, customer.id)
-                    # Looked up on the module, where a test stalls it.
-                    record = await closing.close_for(tx, store, customer, period, key)
-                    assert summary.invoice_totals is not None
-                    summary.invoice_totals[customer.slug] = (record.number, record.currency, record.total)
-                except InvoiceAlreadyClosed:
-                    column = "already_closed"
-                except PeriodHasNoData:
-                    column = "no_data"
-                except ApiError as problem:
-                    column, error = "failed", {"tenant": customer.slug, "reason": problem.message}
-                if run_id is not None:
-                    await invoices.count_run_outcome(tx, run_id, column, error)
-        except Exception:  # the tenant's transaction rolled back; count it in a new one
-            _logger.exception("closing %s for %s failed", period, customer.slug)
-            column, error = "failed", {"tenant": customer.slug, "reason": "internal error; see the log"}
-            if run_id is not None:
-                async with run_request(runtime, requester, run_id) as ctx:
-                    await invoices.count_run_outcome(ctx.tx, run_id, column, error)
+        column, error = await _close_one(runtime, store, requester, run_id, customer, period, summary)
         setattr(summary, column, getattr(summary, column) + 1)
         if error is not None:
             assert summary.errors is not None
@@ -114,6 +92,45 @@ async def close_all(
         async with run_request(runtime, requester, run_id) as ctx:
             await invoices.update_run(ctx.tx, run_id, status="succeeded", finished_at=datetime.now(UTC))
     return summary
+
+
+async def _close_one(
+    runtime: RequestRuntime,
+    store: CostStore,
+    requester: Identity,
+    run_id: UUID | None,
+    customer: TenantRecord,
+    period: str,
+    summary: CloseSummary,
+) -> tuple[str, dict[str, Any] | None]:
+    """Close `customer`'s invoice in a request of its own and count it in the run row in the same transaction;
+    returns the summary's column and the error to list. An unexpected error rolls that request back and is
+    counted in a new one, so one customer never stops the run."""
+    column, error = "closed", None
+    try:
+        async with run_request(runtime, requester, run_id) as ctx:
+            tx = ctx.tx
+            try:
+                key = None if run_id is None else run_key(run_id, customer.id)
+                # Looked up on the module, where a test stalls it.
+                record = await closing.close_for(tx, store, customer, period, key)
+                assert summary.invoice_totals is not None
+                summary.invoice_totals[customer.slug] = (record.number, record.currency, record.total)
+            except InvoiceAlreadyClosed:
+                column = "already_closed"
+            except PeriodHasNoData:
+                column = "no_data"
+            except ApiError as problem:
+                column, error = "failed", {"tenant": customer.slug, "reason": problem.message}
+            if run_id is not None:
+                await invoices.count_run_outcome(tx, run_id, column, error)
+    except Exception:  # the tenant's transaction rolled back; count it in a new one
+        _logger.exception("closing %s for %s failed", period, customer.slug)
+        column, error = "failed", {"tenant": customer.slug, "reason": "internal error; see the log"}
+        if run_id is not None:
+            async with run_request(runtime, requester, run_id) as ctx:
+                await invoices.count_run_outcome(ctx.tx, run_id, column, error)
+    return column, error
 
 
 @asynccontextmanager

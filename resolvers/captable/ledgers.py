@@ -26,9 +26,10 @@ from captable.events import (
     Valuation,
     VestingTerms,
 )
-from captable.holdings import holding_metrics, latest_price
+from captable.holdings import LatestPrice, holding_metrics, latest_price
 from captable.ocf.mapping import event_from_ocf, issuer_from_ocf, object_from_ocf
 from captable.ocf.validation import normalize, validate_item
+from captable.replay import CapTableState
 from db.captable_records import HoldingRecord, LedgerRow, NewLedgerRow, SnapshotRecord
 
 ZERO = Decimal(0)
@@ -197,27 +198,7 @@ def compute_snapshot(
     """Replay `ledger` as of `as_of` (convertibles at cap) and compute each linked VC's holding."""
     state = replay(ledger, as_of, SNAPSHOT_RULE)
     price = latest_price(ledger, as_of)
-    holdings = []
-    for vc_id, stakeholder_ids in sorted(links.items()):
-        holders = sorted(set(stakeholder_ids))
-        metrics = holding_metrics(ledger, holders, as_of, SNAPSHOT_RULE)
-        by_holder: dict[str, Decimal] = {}
-        if price is not None:
-            for position in state.positions_of(holders):
-                unconverted = position.kind is SecurityKind.CONVERTIBLE and not position.fully_diluted
-                value = position.quantity if unconverted else position.fully_diluted * price.price_per_share
-                by_holder[position.stakeholder_id] = by_holder.get(position.stakeholder_id, ZERO) + value
-        holdings.append(
-            HoldingRecord(
-                vc_tenant_id=vc_id,
-                stakeholder_ids=holders,
-                ownership=metrics.ownership,
-                fully_diluted_ownership=metrics.fully_diluted_ownership,
-                invested=metrics.invested,
-                holding_value=metrics.holding_value,
-                value_by_stakeholder={k: str(v) for k, v in by_holder.items()},
-            )
-        )
+    holdings = tuple(_holding(ledger, state, price, vc_id, ids, as_of) for vc_id, ids in sorted(links.items()))
     return SnapshotRecord(
         tenant_id=tenant_id,
         as_of=as_of,
@@ -250,7 +231,36 @@ def compute_snapshot(
             }
             for p in state.pools.values()
         ],
-        holdings=tuple(holdings),
+        holdings=holdings,
+    )
+
+
+def _holding(
+    ledger: Ledger,
+    state: CapTableState,
+    price: LatestPrice | None,
+    vc_id: UUID,
+    stakeholder_ids: Sequence[str],
+    as_of: date,
+) -> HoldingRecord:
+    """One VC's holding through its linked stakeholders; each stakeholder's value at `price` (a convertible not
+    converted at the cap counts at its principal)."""
+    holders = sorted(set(stakeholder_ids))
+    metrics = holding_metrics(ledger, holders, as_of, SNAPSHOT_RULE)
+    by_holder: dict[str, Decimal] = {}
+    if price is not None:
+        for position in state.positions_of(holders):
+            unconverted = position.kind is SecurityKind.CONVERTIBLE and not position.fully_diluted
+            value = position.quantity if unconverted else position.fully_diluted * price.price_per_share
+            by_holder[position.stakeholder_id] = by_holder.get(position.stakeholder_id, ZERO) + value
+    return HoldingRecord(
+        vc_tenant_id=vc_id,
+        stakeholder_ids=holders,
+        ownership=metrics.ownership,
+        fully_diluted_ownership=metrics.fully_diluted_ownership,
+        invested=metrics.invested,
+        holding_value=metrics.holding_value,
+        value_by_stakeholder={k: str(v) for k, v in by_holder.items()},
     )
 
 
