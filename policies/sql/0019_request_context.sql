@@ -1,4 +1,5 @@
--- One round trip opens a request (revision 0019). Frozen once released: later changes go in a new file.
+-- One round trip opens a request, and rate limits lease tokens (revision 0019). Frozen once released: later
+-- changes go in a new file.
 --
 -- app.open_request does in one statement what a request's first seven did (bind nobody, provision the token's
 -- user, bind the user, read the user and the membership, bind the tenant): it provisions the user of (issuer,
@@ -59,3 +60,44 @@ $$;
 
 revoke execute on function app.open_request(text, text, text, text, text, integer) from public;
 grant execute on function app.open_request(text, text, text, text, text, integer) to roundpool_api;
+
+-- Rate-limit leases ---------------------------------------------------------------------------------------
+--
+-- A process takes up to `wanted` tokens of a bucket at once (resolvers/common/rate_limit.py spends them
+-- locally), so a busy tenant costs a round trip per lease, not per request. The bucket stays the one authority:
+-- a lease only moves tokens out of it, so every process together never admits more than it grants.
+create function app.rate_limit_lease(bucket_key text, capacity double precision, per_second double precision,
+                                     wanted integer)
+    returns table (granted integer, wait_s double precision)
+    language plpgsql volatile security definer set search_path = ''
+as $$
+declare
+    available double precision;
+    taken integer;
+begin
+    if capacity < 1 or per_second <= 0 or wanted < 1 or wanted > capacity then
+        raise exception 'a lease needs capacity >= 1, a positive rate and 1 <= wanted <= capacity'
+            using errcode = '22023';
+    end if;
+    insert into app.rate_limit_buckets as b (key, tokens, updated_at)
+    values (bucket_key, capacity, clock_timestamp())
+    on conflict (key) do update
+        set tokens = least(capacity, b.tokens + extract(epoch from clock_timestamp() - b.updated_at) * per_second),
+            updated_at = clock_timestamp()
+    returning b.tokens into available;
+    taken := least(wanted, floor(available))::integer;
+    if taken < 1 then
+        return query select 0, greatest((1 - available) / per_second, 0.001);
+        return;
+    end if;
+    update app.rate_limit_buckets b set tokens = b.tokens - taken where b.key = bucket_key;
+    if random() < 0.01 then  -- as app.rate_limit_take: full buckets are the same as absent ones
+        delete from app.rate_limit_buckets
+         where updated_at < clock_timestamp() - make_interval(secs => capacity / per_second);
+    end if;
+    return query select taken, 0::double precision;
+end
+$$;
+
+revoke all on function app.rate_limit_lease(text, double precision, double precision, integer) from public;
+grant execute on function app.rate_limit_lease(text, double precision, double precision, integer) to roundpool_api;
