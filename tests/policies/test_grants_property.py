@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from tests.plugins.graphql import GraphQL
+from tests.plugins.graphql import GraphQL, gid, row_id
 from tests.plugins.world import Actor, acting_as
 
 SCOPES = ("company", "captable", "financials", "costs", "invoices")
@@ -220,7 +220,7 @@ async def apply(op: dict[str, Any], model: Model, mini: Mini, gql: GraphQL, owne
     if kind == "approve":
         expires = datetime.now(UTC) + timedelta(days=1) if op["expires"] == "future" else None
         if grant is None:
-            variables = {"id": str(uuid.uuid4()), "scopes": ["COMPANY"], "expiresAt": None}
+            variables = {"id": gid("PortfolioGrant", uuid.uuid4()), "scopes": ["COMPANY"], "expiresAt": None}
             expected = "NotFound"
             scopes: frozenset[str] = frozenset()
         else:
@@ -252,7 +252,7 @@ async def apply(op: dict[str, Any], model: Model, mini: Mini, gql: GraphQL, owne
         return f"{op['by']} approves {vc}'s grant {sorted(scopes)} expires={op['expires']}: {expected}"
 
     if kind == "revoke":
-        grant_id = str(uuid.uuid4()) if grant is None else grant.id
+        grant_id = gid("PortfolioGrant", uuid.uuid4()) if grant is None else grant.id
         expected = "NotFound" if grant is None else "Conflict" if grant.status == "revoked" else "PortfolioGrant"
         result = await gql(mini.actors[op["by"]], REVOKE, {"id": grant_id})
         node = result.get("data") and result["data"]["revokePortfolioAccess"]
@@ -271,9 +271,9 @@ async def apply(op: dict[str, Any], model: Model, mini: Mini, gql: GraphQL, owne
         statement = "update portfolio_grants set expires_at = %s where tenant_id = %s and id = %s"
         if grant.status == "revoked":  # final, even for the owner
             with pytest.raises(psycopg.errors.CheckViolation), owner.transaction():
-                owner.execute(statement, (past, mini.startup_id, grant.id))
+                owner.execute(statement, (past, mini.startup_id, row_id(grant.id)))
             return f"expire {vc}'s revoked grant: refused"
-        owner.execute(statement, (past, mini.startup_id, grant.id))
+        owner.execute(statement, (past, mini.startup_id, row_id(grant.id)))
         grant.expires_at = past
         return f"expire {vc}'s {grant.status} grant"
 
@@ -299,7 +299,9 @@ async def check_invariants(
         (mini.startup_id,),
     ).fetchall()
     vc_key = {v: k for k, v in mini.vcs.items()}
-    actual = sorted((vc_key[r[0]], str(r[1]), frozenset(r[2]), frozenset(r[3]), r[4], r[5] is None) for r in rows)
+    actual = sorted(
+        (vc_key[r[0]], gid("PortfolioGrant", r[1]), frozenset(r[2]), frozenset(r[3]), r[4], r[5] is None) for r in rows
+    )
     modelled = sorted(
         (vc, g.id, g.requested, g.scopes, g.status, g.expires_at is None) for vc in VCS for g in model.grants[vc]
     )
