@@ -9,6 +9,7 @@ from uuid import UUID
 from sqlalchemy import delete, func, select, update
 
 from db.pagination import Page, Window, counter, keyset, page_of
+from db.queries.captable import any_ids  # one bound array: psycopg caches the text, 2 ids or 200
 from db.records import MembershipRecord, TenantRecord, UserRecord
 from db.session import RequestTransaction
 from db.tables import memberships, tenants, users
@@ -47,7 +48,7 @@ async def user_by_id(tx: RequestTransaction, user_id: UUID) -> UserRecord | None
 
 
 async def users_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[UserRecord]:
-    rows = (await tx.execute(select(*_USER_COLUMNS).where(users.c.id.in_(list(ids))))).all()
+    rows = (await tx.execute(select(*_USER_COLUMNS).where(users.c.id == any_ids(ids)))).all()
     return [UserRecord(**r._mapping) for r in rows]
 
 
@@ -57,7 +58,7 @@ async def tenant_by_slug(tx: RequestTransaction, slug: str) -> TenantRecord | No
 
 
 async def tenants_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[TenantRecord]:
-    rows = (await tx.execute(select(tenants).where(tenants.c.id.in_(list(ids))))).all()
+    rows = (await tx.execute(select(tenants).where(tenants.c.id == any_ids(ids)))).all()
     return [TenantRecord(**r._mapping) for r in rows]
 
 
