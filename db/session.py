@@ -209,13 +209,14 @@ class Database:
         )
         # Side transactions (see RequestTransaction.aside) come from a pool of their own: a request holding a
         # connection of the main pool never waits for a second one from it, which could exhaust it for good.
-        # The side pool is small and rarely used, so a connection there may have idled long: it keeps the ping.
+        # No pre-ping there either (a VC's every granted read commits its audit there): a side transaction's
+        # opening retries a dropped connection like the main pool's, and the rate limiter retries its lease.
         self._side_engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(dsn.conninfo),
             connect_args=dsn.connect_args,
             pool_size=max(1, pool_size // 4),
             max_overflow=0,
-            pool_pre_ping=True,
+            pool_recycle=_POOL_RECYCLE_S,
         )
         self.statement_timeout_ms = statement_timeout_ms
 
@@ -227,7 +228,8 @@ class Database:
 
     def side_connection(self) -> AsyncConnection:
         """A connection of the side pool without a context, for statements that read no tenant data (the
-        rate-limit bucket): taken while a request holds a connection of the main pool, so never from it."""
+        rate-limit bucket): taken while a request holds a connection of the main pool, so never from it. Not
+        pinged: a caller retries once when its first statement finds the connection dropped."""
         return self._side_engine.connect()
 
     def side_transaction(self, context: DbContext) -> RequestTransaction:

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from db.session import Database
 from policies.principal import Principal
@@ -80,11 +81,18 @@ class RateLimiter:
             "per_second": self.per_minute / 60,
             "wanted": self.lease_size,
         }
-        # The side pool: a request takes its token while it holds a connection of the main pool.
-        async with self.database.side_connection() as conn:
-            granted, wait = (await conn.execute(_LEASE, params)).one()
-            await conn.commit()
-        return int(granted), float(wait)
+        # The side pool: a request takes its token while it holds a connection of the main pool. Its connections
+        # are not pinged: one the server dropped fails this statement, which ran nothing, and is retried once.
+        for retry in (True, False):
+            try:
+                async with self.database.side_connection() as conn:
+                    granted, wait = (await conn.execute(_LEASE, params)).one()
+                    await conn.commit()
+                return int(granted), float(wait)
+            except DBAPIError as error:
+                if not (retry and error.connection_invalidated):
+                    raise
+        raise AssertionError("unreachable")
 
     def _remember(self, key: str, lease: _Lease) -> None:
         self._leases.pop(key, None)

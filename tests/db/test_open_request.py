@@ -14,6 +14,8 @@ from sqlalchemy import text
 from db.errors import MissingContext
 from db.queries import onboarding
 from db.session import NOBODY, Database, DbContext, TokenUser
+from resolvers.common.rate_limit import RateLimiter
+from tests.plugins.database import TestDatabase
 from tests.plugins.world import World
 
 _OPEN = "select * from app.open_request(%s, %s, %s, %s, %s, %s)"
@@ -202,3 +204,31 @@ async def test_a_statement_after_the_transaction_ended_behind_its_back_is_refuse
         await tx.execute(text("commit"))
         with pytest.raises(MissingContext):
             await tx.execute(_PROBE)
+
+
+def _terminate(test_database: TestDatabase, pid: int) -> None:
+    with psycopg.connect(test_database.app_url, autocommit=True) as conn:  # the same role may end its backends
+        assert conn.execute("select pg_terminate_backend(%s, 5000)", (pid,)).fetchone() == (True,)
+
+
+async def test_side_transactions_and_rate_limit_leases_survive_a_dropped_connection_without_a_ping(
+    test_database: TestDatabase, world: World
+) -> None:
+    """The side pool does not pre-ping: its first statement on a connection the server dropped is retried."""
+    owner = world.actor("startup_owner")
+    assert owner.user_id is not None
+    context = DbContext(user_id=owner.user_id, tenant_id=owner.tenant_id)
+    db = Database(test_database.app_url, pool_size=1)
+    try:
+        async with db.transaction(context) as tx, tx.aside() as side:
+            first = (await side.execute(text("select pg_backend_pid()"))).scalar_one()
+        _terminate(test_database, first)
+        async with db.transaction(context) as tx, tx.aside() as side:
+            row = (await side.execute(_PROBE)).one()
+            pid = (await side.execute(text("select pg_backend_pid()"))).scalar_one()
+        assert pid != first
+        assert tuple(row)[:2] == (str(owner.user_id), str(owner.tenant_id))
+        _terminate(test_database, pid)
+        await RateLimiter(db, per_minute=60).take(f"test:{uuid.uuid4()}")  # the lease retried on a fresh one
+    finally:
+        await db.dispose()
