@@ -43,6 +43,7 @@ def _issuance(
     }
 
 
+# Long on purpose: the demo's ledger is data, written out as the OCF objects it records.
 def kitsune_ledger() -> list[dict[str, Any]]:
     """Two founders, an option pool with two grants, and a Series A led by Sakura Ventures."""
     people = [

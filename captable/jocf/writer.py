@@ -138,6 +138,7 @@ def _stock_class(cls: StockClass) -> dict[str, Any]:
     return out
 
 
+# Long on purpose: one branch per event type, read as a table of the JOCF each one writes.
 def _event(event: Event, ledger: Ledger, units: Mapping[str, Decimal]) -> dict[str, Any] | None:
     base = _original(event)
     head = {"id": event.id, "date": event.date.isoformat()}
@@ -224,6 +225,7 @@ def _event(event: Event, ledger: Ledger, units: Mapping[str, Decimal]) -> dict[s
     return None
 
 
+# Long on purpose: one branch per event type, read as a table of the JOCF each one writes.
 def _security_event(
     event: SecurityEvent, base: dict[str, Any], head: dict[str, Any], ledger: Ledger, units: Mapping[str, Decimal]
 ) -> dict[str, Any] | None:
