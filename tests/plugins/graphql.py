@@ -4,14 +4,15 @@ the actor's context, the real schema and policies. `http_client` adds Starlette,
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 import strawberry
+from sqlalchemy import event
 
 from db.session import Database
 from policies.tokens import mint_token
@@ -101,3 +102,19 @@ def client_for(settings: Settings, test_database: TestDatabase) -> ClientFor:
                 yield client
 
     return make
+
+
+@contextmanager
+def counting_checkouts(client: httpx.AsyncClient) -> Iterator[list[int]]:
+    """Counts connections taken from the pool while the block runs."""
+    engine = client.app.state.runtime.database.engine.sync_engine  # type: ignore[attr-defined]
+    taken: list[int] = []
+
+    def on_checkout(*_: Any) -> None:
+        taken.append(1)
+
+    event.listen(engine, "checkout", on_checkout)
+    try:
+        yield taken
+    finally:
+        event.remove(engine, "checkout", on_checkout)

@@ -1,36 +1,17 @@
 """HTTP: authentication before any database work, tenant choice, transport rules, limits, masking."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
-from sqlalchemy import event
 
 from policies.tokens import mint_token
 from schema.settings import Settings
-from tests.plugins.graphql import JWT_SECRET, token_for
+from tests.plugins.graphql import JWT_SECRET, counting_checkouts, token_for
 from tests.plugins.world import World
 
 ME = {"query": "{ me { user { email } actingTenant { slug } } }"}
-
-
-@contextmanager
-def counting_checkouts(client: httpx.AsyncClient) -> Iterator[list[int]]:
-    """Counts connections taken from the pool while the block runs."""
-    engine = client.app.state.runtime.database.engine.sync_engine  # type: ignore[attr-defined]
-    taken: list[int] = []
-
-    def on_checkout(*_: Any) -> None:
-        taken.append(1)
-
-    event.listen(engine, "checkout", on_checkout)
-    try:
-        yield taken
-    finally:
-        event.remove(engine, "checkout", on_checkout)
 
 
 def _bearer(token: str) -> dict[str, str]:

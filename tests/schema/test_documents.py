@@ -7,9 +7,8 @@ from graphql import parse
 
 from schema.build import RoundpoolSchema
 from schema.documents import MAX_CACHED_CHARS, DocumentCache, Prepared
-from tests.plugins.graphql import ClientFor, token_for
+from tests.plugins.graphql import ClientFor, counting_checkouts, token_for
 from tests.plugins.world import World
-from tests.schema.test_app import counting_checkouts
 
 DEEP = '{ tenant(slug: "x") { ' + "profile { company { " * 10 + "slug" + " } }" * 10 + " } }"
 ALIASES = "{ " + " ".join(f"a{i}: me {{ role }}" for i in range(40)) + " }"

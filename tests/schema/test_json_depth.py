@@ -6,9 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.plugins.graphql import token_for
+from tests.plugins.graphql import counting_checkouts, token_for
 from tests.plugins.world import World
-from tests.schema.test_app import counting_checkouts
 
 ME = "{ me { role } }"  # variables it does not declare are parsed, then ignored
 

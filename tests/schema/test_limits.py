@@ -2,9 +2,8 @@
 
 import httpx
 
-from tests.plugins.graphql import token_for
+from tests.plugins.graphql import counting_checkouts, token_for
 from tests.plugins.world import World
-from tests.schema.test_app import counting_checkouts
 
 
 def _codes(response: httpx.Response) -> list[str]:

@@ -13,9 +13,8 @@ import psycopg
 import pytest
 
 from schema.trusted_documents import TrustedDocumentsInvalid
-from tests.plugins.graphql import ClientFor, token_for
+from tests.plugins.graphql import ClientFor, counting_checkouts, token_for
 from tests.plugins.world import World
-from tests.schema.test_app import counting_checkouts
 
 ME = "query Me { me { role } }"
 RENAME = "mutation($i: CompanyProfileInput!) { updateCompanyProfile(input: $i) { __typename } }"
