@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from cost.billing.groups import BillingGroups
 from cost.billing.groups import rows_for_tenant as _tenant_share
-from cost.billing.money import EXACT, ZERO, ExchangeRates, check_period, percent_of, round_money
+from cost.billing.money import EXACT, ZERO, ExchangeRates, Rounding, check_period, percent_of, round_money
 from cost.billing.plans import CustomItem, ItemAmount, ItemKind, PlanVersion, TaxRule
 from cost.billing.rating import RatedGroup, Role, rate
 from cost.billing.tax import ProviderTax, TaxBreakdown, TaxPolicy, TaxRate, single_rate, tax_by_rate
@@ -114,99 +114,29 @@ def compute_invoice(
     check_period(period)
     policy = _policy_of(tax)
     plan = plan_version
-    currency, mode = plan.currency, plan.rounding
     rows = rows_for_tenant
     if billing_groups is not None:
         rows = _tenant_share(rows, billing_groups, tenant_id)
     groups = rate(rows, plan, tenant_id=tenant_id, by=("service", "usage_type", "unit"))
+    pending, costs = _summed(groups, policy.provider_tax)
+    pricing = _Pricing(fx, plan.currency, plan.rounding, period, policy)
 
-    pending: dict[_Key, _Pending] = {}
-    costs: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for g in groups:
-        costs[g.currency] = EXACT.add(costs[g.currency], g.cost)
-        key = _line_key(g, policy.provider_tax)
-        if key is None:
-            continue
-        summed = pending.setdefault(key, _Pending(defaultdict(lambda: ZERO), ZERO))
-        summed.amounts[g.currency] = EXACT.add(summed.amounts[g.currency], g.billed)
-        summed.quantity = EXACT.add(summed.quantity, g.quantity)
-
-    def to_invoice(amounts: dict[str, Decimal]) -> Decimal:
-        exact = sum((fx.convert(a, source, currency, period) for source, a in sorted(amounts.items())), ZERO)
-        return round_money(exact, currency, mode)
-
-    default_rate = policy.rate_for(policy.default_category, period)
-
-    def taxed(line: InvoiceLine, category: str | None = None) -> InvoiceLine:
-        category = category or policy.default_category
-        found = default_rate if category == policy.default_category else policy.rate_for(category, period)
-        if found is None:
-            return line
-        return replace(line, tax_category=category, tax_rate_percent=found.rate_percent)
-
-    lines: list[InvoiceLine] = []
-    for key, p in pending.items():
-        line = InvoiceLine(
-            kind=key.kind,
-            service=key.service,
-            description=key.description,
-            quantity=p.quantity if key.kind is LineKind.USAGE and key.measured else None,
-            unit=key.unit if key.kind is LineKind.USAGE and key.measured else None,
-            amount=to_invoice(p.amounts),
-            usage_type=key.usage_type,
-        )
-        lines.append(line if key.kind is LineKind.TAX else taxed(line))
-    lines.sort(key=lambda x: (_KIND_ORDER[x.kind], x.service or "", x.description, x.unit or ""))
+    lines = _rated_lines(pending, pricing)
     rated = sum((x.amount for x in lines if x.kind is not LineKind.TAX), ZERO)
-
-    items: list[InvoiceLine] = []
-    for item in custom_items:
-        if not item.applies_to(period):
-            continue
-        if item.amount_type is ItemAmount.PERCENT:
-            amount = round_money(percent_of(rated, item.value), currency, mode)
-        else:
-            amount = to_invoice({item.currency or currency: item.value})
-        sign = 1 if item.kind is ItemKind.FEE else -1
-        kind = LineKind.FEE if item.kind is ItemKind.FEE else LineKind.CREDIT
-        items.append(taxed(InvoiceLine(kind, None, item.description, None, amount * sign), item.tax_category))
     provider_tax = [x for x in lines if x.kind is LineKind.TAX]
-    lines = [x for x in lines if x.kind is not LineKind.TAX] + items
+    lines = [x for x in lines if x.kind is not LineKind.TAX] + _custom_lines(custom_items, rated, pricing)
 
     subtotal = sum((x.amount for x in lines), ZERO)
-    rates = {r.category: r for r in policy.rates}
-    breakdown = tax_by_rate(
-        (
-            (x.amount, policy.rate_for(x.tax_category, period) or rates[x.tax_category])
-            for x in lines
-            if x.tax_category is not None
-        ),
-        policy,
-        currency,
-        mode,
-    )
-    for b in breakdown:
-        if b.tax or not policy.reverse_charge:
-            lines.append(
-                InvoiceLine(
-                    LineKind.TAX,
-                    None,
-                    f"{b.name} {b.rate_percent.normalize():f} %",
-                    None,
-                    b.tax,
-                    tax_category=b.category,
-                    tax_rate_percent=b.rate_percent,
-                )
-            )
-    lines += provider_tax
+    breakdown = _breakdown(lines, pricing)
+    lines += _tax_lines(breakdown, policy) + provider_tax
     tax_amount = sum((x.amount for x in lines if x.kind is LineKind.TAX), ZERO)
     total = subtotal + tax_amount
     assert sum((x.amount for x in lines), ZERO) == total
-    operator = to_invoice(dict(costs))
+    operator = pricing.to_invoice(dict(costs))
     return InvoiceDraft(
         tenant_id=tenant_id,
         period=period,
-        currency=currency,
+        currency=plan.currency,
         plan_version_id=plan.id,
         lines=lines,
         subtotal=subtotal,
@@ -218,6 +148,107 @@ def compute_invoice(
         source_currencies=frozenset(costs),
         policy=policy,
     )
+
+
+@dataclass(frozen=True)
+class _Pricing:
+    """What turns an amount into an invoice amount: the period's rates, the plan's currency and rounding, tax."""
+
+    fx: ExchangeRates
+    currency: str
+    mode: Rounding
+    period: str
+    policy: TaxPolicy
+
+    def to_invoice(self, amounts: dict[str, Decimal]) -> Decimal:
+        convert = self.fx.convert
+        exact = sum((convert(a, source, self.currency, self.period) for source, a in sorted(amounts.items())), ZERO)
+        return round_money(exact, self.currency, self.mode)
+
+    def taxed(self, line: InvoiceLine, category: str | None = None) -> InvoiceLine:
+        found = self.policy.rate_for(category or self.policy.default_category, self.period)
+        if found is None:
+            return line
+        return replace(line, tax_category=category or self.policy.default_category, tax_rate_percent=found.rate_percent)
+
+
+def _summed(groups: Iterable[RatedGroup], provider_tax: ProviderTax) -> tuple[dict[_Key, _Pending], dict[str, Decimal]]:
+    """Rated groups summed per invoice line (exact, per source currency), and the operator's cost per currency."""
+    pending: dict[_Key, _Pending] = {}
+    costs: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for g in groups:
+        costs[g.currency] = EXACT.add(costs[g.currency], g.cost)
+        key = _line_key(g, provider_tax)
+        if key is None:
+            continue
+        summed = pending.setdefault(key, _Pending(defaultdict(lambda: ZERO), ZERO))
+        summed.amounts[g.currency] = EXACT.add(summed.amounts[g.currency], g.billed)
+        summed.quantity = EXACT.add(summed.quantity, g.quantity)
+    return pending, costs
+
+
+def _rated_lines(pending: dict[_Key, _Pending], pricing: _Pricing) -> list[InvoiceLine]:
+    lines: list[InvoiceLine] = []
+    for key, p in pending.items():
+        measured = key.kind is LineKind.USAGE and key.measured
+        line = InvoiceLine(
+            kind=key.kind,
+            service=key.service,
+            description=key.description,
+            quantity=p.quantity if measured else None,
+            unit=key.unit if measured else None,
+            amount=pricing.to_invoice(p.amounts),
+            usage_type=key.usage_type,
+        )
+        lines.append(line if key.kind is LineKind.TAX else pricing.taxed(line))
+    lines.sort(key=lambda x: (_KIND_ORDER[x.kind], x.service or "", x.description, x.unit or ""))
+    return lines
+
+
+def _custom_lines(custom_items: Iterable[CustomItem], rated: Decimal, pricing: _Pricing) -> list[InvoiceLine]:
+    items: list[InvoiceLine] = []
+    for item in custom_items:
+        if not item.applies_to(pricing.period):
+            continue
+        if item.amount_type is ItemAmount.PERCENT:
+            amount = round_money(percent_of(rated, item.value), pricing.currency, pricing.mode)
+        else:
+            amount = pricing.to_invoice({item.currency or pricing.currency: item.value})
+        sign = 1 if item.kind is ItemKind.FEE else -1
+        kind = LineKind.FEE if item.kind is ItemKind.FEE else LineKind.CREDIT
+        items.append(pricing.taxed(InvoiceLine(kind, None, item.description, None, amount * sign), item.tax_category))
+    return items
+
+
+def _breakdown(lines: list[InvoiceLine], pricing: _Pricing) -> list[TaxBreakdown]:
+    policy, period = pricing.policy, pricing.period
+    rates = {r.category: r for r in policy.rates}
+    return tax_by_rate(
+        (
+            (x.amount, policy.rate_for(x.tax_category, period) or rates[x.tax_category])
+            for x in lines
+            if x.tax_category is not None
+        ),
+        policy,
+        pricing.currency,
+        pricing.mode,
+    )
+
+
+def _tax_lines(breakdown: list[TaxBreakdown], policy: TaxPolicy) -> list[InvoiceLine]:
+    return [
+        InvoiceLine(
+            LineKind.TAX,
+            None,
+            f"{b.name} {b.rate_percent.normalize():f} %",
+            None,
+            b.tax,
+            tax_category=b.category,
+            tax_rate_percent=b.rate_percent,
+        )
+        for b in breakdown
+        if b.tax or not policy.reverse_charge
+    ]
 
 
 def _policy_of(tax: TaxRule | TaxPolicy | None) -> TaxPolicy:
