@@ -19,6 +19,7 @@ import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -199,16 +200,41 @@ def rate(
         raise ValueError(f"unknown grouping keys {sorted(unknown)}")
     keys = [k for k in KEYS if k in by or k in _ALWAYS]
     frame = frame_of(rows)
-    n = len(frame["line_item_type"])
     zero = pa.scalar(Decimal(0), MONEY)
     role = roles(frame, plan)
+    role_array = pa.array(role)
+    rule_index = _rule_indices(frame, plan, role)
     cost = operator_cost(frame)
+    table = pa.table(
+        {
+            **_key_columns(frame, keys, role_array),
+            "rule": pa.array(rule_index),
+            "base": _billing_base(frame, plan, tenant_id, role_array, rule_index, cost),
+            "cost": cost,
+            "quantity": pc.fill_null(frame["PricingQuantity"], zero),
+        }
+    )
+    grouped = table.group_by([*keys, "rule"], use_threads=False).aggregate(
+        [("base", "sum"), ("cost", "sum"), ("quantity", "sum"), ("cost", "count", pc.CountOptions(mode="all"))]
+    )
+    return sorted((_rated_group(g, plan) for g in grouped.to_pylist()), key=_group_order)
+
+
+def _billing_base(
+    frame: dict[str, pa.Array],
+    plan: PlanVersion,
+    tenant_id: str,
+    role_array: pa.Array,
+    rule_index: np.ndarray,
+    cost: pa.Array,
+) -> pa.Array:
+    """Per row, the amount its rule's factor applies to: by role, on the operator's cost or the public price."""
+    n = len(frame["line_item_type"])
+    zero = pa.scalar(Decimal(0), MONEY)
     public = pc.coalesce(frame["public_on_demand_cost"], cost)
     benefit = reservations.benefits(frame, plan, tenant_id)
     covered_base = pc.if_else(benefit, cost, public)
     commitment_base = pc.if_else(pc.and_(benefit, pc.invert(reservations.negation(frame))), cost, zero)
-    role_array = pa.array(role)
-    rule_index = _rule_indices(frame, plan, role)
     rules_public = np.array([r.base is Base.PUBLIC_ON_DEMAND for r in plan.rules] + [False])
     on_public = pa.array(rules_public[rule_index])
 
@@ -226,6 +252,11 @@ def rate(
 
     actual = by_role(cost, cost)
     public_base = by_role(public, pa.array(np.zeros(n, dtype=np.int64)).cast(MONEY))
+    return pc.if_else(on_public, public_base, actual)
+
+
+def _key_columns(frame: dict[str, pa.Array], keys: Sequence[str], role_array: pa.Array) -> dict[str, pa.Array]:
+    n = len(frame["line_item_type"])
     columns = {
         "period": lambda: pc.strftime(frame["BillingPeriodStart"], format="%Y-%m") if n else pa.array([], pa.string()),
         "account": lambda: frame["SubAccountId"],
@@ -237,37 +268,24 @@ def rate(
         "role": lambda: role_array,
         "correction": lambda: pc.fill_null(pc.equal(frame["ChargeClass"], "Correction"), False),
     }
-    table = pa.table(
-        {
-            **{k: columns[k]() for k in keys},
-            "rule": pa.array(rule_index),
-            "base": pc.if_else(on_public, public_base, actual),
-            "cost": cost,
-            "quantity": pc.fill_null(frame["PricingQuantity"], zero),
-        }
+    return {k: columns[k]() for k in keys}
+
+
+def _rated_group(g: dict[str, Any], plan: PlanVersion) -> RatedGroup:
+    rule = plan.rules[g["rule"]] if g["rule"] >= 0 else None
+    base = g["base_sum"] or ZERO
+    return RatedGroup(
+        **{k: g.get(k) for k in ("period", "account", "service", "usage_type", "sku", "unit")},
+        currency=g["currency"],
+        role=Role(g["role"]),
+        correction=g["correction"],
+        rule=rule,
+        base=base,
+        billed=base if rule is None else EXACT.multiply(base, rule.factor),
+        cost=g["cost_sum"] or ZERO,
+        quantity=g["quantity_sum"] or ZERO,
+        rows=g["cost_count"],
     )
-    grouped = table.group_by([*keys, "rule"], use_threads=False).aggregate(
-        [("base", "sum"), ("cost", "sum"), ("quantity", "sum"), ("cost", "count", pc.CountOptions(mode="all"))]
-    )
-    groups = []
-    for g in grouped.to_pylist():
-        rule = plan.rules[g["rule"]] if g["rule"] >= 0 else None
-        base = g["base_sum"] or ZERO
-        groups.append(
-            RatedGroup(
-                **{k: g.get(k) for k in ("period", "account", "service", "usage_type", "sku", "unit")},
-                currency=g["currency"],
-                role=Role(g["role"]),
-                correction=g["correction"],
-                rule=rule,
-                base=base,
-                billed=base if rule is None else EXACT.multiply(base, rule.factor),
-                cost=g["cost_sum"] or ZERO,
-                quantity=g["quantity_sum"] or ZERO,
-                rows=g["cost_count"],
-            )
-        )
-    return sorted(groups, key=_group_order)
 
 
 _NULL = "\x00"
