@@ -282,74 +282,81 @@ def cur_rows(customer: DemoCustomer, period: str, accounts: Sequence[str] | None
     year, month = (int(x) for x in period.split("-"))
     last = calendar.monthrange(year, month)[1]
     start, end = f"{period}-01T00:00:00Z", f"{period}-{last:02d}T23:59:59Z"
-    chunks = ((1, 10), (11, 20), (21, last))
-    rows: list[dict[str, str]] = []
-
-    def row(
-        account: str,
-        kind: str,
-        service: str,
-        code: str,
-        usage_type: str,
-        begin: str,
-        finish: str,
-        quantity: str,
-        cost: Decimal,
-        unit: str,
-    ) -> None:
-        rows.append(
-            {
-                "identity/LineItemId": f"{customer.slug}-{len(rows):05d}",
-                "bill/PayerAccountId": "999900001111",
-                "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z",
-                "lineItem/UsageAccountId": account,
-                "lineItem/LineItemType": kind,
-                "lineItem/UsageStartDate": begin,
-                "lineItem/UsageEndDate": finish,
-                "lineItem/ProductCode": code,
-                "lineItem/UsageType": usage_type,
-                "lineItem/Operation": "",
-                "lineItem/UsageAmount": quantity,
-                "lineItem/CurrencyCode": "USD",
-                "lineItem/UnblendedCost": f"{cost:f}",
-                "product/ProductName": service,
-                "product/regionCode": customer.region_code,
-                "pricing/unit": unit,
-            }
-        )
-
+    charges: list[_Charge] = []
     for n, account in enumerate(ids):
         share = Decimal(1) if n == 0 else Decimal("0.35")  # the second account is a smaller one
         for service, code, usage_types in SERVICES:
-            service_cost = Decimal(0)
-            for suffix, unit, price, monthly in usage_types:
-                usage_type = suffix if service in GLOBAL_SERVICES else f"{customer.region}-{suffix}"
-                for first, final in chunks:
-                    days = Decimal(final - first + 1) / last
-                    factor = Decimal(rng.randrange(70, 131)) / 100
-                    step = Decimal(1) if unit in COUNTED else Decimal("0.001")
-                    quantity = (monthly * share * days * factor).quantize(step)
-                    cost = (quantity * Decimal(price)).quantize(Decimal("0.0000000001"))
-                    service_cost += cost
-                    row(
-                        account,
-                        "Usage",
-                        service,
-                        code,
-                        usage_type,
-                        f"{period}-{first:02d}T00:00:00Z",
-                        f"{period}-{final:02d}T23:59:59Z",
-                        f"{quantity:f}",
-                        cost,
-                        unit,
-                    )
+            usage = _usage(customer, period, last, rng, account, share, (service, code, usage_types))
+            service_cost = sum((c.cost for c in usage), Decimal(0))
             tax = (service_cost * customer.aws_tax_percent / 100).quantize(Decimal("0.0000000001"))
-            row(account, "Tax", service, code, "", start, end, "1", tax, "")
+            charges += [*usage, _Charge(account, "Tax", service, code, "", start, end, "1", tax, "")]
         if n == 0:
             for service, amount in customer.credits:
                 code = next(c for s, c, _ in SERVICES if s == service)
-                row(account, "Credit", service, code, "", start, end, "1", amount, "")
-    return rows
+                charges.append(_Charge(account, "Credit", service, code, "", start, end, "1", amount, ""))
+    return [_cur_row(customer, period, index, charge) for index, charge in enumerate(charges)]
+
+
+@dataclass(frozen=True)
+class _Charge:
+    account: str
+    kind: str
+    service: str
+    code: str
+    usage_type: str
+    begin: str
+    finish: str
+    quantity: str
+    cost: Decimal
+    unit: str
+
+
+def _usage(
+    customer: DemoCustomer,
+    period: str,
+    last: int,
+    rng: random.Random,
+    account: str,
+    share: Decimal,
+    service_entry: tuple[str, str, tuple[tuple[str, str, str, int], ...]],
+) -> list[_Charge]:
+    """One service's usage on one account: every usage type in three charge periods, a random factor each."""
+    service, code, usage_types = service_entry
+    charges = []
+    for suffix, unit, price, monthly in usage_types:
+        usage_type = suffix if service in GLOBAL_SERVICES else f"{customer.region}-{suffix}"
+        for first, final in ((1, 10), (11, 20), (21, last)):
+            days = Decimal(final - first + 1) / last
+            factor = Decimal(rng.randrange(70, 131)) / 100
+            step = Decimal(1) if unit in COUNTED else Decimal("0.001")
+            quantity = (monthly * share * days * factor).quantize(step)
+            cost = (quantity * Decimal(price)).quantize(Decimal("0.0000000001"))
+            begin, finish = f"{period}-{first:02d}T00:00:00Z", f"{period}-{final:02d}T23:59:59Z"
+            charges.append(
+                _Charge(account, "Usage", service, code, usage_type, begin, finish, f"{quantity:f}", cost, unit)
+            )
+    return charges
+
+
+def _cur_row(customer: DemoCustomer, period: str, index: int, charge: _Charge) -> dict[str, str]:
+    return {
+        "identity/LineItemId": f"{customer.slug}-{index:05d}",
+        "bill/PayerAccountId": "999900001111",
+        "bill/BillingPeriodStartDate": f"{period}-01T00:00:00.000Z",
+        "lineItem/UsageAccountId": charge.account,
+        "lineItem/LineItemType": charge.kind,
+        "lineItem/UsageStartDate": charge.begin,
+        "lineItem/UsageEndDate": charge.finish,
+        "lineItem/ProductCode": charge.code,
+        "lineItem/UsageType": charge.usage_type,
+        "lineItem/Operation": "",
+        "lineItem/UsageAmount": charge.quantity,
+        "lineItem/CurrencyCode": "USD",
+        "lineItem/UnblendedCost": f"{charge.cost:f}",
+        "product/ProductName": charge.service,
+        "product/regionCode": customer.region_code,
+        "pricing/unit": charge.unit,
+    }
 
 
 def write_cur(path: Path, rows: Iterable[Mapping[str, str]]) -> Path:
