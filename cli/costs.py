@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
+import procrastinate
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
@@ -58,10 +59,9 @@ def summary(record: CostImportRecord) -> dict[str, Any]:
 
 
 async def _queue(
-    database: Database, settings: Settings, store: CostStore, user_id: UUID, tenant: str, path: str, late_data: LateData
+    requests: RequestRuntime, member: Member, path: str, late_data: LateData
 ) -> tuple[CostImportRecord, Principal]:
-    runtime = request_runtime(settings, database, store)
-    async with open_request(runtime, Member(user_id, tenant), request_id=uuid.uuid4().hex) as ctx:
+    async with open_request(requests, member, request_id=uuid.uuid4().hex) as ctx:
         record = await cost_imports.import_cost_report(ctx, path, late_data)
     return record, ctx.require_principal()
 
@@ -110,52 +110,80 @@ def run_cost_import(
         err.print(f"[red]error:[/red] {error}")
         return 1
     store = CostStore(settings.cost_store_root)
-    timings = JobTimings.of(settings)
-
-    async def run() -> CostImportRecord:
-        app_url = runtime.location.app_url
-        database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
-
-        async def no_worker() -> bool:
-            return not await live_workers(database, timings.stalled_after_s)
-
-        requests = request_runtime(settings, database, store)
-        try:
-            record, principal = await _queue(database, settings, store, user_id, tenant, path, late_data)
-            if not wait:
-                return record
-            if not await no_worker():
-                followed = await _follow(requests, principal, record.id, as_json, no_worker)
-                if followed is not None:
-                    return followed
-            err.print("no worker is running: processing the queue in this process")
-            job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
-            async with job_app.open_async():
-                await recover_stalled_jobs(job_app, timings.stalled_after_s)
-                worker = asyncio.create_task(run_queued_jobs(job_app))
-
-                async def worker_done() -> bool:
-                    return worker.done()
-
-                try:
-                    followed = await _follow(requests, principal, record.id, as_json, worker_done)
-                finally:
-                    await worker
-            if followed is None:
-                raise CliError(
-                    f"cost import {record.id} is still waiting: another import of this operator holds its store"
-                    " lock on a worker that stopped less than ROUNDPOOL_JOB_STALLED_AFTER_S ago; start"
-                    " `roundpool worker` (it resumes both)"
-                )
-            return followed
-        finally:
-            await database.dispose()
-
+    member = Member(user_id, tenant)
     try:
-        record = asyncio.run(run())
+        record = asyncio.run(_import(settings, runtime, store, member, path, late_data, wait=wait, quiet=as_json))
     except (ApiError, CliError, AuthenticationFailed, TenantNotAllowed) as error:
         err.print(f"[red]error:[/red] {getattr(error, 'message', error)}")
         return 1
+    return _report(record, as_json)
+
+
+async def _import(
+    settings: Settings,
+    runtime: Runtime,
+    store: CostStore,
+    member: Member,
+    path: str,
+    late_data: LateData,
+    *,
+    wait: bool,
+    quiet: bool,
+) -> CostImportRecord:
+    """Queue the import; with `wait`, follow it on the workers, or run the queue here when none is alive."""
+    timings = JobTimings.of(settings)
+    database = Database(runtime.location.app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
+
+    async def no_worker() -> bool:
+        return not await live_workers(database, timings.stalled_after_s)
+
+    requests = request_runtime(settings, database, store)
+    try:
+        record, principal = await _queue(requests, member, path, late_data)
+        if not wait:
+            return record
+        if not await no_worker():
+            followed = await _follow(requests, principal, record.id, quiet, no_worker)
+            if followed is not None:
+                return followed
+        err.print("no worker is running: processing the queue in this process")
+        job_app = create_job_app(
+            runtime.location.app_url, database, store, timings, sources=settings.cost_import_sources
+        )
+        return await _run_queue_here(job_app, timings, requests, principal, record.id, quiet)
+    finally:
+        await database.dispose()
+
+
+async def _run_queue_here(
+    job_app: procrastinate.App,
+    timings: JobTimings,
+    requests: RequestRuntime,
+    principal: Principal,
+    import_id: UUID,
+    quiet: bool,
+) -> CostImportRecord:
+    async with job_app.open_async():
+        await recover_stalled_jobs(job_app, timings.stalled_after_s)
+        worker = asyncio.create_task(run_queued_jobs(job_app))
+
+        async def worker_done() -> bool:
+            return worker.done()
+
+        try:
+            followed = await _follow(requests, principal, import_id, quiet, worker_done)
+        finally:
+            await worker
+    if followed is None:
+        raise CliError(
+            f"cost import {import_id} is still waiting: another import of this operator holds its store"
+            " lock on a worker that stopped less than ROUNDPOOL_JOB_STALLED_AFTER_S ago; start"
+            " `roundpool worker` (it resumes both)"
+        )
+    return followed
+
+
+def _report(record: CostImportRecord, as_json: bool) -> int:
     if as_json:
         print(json.dumps(summary(record)))
     elif record.status == "failed" and record.error:
