@@ -14,8 +14,8 @@ from uuid import UUID
 
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 
-from cli.costs import POLL_S, err
-from cli.runtime import CliError, load_settings, prepare, user_id_by_email
+from cli.costs import POLL_S, Gone, err, run_queue_here
+from cli.runtime import CliError, Runtime, load_settings, prepare, user_id_by_email
 from cost import CostStore, LateData
 from db.session import Database
 from policies.principal import Principal
@@ -26,9 +26,10 @@ from resolvers.common.request import RequestRuntime, open_request
 from resolvers.costs import assemblies as cost_assemblies
 from resolvers.costs import report_sources
 from resolvers.costs.assemblies import AssemblyView
-from resolvers.job_recovery import JobTimings, recover_stalled_jobs
-from resolvers.jobs import create_job_app, live_workers, run_queued_jobs
+from resolvers.job_recovery import JobTimings
+from resolvers.jobs import create_job_app, live_workers
 from schema.execution_options import request_runtime
+from schema.settings import Settings
 
 Queue = Callable[[RequestContext], Awaitable[list[UUID]]]
 
@@ -56,7 +57,7 @@ async def _views(runtime: RequestRuntime, principal: Principal, ids: list[UUID])
 
 
 async def _follow(
-    runtime: RequestRuntime, principal: Principal, ids: list[UUID], quiet: bool, gone: Callable[[], Awaitable[bool]]
+    runtime: RequestRuntime, principal: Principal, ids: list[UUID], quiet: bool, gone: Gone
 ) -> list[AssemblyView] | None:
     """Every assembly once finished; None when `gone()` said that nobody runs the queue any more."""
     nobody = False
@@ -92,50 +93,8 @@ def run_assemblies(queue: Queue, user: str, tenant: str, *, wait: bool, as_json:
         err.print(f"[red]error:[/red] {error}")
         return 1
     store = CostStore(settings.cost_store_root)
-    timings = JobTimings.of(settings)
-
-    async def run() -> list[AssemblyView]:
-        app_url = runtime.location.app_url
-        database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
-        try:
-            requests = request_runtime(settings, database, store)
-            async with open_request(requests, Member(user_id, tenant), request_id=uuid.uuid4().hex) as ctx:
-                ids = await queue(ctx)
-            principal = ctx.require_principal()
-            if not wait or not ids:
-                return await _views(requests, principal, ids)
-
-            async def no_worker() -> bool:
-                return not await live_workers(database, timings.stalled_after_s)
-
-            if not await no_worker():
-                followed = await _follow(requests, principal, ids, as_json, no_worker)
-                if followed is not None:
-                    return followed
-            err.print("no worker is running: processing the queue in this process")
-            job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
-            async with job_app.open_async():
-                await recover_stalled_jobs(job_app, timings.stalled_after_s)
-                worker = asyncio.create_task(run_queued_jobs(job_app))
-
-                async def worker_done() -> bool:
-                    return worker.done()
-
-                try:
-                    followed = await _follow(requests, principal, ids, as_json, worker_done)
-                finally:
-                    await worker
-            if followed is None:
-                raise CliError(
-                    "assemblies are still waiting for their publication (another import of this "
-                    "operator holds its store lock): start `roundpool worker`"
-                )
-            return followed
-        finally:
-            await database.dispose()
-
     try:
-        views = asyncio.run(run())
+        views = asyncio.run(_queue_and_wait(settings, runtime, store, queue, Member(user_id, tenant), wait, as_json))
     except (ApiError, CliError, AuthenticationFailed, TenantNotAllowed) as error:
         err.print(f"[red]error:[/red] {getattr(error, 'message', error)}")
         return 1
@@ -149,6 +108,41 @@ def run_assemblies(queue: Queue, user: str, tenant: str, *, wait: bool, as_json:
         )
         err.print(line + (f": {r.error.get('reason')}" if r.error else ""))
     return 2 if any(v.record.status == "failed" for v in views) else 0
+
+
+async def _queue_and_wait(
+    settings: Settings, runtime: Runtime, store: CostStore, queue: Queue, member: Member, wait: bool, quiet: bool
+) -> list[AssemblyView]:
+    """Queue in one request; with `wait`, follow on the workers, or run the queue here when none is alive."""
+    timings = JobTimings.of(settings)
+    app_url = runtime.location.app_url
+    database = Database(app_url, pool_size=4, statement_timeout_ms=settings.statement_timeout_ms)
+    try:
+        requests = request_runtime(settings, database, store)
+        async with open_request(requests, member, request_id=uuid.uuid4().hex) as ctx:
+            ids = await queue(ctx)
+        principal = ctx.require_principal()
+        if not wait or not ids:
+            return await _views(requests, principal, ids)
+
+        async def no_worker() -> bool:
+            return not await live_workers(database, timings.stalled_after_s)
+
+        if not await no_worker():
+            followed = await _follow(requests, principal, ids, quiet, no_worker)
+            if followed is not None:
+                return followed
+        err.print("no worker is running: processing the queue in this process")
+        job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
+        followed = await run_queue_here(job_app, timings, lambda gone: _follow(requests, principal, ids, quiet, gone))
+        if followed is None:
+            raise CliError(
+                "assemblies are still waiting for their publication (another import of this "
+                "operator holds its store lock): start `roundpool worker`"
+            )
+        return followed
+    finally:
+        await database.dispose()
 
 
 def import_manifest(manifest: str, late_data: LateData) -> Queue:

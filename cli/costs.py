@@ -16,7 +16,7 @@ import contextlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import procrastinate
@@ -42,6 +42,8 @@ from schema.settings import Settings
 
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
 POLL_S = 0.5
+T = TypeVar("T")
+Gone = Callable[[], Awaitable[bool]]  # True once nobody runs the queue any more
 
 
 def summary(record: CostImportRecord) -> dict[str, Any]:
@@ -67,7 +69,7 @@ async def _queue(
 
 
 async def _follow(
-    runtime: RequestRuntime, principal: Principal, import_id: UUID, quiet: bool, gone: Callable[[], Awaitable[bool]]
+    runtime: RequestRuntime, principal: Principal, import_id: UUID, quiet: bool, gone: Gone
 ) -> CostImportRecord | None:
     """The manifest once finished; None when `gone()` said that nobody runs the queue any more."""
     nobody = False
@@ -150,19 +152,24 @@ async def _import(
         job_app = create_job_app(
             runtime.location.app_url, database, store, timings, sources=settings.cost_import_sources
         )
-        return await _run_queue_here(job_app, timings, requests, principal, record.id, quiet)
+        followed = await run_queue_here(
+            job_app, timings, lambda gone: _follow(requests, principal, record.id, quiet, gone)
+        )
+        if followed is None:
+            raise CliError(
+                f"cost import {record.id} is still waiting: another import of this operator holds its store"
+                " lock on a worker that stopped less than ROUNDPOOL_JOB_STALLED_AFTER_S ago; start"
+                " `roundpool worker` (it resumes both)"
+            )
+        return followed
     finally:
         await database.dispose()
 
 
-async def _run_queue_here(
-    job_app: procrastinate.App,
-    timings: JobTimings,
-    requests: RequestRuntime,
-    principal: Principal,
-    import_id: UUID,
-    quiet: bool,
-) -> CostImportRecord:
+async def run_queue_here(
+    job_app: procrastinate.App, timings: JobTimings, follow: Callable[[Gone], Awaitable[T | None]]
+) -> T | None:
+    """Run the queued jobs in this process (the dead workers' first) while `follow` watches; its answer."""
     async with job_app.open_async():
         await recover_stalled_jobs(job_app, timings.stalled_after_s)
         worker = asyncio.create_task(run_queued_jobs(job_app))
@@ -171,16 +178,9 @@ async def _run_queue_here(
             return worker.done()
 
         try:
-            followed = await _follow(requests, principal, import_id, quiet, worker_done)
+            return await follow(worker_done)
         finally:
             await worker
-    if followed is None:
-        raise CliError(
-            f"cost import {import_id} is still waiting: another import of this operator holds its store"
-            " lock on a worker that stopped less than ROUNDPOOL_JOB_STALLED_AFTER_S ago; start"
-            " `roundpool worker` (it resumes both)"
-        )
-    return followed
 
 
 def _report(record: CostImportRecord, as_json: bool) -> int:
