@@ -405,31 +405,9 @@ class _Engine:
     # ---- snapshot ----
 
     def state(self, as_of: date, rule: ConvertibleRule) -> CapTableState:
-        fd_of: dict[str, Decimal] = {}
-        convertibles: list[_Live] = []
-        for security_id, live in self.live.items():
-            issuance = live.issuance
-            if issuance.kind is SecurityKind.STOCK:
-                fd_of[security_id] = live.quantity * self.ratio.get(issuance.stock_class_id or "", ONE)
-            elif issuance.kind is SecurityKind.CONVERTIBLE:
-                convertibles.append(live)
-                fd_of[security_id] = ZERO
-            else:
-                fd_of[security_id] = live.quantity
-        pools = {
-            plan_id: PoolStatus(
-                stock_plan_id=plan_id,
-                reserved=reserved,
-                granted=self.plan_granted.get(plan_id, ZERO),
-                issued=self.plan_issued.get(plan_id, ZERO),
-                available=reserved - self.plan_granted.get(plan_id, ZERO) - self.plan_issued.get(plan_id, ZERO),
-            )
-            for plan_id, reserved in self.reserved.items()
-        }
+        pools = self._pools()
         pool_available = sum((max(p.available, ZERO) for p in pools.values()), ZERO)
-        base = sum(fd_of.values(), ZERO) + pool_available
-        if rule is ConvertibleRule.AT_CAP:
-            fd_of.update(_at_cap(convertibles, base, as_of))
+        fd_of = self._fully_diluted_of(as_of, rule, pool_available)
         positions = tuple(
             Position(
                 security_id=security_id,
@@ -444,17 +422,10 @@ class _Engine:
             for security_id, live in self.live.items()
         )
         stock = [p for p in positions if p.kind is SecurityKind.STOCK]
-        outstanding_by_class: dict[str, Decimal] = {}
-        converted_by_class: dict[str, Decimal] = {}
-        converted_by_holder: dict[str, Decimal] = {}
-        for p in stock:
-            class_id = p.stock_class_id or ""
-            outstanding_by_class[class_id] = outstanding_by_class.get(class_id, ZERO) + p.quantity
-            converted_by_class[class_id] = converted_by_class.get(class_id, ZERO) + p.fully_diluted
-            converted_by_holder[p.stakeholder_id] = converted_by_holder.get(p.stakeholder_id, ZERO) + p.fully_diluted
-        fd_by_holder: dict[str, Decimal] = {}
-        for p in positions:
-            fd_by_holder[p.stakeholder_id] = fd_by_holder.get(p.stakeholder_id, ZERO) + p.fully_diluted
+        outstanding_by_class = _totals((p.stock_class_id or "", p.quantity) for p in stock)
+        converted_by_class = _totals((p.stock_class_id or "", p.fully_diluted) for p in stock)
+        converted_by_holder = _totals((p.stakeholder_id, p.fully_diluted) for p in stock)
+        fd_by_holder = _totals((p.stakeholder_id, p.fully_diluted) for p in positions)
         converted_total = sum(converted_by_holder.values(), ZERO)
         fully_diluted = sum(fd_by_holder.values(), ZERO) + pool_available
         return CapTableState(
@@ -470,6 +441,42 @@ class _Engine:
             fully_diluted_ownership_by_holder=_shares_of(fd_by_holder, fully_diluted),
             ownership_by_class=_shares_of(converted_by_class, converted_total),
         )
+
+    def _pools(self) -> dict[str, PoolStatus]:
+        return {
+            plan_id: PoolStatus(
+                stock_plan_id=plan_id,
+                reserved=reserved,
+                granted=self.plan_granted.get(plan_id, ZERO),
+                issued=self.plan_issued.get(plan_id, ZERO),
+                available=reserved - self.plan_granted.get(plan_id, ZERO) - self.plan_issued.get(plan_id, ZERO),
+            )
+            for plan_id, reserved in self.reserved.items()
+        }
+
+    def _fully_diluted_of(self, as_of: date, rule: ConvertibleRule, pool_available: Decimal) -> dict[str, Decimal]:
+        """Each live security's fully diluted shares: stock as converted, convertibles nothing unless at cap."""
+        fd_of: dict[str, Decimal] = {}
+        convertibles: list[_Live] = []
+        for security_id, live in self.live.items():
+            issuance = live.issuance
+            if issuance.kind is SecurityKind.STOCK:
+                fd_of[security_id] = live.quantity * self.ratio.get(issuance.stock_class_id or "", ONE)
+            elif issuance.kind is SecurityKind.CONVERTIBLE:
+                convertibles.append(live)
+                fd_of[security_id] = ZERO
+            else:
+                fd_of[security_id] = live.quantity
+        if rule is ConvertibleRule.AT_CAP:
+            fd_of.update(_at_cap(convertibles, sum(fd_of.values(), ZERO) + pool_available, as_of))
+        return fd_of
+
+
+def _totals(pairs: Iterable[tuple[str, Decimal]]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for key, value in pairs:
+        out[key] = out.get(key, ZERO) + value
+    return out
 
 
 def _shares_of(parts: Mapping[str, Decimal], total: Decimal) -> dict[str, Decimal]:
