@@ -190,61 +190,64 @@ def _read(opener: Callable[[str], bytes], manifest_name: str, limits: PackageLim
         raise OcfPackageError(f"unreadable manifest {manifest_name}: {exc}") from exc
     if not isinstance(manifest, dict):
         raise OcfPackageError(f"manifest {manifest_name} is not a JSON object")
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
     issuer = manifest.get("issuer")
     manifest_id = str(issuer.get("id", manifest_name)) if isinstance(issuer, dict) else manifest_name
-    version = _version(manifest.get("ocf_version"), manifest_id, problems, warnings)
-    base = PurePosixPath(manifest_name).parent
-    items: list[RawItem] = []
-    files: dict[str, str] = {}
+    listing = _Listing(opener, limits, manifest_id, PurePosixPath(manifest_name).parent)
+    version = _version(manifest.get("ocf_version"), manifest_id, listing.problems, listing.warnings)
     for key, file_type in FILE_LISTS.items():
         entries = manifest.get(key) or []
         if not isinstance(entries, list):
-            problems.append(Problem(manifest_id, MANIFEST, key, "is not a list of files"))
+            listing.problems.append(Problem(manifest_id, MANIFEST, key, "is not a list of files"))
             continue
         for index, entry in enumerate(entries):
-            where = f"{key}[{index}].filepath"
-            filepath = entry.get("filepath") if isinstance(entry, dict) else None
-            if not isinstance(filepath, str):
-                problems.append(Problem(manifest_id, MANIFEST, where, "filepath is missing"))
+            listing.read(f"{key}[{index}].filepath", entry, file_type)
+    problems, warnings = tuple(listing.problems), tuple(listing.warnings)
+    return RawPackage(manifest, version, tuple(listing.items), problems, warnings, listing.files)
+
+
+@dataclass
+class _Listing:
+    """The files a manifest lists, read one entry at a time; what cannot be read becomes a problem."""
+
+    opener: Callable[[str], bytes]
+    limits: PackageLimits
+    manifest_id: str
+    base: PurePosixPath
+    items: list[RawItem] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def read(self, where: str, entry: object, file_type: str) -> None:
+        filepath = entry.get("filepath") if isinstance(entry, dict) else None
+        if not isinstance(filepath, str):
+            return self._problem(where, "filepath is missing")
+        unsafe = unsafe_path_reason(filepath)
+        if unsafe is not None:
+            return self._problem(where, f"filepath {filepath!r} {unsafe}")
+        name = str(PurePosixPath((self.base / PurePosixPath(filepath)).as_posix().removeprefix("./")))
+        try:
+            data = _json(self.opener, name, self.limits)
+        except (OSError, KeyError):
+            return self._problem(where, f"file {filepath!r} is not in the package")
+        except ValueError as exc:
+            return self._problem(where, f"file {filepath!r} is not JSON: {exc}")
+        if not isinstance(data, dict) or data.get("file_type") != file_type:
+            got = data.get("file_type") if isinstance(data, dict) else type(data).__name__
+            return self._problem(where, f"file {filepath!r} has file_type {got!r}, expected {file_type!r}")
+        self.files[filepath] = file_type
+        raw_items = data.get("items")
+        if not isinstance(raw_items, list):
+            return self._problem(where, f"file {filepath!r} has no items list")
+        for position, item in enumerate(raw_items):
+            if not isinstance(item, dict):
+                self.problems.append(Problem(f"{filepath}#{position}", file_type, "items", "item is not a JSON object"))
                 continue
-            unsafe = unsafe_path_reason(filepath)
-            if unsafe is not None:
-                problems.append(Problem(manifest_id, MANIFEST, where, f"filepath {filepath!r} {unsafe}"))
-                continue
-            name = (base / PurePosixPath(filepath)).as_posix().removeprefix("./")
-            name = str(PurePosixPath(name))
-            try:
-                data = _json(opener, name, limits)
-            except (OSError, KeyError):
-                problems.append(Problem(manifest_id, MANIFEST, where, f"file {filepath!r} is not in the package"))
-                continue
-            except ValueError as exc:
-                problems.append(Problem(manifest_id, MANIFEST, where, f"file {filepath!r} is not JSON: {exc}"))
-                continue
-            if not isinstance(data, dict) or data.get("file_type") != file_type:
-                got = data.get("file_type") if isinstance(data, dict) else type(data).__name__
-                problems.append(
-                    Problem(
-                        manifest_id,
-                        MANIFEST,
-                        where,
-                        f"file {filepath!r} has file_type {got!r}, expected {file_type!r}",
-                    )
-                )
-                continue
-            files[filepath] = file_type
-            raw_items = data.get("items")
-            if not isinstance(raw_items, list):
-                problems.append(Problem(manifest_id, MANIFEST, where, f"file {filepath!r} has no items list"))
-                continue
-            for position, item in enumerate(raw_items):
-                if not isinstance(item, dict):
-                    problems.append(Problem(f"{filepath}#{position}", file_type, "items", "item is not a JSON object"))
-                    continue
-                items.append(RawItem(file_type, filepath, item))
-    return RawPackage(manifest, version, tuple(items), tuple(problems), tuple(warnings), files)
+            self.items.append(RawItem(file_type, filepath, item))
+        return None
+
+    def _problem(self, where: str, reason: str) -> None:
+        self.problems.append(Problem(self.manifest_id, MANIFEST, where, reason))
 
 
 def _version(value: Any, manifest_id: str, problems: list[Problem], warnings: list[Problem]) -> tuple[int, int, int]:
