@@ -179,23 +179,11 @@ def _import(
         _remove(store, base)
         return ImportResult.from_record(catalog["imports"][sha256], already_imported=True)
     source = source or f"{reader.format.value}:{'+'.join(sorted(written.billing_accounts)) or 'unknown'}"
-    late_source = f"{source}#late:{sha256}"
     files = written.files + written.corrections
-    # Only the regular rows replace what the source had for their periods; corrections only ever add.
-    replaced = {f.period for f in written.files}
     periods = tuple(sorted({f.period for f in files}))
     accounts = tuple(sorted({f.account for f in files}))
     try:
-        partitions: Partitions = {
-            key: {s: entry for s, entry in sources.items() if not (s == source and key.split("/")[0] in replaced)}
-            for key, sources in catalog["partitions"].items()
-        }
-        for f, name in [(f, source) for f in written.files] + [(f, late_source) for f in written.corrections]:
-            partitions.setdefault(f"{f.period}/{f.account}", {})[name] = {
-                "import": import_id,
-                "files": [{"path": f"{IMPORTS_DIR}/{import_id}/{f.path}", "rows": f.rows}],
-            }
-        partitions = {key: sources for key, sources in partitions.items() if sources}
+        partitions = _partitions_with(catalog["partitions"], written, import_id, source, f"{source}#late:{sha256}")
         result = ImportResult(
             sha256=sha256,
             rows=reader.rows,
@@ -217,6 +205,24 @@ def _import(
     if on_progress is not None:
         on_progress(reader.source.size, reader.rows)
     return result
+
+
+def _partitions_with(
+    partitions: Partitions, written: _Written, import_id: str, source: str, late_source: str
+) -> Partitions:
+    """The catalog's partitions with this import's files published under `source` (corrections under
+    `late_source`); only the regular rows replace what the source had for their periods, corrections only add."""
+    replaced = {f.period for f in written.files}
+    out: Partitions = {
+        key: {s: entry for s, entry in sources.items() if not (s == source and key.split("/")[0] in replaced)}
+        for key, sources in partitions.items()
+    }
+    for f, name in [(f, source) for f in written.files] + [(f, late_source) for f in written.corrections]:
+        out.setdefault(f"{f.period}/{f.account}", {})[name] = {
+            "import": import_id,
+            "files": [{"path": f"{IMPORTS_DIR}/{import_id}/{f.path}", "rows": f.rows}],
+        }
+    return {key: sources for key, sources in out.items() if sources}
 
 
 def stage(reader: Reader, store: CostStore, base: str, on_progress: Progress | None = None) -> list[PartitionFile]:
