@@ -113,47 +113,15 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
         except UnsafeAppRole:
             await database.dispose()
             raise
-        store = CostStore(settings.cost_store_root)
-        if store.has_legacy_catalog():  # pre-0008 layout: nothing in it is read until it is split by operator
-            _logger.error(
-                "cost store %s has the old single-catalog layout; run `roundpool cost migrate-store`", store.root
-            )
         provider = tracer_provider or configured_provider(settings.otel_endpoint, settings.otel_service_name)
-        metrics = Metrics(settings.metrics_max_operations) if settings.metrics_token else None
-        observers: list[Callable[[], Any]] = [] if provider is None else [tracing_extension(provider)]
-        if metrics is not None:
-            observers.append(OperationNameExtension)
-        schema = schema_for(settings, observers)
         try:
-            trusted = trusted_documents(settings, schema)
+            runtime = _runtime(settings, database, provider)
         except TrustedDocumentsInvalid:
             await database.dispose()
             raise
-        app.state.runtime = _Runtime(
-            database,
-            schema,
-            token_verifier(settings),
-            settings,
-            store,
-            request_runtime(settings, database, store),
-            metrics=metrics,
-            rate_limiter=RateLimiter(database, settings.rate_limit_per_minute)
-            if settings.rate_limit_per_minute
-            else None,
-            graphiql=graphiql_page(settings.graphiql_assets_url) if settings.graphiql_enabled else None,
-            trusted=trusted,
-        )
+        app.state.runtime = runtime
         try:
-            if settings.database_url is None:  # the embedded default: no separate worker process to rely on
-                with job_worker_lock(settings.home) as runs_jobs:  # one process of N (serve --workers)
-                    if runs_jobs:
-                        async with in_process_worker(
-                            app_url, database, store, JobTimings.of(settings), sources=settings.cost_import_sources
-                        ):
-                            yield
-                    else:
-                        yield
-            else:
+            async with _embedded_worker(settings, app_url, database, runtime.cost_store):
                 yield
         finally:
             await database.dispose()
@@ -171,6 +139,50 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
     # CORS outermost, so that every answer (the request-id middleware's 500 included) carries its headers.
     middleware = [*cors_middleware(settings.cors_origins), Middleware(RequestIdMiddleware)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+def _runtime(settings: Settings, database: Database, provider: TracerProvider | None) -> _Runtime:
+    """What the process's requests share, read once from the settings. Raises TrustedDocumentsInvalid."""
+    store = CostStore(settings.cost_store_root)
+    if store.has_legacy_catalog():  # pre-0008 layout: nothing in it is read until it is split by operator
+        _logger.error("cost store %s has the old single-catalog layout; run `roundpool cost migrate-store`", store.root)
+    metrics = Metrics(settings.metrics_max_operations) if settings.metrics_token else None
+    observers: list[Callable[[], Any]] = [] if provider is None else [tracing_extension(provider)]
+    if metrics is not None:
+        observers.append(OperationNameExtension)
+    schema = schema_for(settings, observers)
+    trusted = trusted_documents(settings, schema)
+    return _Runtime(
+        database,
+        schema,
+        token_verifier(settings),
+        settings,
+        store,
+        request_runtime(settings, database, store),
+        metrics=metrics,
+        rate_limiter=RateLimiter(database, settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None,
+        graphiql=graphiql_page(settings.graphiql_assets_url) if settings.graphiql_enabled else None,
+        trusted=trusted,
+    )
+
+
+@asynccontextmanager
+async def _embedded_worker(
+    settings: Settings, app_url: str, database: Database, store: CostStore
+) -> AsyncIterator[None]:
+    """The embedded default has no separate worker process to rely on: one process of N (serve --workers)
+    runs the jobs beside the API."""
+    if settings.database_url is not None:
+        yield
+        return
+    with job_worker_lock(settings.home) as runs_jobs:
+        if not runs_jobs:
+            yield
+            return
+        async with in_process_worker(
+            app_url, database, store, JobTimings.of(settings), sources=settings.cost_import_sources
+        ):
+            yield
 
 
 def _problem(status: int, code: str, message: str) -> JSONResponse:
