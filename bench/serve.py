@@ -184,17 +184,20 @@ def _with_prepare_threshold(url: str, value: str) -> str:
 
 
 def _start_pgbouncer(database: Database, pool_size: int, prepare_threshold: str | None) -> tuple[PgBouncer, str]:
-    """PgBouncer (db/pgbouncer.py) in transaction mode in front of the app role; the DSN through it."""
-    password = unquote(urlsplit(database.app_url).password or "")
+    """PgBouncer (db/pgbouncer.py) in transaction mode in front of the app role, with a second alias for the side
+    transactions (db/location.py); the DSN through it."""
+    upstream = Upstream.from_url(database.app_url)
+    side = f"{upstream.dbname}_side"
     config = PoolConfig(
-        upstream=Upstream.from_url(database.app_url),
-        users={APP_ROLE: password},
+        upstream=upstream,
+        users={APP_ROLE: unquote(urlsplit(database.app_url).password or "")},
         listen_port=free_port(),
+        aliases=(upstream.dbname, side),
         pool_size=pool_size,
         max_client_conn=500,
     )
     bouncer = start_pgbouncer(config, Path(tempfile.mkdtemp(prefix="rp-pgbouncer-")))
-    return bouncer, bouncer.url(APP_ROLE, prepare_threshold=prepare_threshold or "none")
+    return bouncer, bouncer.url(APP_ROLE, prepare_threshold=prepare_threshold or "none", side_database=side)
 
 
 def _local_postmaster(url: str) -> int | None:

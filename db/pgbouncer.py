@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 from psycopg.conninfo import conninfo_to_dict
 
-from db.location import PREPARE_THRESHOLD, driver_dsn
+from db.location import PREPARE_THRESHOLD, SIDE_DATABASE, driver_dsn
 
 ADMIN_DATABASE = "pgbouncer"  # PgBouncer's console: SHOW POOLS, SHOW SERVERS, …
 
@@ -150,11 +150,20 @@ class PgBouncer:
     def pid(self) -> int:
         return self._process.pid
 
-    def url(self, user: str, database: str | None = None, *, prepare_threshold: str | None = "none") -> str:
+    def url(
+        self,
+        user: str,
+        database: str | None = None,
+        *,
+        prepare_threshold: str | None = "none",
+        side_database: str | None = None,
+    ) -> str:
         """A libpq URL through PgBouncer; by default psycopg prepares nothing (see db/location.py)."""
         password = self.config.users[user]
         name = database or self.config.databases()[0]
-        query = f"?{PREPARE_THRESHOLD}={prepare_threshold}" if prepare_threshold is not None else ""
+        options = {PREPARE_THRESHOLD: prepare_threshold, SIDE_DATABASE: side_database}
+        given = [f"{key}={value}" for key, value in options.items() if value is not None]
+        query = "?" + "&".join(given) if given else ""
         secret = f"{quote(user, safe='')}:{quote(password, safe='')}"
         return f"postgresql://{secret}@127.0.0.1:{self.config.listen_port}/{name}{query}"
 

@@ -212,7 +212,7 @@ class Database:
         # No pre-ping there either (a VC's every granted read commits its audit there): a side transaction's
         # opening retries a dropped connection like the main pool's, and the rate limiter retries its lease.
         self._side_engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(dsn.conninfo),
+            sqlalchemy_url(dsn.side_conninfo),  # behind PgBouncer, an alias with a server pool of its own
             connect_args=dsn.connect_args,
             pool_size=max(1, pool_size // 4),
             max_overflow=0,

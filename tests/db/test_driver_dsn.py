@@ -56,3 +56,16 @@ def test_settings_refuse_an_unclear_value_at_start_up() -> None:
         Settings(database_url="postgresql://app:s3cret@h/db?prepare_threshold=sometimes")
     assert refused.value.errors()[0]["loc"] == ("DATABASE_URL",)
     assert "s3cret" not in str(refused.value.errors(include_input=False))
+
+
+def test_a_side_database_names_where_side_transactions_connect() -> None:
+    dsn = driver_dsn("postgresql://app:pw@bouncer:6432/roundpool?side_database=roundpool_side&prepare_threshold=none")
+    assert dsn.conninfo == "postgresql://app:pw@bouncer:6432/roundpool"
+    assert dsn.side_conninfo == "postgresql://app:pw@bouncer:6432/roundpool_side"
+    assert driver_dsn("postgresql://app@h/db").side_conninfo == "postgresql://app@h/db"
+
+
+@pytest.mark.parametrize("name", ["", "a/b", "x?host=evil", "a%20b"])
+def test_a_side_database_that_is_not_a_plain_name_is_refused(name: str) -> None:
+    with pytest.raises(InvalidDatabaseUrl):
+        driver_dsn(f"postgresql://app@h/db?side_database={name}")

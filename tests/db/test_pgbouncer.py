@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from uuid import UUID
 
+import httpx
 import psycopg
 import psycopg.errors
 import pytest
@@ -14,9 +15,12 @@ from sqlalchemy import text
 from db.bootstrap import APP_ROLE
 from db.pgbouncer import ADMIN_DATABASE, PgBouncer
 from db.session import Database, DbContext
+from schema.app import create_app
+from schema.settings import Settings
 from tests.plugins.database import connect
+from tests.plugins.graphql import token_for
 from tests.plugins.pgbouncer import ADMIN, MAX_CLIENTS, POOL_SIZE, SCRATCH
-from tests.plugins.world import World
+from tests.plugins.world import Actor, World
 
 _PROBE = text(
     "select pg_backend_pid(), current_setting('app.user_id', true), current_setting('app.tenant_id', true),"
@@ -25,6 +29,7 @@ _PROBE = text(
 _OUTSIDE = text("select pg_backend_pid(), current_setting('app.user_id', true), current_setting('app.tenant_id', true)")
 # Who reads which company profiles (tests/plugins/world.py): the VC through its grant, the revoked VC nothing.
 _SEES = {"startup_owner": "startup", "other_startup_owner": "other_startup", "vc_active": "startup", "vc_revoked": None}
+_ME = "{ me { actingTenant { slug } } companies { edges { node { legalName } } } }"
 _CLIENT_DATABASES = 6  # processes, say, each with a pool of 4: 24 client connections over POOL_SIZE backends
 _ROUNDS = 8  # transactions per task: more than psycopg's default prepare_threshold (5)
 
@@ -42,8 +47,10 @@ def test_the_pool_is_transaction_mode_with_few_servers_for_many_clients(pgbounce
     assert int(str(config["max_client_conn"])) == MAX_CLIENTS
 
 
-async def test_many_clients_over_two_backends_never_see_each_others_context(pgbouncer: PgBouncer, world: World) -> None:
-    databases = [Database(pgbouncer.url(APP_ROLE), pool_size=4) for _ in range(_CLIENT_DATABASES)]
+async def test_many_clients_over_two_backends_never_see_each_others_context(
+    pgbouncer_app_url: str, world: World
+) -> None:
+    databases = [Database(pgbouncer_app_url, pool_size=4) for _ in range(_CLIENT_DATABASES)]
     served: dict[int, set[str]] = {}
     problems: list[str] = []
 
@@ -98,11 +105,10 @@ def _repeat(url: str, clients: int, rounds: int) -> None:
 
 
 def test_statements_run_more_often_than_the_prepare_threshold_work_with_the_configured_url(
-    pgbouncer: PgBouncer,
+    pgbouncer_app_url: str,
 ) -> None:
-    url = pgbouncer.url(APP_ROLE)
-    assert url.endswith("?prepare_threshold=none")
-    _repeat(url, clients=4, rounds=3 * _ROUNDS)
+    assert "prepare_threshold=none" in pgbouncer_app_url
+    _repeat(pgbouncer_app_url, clients=4, rounds=3 * _ROUNDS)
 
 
 def test_without_the_option_psycopg_prepared_statements_break_under_transaction_pooling(
@@ -114,11 +120,11 @@ def test_without_the_option_psycopg_prepared_statements_break_under_transaction_
         _repeat(pgbouncer.url(APP_ROLE, SCRATCH, prepare_threshold=None), clients=2, rounds=3 * _ROUNDS)
 
 
-async def test_the_app_engine_repeats_its_statements_through_pgbouncer(pgbouncer: PgBouncer, world: World) -> None:
+async def test_the_app_engine_repeats_its_statements_through_pgbouncer(pgbouncer_app_url: str, world: World) -> None:
     """The engine's every transaction begins with the same set_config: far beyond the threshold here."""
     actor = world.actor("startup_owner")
     assert actor.user_id is not None
-    db = Database(pgbouncer.url(APP_ROLE), pool_size=4)
+    db = Database(pgbouncer_app_url, pool_size=4)
 
     async def requests() -> set[UUID]:
         seen = set()
@@ -132,3 +138,31 @@ async def test_the_app_engine_repeats_its_statements_through_pgbouncer(pgbouncer
     finally:
         await db.dispose()
     assert set().union(*results) == {actor.user_id}
+
+
+async def test_the_app_serves_many_requests_through_pgbouncer(
+    pgbouncer_app_url: str, settings: Settings, world: World
+) -> None:
+    """The whole app on the PgBouncer DSN (role check, engine, job connector): each caller sees its own tenant,
+    request after request, far beyond the prepare threshold. The VC's reads append audit events in side
+    transactions while its request holds a server connection: on the main alias, with POOL_SIZE backends, two
+    such requests would wait for each other until PgBouncer's query_wait_timeout; the side alias has its own."""
+    url = pgbouncer_app_url
+    app = create_app(settings.model_copy(update={"database_url": url}), url)
+    callers = [world.actor(name) for name in ("startup_owner", "other_startup_owner", "vc_active")]
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+            async def slugs(actor: Actor) -> set[str]:
+                headers = {"Authorization": f"Bearer {token_for(actor)}"}
+                seen = set()
+                for _ in range(2 * _ROUNDS):  # without the option, this fails with DuplicatePreparedStatement
+                    response = await client.post("/graphql", json={"query": _ME}, headers=headers)
+                    assert response.status_code == 200, response.text
+                    assert "errors" not in response.json(), response.text
+                    seen.add(response.json()["data"]["me"]["actingTenant"]["slug"])
+                return seen
+
+            results = await asyncio.gather(*(slugs(actor) for actor in callers for _copy in range(3)))
+    assert results == [{actor.tenant_slug} for actor in callers for _copy in range(3)]

@@ -116,7 +116,7 @@ def app_url(request: pytest.FixtureRequest, test_database: TestDatabase) -> str:
     `via_pgbouncer` (tests/plugins/pgbouncer.py parametrises this fixture)."""
     if getattr(request, "param", DIRECT) == DIRECT:
         return test_database.app_url
-    return str(request.getfixturevalue("pgbouncer").url(APP_ROLE))
+    return str(request.getfixturevalue("pgbouncer_app_url"))
 
 
 @pytest.fixture(scope="session")

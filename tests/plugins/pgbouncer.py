@@ -26,6 +26,7 @@ POOL_SIZE = 2
 MAX_CLIENTS = 200
 ADMIN = "rp_bouncer_admin"  # exists in PgBouncer's auth file only: its console, never the server
 SCRATCH = "scratch"  # a database alias with a pool of its own, for tests that deliberately leave state behind
+SIDE = "side"  # the side transactions' alias (db/location.py SIDE_DATABASE): a server pool of their own
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,7 +53,7 @@ def pgbouncer(test_database: TestDatabase) -> Iterator[PgBouncer]:
                 upstream=upstream,
                 users=users,
                 listen_port=free_port(),
-                aliases=(upstream.dbname, SCRATCH),
+                aliases=(upstream.dbname, SIDE, SCRATCH),
                 pool_size=POOL_SIZE,
                 max_client_conn=MAX_CLIENTS,
                 admin_user=ADMIN,
@@ -69,3 +70,10 @@ def pgbouncer(test_database: TestDatabase) -> Iterator[PgBouncer]:
         if bouncer is not None:
             bouncer.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_app_url(pgbouncer: PgBouncer) -> str:
+    """The app role through PgBouncer as production would configure it: nothing prepared, side transactions on
+    their own alias."""
+    return pgbouncer.url(APP_ROLE, side_database=SIDE)
