@@ -4,6 +4,11 @@ backends never see each other's context, and the driver's prepared statements ar
 from __future__ import annotations
 
 import asyncio
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from uuid import UUID
 
 import httpx
@@ -11,15 +16,17 @@ import psycopg
 import psycopg.errors
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from db.bootstrap import APP_ROLE
-from db.pgbouncer import ADMIN_DATABASE, PgBouncer
+from db.errors import DatabaseError
+from db.pgbouncer import ADMIN_DATABASE, PgBouncer, PoolConfig, Upstream, free_port, start_pgbouncer
 from db.session import Database, DbContext
 from schema.app import create_app
 from schema.settings import Settings
-from tests.plugins.database import connect
+from tests.plugins.database import TestDatabase, app_password, connect
 from tests.plugins.graphql import token_for
-from tests.plugins.pgbouncer import ADMIN, MAX_CLIENTS, POOL_SIZE, SCRATCH
+from tests.plugins.pgbouncer import ADMIN, MAX_CLIENTS, POOL_SIZE, SCRATCH, SIDE
 from tests.plugins.world import Actor, World
 
 _PROBE = text(
@@ -166,3 +173,43 @@ async def test_the_app_serves_many_requests_through_pgbouncer(
 
             results = await asyncio.gather(*(slugs(actor) for actor in callers for _copy in range(3)))
     assert results == [{actor.tenant_slug} for actor in callers for _copy in range(3)]
+
+
+@pytest.fixture
+def one_server_bouncer(test_database: TestDatabase) -> Iterator[PgBouncer]:
+    """A PgBouncer of its own with ONE server connection per alias, giving up on a wait after 2 s."""
+    upstream = Upstream.from_url(test_database.app_url)
+    users = {APP_ROLE: app_password(test_database) or secrets.token_urlsafe(18)}
+    folder = Path(tempfile.mkdtemp(prefix="rp-pgbouncer-one-"))
+    config = PoolConfig(
+        upstream, users, free_port(), aliases=(upstream.dbname, SIDE), pool_size=1, extra={"query_wait_timeout": "2"}
+    )
+    try:
+        with start_pgbouncer(config, folder) as bouncer:
+            yield bouncer
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.parametrize("side_database", [None, SIDE])
+async def test_a_side_transaction_needs_a_server_pool_of_its_own(
+    one_server_bouncer: PgBouncer, world: World, side_database: str | None
+) -> None:
+    """Why the side alias: the request's transaction holds the server connection its aside would wait for."""
+    actor = world.actor("startup_owner")
+    assert actor.user_id is not None
+    db = Database(one_server_bouncer.url(APP_ROLE, side_database=side_database), pool_size=4)
+    try:
+        async with db.transaction(DbContext(actor.user_id, actor.tenant_id)) as tx:
+            await tx.execute(text("select 1"))
+            if side_database is None:
+                with pytest.raises((DatabaseError, DBAPIError), match="query_wait_timeout"):  # at its connect
+                    async with tx.aside() as side:
+                        await side.execute(text("select 1"))
+            else:
+                async with tx.aside() as side:
+                    assert (await side.execute(text("select current_setting('app.user_id')"))).scalar_one() == str(
+                        actor.user_id
+                    )
+    finally:
+        await db.dispose()
