@@ -8,12 +8,13 @@ from cli.runtime import CliError, connecting
 from db.distribution import citus_plan
 from db.distribution_catalog import read_catalog
 from db.distribution_rules import violations
-from db.location import DatabaseLocation
+from db.location import DatabaseLocation, driver_dsn
 
 
 def citus_statements(location: DatabaseLocation) -> list[str]:
     """The plan for the catalog as migrated (any role reads the catalog; the app role's DSN is enough)."""
-    with connecting("DATABASE_URL", location.app_url), psycopg.connect(location.app_url) as conn:
+    dsn = driver_dsn(location.app_url)  # a DSN pointing at PgBouncer carries options libpq refuses
+    with connecting("DATABASE_URL", location.app_url), psycopg.connect(dsn.conninfo, **dsn.connect_args) as conn:
         catalog = read_catalog(conn)
     broken = violations(catalog)
     if broken:
