@@ -31,6 +31,7 @@ OPERATOR_TABLES = (
     "invoice_counters",
     "invoice_runs",
     "tax_rates",
+    "operator_keys",
 )
 ALL_TABLES = (*OPERATOR_TABLES, "customer_billing", "custom_line_items", "invoices", "invoice_lines")
 
@@ -160,6 +161,15 @@ WRITES: dict[str, dict[str, tuple[str, set[str]]]] = {
         "insert": ("insert into invoice_counters (tenant_id, next_number) values (%(startup)s, 1)", set()),
         "update": ("update invoice_counters set next_number = next_number + 1 where tenant_id = %(op)s", set()),
         "delete": ("delete from invoice_counters where tenant_id = %(op)s", set()),
+    },
+    "operator_keys": {
+        "insert": (
+            "insert into operator_keys (tenant_id, kind, key, customer_tenant_id)"
+            " values (%(op)s, 'invoice_number', '99', %(startup)s)",
+            set(),
+        ),
+        "update": ("update operator_keys set customer_tenant_id = %(other)s where tenant_id = %(op)s", set()),
+        "delete": ("delete from operator_keys where tenant_id = %(op)s", set()),
     },
     "invoice_runs": {
         "insert": (
