@@ -432,9 +432,21 @@ def _child(tool: str, csv_path: str, target: str) -> None:
         rows = -1
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime
     peak = _peak_rss()
-    print(json.dumps({"tool": tool, "seconds": seconds, "cpu": cpu, "peak_rss": peak, "rows": rows}))
+    print(
+        json.dumps(
+            {
+                "tool": tool,
+                "seconds": seconds,
+                "cpu": usage.ru_utime + usage.ru_stime,
+                "user": usage.ru_utime,
+                "sys": usage.ru_stime,
+                "faults": usage.ru_minflt,
+                "peak_rss": peak,
+                "rows": rows,
+            }
+        )
+    )
 
 
 def run(tool: str, csv_path: Path) -> dict[str, float]:
@@ -486,18 +498,22 @@ def bench_shape(shape: str, rows: int, tools: list[str], attempt: int = 0) -> No
         f"  (run {attempt + 1}, load average {load})"
     )
     results = {tool: run(tool, path) for tool in tools}
-    print(f"{'tool':<10} {'seconds':>8} {'MB/s':>8} {'CPU s':>8} {'cores':>6} {'peak RSS MiB':>13}")
+    print(
+        f"{'tool':<10} {'seconds':>8} {'MB/s':>8} {'CPU s':>8} {'user':>6} {'sys':>6} {'cores':>6}"
+        f" {'faults k':>9} {'peak RSS MiB':>13}"
+    )
     for tool, r in results.items():
         rate = size / 1e6 / r["seconds"]
         print(
-            f"{tool:<10} {r['seconds']:>8.2f} {rate:>8.1f} {r['cpu']:>8.2f} {r['cpu'] / r['seconds']:>6.2f}"
-            f" {r['peak_rss'] / 2**20:>13.0f}"
+            f"{tool:<10} {r['seconds']:>8.2f} {rate:>8.1f} {r['cpu']:>8.2f} {r['user']:>6.2f} {r['sys']:>6.2f}"
+            f" {r['cpu'] / r['seconds']:>6.2f} {r['faults'] / 1000:>9.0f} {r['peak_rss'] / 2**20:>13.0f}"
         )
     if "roundpool" in results:
         for other in ("polars", "duckdb"):
             if other in results:
                 ratio = results["roundpool"]["seconds"] / results[other]["seconds"]
-                print(f"ratio roundpool/{other} ({shape}): {ratio:.2f}")
+                cpu_ratio = results["roundpool"]["cpu"] / results[other]["cpu"]
+                print(f"ratio roundpool/{other} ({shape}): {ratio:.2f} wall, {cpu_ratio:.2f} CPU")
 
 
 if __name__ == "__main__":
