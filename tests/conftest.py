@@ -8,4 +8,6 @@ pytest_plugins = [
     "tests.plugins.costs",
     "tests.plugins.billing",
     "tests.plugins.processes",
+    "tests.plugins.cli",
+    "tests.plugins.jobs",
 ]

@@ -5,7 +5,7 @@ from captable.events import Financing
 from captable.funds import Defined
 from captable.holdings import holding_metrics
 from captable.ledger import Ledger
-from tests.captable.builders import base_ledger, stock, usd
+from tests.plugins.ledgers import base_ledger, stock, usd
 
 D = Decimal
 

@@ -10,8 +10,7 @@ import pytest
 from captable.errors import ScenarioError
 from captable.events import ConvertibleTerms, ConvertibleType, Issuance, SecurityKind
 from captable.proforma import PoolBasis, PoolTopUp, RoundTerms, pro_forma_round
-from tests.captable.builders import option, stock, usd
-from tests.captable.test_waterfall import DAY, company, safe
+from tests.plugins.ledgers import DAY, company, option, safe, stock, usd
 
 D = Decimal
 ROUND = date(2025, 1, 1)

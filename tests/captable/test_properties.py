@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from captable import replay, validate
 from captable.events import Action
-from tests.captable.builders import act, base_ledger, stock
+from tests.plugins.ledgers import act, base_ledger, stock
 
 START = date(2024, 1, 1)
 

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 from captable import ConvertibleRule, replay
 from captable.events import Action, ConvertibleTerms, ConvertibleType, Issuance, SecurityKind, StockClassSplit
-from tests.captable.builders import act, base_ledger, option, stock, usd
+from tests.plugins.ledgers import act, base_ledger, option, stock, usd
 
 D = Decimal
 D1, D2, D3 = date(2024, 1, 1), date(2024, 6, 1), date(2025, 1, 1)

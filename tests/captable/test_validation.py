@@ -4,7 +4,7 @@ import pytest
 
 from captable import LedgerRejected, Problem, ensure_valid, validate
 from captable.events import Action, SecurityKind
-from tests.captable.builders import act, base_ledger, option, stock
+from tests.plugins.ledgers import act, base_ledger, option, stock
 
 D1, D2, D3 = date(2024, 1, 1), date(2024, 6, 1), date(2025, 1, 1)
 

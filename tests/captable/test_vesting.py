@@ -4,7 +4,7 @@ from decimal import Decimal
 from captable.events import VestingEvent
 from captable.ledger import Ledger
 from captable.vesting import add_months, monthly_with_cliff, vested_quantity, vesting_status
-from tests.captable.builders import base_ledger, option
+from tests.plugins.ledgers import base_ledger, option
 
 D = Decimal
 TERMS = monthly_with_cliff("4y1y")

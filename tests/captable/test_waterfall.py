@@ -3,81 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from captable.errors import ScenarioError
 from captable.events import (
-    ConvertibleTerms,
     ConvertibleType,
-    Issuance,
-    Issuer,
-    SecurityKind,
-    Stakeholder,
     StockClass,
-    StockPlan,
 )
 from captable.ledger import Ledger
 from captable.vesting import monthly_with_cliff
 from captable.waterfall import Assumptions, ClassTerms, ConvertibleTreatment, Decision, exit_waterfall
-from tests.captable.builders import option, stock, usd
+from tests.plugins.ledgers import DAY, EXIT, company, option, preferred, safe, stock, usd
 
 D = Decimal
-DAY = date(2024, 1, 1)
-EXIT = date(2025, 1, 1)
-
-
-def preferred(cid: str, price: str, multiple: str = "1", cap: str | None = None, seniority: str = "1") -> StockClass:
-    return StockClass(
-        cid,
-        cid,
-        "PREFERRED",
-        None,
-        seniority=D(seniority),
-        liquidation_preference_multiple=D(multiple),
-        participation_cap_multiple=None if cap is None else D(cap),
-        price_per_share=usd(price),
-        converts_to_stock_class_id="common",
-    )
-
-
-def company(classes: tuple[StockClass, ...], *events: Issuance, reserved: int = 10_000_000) -> Ledger:
-    holders = sorted({e.stakeholder_id for e in events})
-    return Ledger(
-        issuer=Issuer("co", "Co"),
-        stakeholders=tuple(Stakeholder(h, h) for h in holders),
-        stock_classes=(StockClass("common", "Common", "COMMON", None), *classes),
-        stock_plans=(StockPlan("plan", "Plan", D(reserved), ("common",)),),
-        events=events,
-    )
-
-
-def safe(
-    sid: str,
-    holder: str,
-    amount: str,
-    cap: str | None,
-    kind: ConvertibleType = ConvertibleType.SAFE,
-    post_money: bool = True,
-    interest: str | None = None,
-) -> Issuance:
-    return Issuance(
-        f"i-{sid}",
-        DAY,
-        SecurityKind.CONVERTIBLE,
-        sid,
-        holder,
-        D(amount),
-        price=usd(amount),
-        convertible_type=kind,
-        terms=ConvertibleTerms(
-            valuation_cap=None if cap is None else D(cap),
-            post_money=post_money,
-            interest_rate=None if interest is None else D(interest),
-        ),
-    )
 
 
 def sixth(investor_class: StockClass) -> Ledger:

@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 from captable.events import SecurityKind
 from captable.ledger import Ledger
 from captable.waterfall import Assumptions, ClassTerms, Decision, Waterfall, exit_waterfall
-from tests.captable.builders import option, stock
-from tests.captable.test_waterfall import DAY, EXIT, company, preferred, safe
+from tests.plugins.ledgers import DAY, EXIT, company, option, preferred, safe, stock
 
 D = Decimal
 

@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from tests.cli.test_cost_cli import cli  # noqa: F401 (the fixture)
 from tests.plugins.costs import REGISTER_SOURCE, mirror
 from tests.plugins.world import World
 
@@ -25,7 +24,7 @@ def bucket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_cost_import_of_a_manifest_imports_its_assembly(
-    cli: CliRunner,  # noqa: F811
+    cost_cli: CliRunner,
     bucket: Path,
     world: World,
     owner_conn: psycopg.Connection,
@@ -35,7 +34,7 @@ def test_cost_import_of_a_manifest_imports_its_assembly(
     manifest = mirror(bucket, "alpha", "a1", rows=15)
     args = ["cost", "import", str(manifest), "--user", admin.email or "", "--tenant", admin.tenant_slug or ""]
 
-    result = cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
+    result = cost_cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
 
     assert result.exit_code == 0, result.output
     [summary] = json.loads(result.stdout)
@@ -46,17 +45,17 @@ def test_cost_import_of_a_manifest_imports_its_assembly(
         "a1",
     )
     assert (summary["parts"], summary["parts_done"], summary["rows"]) == (2, 2, 30)
-    again = cli.invoke(app, [*args, "--json"], catch_exceptions=False)
+    again = cost_cli.invoke(app, [*args, "--json"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)[0]["status"] == "duplicate"
 
-    outside = cli.invoke(app, ["cost", "import", "/etc/x-Manifest.json", *args[3:]])
+    outside = cost_cli.invoke(app, ["cost", "import", "/etc/x-Manifest.json", *args[3:]])
     assert outside.exit_code == 1
     assert "configured cost sources" in outside.output
 
 
 def test_cost_sync_waits_for_every_new_delivery_then_queues_none(
-    cli: CliRunner,  # noqa: F811
+    cost_cli: CliRunner,
     bucket: Path,
     world: World,
     owner_conn: psycopg.Connection,
@@ -67,11 +66,13 @@ def test_cost_sync_waits_for_every_new_delivery_then_queues_none(
     mirror(bucket, "beta", "b1")
     who = ["--user", admin.email or "", "--tenant", admin.tenant_slug or ""]
     variables = json.dumps({"location": f"{bucket}/cur", "format": "LEGACY_CUR"})
-    registered = cli.invoke(app, ["graphql", REGISTER_SOURCE, *who, "--variables", variables], catch_exceptions=False)
+    registered = cost_cli.invoke(
+        app, ["graphql", REGISTER_SOURCE, *who, "--variables", variables], catch_exceptions=False
+    )
     assert registered.exit_code == 0, registered.output
     args = ["cost", "sync", *who]
 
-    result = cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
+    result = cost_cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
 
     assert result.exit_code == 0, result.output
     done = json.loads(result.stdout)
@@ -80,7 +81,7 @@ def test_cost_sync_waits_for_every_new_delivery_then_queues_none(
         ("beta", "succeeded", 2, 40),
     ]
     assert "2 queued, 0 known" in result.stderr
-    again = cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
+    again = cost_cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout) == []
     assert "0 queued, 2 known" in again.stderr

@@ -7,27 +7,15 @@ import uuid
 from pathlib import Path
 
 import psycopg
-import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from tests.cost.conftest import write_legacy_csv
-from tests.plugins.database import TestDatabase
-from tests.plugins.graphql import JWT_SECRET
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.world import World
 
 
-@pytest.fixture
-def cli(test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
-    monkeypatch.setenv("DATABASE_URL", test_database.app_url)
-    monkeypatch.setenv("MIGRATION_DATABASE_URL", test_database.owner_url)
-    monkeypatch.setenv("ROUNDPOOL_JWT_SECRET", JWT_SECRET)
-    monkeypatch.setenv("ROUNDPOOL_COST_STORE", str(tmp_path / "store"))
-    return CliRunner()
-
-
 def test_cost_import_waits_and_prints_a_json_summary(
-    cli: CliRunner, world: World, owner_conn: psycopg.Connection, tmp_path: Path
+    cost_cli: CliRunner, world: World, owner_conn: psycopg.Connection, tmp_path: Path
 ) -> None:
     owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
     admin = world.actor("billing_admin")
@@ -35,7 +23,7 @@ def test_cost_import_waits_and_prints_a_json_summary(
     path = write_legacy_csv(tmp_path / "cur.csv", [{"lineItem/UsageAccountId": account}] * 4)
     args = ["cost", "import", str(path), "--user", admin.email or "", "--tenant", admin.tenant_slug or ""]
 
-    result = cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
+    result = cost_cli.invoke(app, [*args, "--wait", "--json"], catch_exceptions=False)
 
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
@@ -48,7 +36,7 @@ def test_cost_import_waits_and_prints_a_json_summary(
     operator_store = tmp_path / "store" / "operators" / str(world.tenants["operator"])
     assert (operator_store / "_catalog" / "HEAD").is_file()
 
-    refused = cli.invoke(
+    refused = cost_cli.invoke(
         app,
         [
             "cost",

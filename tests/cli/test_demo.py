@@ -11,7 +11,6 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from policies.tokens import TokenVerifier
-from tests.cli.test_main import cli  # noqa: F401  (the fixture: CLI pointed at the test database)
 from tests.plugins.graphql import JWT_SECRET
 
 COUNTS = "select (select count(*) from tenants), (select count(*) from users), (select count(*) from captable_objects)"
@@ -25,7 +24,7 @@ PORTFOLIO = "{ portfolio { company { slug } ownership fullyDilutedOwnership inve
 
 
 def test_demo_is_idempotent_and_shows_a_portfolio(
-    cli: CliRunner,  # noqa: F811
+    cli: CliRunner,
     owner_conn: psycopg.Connection,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
@@ -55,7 +54,7 @@ def test_demo_is_idempotent_and_shows_a_portfolio(
 
 
 def test_the_demo_bills_a_jpy_qualified_invoice_and_a_usd_invoice(
-    cli: CliRunner,  # noqa: F811
+    cli: CliRunner,
     owner_conn: psycopg.Connection,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,

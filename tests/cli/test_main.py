@@ -3,7 +3,6 @@
 import json
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -14,14 +13,6 @@ from tests.plugins.world import World
 
 COMPANIES = "{ companies { edges { node { legalName company { slug } } } } }"
 REVOKE = "mutation($id: ID!) { revokePortfolioAccess(id: $id) { __typename ... on PortfolioGrant { status } } }"
-
-
-@pytest.fixture
-def cli(test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("DATABASE_URL", test_database.app_url)
-    monkeypatch.setenv("MIGRATION_DATABASE_URL", test_database.owner_url)
-    monkeypatch.setenv("ROUNDPOOL_JWT_SECRET", JWT_SECRET)
-    return CliRunner()
 
 
 def _run(cli: CliRunner, *args: str) -> Any:

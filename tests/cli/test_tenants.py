@@ -6,12 +6,11 @@ import psycopg
 from typer.testing import CliRunner
 
 from cli.main import app
-from tests.cli.test_main import cli  # noqa: F401  (the fixture: CLI pointed at the test database)
 from tests.plugins.world import World
 
 
 def test_create_operator_makes_the_existing_user_its_owner_and_refuses_a_taken_slug(
-    cli: CliRunner,  # noqa: F811
+    cli: CliRunner,
     world: World,
     owner_conn: psycopg.Connection,
 ) -> None:
@@ -34,7 +33,7 @@ def test_create_operator_makes_the_existing_user_its_owner_and_refuses_a_taken_s
     assert owner_conn.execute("select count(*) from tenants").fetchone() == count
 
 
-def test_create_operator_invites_an_owner_without_an_account(cli: CliRunner, owner_conn: psycopg.Connection) -> None:  # noqa: F811
+def test_create_operator_invites_an_owner_without_an_account(cli: CliRunner, owner_conn: psycopg.Connection) -> None:
     slug, email = f"ops-{uuid.uuid4().hex[:8]}", f"ops-{uuid.uuid4().hex[:8]}@later.example"
     made = cli.invoke(app, ["tenants", "create-operator", "--slug", slug, "--name", "Ops", "--owner-email", email])
     assert made.exit_code == 0, made.output

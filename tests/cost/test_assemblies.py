@@ -14,7 +14,7 @@ from cost.errors import LocationRefused
 from cost.locations import CostSources, LocalSource, S3Source
 from cost.manifests import Manifest, ManifestError, ManifestKind, parse_manifest
 from cost.readers import Reader
-from tests.cost.conftest import LEGACY_HEADER, OPERATOR, write_legacy_csv
+from tests.plugins.cost_files import LEGACY_HEADER, OPERATOR, write_legacy_csv
 from tests.plugins.costs import legacy_manifest, legacy_rows
 
 ACCOUNTS = ["111122223333", "444455556666"]

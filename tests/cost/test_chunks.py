@@ -13,7 +13,7 @@ from cost import readers
 from cost.columns import SCHEMA
 from cost.errors import CorruptFileError, InvalidNumberError
 from cost.readers import Reader
-from tests.cost.conftest import LEGACY_HEADER, WriteLegacy
+from tests.plugins.cost_files import LEGACY_HEADER, WriteLegacy
 
 WHOLE = 1 << 30  # one chunk: Arrow parses the whole file at once
 

@@ -13,7 +13,7 @@ from cost.errors import InvalidNumberError
 from cost.imports import import_file
 from cost.queries import Dimension, aggregate
 from cost.store import CostStore
-from tests.cost.conftest import WriteLegacy, listing, scope_of
+from tests.plugins.cost_files import WriteLegacy, listing, scope_of
 
 
 def _billed(store: CostStore, account: str) -> Decimal:

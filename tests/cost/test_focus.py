@@ -12,7 +12,7 @@ import pyarrow.csv as pacsv
 
 from cost import focus
 from cost.values import Batch
-from tests.cost.conftest import shared_file
+from tests.plugins.cost_files import shared_file
 from tests.plugins.costs import FOCUS_SAMPLE
 
 

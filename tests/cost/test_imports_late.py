@@ -15,7 +15,7 @@ import pytest
 from cost.errors import LockedPeriodError
 from cost.imports import LateData, Rehomed, import_file, next_open_period
 from cost.store import CostStore
-from tests.cost.conftest import WriteLegacy, listing
+from tests.plugins.cost_files import WriteLegacy, listing
 
 
 def _start(period: str) -> str:

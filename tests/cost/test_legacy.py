@@ -13,7 +13,7 @@ import pytest
 from cost.errors import InvalidValueError
 from cost.legacy import columns_to_read, normalise
 from cost.values import Batch
-from tests.cost.conftest import shared_file
+from tests.plugins.cost_files import shared_file
 from tests.plugins.costs import LEGACY_SAMPLE
 
 

@@ -14,7 +14,7 @@ from cost import Dimension, Metric, aggregate, cur2, focus, import_file
 from cost.errors import UnknownFormatError
 from cost.formats import REQUIRED, Format
 from cost.store import CostStore
-from tests.cost.conftest import scope_of, shared_file
+from tests.plugins.cost_files import scope_of, shared_file
 
 CUR2_ROWS = [
     {

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from cost.partitions import PartitionedWriter
 from cost.readers import Reader
-from tests.cost.conftest import WriteLegacy
+from tests.plugins.cost_files import WriteLegacy
 
 
 def test_memory_pressure_keeps_every_row_and_few_row_groups(legacy_csv: WriteLegacy, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from cost.imports import import_file
 from cost.queries import CostFilter, Dimension, Metric, Tag, aggregate
 from cost.scope import AccountScope, scope_from_database_rows
 from cost.store import CostStore
-from tests.cost.conftest import OPERATOR, WriteLegacy, scope_of
+from tests.plugins.cost_files import OPERATOR, WriteLegacy, scope_of
 
 A, B = "111111111111", "222222222222"
 

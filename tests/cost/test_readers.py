@@ -25,7 +25,7 @@ from cost.errors import (
 )
 from cost.formats import Format
 from cost.readers import Reader
-from tests.cost.conftest import LEGACY_HEADER, WriteLegacy, shared_file
+from tests.plugins.cost_files import LEGACY_HEADER, WriteLegacy, shared_file
 
 
 def read_all(path: Path, **kwargs: int) -> pa.Table:

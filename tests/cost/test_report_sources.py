@@ -10,7 +10,7 @@ import pytest
 from cost.errors import LocationRefused
 from cost.locations import CostSources, source_from_config
 from cost.report_sources import ReportFormat, list_manifests
-from tests.cost.s3server import moto_s3, s3_client
+from tests.plugins.s3server import moto_s3, s3_client
 
 
 def test_manifests_are_listed_in_both_layouts_without_reading_parts(tmp_path: Path) -> None:

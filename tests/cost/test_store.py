@@ -10,8 +10,8 @@ from cost.errors import InvalidNumberError, LockedPeriodError
 from cost.imports import import_file
 from cost.queries import Dimension, aggregate
 from cost.store import CostStore
-from tests.cost.conftest import OPERATOR, WriteLegacy, listing, scope_of
-from tests.cost.s3server import moto_s3
+from tests.plugins.cost_files import OPERATOR, WriteLegacy, listing, scope_of
+from tests.plugins.s3server import moto_s3
 
 NOVEMBER = "2023-11-01T00:00:00.000Z"
 DECEMBER = "2023-12-01T00:00:00.000Z"

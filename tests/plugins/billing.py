@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from cost import CostStore, import_file
-from tests.cost.conftest import write_legacy_csv
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import World
 

@@ -30,7 +30,7 @@ from resolvers.costs.assembly_publication import run_assembly_publication
 from resolvers.costs.imports import run_import
 from schema.execution import GraphQLRequest, execute
 from schema.settings import Settings
-from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
+from tests.plugins.cost_files import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import Actor, World
 

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import signal
-import subprocess
-import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,92 +23,17 @@ from cost import CostStore
 from db.session import Database
 from resolvers.jobs import create_job_app, live_workers, run_queued_jobs
 from schema.settings import Settings
-from tests.cost.conftest import write_legacy_csv
 from tests.plugins.billing import SeedCosts, set_up_billing
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.costs import COST_IMPORT, COST_IMPORT_STATUS, COSTS, as_totals, assign, legacy_totals
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import JWT_SECRET, GraphQL, row_id
+from tests.plugins.jobs import STALL_AFTER_S, WORKER, Start, kill, stalling, stop, until
 from tests.plugins.world import World
 
-ROOT = Path(__file__).resolve().parents[2]
-STALL_AFTER_S = 2.0
 CLOSE_ALL = 'mutation { closeInvoices(period: "2026-10") { __typename ... on InvoiceRun { id status } } }'
 RUN = "query($id: ID!) { invoiceRun(id: $id) { status total closed alreadyClosed failed errors } }"
 INVOICES = 'query { invoices(period: "2026-10") { edges { node { number total status company { slug } } } } }'
-
-Start = Callable[..., subprocess.Popen[bytes]]
-
-
-@pytest.fixture
-def start_worker(test_database: TestDatabase, owner_conn: psycopg.Connection, tmp_path: Path) -> Iterator[Start]:
-    """Start a worker process on the test database and the test's store (tests.plugins.costs.cost_store)."""
-    # Jobs queued by other tests (run inline there) are not these workers' business.
-    owner_conn.execute("update procrastinate_jobs set status = 'cancelled' where status = 'todo'")
-    first_worker = owner_conn.execute("select coalesce(max(id), 0) from procrastinate_workers").fetchone()
-    assert first_worker is not None
-    env = {k: v for k, v in os.environ.items() if k != "MIGRATION_DATABASE_URL"}
-    env.update(
-        {
-            "DATABASE_URL": test_database.app_url,
-            "ROUNDPOOL_JWT_SECRET": JWT_SECRET,
-            "ROUNDPOOL_ENVIRONMENT": "development",
-            "ROUNDPOOL_HOME": str(tmp_path / "home"),
-            "ROUNDPOOL_COST_STORE": str(tmp_path / "cost-store"),
-            "ROUNDPOOL_JOB_HEARTBEAT_S": "0.5",
-            "ROUNDPOOL_JOB_STALLED_AFTER_S": str(STALL_AFTER_S),
-            "ROUNDPOOL_JOB_RECOVERY_INTERVAL_S": "1",
-            # The scheduled store vacuum fires at fixed hours (00:00, 06:00 …): off, so a run near one of them
-            # does not remove the dead attempt's folder these tests look for before they vacuum it themselves.
-            "ROUNDPOOL_STORE_VACUUM_INTERVAL_S": "0",
-        }
-    )
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(*command: str, max_retries: int = 2) -> subprocess.Popen[bytes]:
-        with (tmp_path / f"worker-{len(started)}.log").open("wb") as log:  # the child keeps its own copy
-            process = subprocess.Popen(
-                [sys.executable, "-m", *command],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**env, "ROUNDPOOL_JOB_MAX_RETRIES": str(max_retries)},
-            )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    # What the killed workers left: their silent rows (a later `cost import --wait` must not count them).
-    owner_conn.execute("delete from procrastinate_workers where id > %s", first_worker)
-
-
-def _stalling(kind: str, marker: Path) -> tuple[str, ...]:
-    return ("tests.resolvers.stalling_worker", kind, str(marker))
-
-
-WORKER = ("cli.main", "worker")
-
-
-async def _until(check: Callable[[], Any], what: str, seconds: float = 20.0) -> Any:
-    for _ in range(int(seconds / 0.1)):
-        value = check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _kill(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGKILL)
-    assert process.wait(timeout=10) == -signal.SIGKILL
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)  # graceful: procrastinate unregisters the worker
-    process.wait(timeout=15)
 
 
 def _job(owner_conn: psycopg.Connection, table: str, global_id: str) -> tuple[Any, ...]:
@@ -152,10 +73,10 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     path = _cur(tmp_path / "cur.csv", accounts, 600)
     queued = (await cost_gql(admin, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
     marker = tmp_path / "stalled"
-    doomed = start_worker(*_stalling("import", marker))
-    staging = await _until(lambda: marker.exists() and marker.read_text(), "the first worker to be mid-import")
+    doomed = start_worker(*stalling("import", marker))
+    staging = await until(lambda: marker.exists() and marker.read_text(), "the first worker to be mid-import")
     assert _job(owner_conn, "cost_imports", queued["id"])[::3] == ("doing", "running")
-    _kill(doomed)
+    kill(doomed)
 
     # The dead worker's job still holds its operator's lock; another operator's import runs regardless.
     other = make_world()
@@ -170,11 +91,11 @@ async def test_an_import_killed_mid_file_is_retried_and_never_blocks_another_ope
     assert _job(owner_conn, "cost_imports", queued["id"])[::3] == ("doing", "running")  # not recovered yet
 
     rescuer = start_worker(*WORKER)
-    await _until(
+    await until(
         lambda: _job(owner_conn, "cost_imports", queued["id"])[3] not in ("queued", "running"),
         "the second worker to finish the import",
     )
-    _stop(rescuer)
+    stop(rescuer)
 
     assert _job(owner_conn, "cost_imports", queued["id"]) == (
         "succeeded",
@@ -212,16 +133,16 @@ async def test_an_import_killed_past_its_retry_budget_ends_failed_with_the_reaso
     path = _cur(tmp_path / "cur.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 50)
     queued = (await cost_gql(admin, COST_IMPORT, {"path": str(path)}))["data"]["importCostReport"]
     marker = tmp_path / "stalled"
-    doomed = start_worker(*_stalling("import", marker), max_retries=0)
-    await _until(marker.exists, "the first worker to be mid-import")
-    _kill(doomed)
+    doomed = start_worker(*stalling("import", marker), max_retries=0)
+    await until(marker.exists, "the first worker to be mid-import")
+    kill(doomed)
 
     rescuer = start_worker(*WORKER, max_retries=0)
-    await _until(
+    await until(
         lambda: _job(owner_conn, "cost_imports", queued["id"])[3] != "running",
         "the second worker to give the import up",
     )
-    _stop(rescuer)
+    stop(rescuer)
 
     status = (await cost_gql(admin, COST_IMPORT_STATUS, {"id": queued["id"]}))["data"]["costImport"]
     assert status["status"] == "FAILED"
@@ -249,19 +170,19 @@ async def test_a_close_run_killed_between_invoices_resumes_without_duplicates(
     run = (await cost_gql(admin, CLOSE_ALL))["data"]["closeInvoices"]
     assert run["status"] == "QUEUED"
     marker = tmp_path / "stalled"
-    doomed = start_worker(*_stalling("close", marker))
-    await _until(marker.exists, "the first worker to have closed one invoice")
-    _kill(doomed)
+    doomed = start_worker(*stalling("close", marker))
+    await until(marker.exists, "the first worker to have closed one invoice")
+    kill(doomed)
     halfway = (await cost_gql(admin, RUN, {"id": run["id"]}))["data"]["invoiceRun"]
     assert (halfway["status"], halfway["closed"]) == ("RUNNING", 1)
     operator = world.tenants["operator"]
     assert owner_conn.execute("select count(*) from invoices where operator_id = %s", (operator,)).fetchone() == (1,)
 
     rescuer = start_worker(*WORKER)
-    await _until(
+    await until(
         lambda: _job(owner_conn, "invoice_runs", run["id"])[3] != "running", "the second worker to finish the run"
     )
-    _stop(rescuer)
+    stop(rescuer)
 
     assert _job(owner_conn, "invoice_runs", run["id"]) == ("succeeded", 2, f"close-invoices:{operator}", "succeeded")
     final = (await cost_gql(admin, RUN, {"id": run["id"]}))["data"]["invoiceRun"]
@@ -318,9 +239,9 @@ async def test_cost_import_wait_resumes_a_dead_workers_import_that_holds_the_ope
     first = _cur(tmp_path / "first.csv", [f"{uuid.uuid4().int % 10**12:012d}"], 20)
     stuck = (await cost_gql(admin, COST_IMPORT, {"path": str(first)}))["data"]["importCostReport"]
     marker = tmp_path / "stalled"
-    doomed = start_worker(*_stalling("import", marker))
-    await _until(marker.exists, "the first worker to be mid-import")
-    _kill(doomed)
+    doomed = start_worker(*stalling("import", marker))
+    await until(marker.exists, "the first worker to be mid-import")
+    kill(doomed)
     await asyncio.sleep(STALL_AFTER_S + 0.5)  # its heartbeat is now older than the stall threshold
 
     cli_env = {

@@ -23,7 +23,7 @@ from cost.locations import CostSources, LocalSource
 from db.session import Database
 from resolvers.jobs import create_job_app, run_queued_jobs
 from schema.settings import Settings
-from tests.cost.conftest import LEGACY_HEADER, listing, write_legacy_csv
+from tests.plugins.cost_files import LEGACY_HEADER, listing, write_legacy_csv
 from tests.plugins.costs import (
     ASSEMBLY_IMPORT,
     ASSEMBLY_STATUS,

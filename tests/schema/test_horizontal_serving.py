@@ -25,7 +25,7 @@ import pytest
 
 from cost import CostStore
 from cost.store import CATALOG_DIR, IMPORTS_DIR
-from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
+from tests.plugins.cost_files import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
 from tests.plugins.costs import COSTS, as_totals, assign, legacy_manifest, legacy_rows, legacy_totals
 from tests.plugins.graphql import GraphQL, token_for

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from cost import CostStore, import_file
-from tests.cost.conftest import write_legacy_csv
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.billing import MARKUP, PERIOD, TAX, SeedCosts, cost_rows, set_up_billing
 from tests.plugins.costs import RunJob
 from tests.plugins.graphql import GraphQL, row_id

@@ -22,7 +22,7 @@ from resolvers.costs.jobs import SYNC_SCHEDULE_TASK
 from resolvers.job_recovery import JobTimings
 from resolvers.jobs import create_job_app, run_worker
 from schema.settings import CostSourceSetting, Settings
-from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
+from tests.plugins.cost_files import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.costs import (
     ASSEMBLY_STATUS,
     COSTS,

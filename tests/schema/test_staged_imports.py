@@ -14,8 +14,8 @@ import httpx
 import psycopg
 import pytest
 
-from tests.captable.jocf.samples import COMMON, SAMPLES, SCHEMA, repaired_item
-from tests.captable.ocf import beta_package
+from tests.plugins.jocf_samples import COMMON, SAMPLES, SCHEMA, repaired_item
+from tests.plugins import ocf_beta_package
 from tests.plugins.captable import counts
 from tests.plugins.graphql import GraphQL, token_for
 from tests.plugins.world import Actor, World
@@ -98,7 +98,7 @@ async def test_a_founder_stages_fixes_drops_and_commits_an_ocf_beta_export(
     tenant = world.tenants["startup"]
 
     draft = await _ok(
-        gql, founder, STAGE, {"package": _b64(beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
+        gql, founder, STAGE, {"package": _b64(ocf_beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
     )
     assert draft["__typename"] == "StagedImport", draft
     assert (draft["format"], draft["sourceVersion"], draft["status"]) == ("OCF", "1.0.0-b1", "open")
@@ -160,7 +160,7 @@ async def test_a_draft_with_problems_is_not_committed(
 ) -> None:
     founder = world.actor("startup_owner")
     draft = await _ok(
-        gql, founder, STAGE, {"package": _b64(beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
+        gql, founder, STAGE, {"package": _b64(ocf_beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
     )
     outcome = await _ok(gql, founder, COMMIT, {"id": draft["id"]}, "commitStagedImport")
     assert outcome["__typename"] == "OcfRejected"
@@ -174,7 +174,7 @@ async def test_other_tenants_viewers_and_vcs_cannot_see_fix_or_commit(
     founder = world.actor("startup_owner")
     tenant = world.tenants["startup"]
     draft = await _ok(
-        gql, founder, STAGE, {"package": _b64(beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
+        gql, founder, STAGE, {"package": _b64(ocf_beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
     )
     item = draft["items"][0]
     before_items = owner_conn.execute(
@@ -213,7 +213,7 @@ async def test_an_expired_draft_cannot_be_fixed_or_committed(
     founder = world.actor("startup_owner")
     tenant = world.tenants["startup"]
     draft = await _ok(
-        gql, founder, STAGE, {"package": _b64(beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
+        gql, founder, STAGE, {"package": _b64(ocf_beta_package.zipped()), "format": "OCF"}, "stageCapTableImport"
     )
     with owner_conn.transaction():  # time passes: the lifecycle trigger refuses any other change, even the owner's
         owner_conn.execute("alter table staged_imports disable trigger staged_imports_lifecycle")

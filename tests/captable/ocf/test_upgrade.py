@@ -7,7 +7,7 @@ from typing import Any
 
 from captable.ocf.importer import import_raw
 from captable.ocf.reader import RawItem, RawPackage, read_zip
-from tests.captable.ocf import beta_package
+from tests.plugins import ocf_beta_package
 
 DEPENDS_ON_SEED = "depends on stock class 'seed', which is in the package but was rejected (see its problems)"
 
@@ -17,7 +17,7 @@ def _report(changes: Any) -> list[tuple[str, str, Any, Any]]:
 
 
 def test_each_beta_form_is_upgraded_with_its_change_report() -> None:
-    result = import_raw(read_zip(beta_package.zipped()))
+    result = import_raw(read_zip(ocf_beta_package.zipped()))
 
     assert result.version == (1, 0, 0)
     ratio_one = {"numerator": "1", "denominator": "1"}
@@ -66,7 +66,7 @@ def test_each_beta_form_is_upgraded_with_its_change_report() -> None:
 
 
 def test_problems_are_reported_by_root_cause_never_as_missing() -> None:
-    result = import_raw(read_zip(beta_package.zipped()))
+    result = import_raw(read_zip(ocf_beta_package.zipped()))
 
     assert {(p.object_id, p.field, p.reason) for p in result.problems} == {
         (
@@ -94,7 +94,7 @@ def test_problems_are_reported_by_root_cause_never_as_missing() -> None:
 
 
 def test_supplying_the_asked_value_makes_the_dependants_valid() -> None:
-    raw = read_zip(beta_package.zipped())
+    raw = read_zip(ocf_beta_package.zipped())
     fixed = []
     for raw_item in raw.items:
         item = json.loads(json.dumps(raw_item.item))
@@ -107,7 +107,7 @@ def test_supplying_the_asked_value_makes_the_dependants_valid() -> None:
 
 
 def test_a_current_package_is_not_upgraded() -> None:
-    raw = read_zip(beta_package.zipped())
+    raw = read_zip(ocf_beta_package.zipped())
     current = RawPackage({**raw.manifest, "ocf_version": "1.2.0"}, (1, 2, 0), raw.items, raw.problems, raw.warnings)
     result = import_raw(current)
 

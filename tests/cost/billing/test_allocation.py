@@ -17,7 +17,7 @@ from cost.billing.allocation import (
     category_totals,
 )
 from cost.billing.errors import InvalidSharesError
-from tests.cost.billing.rows import row, table
+from tests.plugins.billing_rows import row, table
 
 S3 = "Amazon Simple Storage Service"
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cost.billing.errors import OverlappingAssignmentError
 from cost.billing.groups import Assignment, BillingGroups, rows_for_tenant, split_by_tenant
 from cost.columns import DECIMAL_COLUMNS
-from tests.cost.billing.rows import row, table
+from tests.plugins.billing_rows import row, table
 
 JAN = datetime(2024, 1, 1, tzinfo=UTC)
 FEB = datetime(2024, 2, 1, tzinfo=UTC)

@@ -22,7 +22,7 @@ from cost.billing.plans import (
     Scope,
     TaxRule,
 )
-from tests.cost.billing.rows import JAN_START, row, table
+from tests.plugins.billing_rows import JAN_START, row, table
 
 FX = ExchangeRates({"2024-01": {"JPY": Decimal("150"), "EUR": Decimal("0.9137"), "BHD": Decimal("0.376")}})
 S3 = "Amazon Simple Storage Service"

@@ -5,7 +5,7 @@ from decimal import Decimal
 from cost.billing.groups import Assignment, BillingGroups
 from cost.billing.margins import margin_report
 from cost.billing.plans import Adjustment, PlanVersion, Rule, Scope
-from tests.cost.billing.rows import JAN_START, row, table
+from tests.plugins.billing_rows import JAN_START, row, table
 
 
 def test_margin_per_tenant_service_and_period() -> None:

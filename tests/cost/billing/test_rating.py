@@ -13,8 +13,8 @@ from cost.billing.plans import Adjustment, Base, Exclusions, PlanVersion, Rule, 
 from cost.billing.rating import Role, operator_cost, rate
 from cost.columns import SCHEMA
 from cost.readers import Reader
-from tests.cost.billing.rows import row, table
-from tests.cost.conftest import shared_file
+from tests.plugins.billing_rows import row, table
+from tests.plugins.cost_files import shared_file
 
 PASS_THROUGH = PlanVersion(id="plain")
 

@@ -8,7 +8,7 @@ from cost.billing.invoice import compute_invoice
 from cost.billing.money import ExchangeRates
 from cost.billing.plans import CommitmentTreatment, PlanVersion
 from cost.billing.rating import rate
-from tests.cost.billing.rows import row, table
+from tests.plugins.billing_rows import row, table
 
 RI = "arn:aws:ec2:us-east-1:999988887777:reserved-instances/ri-1"
 SP = "arn:aws:savingsplans::999988887777:savingsplan/sp-1"

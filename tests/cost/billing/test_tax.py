@@ -9,7 +9,7 @@ from cost.billing.invoice import InvoiceDraft, LineKind, compute_invoice
 from cost.billing.money import ExchangeRates
 from cost.billing.plans import Adjustment, CustomItem, ItemAmount, ItemKind, PlanVersion, Rule, Scope
 from cost.billing.tax import ProviderTax, TaxPolicy, TaxRate, TaxRounding, valid_registration_number
-from tests.cost.billing.rows import row, table
+from tests.plugins.billing_rows import row, table
 
 FX = ExchangeRates({"2024-01": {"JPY": Decimal("150")}})
 EC2 = "Amazon Elastic Compute Cloud"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 
 from cost import CostStore
-from tests.cost.conftest import LEGACY_HEADER, write_legacy_csv
+from tests.plugins.cost_files import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.costs import (
     ASSEMBLY_IMPORT,
     ASSEMBLY_STATUS,
@@ -24,8 +24,8 @@ from tests.plugins.costs import (
     sum_totals,
 )
 from tests.plugins.graphql import GraphQL, row_id
+from tests.plugins.jobs import WORKER, Start, kill, stalling, stop, until
 from tests.plugins.world import World
-from tests.resolvers.test_job_recovery import WORKER, Start, _kill, _stalling, _stop, _until, start_worker  # noqa: F401
 
 
 async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
@@ -33,7 +33,7 @@ async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
     world: World,
     cost_store: CostStore,
     owner_conn: psycopg.Connection,
-    start_worker: Start,  # noqa: F811 (the fixture imported above)
+    start_worker: Start,
     tmp_path: Path,
 ) -> None:
     admin = world.actor("billing_admin")
@@ -45,9 +45,9 @@ async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
     queued = (await cost_gql(admin, ASSEMBLY_IMPORT, {"manifest": str(manifest)}))["data"]["importCostAssembly"]
     assert queued["status"] == "QUEUED", queued
     marker = tmp_path / "stalled"
-    doomed = start_worker(*_stalling("import", marker))
-    staging = await _until(lambda: marker.exists() and marker.read_text(), "the first worker to be mid-part")
-    _kill(doomed)
+    doomed = start_worker(*stalling("import", marker))
+    staging = await until(lambda: marker.exists() and marker.read_text(), "the first worker to be mid-part")
+    kill(doomed)
 
     rescuer = start_worker(*WORKER)
 
@@ -55,8 +55,8 @@ async def test_a_part_killed_mid_file_is_retried_and_the_assembly_completes(
         row = owner_conn.execute("select status from cost_assemblies where id = %s", (row_id(queued["id"]),)).fetchone()
         return row is not None and row[0] not in ("queued", "publishing")
 
-    await _until(finished, "the second worker to finish the assembly", seconds=40)
-    _stop(rescuer)
+    await until(finished, "the second worker to finish the assembly", seconds=40)
+    stop(rescuer)
     status = (await cost_gql(admin, ASSEMBLY_STATUS, {"id": queued["id"]}))["data"]["costAssembly"]
     assert (status["status"], status["partsDone"], status["rowsProcessed"]) == ("SUCCEEDED", 3, 600), status
     attempts = owner_conn.execute(

@@ -13,7 +13,7 @@ import pytest
 
 from cost import CostStore
 from resolvers.costs.imports import JobRefused
-from tests.cost.conftest import write_legacy_csv
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.costs import COST_IMPORT, COST_IMPORT_STATUS, RunJob
 from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World

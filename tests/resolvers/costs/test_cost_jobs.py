@@ -13,7 +13,7 @@ from cost.locations import CostSources
 from db.session import Database
 from resolvers.costs.imports import COST_QUEUE, IMPORT_TASK
 from resolvers.jobs import create_job_app, run_queued_jobs
-from tests.cost.conftest import write_legacy_csv
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.costs import COST_IMPORT, COST_IMPORT_STATUS
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL, row_id

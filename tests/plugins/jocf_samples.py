@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-JOCF = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "jocf"
+JOCF = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "jocf"
 SAMPLES = JOCF / "samples"
 SCHEMA = JOCF / "schema"
 

@@ -1,4 +1,5 @@
-"""Small ledgers for tests."""
+"""Small ledgers for tests: events, a base ledger, and a company with preferred classes and SAFEs for
+waterfalls and pro formas."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from decimal import Decimal
 
 from captable.events import (
     Action,
+    ConvertibleTerms,
+    ConvertibleType,
     Issuance,
     Issuer,
     Money,
@@ -95,4 +98,59 @@ def base_ledger(*events: object, authorized: int = 10_000_000, reserved: int = 1
         ),
         stock_plans=(StockPlan("plan", "2024 Plan", D(reserved), ("common",)),),
         events=tuple(events),  # type: ignore[arg-type]
+    )
+
+
+DAY = date(2024, 1, 1)
+EXIT = date(2025, 1, 1)
+
+
+def preferred(cid: str, price: str, multiple: str = "1", cap: str | None = None, seniority: str = "1") -> StockClass:
+    return StockClass(
+        cid,
+        cid,
+        "PREFERRED",
+        None,
+        seniority=D(seniority),
+        liquidation_preference_multiple=D(multiple),
+        participation_cap_multiple=None if cap is None else D(cap),
+        price_per_share=usd(price),
+        converts_to_stock_class_id="common",
+    )
+
+
+def company(classes: tuple[StockClass, ...], *events: Issuance, reserved: int = 10_000_000) -> Ledger:
+    holders = sorted({e.stakeholder_id for e in events})
+    return Ledger(
+        issuer=Issuer("co", "Co"),
+        stakeholders=tuple(Stakeholder(h, h) for h in holders),
+        stock_classes=(StockClass("common", "Common", "COMMON", None), *classes),
+        stock_plans=(StockPlan("plan", "Plan", D(reserved), ("common",)),),
+        events=events,
+    )
+
+
+def safe(
+    sid: str,
+    holder: str,
+    amount: str,
+    cap: str | None,
+    kind: ConvertibleType = ConvertibleType.SAFE,
+    post_money: bool = True,
+    interest: str | None = None,
+) -> Issuance:
+    return Issuance(
+        f"i-{sid}",
+        DAY,
+        SecurityKind.CONVERTIBLE,
+        sid,
+        holder,
+        D(amount),
+        price=usd(amount),
+        convertible_type=kind,
+        terms=ConvertibleTerms(
+            valuation_cap=None if cap is None else D(cap),
+            post_money=post_money,
+            interest_rate=None if interest is None else D(interest),
+        ),
     )
