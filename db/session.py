@@ -46,6 +46,7 @@ _REBIND = text(_BIND.format(user_id=":user_id", tenant_id=":tenant_id", timeout=
 # (SQLAlchemy invalidates the dead one and every pooled connection older than it). Recycling bounds how long an
 # idle connection is trusted.
 _POOL_RECYCLE_S = 1_800
+_CLOSED_CHECKOUTS = 3  # pooled connections the driver knows closed, discarded before one is used as it is
 
 
 @dataclass(frozen=True)
@@ -131,7 +132,7 @@ class _ContextConnection:
         except DBAPIError as error:
             # A pooled connection the server dropped: the opening ran nothing yet, so it is retried once on a
             # fresh connection (the dead one is invalidated, never returned to the pool).
-            if not error.connection_invalidated:
+            if not (error.connection_invalidated or self._dropped()):
                 raise
             conn, self._conn, self._driver = self._conn, None, None
             if conn is not None:
@@ -141,10 +142,7 @@ class _ContextConnection:
 
     async def _send_opening(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         if self._conn is None:
-            conn = await self._engine.connect()
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            self._conn = conn
-            self._driver = (await conn.get_raw_connection()).driver_connection
+            self._conn, self._driver = await self._checkout()
         assert self._driver is not None
         await self._conn.begin()  # no statement in autocommit mode: the server's transaction is the BEGIN below
         # Client-side binding (psycopg quotes every value as a literal) so that BEGIN and the statement travel
@@ -161,6 +159,24 @@ class _ContextConnection:
             ) from error
         finally:
             await cursor.close()
+
+    async def _checkout(self) -> tuple[AsyncConnection, psycopg.AsyncConnection[Any]]:
+        """A pooled connection in autocommit mode; one the driver already knows is closed is discarded here,
+        without a round trip (the pool is not pinged)."""
+        for attempt in range(1, _CLOSED_CHECKOUTS + 1):
+            conn = await self._engine.connect()
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            driver: psycopg.AsyncConnection[Any] = raw
+            if attempt == _CLOSED_CHECKOUTS or not (driver.closed or driver.broken):  # the last is used as it is
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                return conn, driver
+            await conn.invalidate()
+            await conn.close()
+        raise AssertionError("unreachable")
+
+    def _dropped(self) -> bool:
+        return self._driver is not None and (self._driver.closed or self._driver.broken)
 
     async def rebind(self, context: DbContext) -> None:
         """Bind `context` in the open transaction, or let the next one begin with it (no round trip)."""
