@@ -184,13 +184,14 @@ def child_close(app_url: str, store_root: str, user_id: str, operator: str) -> N
     from cli.invoices import close_invoices
     from cost import CostStore
     from db.session import Database
-    from schema.authentication import resolve_principal
+    from resolvers.common.principals import Member
 
     async def run() -> dict[str, object]:
         database = Database(app_url, pool_size=2, statement_timeout_ms=60_000)
         try:
-            principal = await resolve_principal(database, uuid.UUID(user_id), operator)
-            return await close_invoices(database, CostStore(store_root), principal, PERIOD, None)
+            return await close_invoices(
+                database, CostStore(store_root), Member(uuid.UUID(user_id), operator), PERIOD, None
+            )
         finally:
             await database.dispose()
 

@@ -1,5 +1,5 @@
 """`roundpool invoices close`: the resolvers of `closeInvoice` / the close-all job, run in-process for a billing
-admin resolved like `roundpool graphql` does — one transaction per invoice, under the policies."""
+admin — one request (one transaction, the principal resolved inside it) per invoice, under the policies."""
 
 from __future__ import annotations
 
@@ -18,40 +18,33 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cli.runtime import CliError, load_settings, prepare, user_id_by_email
 from cost import CostStore
 from db.session import Database
-from policies.principal import Principal, Role, TenantKind
 from resolvers.billing import closing, drafts, runs
 from resolvers.common.amounts import period_of
 from resolvers.common.errors import ApiError
+from resolvers.common.principals import AuthenticationFailed, Member, TenantNotAllowed
 from resolvers.common.request import RequestRuntime, open_request
-from schema.authentication import AuthenticationFailed, TenantNotAllowed, resolve_principal
 
 err = Console(stderr=True)
-
-
-def _require_billing_admin(principal: Principal) -> None:
-    tenant = principal.tenant
-    if tenant is None or tenant.kind is not TenantKind.OPERATOR or tenant.role is not Role.BILLING_ADMIN:
-        raise CliError("closing invoices needs a billing admin of an operator (give --operator SLUG)")
 
 
 async def close_invoices(
     database: Database,
     store: CostStore,
-    principal: Principal,
+    member: Member,
     period: str,
     tenant: str | None,
     *,
     show_progress: bool = False,
     max_page_size: int = 100,
 ) -> dict[str, Any]:
-    """Close one tenant's invoice (`tenant`) or every billed tenant's (`None`); returns a summary."""
-    _require_billing_admin(principal)
+    """Close one tenant's invoice (`tenant`) or every billed tenant's (`None`) as `member`, a billing admin of
+    an operator (else Forbidden); returns a summary."""
     started = time.perf_counter()
     if tenant is not None:
         runtime = RequestRuntime(database, max_page_size, cost_store=store)
         outcome: dict[str, Any] = {"period": period, "tenant": tenant}
         try:
-            async with open_request(runtime, principal, request_id=uuid.uuid4().hex) as ctx:
+            async with open_request(runtime, member, request_id=uuid.uuid4().hex) as ctx:
                 record = await closing.close_invoice(ctx, tenant, period, None)
             outcome.update(status="closed", number=record.number, currency=record.currency, total=str(record.total))
         except closing.InvoiceAlreadyClosed as closed:
@@ -66,7 +59,7 @@ async def close_invoices(
         outcome["seconds"] = round(time.perf_counter() - started, 3)
         return outcome
     if not show_progress:
-        summary = await runs.close_all(database, store, principal, period)
+        summary = await runs.close_all(database, store, member, period)
     else:
         with Progress(
             TextColumn("closing {task.description}"),
@@ -80,7 +73,7 @@ async def close_invoices(
             def advance(s: runs.CloseSummary) -> None:
                 bar.update(task, total=s.total, completed=s.closed + s.already_closed + s.no_data + s.failed)
 
-            summary = await runs.close_all(database, store, principal, period, on_progress=advance)
+            summary = await runs.close_all(database, store, member, period, on_progress=advance)
     result = asdict(summary)
     result["invoices"] = {
         slug: {"number": number, "currency": currency, "total": str(total)}
@@ -105,11 +98,10 @@ def run_close(period: str, tenant: str | None, every: bool, user: str, operator:
                 runtime.location.app_url, pool_size=2, statement_timeout_ms=settings.statement_timeout_ms
             )
             try:
-                principal = await resolve_principal(database, user_id, operator)
                 return await close_invoices(
                     database,
                     CostStore(settings.cost_store_root),
-                    principal,
+                    Member(user_id, operator),
                     period_of(period),
                     tenant,
                     show_progress=every and not as_json,

@@ -70,6 +70,7 @@ async def close_all(
     summary = CloseSummary(period=period, errors=[], invoice_totals={})
     runtime = RequestRuntime(database, max_page_size=1, cost_store=store)
     async with run_request(runtime, requester, run_id) as ctx:
+        require_billing_admin(ctx)  # not an empty run for anyone else: billed_tenant_ids is empty for them
         tx = ctx.tx
         ids = await billing.billed_tenant_ids(tx)
         customers = sorted(await tenancy.tenants_by_ids(tx, ids), key=lambda t: t.slug)
