@@ -246,7 +246,7 @@ class CustomLineItem:
         return cls(
             id=strawberry.ID(str(record.id)),
             description=record.description,
-            kind=ItemKind(record.kind),
+            kind=record.kind,
             amount_type=ItemAmount(record.amount_type),
             value=Decimal(record.value),
             period=record.period,

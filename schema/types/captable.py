@@ -193,7 +193,7 @@ class CapTable:
                     security_id=p.security_id,
                     stakeholder_id=p.stakeholder_id,
                     stakeholder_name=names.get(p.stakeholder_id),
-                    kind=SecurityKind(p.kind.value),
+                    kind=p.kind,
                     quantity=p.quantity,
                     stock_class_id=p.stock_class_id,
                     stock_plan_id=p.stock_plan_id,

@@ -74,7 +74,7 @@ class CostAssembly(Node):
             bytes_processed=Count(p.bytes),
             bytes_total=Count(p.bytes_total),
             rows_processed=Count(p.rows),
-            late_data=LateData(r.late_data),
+            late_data=r.late_data,
             rehomed=[
                 RehomedPeriod(source_period=x["source_period"], target_period=x["target_period"], rows=x["rows"])
                 for x in r.rehomed

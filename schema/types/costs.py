@@ -204,7 +204,7 @@ class CostImport(Node):
             periods=list(record.periods),
             accounts=list(record.accounts),
             error=error,
-            late_data=LateData(record.late_data),
+            late_data=record.late_data,
             rehomed=[
                 RehomedPeriod(source_period=r["source_period"], target_period=r["target_period"], rows=r["rows"])
                 for r in record.rehomed

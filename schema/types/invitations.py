@@ -34,7 +34,7 @@ class Invitation(Node):
         return cls(
             db_id=record.id,
             email=record.email,
-            role=Role(record.role),
+            role=record.role,
             status=InvitationStatus.EXPIRED if lapsed else record.status,
             created_at=record.created_at,
             expires_at=record.expires_at,

@@ -49,7 +49,7 @@ class ReportSource:
             location=r.location,
             format=r.format,
             source=r.source_name,
-            late_data=LateData(r.late_data),
+            late_data=r.late_data,
             created_at=r.created_at,
             last_synced_at=r.last_synced_at,
             last_manifest_modified_at=r.last_manifest_at,

@@ -157,7 +157,7 @@ class ExitWaterfall:
                 WaterfallClass(
                     source_id=c.source_id,
                     name=class_names.get(c.source_id),
-                    kind=SecurityKind(c.kind.value),
+                    kind=c.kind,
                     decision=c.decision,
                     capped=c.capped,
                     shares=c.shares,
@@ -176,7 +176,7 @@ class ExitWaterfall:
                 WaterfallLine(
                     stakeholder_id=line.stakeholder_id,
                     source_id=line.source_id,
-                    kind=SecurityKind(line.kind.value),
+                    kind=line.kind,
                     shares=line.shares,
                     preference=exact(line.preference),
                     participation=exact(line.participation),

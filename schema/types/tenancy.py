@@ -80,7 +80,7 @@ class Tenant(Node):
             db_id=record.id,
             slug=record.slug,
             name=record.name,
-            kind=TenantKind(record.kind),
+            kind=record.kind,
             created_at=record.created_at,
         )
 
@@ -121,7 +121,7 @@ class Membership:
     @classmethod
     def from_record(cls, record: MembershipRecord) -> Membership:
         return cls(
-            role=Role(record.role),
+            role=record.role,
             created_at=record.created_at,
             tenant_id=record.tenant_id,
             user_id=record.user_id,
