@@ -1,6 +1,6 @@
 """From a request's credentials to what `open_request` resolves (resolvers/common/request.py): the bearer token
-verified (no database work). The helpers below resolve a principal on its own, for callers that keep one
-beyond a request (a WebSocket connection, demos, benchmarks, tests)."""
+verified (no database work). The helpers below resolve a principal on its own, for a caller that keeps one
+beyond a request (a WebSocket connection), and provision the demo's users."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from uuid import UUID
 from db.session import NOBODY, Database
 from policies.principal import Principal
 from policies.tokens import Claims, InvalidToken, TokenVerifier
-from resolvers.common.principals import AuthenticationFailed, Credentials, Member, TenantNotAllowed, provision
+from resolvers.common.principals import AuthenticationFailed, Credentials, TenantNotAllowed, provision
 from resolvers.common.request import RequestRuntime, open_request
 
-__all__ = ["AuthenticationFailed", "TenantNotAllowed", "authenticate", "claims_from_header", "resolve_principal"]
+__all__ = ["AuthenticationFailed", "TenantNotAllowed", "authenticate", "claims_from_header"]
 
 
 def claims_from_header(authorization: str | None, verifier: TokenVerifier) -> Claims | None:
@@ -32,17 +32,12 @@ async def authenticate(database: Database, claims: Claims, tenant_slug: str | No
     return await _resolved(database, Credentials(claims, tenant_slug))
 
 
-async def resolve_principal(database: Database, user_id: UUID, tenant_slug: str | None) -> Principal:
-    """The user's principal acting for `tenant_slug`, or for their only tenant when none is named."""
-    return await _resolved(database, Member(user_id, tenant_slug))
-
-
 async def provision_user(database: Database, claims: Claims) -> UUID:
     """The id of the token's user, created if new (the demo's users)."""
     async with database.transaction(NOBODY) as tx:
         return await provision(tx, claims)
 
 
-async def _resolved(database: Database, identity: Credentials | Member) -> Principal:
+async def _resolved(database: Database, identity: Credentials) -> Principal:
     async with open_request(RequestRuntime(database, max_page_size=1), identity, request_id="principal") as ctx:
         return ctx.require_principal()

@@ -14,7 +14,7 @@ import pytest
 import strawberry
 
 from db.session import Database
-from schema.authentication import resolve_principal
+from resolvers.common.principals import Member
 from schema.execution import GraphQLRequest, execute
 from tests.plugins.database import TestDatabase
 from tests.plugins.world import World
@@ -54,7 +54,7 @@ async def test_a_granted_read_stays_audited_when_a_sibling_field_rolls_the_reque
 ) -> None:
     vc = world.actor("vc_active")
     assert vc.user_id is not None
-    principal = await resolve_principal(impatient_database, vc.user_id, vc.tenant_slug)
+    member = Member(vc.user_id, vc.tenant_slug)
     before = _grant_reads(owner_conn, world)
 
     with psycopg.connect(test_database.owner_url) as locker:
@@ -62,7 +62,7 @@ async def test_a_granted_read_stays_audited_when_a_sibling_field_rolls_the_reque
         result = await execute(
             schema,
             impatient_database,
-            principal,
+            member,
             GraphQLRequest(DOCUMENT, {"company": world.slugs["startup"]}),
             request_id=uuid.uuid4().hex,
             max_page_size=100,
@@ -88,7 +88,7 @@ async def test_a_granted_read_whose_audit_cannot_be_committed_is_not_returned(
 ) -> None:
     vc = world.actor("vc_active")
     assert vc.user_id is not None
-    principal = await resolve_principal(impatient_database, vc.user_id, vc.tenant_slug)
+    member = Member(vc.user_id, vc.tenant_slug)
     before = _grant_reads(owner_conn, world)
 
     # The trail accepts no insert until the statement timeout gives up on the audit write.
@@ -97,7 +97,7 @@ async def test_a_granted_read_whose_audit_cannot_be_committed_is_not_returned(
         result = await execute(
             schema,
             impatient_database,
-            principal,
+            member,
             GraphQLRequest("query { companies(first: 10) { edges { node { legalName } } } }"),
             request_id=uuid.uuid4().hex,
             max_page_size=100,
