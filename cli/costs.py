@@ -38,6 +38,7 @@ from resolvers.job_recovery import JobTimings, recover_stalled_jobs
 from resolvers.jobs import WORKER_QUEUES, create_job_app, live_workers, run_queued_jobs
 from resolvers.jobs import run_worker as run_job_worker
 from schema.execution_options import request_runtime
+from schema.heap import freeze_start_up_heap
 from schema.settings import Settings
 
 err = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the terminal width
@@ -238,6 +239,7 @@ def run_worker() -> int:
         try:
             job_app = create_job_app(app_url, database, store, timings, sources=settings.cost_import_sources)
             async with job_app.open_async():
+                freeze_start_up_heap()
                 err.print(f"worker: queues {', '.join(WORKER_QUEUES)}; cost store {store.root}")
                 health = asyncio.create_task(beat(database, heartbeat, timings.heartbeat_s))
                 try:

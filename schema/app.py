@@ -39,6 +39,7 @@ from schema.cors import cors_middleware
 from schema.execution import GraphQLRequest, execute_request, masked_error
 from schema.execution_options import request_runtime
 from schema.graphiql import GraphiQLPage, graphiql_page
+from schema.heap import freeze_start_up_heap
 from schema.logs import request_id_var
 from schema.media_types import graphql_status, response_media_type
 from schema.metrics import CONTENT_TYPE_LATEST, Metrics, ObservedOperation, OperationNameExtension, observed_operation
@@ -101,9 +102,12 @@ def trusted_documents(settings: Settings, schema: strawberry.Schema) -> TrustedD
     return TrustedDocuments.load(settings.trusted_documents, schema, only=settings.trusted_documents_only)
 
 
-def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvider | None = None) -> Starlette:
+def create_app(
+    settings: Settings, app_url: str, *, tracer_provider: TracerProvider | None = None, freeze_heap: bool = False
+) -> Starlette:
     """The ASGI app for the app role's DSN `app_url`; the engine lives as long as the lifespan. Spans go to
-    `tracer_provider` when given, else to ROUNDPOOL_OTEL_ENDPOINT when set."""
+    `tracer_provider` when given, else to ROUNDPOOL_OTEL_ENDPOINT when set. `freeze_heap`: the process serves
+    only this app (`roundpool serve`), so its start-up heap is frozen once the lifespan has built it."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -122,6 +126,8 @@ def create_app(settings: Settings, app_url: str, *, tracer_provider: TracerProvi
         app.state.runtime = runtime
         try:
             async with _embedded_worker(settings, app_url, database, runtime.cost_store):
+                if freeze_heap:
+                    freeze_start_up_heap()
                 yield
         finally:
             await database.dispose()

@@ -29,11 +29,20 @@ def run(settings: Settings, app_url: str, *, host: str, port: int, workers: int)
     if workers <= 1:
         from schema.app import create_app
 
-        uvicorn.run(create_app(settings, app_url), host=host, port=port, log_config=None)
+        app = create_app(settings, app_url, freeze_heap=True)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=settings.access_log)
         return
     os.environ[_SETTINGS] = settings.model_dump_json()
     os.environ[_APP_URL] = app_url
-    uvicorn.run("schema.serving:worker_app", factory=True, workers=workers, host=host, port=port, log_config=None)
+    uvicorn.run(
+        "schema.serving:worker_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=settings.access_log,
+    )
 
 
 def worker_app() -> Starlette:
@@ -42,7 +51,7 @@ def worker_app() -> Starlette:
     from schema.logs import configure_logging
 
     configure_logging()
-    return create_app(Settings.model_validate_json(os.environ[_SETTINGS]), os.environ[_APP_URL])
+    return create_app(Settings.model_validate_json(os.environ[_SETTINGS]), os.environ[_APP_URL], freeze_heap=True)
 
 
 @contextmanager

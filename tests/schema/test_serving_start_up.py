@@ -1,0 +1,89 @@
+"""What a `roundpool serve` process does once it has started: its start-up heap is frozen out of the cyclic
+collector (a full collection re-traversed it inside some request), and uvicorn's access log is off unless
+ROUNDPOOL_ACCESS_LOG asks for it."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+
+from schema import serving
+from schema.app import create_app
+from schema.settings import Settings
+from tests.plugins.database import TestDatabase
+
+
+@pytest.fixture
+def unfrozen() -> Iterator[None]:
+    gc.unfreeze()
+    yield
+    gc.unfreeze()  # the rest of the test run keeps an ordinary collector
+
+
+class _Served:
+    """Stands in for uvicorn's loop: starts the app it is given, asks it one health check, stops it."""
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}
+        self.frozen_while_serving = -1
+        self.healthy = False
+
+    def __call__(self, app: Starlette, **options: Any) -> None:
+        self.options = options
+        asyncio.run(self._serve(app))
+
+    async def _serve(self, app: Starlette) -> None:
+        async with app.router.lifespan_context(app):
+            self.frozen_while_serving = gc.get_freeze_count()
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                self.healthy = (await client.get("/healthz")).status_code == 200
+
+
+def _serve(settings: Settings, app_url: str, monkeypatch: pytest.MonkeyPatch) -> _Served:
+    served = _Served()
+    monkeypatch.setattr(uvicorn, "run", served)
+    serving.run(settings, app_url, host="127.0.0.1", port=0, workers=1)
+    return served
+
+
+def test_a_started_serve_process_has_frozen_its_start_up_heap(
+    settings: Settings, test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch, unfrozen: None
+) -> None:
+    assert gc.get_freeze_count() == 0
+    served = _serve(settings, test_database.app_url, monkeypatch)
+    assert served.healthy
+    assert served.frozen_while_serving > 10_000  # the schema, the app and the modules, not a handful
+
+
+async def test_an_app_not_started_by_serve_leaves_the_collector_alone(
+    settings: Settings, test_database: TestDatabase, unfrozen: None
+) -> None:
+    app = create_app(settings, test_database.app_url)
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() == 0
+
+
+def test_uvicorns_access_log_is_off_by_default(
+    settings: Settings, test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch, unfrozen: None
+) -> None:
+    monkeypatch.delenv("ROUNDPOOL_ACCESS_LOG", raising=False)
+    assert Settings().access_log is False
+    served = _serve(settings, test_database.app_url, monkeypatch)
+    assert served.options["access_log"] is False
+
+
+def test_roundpool_access_log_true_turns_it_on(
+    settings: Settings, test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch, unfrozen: None
+) -> None:
+    monkeypatch.setenv("ROUNDPOOL_ACCESS_LOG", "true")
+    assert Settings().access_log is True
+    served = _serve(settings.model_copy(update={"access_log": True}), test_database.app_url, monkeypatch)
+    assert served.options["access_log"] is True
