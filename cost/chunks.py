@@ -101,16 +101,24 @@ class Joined(io.RawIOBase):
         return True
 
     def readinto(self, target: Any) -> int:
+        """Fill ``target`` across parts: Arrow takes a short read for a block, and a row longer than two
+        consecutive blocks is refused ("straddles two block boundaries"), so a part's last bytes must not
+        arrive alone."""
+        view = memoryview(target).cast("B")
+        filled = 0
         with self._lock:
-            while not len(self._current):
-                part = next(self._parts, None)
-                if part is None:
-                    return 0
-                self._current = part.cast("B")
-            n = min(len(target), len(self._current))
-            target[:n] = self._current[:n]
-            self._current = self._current[n:]
-            return n
+            while filled < len(view):
+                if not len(self._current):
+                    part = next(self._parts, None)
+                    if part is None:
+                        break
+                    self._current = part.cast("B")
+                    continue
+                n = min(len(view) - filled, len(self._current))
+                view[filled : filled + n] = self._current[:n]
+                self._current = self._current[n:]
+                filled += n
+        return filled
 
 
 def _rest(stream: Any, raw: Any, size: int) -> Iterator[Chunk]:

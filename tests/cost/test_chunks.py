@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from cost import readers
+from cost.chunks import Joined
 from cost.columns import SCHEMA
 from cost.errors import CorruptFileError, InvalidNumberError
 from cost.readers import Reader
@@ -114,3 +115,14 @@ def test_several_parsers_run_at_once(monkeypatch: pytest.MonkeyPatch, legacy_csv
     monkeypatch.setattr(readers, "PARSERS", 4)
     path = legacy_csv(tricky_rows(1000))
     assert read_all(path, 1000).equals(read_all(path, WHOLE))
+
+
+def test_joined_fills_each_read_across_parts() -> None:
+    # Arrow takes a short read for a whole block; a part's last bytes alone would make a tiny block.
+    stream = Joined([memoryview(b"ab"), memoryview(b""), memoryview(b"cdef"), memoryview(b"g")])
+    buffer = bytearray(5)
+    assert stream.readinto(buffer) == 5
+    assert bytes(buffer) == b"abcde"
+    assert stream.readinto(buffer) == 2
+    assert bytes(buffer[:2]) == b"fg"
+    assert stream.readinto(buffer) == 0
