@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from typing import Any
 
 import pyarrow.fs as pafs
 
@@ -61,3 +62,25 @@ class BackgroundDigest:
     def cancel(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class HashingStream:
+    """The bytes a parse pulls from a raw file, hashed as they pass: a plain CSV is read once, not twice.
+
+    :meth:`hexdigest` is the file's sha256 only once a read returned nothing (its end); before that, None."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._digest = hashlib.sha256()
+        self._at_end = False
+
+    def readinto(self, target: Any) -> int:
+        n = int(self._raw.readinto(target))
+        if n:
+            self._digest.update(memoryview(target)[:n])  # releases the GIL
+        else:
+            self._at_end = True
+        return n
+
+    def hexdigest(self) -> str | None:
+        return self._digest.hexdigest() if self._at_end else None

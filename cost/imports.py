@@ -135,13 +135,15 @@ def import_file(
     if store.operator_id is None:
         raise TypeError("import into one operator's store: CostStore.for_operator(operator_id)")
     catalog = store.catalog()
-    identity: BackgroundDigest | str
+    identity: _Identity
     if sha256 is not None:
         identity = sha256
-    elif _may_repeat(catalog, Source.open(path, filesystem).size):
+    elif _may_repeat(catalog, (file := Source.open(path, filesystem)).size):
         identity = file_sha256(path, filesystem)  # first, so that a re-import parses and writes nothing
+    elif file.kind == "csv":
+        identity = None  # no import had this size: the parse hashes the bytes it reads (read once)
     else:
-        identity = BackgroundDigest(path, filesystem)  # no import had this size: no duplicate, hash beside the parse
+        identity = BackgroundDigest(path, filesystem)  # compressed or Parquet: hashed as stored, beside the parse
     if isinstance(identity, str) and identity in catalog["imports"]:
         return ImportResult.from_record(catalog["imports"][identity], already_imported=True)
     try:
@@ -149,6 +151,10 @@ def import_file(
     finally:
         if isinstance(identity, BackgroundDigest):
             identity.cancel()
+
+
+# The sha256 when known, its hash in progress, or None: hashed by the parse itself (Reader.sha256).
+_Identity = BackgroundDigest | str | None
 
 
 def _may_repeat(catalog: Catalog, size: int) -> bool:
@@ -159,7 +165,7 @@ def _import(
     path: str,
     store: CostStore,
     catalog: Catalog,
-    identity: BackgroundDigest | str,
+    identity: _Identity,
     filesystem: pafs.FileSystem | None,
     locked_periods: Collection[str],
     source: str | None,
@@ -171,7 +177,7 @@ def _import(
     base = store.import_dir(import_id)
     try:
         written = _write_into(store, base, reader, locked_periods, late_data, on_progress)
-        sha256 = identity if isinstance(identity, str) else identity.result()
+        sha256 = _sha256(identity, reader, path, filesystem)
     except BaseException:
         _remove(store, base)
         raise
@@ -223,6 +229,15 @@ def _partitions_with(
             "files": [{"path": f"{IMPORTS_DIR}/{import_id}/{f.path}", "rows": f.rows}],
         }
     return {key: sources for key, sources in out.items() if sources}
+
+
+def _sha256(identity: _Identity, reader: Reader, path: str, filesystem: pafs.FileSystem | None) -> str:
+    if isinstance(identity, str):
+        return identity
+    if isinstance(identity, BackgroundDigest):
+        return identity.result()
+    # The parse read the whole file through its hash; should it not have, the file is read again.
+    return reader.sha256() or file_sha256(path, filesystem)
 
 
 def stage(reader: Reader, store: CostStore, base: str, on_progress: Progress | None = None) -> list[PartitionFile]:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 
 from cost import cur2, focus, legacy
 from cost.chunks import CHUNK_BYTES, SENTINEL_VALUE, Chunk, Joined, sentinel, split
+from cost.digests import HashingStream
 from cost.errors import (
     CorruptFileError,
     DuplicateColumnError,
@@ -109,10 +110,15 @@ class Reader:
         self.currency: str | None = None
         self._raw: pa.NativeFile | None = None
         self._bytes = 0
+        self._hashing: HashingStream | None = None
 
     @property
     def name(self) -> str:
         return self.source.name
+
+    def sha256(self) -> str | None:
+        """The file's sha256 when it is a plain CSV that the parse read to its end (None otherwise)."""
+        return None if self._hashing is None else self._hashing.hexdigest()
 
     def bytes_read(self) -> int:
         """Bytes of the file consumed so far (compressed bytes for .gz/.zip), as of the last batch."""
@@ -198,6 +204,8 @@ class Reader:
         )
         with self.source.csv_stream() as (stream, raw):
             self._raw = raw
+            if self.source.kind == "csv":  # the stream is the file as stored: hash what the parse reads
+                stream = self._hashing = HashingStream(raw)
             try:
                 yield from self._csv_chunks(stream, raw, columns, convert)
             except InputError:

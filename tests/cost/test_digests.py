@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import threading
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from cost.chunks import CHUNK_BYTES
+from cost.digests import HashingStream
 from cost.errors import InvalidNumberError
-from cost.imports import import_file
+from cost.imports import ImportResult, import_file
 from cost.queries import Dimension, aggregate
+from cost.rows import read_rows
 from cost.store import CostStore
 from tests.plugins.cost_files import WriteLegacy, listing, scope_of
 
@@ -61,3 +66,71 @@ def test_a_failed_import_stops_its_hash_and_leaves_the_store_unchanged(
         import_file(str(legacy_csv(rows)), store)
     assert listing(tmp_path / "store") == before
     assert not _hash_threads()
+
+
+def _import_seeing_threads(path: Path, store: CostStore) -> tuple[ImportResult, set[str]]:
+    seen: set[str] = set()
+
+    def progress(_bytes: int, _rows: int) -> None:
+        seen.update(t.name for t in threading.enumerate())
+
+    return import_file(str(path), store, on_progress=progress), seen
+
+
+def _rows(count: int, resource: str = "i-0abc") -> list[dict[str, str]]:
+    return [
+        {"lineItem/UsageAccountId": str(100000000000 + i % 7), "lineItem/ResourceId": f"{resource}{i}"}
+        for i in range(count)
+    ]
+
+
+def test_a_plain_csv_is_hashed_by_its_parse_in_one_read(store: CostStore, legacy_csv: WriteLegacy) -> None:
+    path = legacy_csv(_rows(12_000))
+    assert path.stat().st_size > 2 * CHUNK_BYTES  # several chunks, cut and parsed on threads
+    result, threads = _import_seeing_threads(path, store)
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.rows == 12_000
+    assert "cost-sha256" not in threads  # no second read of the file beside the parse
+    assert import_file(str(path), store).already_imported
+
+
+def test_a_csv_parsed_serially_from_a_quoted_newline_on_is_read_and_hashed_whole(
+    store: CostStore, legacy_csv: WriteLegacy
+) -> None:
+    # 100 newlines inside every ResourceId: chunk ends fall inside quoted values, a chunk merged with the
+    # next one too, so the serial fallback reads on (it refused such a file: "straddles two block boundaries").
+    resource = "i-0" + "\n" * 100
+    path = legacy_csv(_rows(40_000, resource=resource))
+    result, _ = _import_seeing_threads(path, store)
+    assert result.rows == 40_000
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    accounts = [str(100000000000 + i) for i in range(7)]
+    stored = read_rows(store, scope_of(*accounts), "2023-11", columns=["ResourceId"]).column("ResourceId")
+    assert sorted(stored.to_pylist()) == sorted(f"{resource}{i}" for i in range(40_000))
+
+
+def test_a_csv_without_a_final_newline_is_hashed_to_its_last_byte(store: CostStore, legacy_csv: WriteLegacy) -> None:
+    path = legacy_csv(_rows(3_000))
+    path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
+    result, _ = _import_seeing_threads(path, store)
+    assert result.rows == 3_000
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_compressed_csv_is_hashed_as_stored(store: CostStore, legacy_csv: WriteLegacy, tmp_path: Path) -> None:
+    plain = legacy_csv(_rows(3_000))
+    packed = tmp_path / "cur.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    result = import_file(str(packed), store)
+    assert result.sha256 == hashlib.sha256(packed.read_bytes()).hexdigest()
+
+
+def test_a_hashing_stream_names_no_digest_before_the_end() -> None:
+    data = bytes(range(256)) * 1000
+    stream = HashingStream(pa.BufferReader(data))
+    buffer = bytearray(100_000)
+    assert stream.readinto(buffer) == 100_000
+    assert stream.hexdigest() is None  # a file read in part has no identity
+    while stream.readinto(buffer):
+        pass
+    assert stream.hexdigest() == hashlib.sha256(data).hexdigest()
