@@ -10,9 +10,14 @@ from decimal import Decimal, InvalidOperation
 
 import strawberry
 
+from cost.billing.money import MINOR_UNITS, quantum, round_money
+
 MAX_INTEGER_DIGITS = 20
 MAX_FRACTION_DIGITS = 18
 _MAX_TEXT = 64
+_ZERO = Decimal(0)
+# Each listed currency's smallest unit, built once: money is serialised per field of every row.
+_QUANTA: dict[str, Decimal] = {currency: quantum(currency) for currency in MINOR_UNITS}
 
 
 def parse_decimal(value: object) -> Decimal:
@@ -41,34 +46,29 @@ class Money(Decimal):
 
 
 def money_amount(amount: Decimal, currency: str) -> Money:
-    from cost.billing.money import round_money
-
     return Money(round_money(amount, currency))
 
 
 def stated_money(amount: Decimal, currency: str) -> Money:
     """An amount shown with at least its currency's digits and never rounded ("5000000" → "5000000.00" USD,
     a price of "0.00012" USD stays): for money that is not an invoice figure (prices, invested amounts)."""
-    from cost.billing.errors import UnknownCurrencyError
-    from cost.billing.money import quantum
-
-    normal = Decimal(amount).normalize() if amount else Decimal(0)
-    try:
-        step = quantum(currency)
-    except UnknownCurrencyError:  # a currency the billing table does not list: shown normalised
+    normal = Decimal(amount).normalize() if amount else _ZERO
+    step = _QUANTA.get(currency)
+    if step is None:  # a currency the billing table does not list: shown normalised
         return Money(normal)
-    padded = normal.quantize(step) if normal == normal.quantize(step) else normal
-    return Money(padded)
+    padded = normal.quantize(step)
+    return Money(padded if padded == normal else normal)
 
 
 def serialize_decimal(value: Decimal) -> str:
     """Plain positional text, never an exponent: money keeps its currency's digits, any other value is
     normalised (``-6.7600000000E-8`` → ``-0.0000000676``, ``0E-18`` → ``0``)."""
-    number = Decimal(value)
-    if not isinstance(value, Money):
-        number = number.normalize() if number else Decimal(0)
+    if isinstance(value, Money):
+        number: Decimal = value
+    else:
+        number = Decimal(value).normalize() if value else _ZERO
     text = format(number, "f")
-    return "0" if text in ("-0", "0") else text.removeprefix("-") if number.is_zero() else text
+    return text.removeprefix("-") if number.is_zero() else text
 
 
 DECIMAL = strawberry.scalar(
