@@ -15,8 +15,8 @@ from cost.locations import CostSources, LocalSource, configured_sources, source_
 from cost.readers import Reader
 from cost.sources import Source
 from schema.settings import Settings
-from tests.plugins.s3server import moto_s3, s3_client
 from tests.plugins.listener import recording_listener
+from tests.plugins.s3server import moto_s3, s3_client
 
 SECRET = "JWT_SECRET=do-not-echo-me-4711"
 

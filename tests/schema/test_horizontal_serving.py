@@ -25,8 +25,8 @@ import pytest
 
 from cost import CostStore
 from cost.store import CATALOG_DIR, IMPORTS_DIR
-from tests.plugins.cost_files import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.billing import PERIOD, SeedCosts, set_up_billing
+from tests.plugins.cost_files import LEGACY_HEADER, write_legacy_csv
 from tests.plugins.costs import COSTS, as_totals, assign, legacy_manifest, legacy_rows, legacy_totals
 from tests.plugins.graphql import GraphQL, token_for
 from tests.plugins.processes import API_PROCESSES, METRICS_TOKEN, WORKER_PROCESSES, Horizontal, Started

@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 
 from cost import CostStore, import_file
-from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.billing import MARKUP, PERIOD, TAX, SeedCosts, cost_rows, set_up_billing
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.costs import RunJob
 from tests.plugins.graphql import GraphQL, row_id
 from tests.plugins.world import World

@@ -24,8 +24,8 @@ from cost.imports import file_sha256, import_file
 from cost.migration import migrate_store
 from db.cost_store_owners import import_owners
 from schema.settings import Settings
-from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.billing import PERIOD, SeedCosts, Seeded, cost_rows, set_up_billing
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.costs import RunJob
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL

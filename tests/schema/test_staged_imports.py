@@ -14,10 +14,10 @@ import httpx
 import psycopg
 import pytest
 
-from tests.plugins.jocf_samples import COMMON, SAMPLES, SCHEMA, repaired_item
 from tests.plugins import ocf_beta_package
 from tests.plugins.captable import counts
 from tests.plugins.graphql import GraphQL, token_for
+from tests.plugins.jocf_samples import COMMON, SAMPLES, SCHEMA, repaired_item
 from tests.plugins.world import Actor, World
 
 DRAFT = """

@@ -27,8 +27,8 @@ from resolvers.billing.jobs import run_close_job
 from resolvers.common.principals import Member
 from schema.app import create_app
 from schema.settings import Settings
-from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.billing import SeedCosts, set_up_billing
+from tests.plugins.cost_files import write_legacy_csv
 from tests.plugins.costs import (
     ASSEMBLY_IMPORT,
     COST_IMPORT,

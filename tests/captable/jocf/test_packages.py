@@ -18,8 +18,8 @@ from captable.jocf.schema import ERRATA, JocfSchema, load_schema
 from captable.jocf.writer import jocf_files
 from captable.ledger import Ledger
 from resolvers.captable.ledgers import ledger_from_items
-from tests.plugins.jocf_samples import COMMON, SAMPLES, SCHEMA, write_repaired
 from tests.plugins.captable import basic_ledger, series_a
+from tests.plugins.jocf_samples import COMMON, SAMPLES, SCHEMA, write_repaired
 
 pytestmark = pytest.mark.skipif(not SCHEMA.is_dir(), reason="shared JOCF data is absent")
 FAR = date(2100, 1, 1)

@@ -23,10 +23,10 @@ from resolvers.costs.imports import run_import
 from schema.app import create_app
 from schema.settings import Settings
 from tests.plugins.cost_files import write_legacy_csv
-from tests.plugins.s3server import moto_s3, s3_client
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import JWT_SECRET, row_id, token_for
 from tests.plugins.listener import recording_listener
+from tests.plugins.s3server import moto_s3, s3_client
 from tests.plugins.world import World
 
 SECRET = "JWT_SECRET=leaked-" + "z" * 24
