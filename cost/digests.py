@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import queue
 import threading
-from typing import Any
+from collections.abc import Iterable, Iterator
 
 import pyarrow.fs as pafs
 
+from cost.chunks import Chunk
 from cost.sources import Source
 
 _CHUNK = 8 << 20
@@ -64,23 +66,38 @@ class BackgroundDigest:
         self._thread.join()
 
 
-class HashingStream:
-    """The bytes a parse pulls from a raw file, hashed as they pass: a plain CSV is read once, not twice.
+class ChunkDigest:
+    """The sha256 of a plain CSV from the chunks its parse cuts (:mod:`cost.chunks`), so the file is read once.
 
-    :meth:`hexdigest` is the file's sha256 only once a read returned nothing (its end); before that, None."""
+    The header and then every chunk's rows are, in order, exactly the file's bytes; a chunk's rows are never
+    written to after the cut, so they are hashed on a thread of their own (off the cutter's path) while the
+    chunks are parsed. :meth:`hexdigest` is the file's sha256 only when the chunks reached the file's end."""
 
-    def __init__(self, raw: Any) -> None:
-        self._raw = raw
+    def __init__(self) -> None:
         self._digest = hashlib.sha256()
-        self._at_end = False
+        self._parts: queue.Queue[memoryview | None] = queue.Queue(maxsize=8)  # bounds the bytes held
+        self._complete = False
+        self._thread = threading.Thread(target=self._run, name="cost-sha256-chunks", daemon=True)
+        self._thread.start()
 
-    def readinto(self, target: Any) -> int:
-        n = int(self._raw.readinto(target))
-        if n:
-            self._digest.update(memoryview(target)[:n])  # releases the GIL
-        else:
-            self._at_end = True
-        return n
+    def _run(self) -> None:
+        while (part := self._parts.get()) is not None:
+            self._digest.update(part)  # releases the GIL
+
+    def feed(self, header: bytes, chunks: Iterable[Chunk]) -> Iterator[Chunk]:
+        """``chunks``, each hashed as it passes."""
+        self._parts.put(memoryview(header))
+        for chunk in chunks:
+            self._parts.put(chunk.data)
+            yield chunk
+        self._complete = True
+
+    def close(self) -> None:
+        """Stop the hashing thread (call once the chunks are no longer fed)."""
+        if self._thread.is_alive():
+            self._parts.put(None)
+            self._thread.join()
 
     def hexdigest(self) -> str | None:
-        return self._digest.hexdigest() if self._at_end else None
+        self.close()
+        return self._digest.hexdigest() if self._complete else None

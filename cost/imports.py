@@ -172,7 +172,7 @@ def _import(
     late_data: LateData,
     on_progress: Progress | None,
 ) -> ImportResult:
-    reader = Reader(path, filesystem)
+    reader = Reader(path, filesystem, hash_csv=identity is None)
     import_id = uuid.uuid4().hex
     base = store.import_dir(import_id)
     try:

@@ -35,7 +35,7 @@ import pyarrow.parquet as pq
 
 from cost import cur2, focus, legacy
 from cost.chunks import CHUNK_BYTES, SENTINEL_VALUE, Chunk, Joined, sentinel, split
-from cost.digests import HashingStream
+from cost.digests import ChunkDigest
 from cost.errors import (
     CorruptFileError,
     DuplicateColumnError,
@@ -97,10 +97,12 @@ class Reader:
         *,
         block_size: int = BLOCK_SIZE,
         batch_rows: int = BATCH_ROWS,
+        hash_csv: bool = False,
     ) -> None:
         self.source = Source.open(location, filesystem)
         self.block_size = block_size
         self.batch_rows = batch_rows
+        self.hash_csv = hash_csv  # a plain CSV's sha256 computed from what the parse reads (see sha256())
         self.header = self._header()
         self.format = detect(self.header, file=self.source.name)
         mapping = MAPPINGS[self.format]
@@ -110,14 +112,14 @@ class Reader:
         self.currency: str | None = None
         self._raw: pa.NativeFile | None = None
         self._bytes = 0
-        self._hashing: HashingStream | None = None
+        self._hashing: ChunkDigest | None = None
 
     @property
     def name(self) -> str:
         return self.source.name
 
     def sha256(self) -> str | None:
-        """The file's sha256 when it is a plain CSV that the parse read to its end (None otherwise)."""
+        """With ``hash_csv``, the file's sha256 when it is a plain CSV the parse read to its end (else None)."""
         return None if self._hashing is None else self._hashing.hexdigest()
 
     def bytes_read(self) -> int:
@@ -204,20 +206,25 @@ class Reader:
         )
         with self.source.csv_stream() as (stream, raw):
             self._raw = raw
-            if self.source.kind == "csv":  # the stream is the file as stored: hash what the parse reads
-                stream = self._hashing = HashingStream(raw)
+            if self.hash_csv and self.source.kind == "csv":  # the file as stored: hash the chunks the parse cuts
+                self._hashing = ChunkDigest()
             try:
                 yield from self._csv_chunks(stream, raw, columns, convert)
             except InputError:
                 raise
             except (pa.ArrowInvalid, OSError, EOFError, zipfile.BadZipFile) as exc:
                 raise CorruptFileError(self.name, _csv_reason(exc, self.source.kind), row=None) from exc
+            finally:
+                if self._hashing is not None:
+                    self._hashing.close()  # the chunks are no longer cut (their thread is stopped)
 
     def _csv_chunks(
         self, stream: object, raw: pa.NativeFile, columns: list[str], convert: pacsv.ConvertOptions
     ) -> Iterator[tuple[pa.RecordBatch, int]]:
         tail = sentinel(len(self.header))
         header, chunks = split(stream, raw, size=self.block_size, reserve=len(tail) + 64)
+        if self._hashing is not None:
+            chunks = self._hashing.feed(header, chunks)
         names = _header_names(header)
         if names is None or len(names) < 2:
             # A quoted newline in the header: let Arrow's serial reader read the header itself.
