@@ -22,10 +22,17 @@ class PageInfo:
     end_cursor: str | None
 
 
+def _encoded_cursor(root: Edge[Any]) -> str:
+    return root.codec.encode(root.key)
+
+
 @strawberry.type
 class Edge(Generic[Node]):
-    cursor: str
+    # Encoded only when selected: most pages are read without their edges' cursors.
+    cursor: str = strawberry.field(resolver=_encoded_cursor)
     node: Node
+    key: strawberry.Private[Sequence[Any]]
+    codec: strawberry.Private[Cursor]
 
 
 @strawberry.type
@@ -50,11 +57,11 @@ def connection(
     cursor: Cursor,
     count: Callable[[], Awaitable[int]] | None = None,
 ) -> Connection[Node]:
-    edges = [Edge(cursor=cursor.encode(key(item)), node=to_node(item)) for item in page.items]
+    edges = [Edge(node=to_node(item), key=key(item), codec=cursor) for item in page.items]
     info = PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=_encoded_cursor(edges[0]) if edges else None,
+        end_cursor=_encoded_cursor(edges[-1]) if edges else None,
     )
     return Connection(edges=edges, page_info=info, count=count or page.count)

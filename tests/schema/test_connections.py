@@ -8,6 +8,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from resolvers.common.pages import Cursor
 from tests.plugins.graphql import GraphQL
 from tests.plugins.world import Actor, World
 
@@ -130,3 +131,27 @@ async def test_total_count_counts_what_the_policies_show(gql: GraphQL, audited: 
     assert vc["data"] == {"portfolioGrants": {"totalCount": 1}, "companies": {"totalCount": 1}}
     other = await gql(audited.actor("other_startup_owner"), "{ portfolioGrants { totalCount } }")
     assert other["data"]["portfolioGrants"]["totalCount"] == 0
+
+
+async def test_edge_cursors_are_encoded_only_when_selected(
+    gql: GraphQL, audited: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = audited.actor("startup_owner")
+    encoded: list[tuple[Any, ...]] = []
+    encode = Cursor.encode
+
+    def counting(self: Cursor, values: Any) -> str:
+        encoded.append(tuple(values))
+        return encode(self, values)
+
+    monkeypatch.setattr(Cursor, "encode", counting)
+    result = await gql(owner, "{ auditEvents(first: 5) { edges { node { id } } } }")
+    assert "errors" not in result, result
+    assert len(result["data"]["auditEvents"]["edges"]) == 5
+    assert len(encoded) == 2  # pageInfo's start and end, not one per edge
+
+    encoded.clear()
+    page = await _page(gql, owner, "auditEvents", first=5)
+    assert len(encoded) == 2 + 5
+    assert page["pageInfo"]["startCursor"] == page["edges"][0]["cursor"]
+    assert page["pageInfo"]["endCursor"] == page["edges"][-1]["cursor"]
