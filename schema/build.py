@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.documents import CachedDocuments, DocumentCache, DocumentRules
+from schema.plain_fields import read_plain_fields_directly
 from schema.roots.billing_mutation import BillingMutation
 from schema.roots.billing_query import BillingQuery
 from schema.roots.captable_mutation import CapTableMutation
@@ -88,6 +89,7 @@ class RoundpoolSchema(strawberry.Schema):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        read_plain_fields_directly(self._schema, self.config.default_resolver)
         self.hide_suggestions = hide_suggestions
         self.documents = documents  # the trusted documents are pinned here at start-up
         self.document_rules = document_rules

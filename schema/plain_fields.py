@@ -1,0 +1,47 @@
+"""Fields without a resolver read their attribute in one call.
+
+Strawberry resolves such a field through three Python frames (its basic-field wrapper, `get_result`, the
+configured default resolver) and two fresh containers, per field and object: a 200-company portfolio reads
+~3,400 of them. With the default resolver (`getattr`) that is one `getattr` of the field's Python name, which
+replaces it here, once, when the schema is built (≈ 8 % of the portfolio's completion).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import GraphQLObjectType, GraphQLSchema
+from strawberry.resolvers import is_default_resolver
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
+
+# The wrapper Strawberry builds only for a field with no resolver, no extensions and no exception handler.
+_STRAWBERRY_BASIC = "_get_basic_result"
+
+
+def _attribute(name: str) -> Callable[[Any, Any], Any]:
+    def resolve(source: Any, _info: Any) -> Any:
+        return getattr(source, name)
+
+    resolve._is_default = True  # type: ignore[attr-defined]  # tracing skips default resolvers by this mark
+    return resolve
+
+
+def read_plain_fields_directly(schema: GraphQLSchema, default_resolver: Callable[..., Any]) -> int:
+    """Give every basic field of `schema` a direct attribute read when the default resolver is `getattr`;
+    returns how many fields changed."""
+    if default_resolver is not getattr:
+        return 0
+    replaced = 0
+    for graphql_type in schema.type_map.values():
+        if not isinstance(graphql_type, GraphQLObjectType):
+            continue
+        for field in graphql_type.fields.values():
+            definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            basic = field.resolve is not None and getattr(field.resolve, "__name__", "") == _STRAWBERRY_BASIC
+            if not isinstance(definition, StrawberryField) or not basic or not is_default_resolver(field.resolve):
+                continue
+            field.resolve = _attribute(definition.python_name)
+            replaced += 1
+    return replaced
