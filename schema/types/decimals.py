@@ -6,7 +6,7 @@ argument that carried it. Every Decimal argument of the API is parsed here, so t
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 
 import strawberry
 
@@ -16,6 +16,9 @@ MAX_INTEGER_DIGITS = 20
 MAX_FRACTION_DIGITS = 18
 _MAX_TEXT = 64
 _ZERO = Decimal(0)
+# Serialising never rounds: the default context's 28 digits would round (normalize) or refuse (quantize) the
+# 38 digits an input may carry; this one holds every value the scalar accepts, and more, exactly.
+_EXACT = Context(prec=100)
 # Each listed currency's smallest unit, built once: money is serialised per field of every row.
 _QUANTA: dict[str, Decimal] = {currency: quantum(currency) for currency in MINOR_UNITS}
 
@@ -52,11 +55,11 @@ def money_amount(amount: Decimal, currency: str) -> Money:
 def stated_money(amount: Decimal, currency: str) -> Money:
     """An amount shown with at least its currency's digits and never rounded ("5000000" → "5000000.00" USD,
     a price of "0.00012" USD stays): for money that is not an invoice figure (prices, invested amounts)."""
-    normal = Decimal(amount).normalize() if amount else _ZERO
+    normal = Decimal(amount).normalize(_EXACT) if amount else _ZERO
     step = _QUANTA.get(currency)
     if step is None:  # a currency the billing table does not list: shown normalised
         return Money(normal)
-    padded = normal.quantize(step)
+    padded = normal.quantize(step, context=_EXACT)
     return Money(padded if padded == normal else normal)
 
 
@@ -66,7 +69,7 @@ def serialize_decimal(value: Decimal) -> str:
     if isinstance(value, Money):
         number: Decimal = value
     else:
-        number = Decimal(value).normalize() if value else _ZERO
+        number = Decimal(value).normalize(_EXACT) if value else _ZERO
     text = format(number, "f")
     return text.removeprefix("-") if number.is_zero() else text
 

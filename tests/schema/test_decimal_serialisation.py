@@ -41,7 +41,8 @@ def _fraction_digits(text: str) -> int:
     return len(text.partition(".")[2])
 
 
-@given(st.decimals(allow_nan=False, allow_infinity=False).filter(lambda d: len(d.as_tuple().digits) <= 28))
+# 38 digits: what a Decimal input may carry (20 before the point, 18 after), past the default context's 28
+@given(st.decimals(allow_nan=False, allow_infinity=False).filter(lambda d: len(d.as_tuple().digits) <= 38))
 def test_any_decimal_serialises_as_its_exact_value_in_plain_shortest_text(value: Decimal) -> None:
     text = serialize_decimal(value)
     assert Decimal(text) == value
@@ -52,7 +53,7 @@ def test_any_decimal_serialises_as_its_exact_value_in_plain_shortest_text(value:
 
 
 @given(
-    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**12), max_value=10**12, places=12),
+    st.decimals(allow_nan=False, allow_infinity=False, min_value=-(10**20) + 1, max_value=10**20 - 1, places=18),
     st.sampled_from(sorted(MINOR_UNITS)),
 )
 def test_stated_money_keeps_the_value_and_shows_at_least_the_currency_digits(amount: Decimal, currency: str) -> None:
@@ -61,3 +62,10 @@ def test_stated_money_keeps_the_value_and_shows_at_least_the_currency_digits(amo
     assert Decimal(text) == amount
     assert _fraction_digits(text) == max(MINOR_UNITS[currency], _fraction_digits(shortest))
     assert not text.startswith("-") or amount < 0
+
+
+def test_the_widest_input_is_served_back_digit_for_digit() -> None:
+    widest = Decimal("-12345678901234567890.123456789012345678")
+    assert serialize_decimal(widest) == "-12345678901234567890.123456789012345678"
+    assert serialize_decimal(stated_money(widest, "USD")) == "-12345678901234567890.123456789012345678"
+    assert serialize_decimal(stated_money(Decimal("12345678901234567890"), "USD")) == "12345678901234567890.00"
