@@ -3,15 +3,18 @@
 Same mapping as :mod:`cost.legacy` with the CUR 2.0 names: ``line_item_unblended_cost`` for
 ``lineItem/UnblendedCost`` and so on; ServiceName is ``product_product_name`` or ``product['product_name']``,
 else ``line_item_product_code``; RegionId is ``product_region_code``, else ``product['region']``; Tags is
-``resource_tags`` with its keys as AWS writes them (``user_team``). ``cost_category`` and ``discount`` are
-not needed by the normalised schema and are not read.
+``resource_tags`` with its keys as AWS writes them (``user_team``), an empty map for a row without tags (a null
+cell, ``{}`` or no such column), as the legacy reader gives. ``cost_category`` and ``discount`` are not needed
+by the normalised schema and are not read.
 """
 
 from __future__ import annotations
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from cost.amortisation import charge_category, effective_cost
+from cost.columns import TAGS
 from cost.values import Batch, assemble, coalesce, json_field, tags_from_json
 
 MONEY_COLUMNS = (
@@ -50,6 +53,7 @@ TEXT_COLUMNS = (
 CURRENCY = "line_item_currency_code"
 PERIOD = "bill_billing_period_start_date"
 ACCOUNT = "line_item_usage_account_id"
+_NO_TAGS = pa.scalar([], TAGS)
 
 
 def columns_to_read(header: list[str]) -> list[str]:
@@ -99,7 +103,7 @@ def normalise(batch: Batch) -> pa.RecordBatch:
             "PricingUnit": batch.text("pricing_unit"),
             "RegionId": coalesce(batch.text("product_region_code"), json_field(batch, "product", "region")),
             "BillingCurrency": batch.text(CURRENCY),
-            "Tags": tags_from_json(batch, "resource_tags"),
+            "Tags": pc.fill_null(tags_from_json(batch, "resource_tags"), _NO_TAGS),
             "line_item_type": line_type,
             "usage_type": batch.text("line_item_usage_type"),
             "operation": batch.text("line_item_operation"),

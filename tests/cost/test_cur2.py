@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from cost import cur2
+from cost import cur2, legacy
+from cost.columns import TAGS
 from cost.values import Batch
 
 
@@ -46,6 +47,35 @@ def test_service_and_region_come_from_their_column_else_the_product_map() -> Non
     assert out["RegionId"] == ["ap-northeast-1", "us-east-1", None]
     assert out["BilledCost"] == [Decimal("3.5"), Decimal("0.25"), Decimal(1)]
     assert out["ContractedCost"] == [Decimal("3.5"), Decimal("0.20"), Decimal(1)]
-    assert out["Tags"] == [[("user_team", "core")], None, []]  # a null cell stays null (legacy: an empty map)
+    assert out["Tags"] == [[("user_team", "core")], [], []]
     assert out["BillingPeriodStart"] == [datetime(2023, 11, 1, tzinfo=UTC)] * 3
     assert out["line_item_type"] == ["Usage", "Usage", "Fee"]
+
+
+def test_a_row_without_tags_has_the_empty_map_the_legacy_reader_gives() -> None:
+    """Null and empty must not differ by format: a filter or an allocation by tag reads both alike, but a client
+    reading Tags, or a query written with `is null`, would see CUR 2.0 rows differ from legacy ones."""
+    legacy_tags = legacy.normalise(
+        _batch({"lineItem/UnblendedCost": ["1", "2"], "resourceTags/user:team": ["core", None]})
+    ).column("Tags")
+    csv_tags = cur2.normalise(
+        _batch({"line_item_unblended_cost": ["1", "2"], "resource_tags": ['{"user_team": "core"}', None]})
+    ).column("Tags")
+    parquet_map = pa.array([[("user_team", "core")], None], TAGS)
+    parquet_tags = cur2.normalise(
+        Batch(
+            pa.RecordBatch.from_arrays(
+                [pa.array(["1", "2"], pa.string()), parquet_map], names=["line_item_unblended_cost", "resource_tags"]
+            ),
+            "c.parquet",
+            1,
+        )
+    ).column("Tags")
+    without_column = cur2.normalise(_batch({"line_item_unblended_cost": ["1"]})).column("Tags")
+
+    assert legacy_tags.to_pylist()[1] == []
+    for tags in (csv_tags, parquet_tags):
+        assert tags.null_count == 0
+        assert tags.to_pylist()[1] == legacy_tags.to_pylist()[1]
+    assert without_column.null_count == 0
+    assert without_column.to_pylist() == [[]]
