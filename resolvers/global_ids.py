@@ -80,3 +80,8 @@ def decode_global_id(expected: NodeType, value: str, field: str) -> UUID:
 
 def decode_optional_global_id(expected: NodeType, value: str | None, field: str) -> UUID | None:
     return None if value is None else decode_global_id(expected, value, field)
+
+
+def quoting_global_id(message: str, type_name: NodeType, key: UUID | None) -> str:
+    """A database message (a trigger's, which can only quote the raw uuid) naming the object by its global id."""
+    return message if key is None else message.replace(str(key), encode_global_id(type_name, key))

@@ -22,6 +22,7 @@ from resolvers.billing.access import billed_customer, billing_operator
 from resolvers.billing.inputs import bounded_text, check_payment_terms, currency_code, engine_enum, tax_category_code
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound
+from resolvers.global_ids import encode_global_id
 
 
 async def set_customer_billing(ctx: RequestContext, tenant_slug: str, fields: dict[str, Any]) -> CustomerBillingRecord:
@@ -40,7 +41,7 @@ async def set_customer_billing(ctx: RequestContext, tenant_slug: str, fields: di
         values["tax_id"] = bounded_text(values["tax_id"], 100, "taxId")
     check_payment_terms(values.get("payment_terms_days"))
     if "plan_id" in values and await billing.plan_by_id(ctx.tx, values["plan_id"]) is None:
-        raise NotFound(f"no pricing plan {values['plan_id']} is visible to you")
+        raise NotFound(f"no pricing plan {encode_global_id('PricingPlan', values['plan_id'])} is visible to you")
     async with ctx.tx.savepoint():
         try:
             return await billing.upsert_customer_billing(ctx.tx, customer.id, operator, values)

@@ -34,6 +34,7 @@ from resolvers.common.amounts import period_of
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ async def add_plan_version(
     billing_operator(ctx)
     plan = await billing.plan_by_id(ctx.tx, plan_id)
     if plan is None:
-        raise NotFound(f"no pricing plan {plan_id} is visible to you")
+        raise NotFound(f"no pricing plan {encode_global_id('PricingPlan', plan_id)} is visible to you")
     definition = _definition(valid_from, rules, exclusions, commitments, currency, rounding)
     async with ctx.tx.savepoint():
         try:

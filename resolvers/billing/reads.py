@@ -14,13 +14,14 @@ from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id
 
 
 async def invoice(ctx: RequestContext, invoice_id: UUID) -> InvoiceRecord:
     ctx.require_tenant()
     record = await invoices.invoice_by_id(ctx.tx, invoice_id)
     if record is None:
-        raise NotFound(f"no invoice {invoice_id} is visible to you")
+        raise NotFound(f"no invoice {encode_global_id('Invoice', invoice_id)} is visible to you")
     await audit_granted_reads(ctx, _granted([record.tenant_id], ctx), "invoices", "invoices")
     return record
 

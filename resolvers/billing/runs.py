@@ -27,6 +27,7 @@ from resolvers.common.context import RequestContext
 from resolvers.common.errors import ApiError, Forbidden, NotFound
 from resolvers.common.principals import AuthenticationFailed, Identity, TenantNotAllowed
 from resolvers.common.request import RequestRuntime, open_request
+from resolvers.global_ids import encode_global_id
 
 _logger = logging.getLogger("roundpool.invoices")
 
@@ -151,5 +152,5 @@ async def invoice_run(ctx: RequestContext, run_id: UUID) -> InvoiceRunRecord:
     require_billing_admin(ctx)
     record = await invoices.run_by_id(ctx.tx, run_id)
     if record is None:
-        raise NotFound(f"no invoice run {run_id} is visible to you")
+        raise NotFound(f"no invoice run {encode_global_id('InvoiceRun', run_id)} is visible to you")
     return record

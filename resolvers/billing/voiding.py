@@ -18,6 +18,7 @@ from resolvers.billing.issuing import draft_lines, header_of, issue, parties, te
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.costs.imports import require_store
+from resolvers.global_ids import encode_global_id
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ async def _closed_invoice(tx: RequestTransaction, invoice_id: UUID) -> tuple[Inv
     void of that period waits for this transaction)."""
     original = await invoices.invoice_by_id(tx, invoice_id)
     if original is None or not await costs.is_billed_tenant(tx, original.tenant_id):
-        raise NotFound(f"no invoice {invoice_id} of a tenant your operator bills")
+        raise NotFound(f"no invoice {encode_global_id('Invoice', invoice_id)} of a tenant your operator bills")
     await invoices.lock_tenant_period(tx, original.tenant_id, original.period)
     original = await invoices.invoice_by_id(tx, invoice_id)
     assert original is not None

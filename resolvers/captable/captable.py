@@ -28,6 +28,7 @@ from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id
 
 SCOPE = "captable"
 
@@ -108,7 +109,7 @@ async def _ledger_of(ctx: RequestContext, company_id: UUID | None) -> tuple[UUID
     rows = await captable.ledger_rows(ctx.tx, target)
     if target != acting.id:
         if not rows:
-            raise NotFound(f"no cap table of company {target} is visible to you")
+            raise NotFound(f"no cap table of company {encode_global_id('Tenant', target)} is visible to you")
         await audit_granted_reads(ctx, [target], SCOPE, "captable")
     return target, rows
 

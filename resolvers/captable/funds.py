@@ -25,6 +25,7 @@ from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id
 
 T = TypeVar("T")
 
@@ -76,7 +77,7 @@ async def update_fund(ctx: RequestContext, fund_id: UUID, fields: dict[str, Any]
     async with ctx.tx.savepoint():
         updated = await _guarded(funds.update_fund(ctx.tx, acting.id, fund_id, fields))
     if updated is None:
-        raise NotFound(f"no fund {fund_id}")
+        raise NotFound(f"no fund {encode_global_id('Fund', fund_id)}")
     return updated
 
 
@@ -84,7 +85,7 @@ async def delete_fund(ctx: RequestContext, fund_id: UUID) -> UUID:
     acting = _writer(ctx)
     async with ctx.tx.savepoint():
         if not await _guarded(funds.delete_fund(ctx.tx, acting.id, fund_id)):
-            raise NotFound(f"no fund {fund_id}")
+            raise NotFound(f"no fund {encode_global_id('Fund', fund_id)}")
     return fund_id
 
 
@@ -92,7 +93,7 @@ async def fund(ctx: RequestContext, fund_id: UUID) -> FundRecord:
     acting = _reader(ctx)
     found = await funds.fund_by_id(ctx.tx, acting.id, fund_id)
     if found is None:
-        raise NotFound(f"no fund {fund_id}")
+        raise NotFound(f"no fund {encode_global_id('Fund', fund_id)}")
     return found
 
 
@@ -113,7 +114,7 @@ async def add_flow(
         values["limited_partner"] = limited_partner
     async with ctx.tx.savepoint():
         if await funds.fund_by_id(ctx.tx, acting.id, fund_id) is None:
-            raise NotFound(f"no fund {fund_id}")
+            raise NotFound(f"no fund {encode_global_id('Fund', fund_id)}")
         return await _guarded(funds.add_flow(ctx.tx, kind, acting.id, fund_id, values))
 
 
@@ -121,7 +122,7 @@ async def delete_flow(ctx: RequestContext, kind: str, flow_id: UUID) -> UUID:
     acting = _writer(ctx)
     async with ctx.tx.savepoint():
         if not await _guarded(funds.delete_flow(ctx.tx, kind, acting.id, flow_id)):
-            raise NotFound(f"no {kind.replace('_', ' ')} {flow_id}")
+            raise NotFound(f"no {kind.replace('_', ' ')} {encode_global_id('FundFlow', flow_id)}")
     return flow_id
 
 
@@ -139,10 +140,11 @@ async def add_investment(
         raise InvalidInput("allocation is a fraction in (0, 1]", field="allocation")
     async with ctx.tx.savepoint():
         if await funds.fund_by_id(ctx.tx, acting.id, fund_id) is None:
-            raise NotFound(f"no fund {fund_id}")
+            raise NotFound(f"no fund {encode_global_id('Fund', fund_id)}")
         links = await captable.links_of(ctx.tx, [company_id])
         if not any(k.stakeholder_id == stakeholder_id and k.vc_tenant_id == acting.id for k in links):
-            raise NotFound(f"company {company_id} has not linked stakeholder {stakeholder_id!r} to {acting.slug}")
+            company = encode_global_id("Tenant", company_id)
+            raise NotFound(f"company {company} has not linked stakeholder {stakeholder_id!r} to {acting.slug}")
         await audit_granted_reads(ctx, [company_id], SCOPE, "stakeholder_links")
         return await _guarded(funds.add_investment(ctx.tx, acting.id, fund_id, company_id, stakeholder_id, allocation))
 
@@ -151,7 +153,7 @@ async def delete_investment(ctx: RequestContext, investment_id: UUID) -> UUID:
     acting = _writer(ctx)
     async with ctx.tx.savepoint():
         if not await _guarded(funds.delete_investment(ctx.tx, acting.id, investment_id)):
-            raise NotFound(f"no fund investment {investment_id}")
+            raise NotFound(f"no fund investment {encode_global_id('FundInvestment', investment_id)}")
     return investment_id
 
 

@@ -36,6 +36,7 @@ from resolvers.captable.ledgers import ISSUER, PASSTHROUGH_FILES
 from resolvers.captable.ocf import Imported, decode_package, read_zip_bytes, readable
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from resolvers.global_ids import encode_global_id, quoting_global_id
 
 FORMATS = ("OCF", "JOCF")
 _PASSTHROUGH_FILE_TYPES = {*PASSTHROUGH_FILES.values(), "JOCF_SECURITYHOLDERS_AGREEMENT_FILE"}
@@ -136,9 +137,11 @@ async def commit(ctx: RequestContext, draft_id: UUID) -> Imported:
         try:
             committed = await queries.mark_committed(ctx.tx, acting.id, draft.id)
         except ConstraintViolation as error:  # expired (or committed) since it was read: the trigger refuses
-            raise Conflict(f"staged import {draft.id} can no longer be committed: {error}") from error
+            name = encode_global_id("StagedImport", draft.id)
+            reason = quoting_global_id(str(error), "StagedImport", draft.id)
+            raise Conflict(f"staged import {name} can no longer be committed: {reason}") from error
         if not committed:
-            raise NotFound(f"no staged import {draft.id}")
+            raise NotFound(f"no staged import {encode_global_id('StagedImport', draft.id)}")
     return Imported(len(written.ids), ())
 
 
@@ -152,22 +155,24 @@ async def _change(ctx: RequestContext, draft_id: UUID, position: int, values: Ma
         except PolicyViolation as error:
             raise Forbidden("you may not change this staged import") from error
         if not changed:
-            raise NotFound(f"staged import {draft.id} has no item at position {position}")
+            name = encode_global_id("StagedImport", draft.id)
+            raise NotFound(f"staged import {name} has no item at position {position}")
     return await view(ctx, draft.id)
 
 
 async def _draft(ctx: RequestContext, draft_id: UUID, *, lock: bool = False) -> DraftRecord:
     draft = await queries.draft(ctx.tx, draft_id, lock=lock)
     if draft is None:  # absent, another tenant's, or not yours to see: alike
-        raise NotFound(f"no staged import {draft_id}")
+        raise NotFound(f"no staged import {encode_global_id('StagedImport', draft_id)}")
     return draft
 
 
 def _require_open(draft: DraftRecord) -> None:
+    name = encode_global_id("StagedImport", draft.id)
     if draft.status != "open":
-        raise Conflict(f"staged import {draft.id} was committed at {draft.committed_at:%Y-%m-%d %H:%M} UTC")
+        raise Conflict(f"staged import {name} was committed at {draft.committed_at:%Y-%m-%d %H:%M} UTC")
     if draft.expired:
-        raise Conflict(f"staged import {draft.id} expired at {draft.expires_at:%Y-%m-%d %H:%M} UTC; stage it again")
+        raise Conflict(f"staged import {name} expired at {draft.expires_at:%Y-%m-%d %H:%M} UTC; stage it again")
 
 
 def _check(

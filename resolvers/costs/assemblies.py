@@ -34,6 +34,7 @@ from resolvers.common.context import RequestContext
 from resolvers.common.errors import Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
 from resolvers.costs.imports import BILLING_ADMINS, COST_QUEUE
+from resolvers.global_ids import encode_global_id
 
 PART_TASK = "import_cost_assembly_part"
 
@@ -110,7 +111,7 @@ async def cost_assembly(ctx: RequestContext, assembly_id: UUID) -> AssemblyView:
     ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
     record = await cost_assemblies.assembly_by_id(ctx.tx, assembly_id)
     if record is None:
-        raise NotFound(f"no cost assembly {assembly_id} is visible to you")
+        raise NotFound(f"no cost assembly {encode_global_id('CostAssembly', assembly_id)} is visible to you")
     progress = (await cost_assemblies.progress(ctx.tx, [record.id])).get(record.id, AssemblyProgress(0, 0, 0, 0, 0))
     return AssemblyView(record, progress, await cost_assemblies.parts(ctx.tx, record.id))
 

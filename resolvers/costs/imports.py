@@ -34,6 +34,7 @@ from resolvers.common.pages import PageRequest
 from resolvers.common.principals import Member
 from resolvers.common.request import RequestRuntime
 from resolvers.costs.import_runs import Progress, engine_outcome, gave_up, operator_slug, reporting
+from resolvers.global_ids import encode_global_id
 
 COST_QUEUE = "costs"
 IMPORT_TASK = "import_cost_report"
@@ -96,7 +97,7 @@ async def cost_import(ctx: RequestContext, import_id: UUID) -> CostImportRecord:
     ctx.require_role(BILLING_ADMINS, TenantKind.OPERATOR)
     record = await costs.import_by_id(ctx.tx, import_id)
     if record is None:
-        raise NotFound(f"no cost import {import_id} is visible to you")
+        raise NotFound(f"no cost import {encode_global_id('CostImport', import_id)} is visible to you")
     return record
 
 

@@ -22,6 +22,7 @@ from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id, quoting_global_id
 from resolvers.management.management import company_id
 
 SCOPE = "financials"
@@ -151,7 +152,7 @@ async def report(ctx: RequestContext, report_id: UUID) -> ReportWithLines:
     ctx.require_tenant()
     found = await financials.report_by_id(ctx.tx, report_id)
     if found is None:
-        raise NotFound(f"no financial report {report_id} is visible to you")
+        raise NotFound(f"no financial report {encode_global_id('FinancialReport', report_id)} is visible to you")
     await audit_granted_reads(ctx, [found.tenant_id], SCOPE, "financial_reports")
     return (await _with_lines(ctx, [found]))[0]
 
@@ -166,10 +167,11 @@ def _writer(ctx: RequestContext) -> ActingTenant:
 async def _own_draft(ctx: RequestContext, acting: ActingTenant, report_id: UUID) -> FinancialReportRecord:
     found = await financials.report_by_id(ctx.tx, report_id, lock=True)
     if found is None or found.tenant_id != acting.id:
-        raise NotFound(f"no financial report {report_id} in {acting.slug}")
+        raise NotFound(f"no financial report {encode_global_id('FinancialReport', report_id)} in {acting.slug}")
     if found.status == "final":
+        name = encode_global_id("FinancialReport", report_id)
         raise Conflict(
-            f"financial report {report_id} ({found.statement} {found.period_start} to {found.period_end})"
+            f"financial report {name} ({found.statement} {found.period_start} to {found.period_end})"
             " is final and cannot be changed"
         )
     return found
@@ -197,7 +199,7 @@ async def save_report(ctx: RequestContext, data: ReportInput) -> ReportWithLines
         except PolicyViolation as error:
             raise Forbidden("you may not write financial reports") from error
         except ConstraintViolation as error:
-            raise Conflict(str(error)) from error
+            raise Conflict(quoting_global_id(str(error), "FinancialReport", data.id)) from error
     return (await _with_lines(ctx, [saved]))[0]
 
 
@@ -217,7 +219,7 @@ async def finalize_report(ctx: RequestContext, report_id: UUID) -> ReportWithLin
         except PolicyViolation as error:
             raise Forbidden("you may not finalize financial reports") from error
         except ConstraintViolation as error:
-            raise Conflict(str(error)) from error
+            raise Conflict(quoting_global_id(str(error), "FinancialReport", report_id)) from error
         if final is None:
             raise Forbidden("you may not finalize this financial report")
     return (await _with_lines(ctx, [final]))[0]
@@ -230,7 +232,7 @@ async def delete_draft(ctx: RequestContext, report_id: UUID) -> UUID:
         try:
             deleted = await financials.delete_report(ctx.tx, acting.id, report_id)
         except (PolicyViolation, ConstraintViolation) as error:
-            raise Conflict(str(error)) from error
+            raise Conflict(quoting_global_id(str(error), "FinancialReport", report_id)) from error
         if not deleted:
             raise Forbidden("you may not delete this financial report")
     return report_id

@@ -18,6 +18,7 @@ from resolvers.common.amounts import checked_period
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id, quoting_global_id
 from resolvers.management.kpis import KPI_KEY, SCOPE
 
 MAX_KEYS = 50
@@ -91,9 +92,9 @@ async def _open_request(ctx: RequestContext, request_id: UUID, *, as_startup: bo
     found = await kpi_requests.request_by_id(ctx.tx, request_id)
     party = None if found is None else found.tenant_id if as_startup else found.vc_tenant_id
     if found is None or party != acting.id:
-        raise NotFound(f"no KPI request {request_id} of {acting.slug}")
+        raise NotFound(f"no KPI request {encode_global_id('KpiRequest', request_id)} of {acting.slug}")
     if found.status != RequestStatus.REQUESTED.value:
-        raise Conflict(f"KPI request {request_id} is {found.status} already")
+        raise Conflict(f"KPI request {encode_global_id('KpiRequest', request_id)} is {found.status} already")
     return found
 
 
@@ -103,7 +104,7 @@ async def _update(ctx: RequestContext, request: KpiRequestRecord, fields: dict[s
     except PolicyViolation as error:
         raise Forbidden("you may not change this KPI request") from error
     except ConstraintViolation as error:
-        raise Conflict(str(error)) from error
+        raise Conflict(quoting_global_id(str(error), "KpiRequest", request.id)) from error
     if updated is None:
         raise Forbidden("you may not change this KPI request")
     return updated

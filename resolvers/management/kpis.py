@@ -20,6 +20,7 @@ from resolvers.common.amounts import checked_currency, checked_period, parse_dec
 from resolvers.common.audit import audit_granted_reads
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from resolvers.global_ids import encode_global_id, quoting_global_id
 from resolvers.management.management import company_id
 
 SCOPE = "financials"
@@ -110,7 +111,7 @@ async def definitions(ctx: RequestContext, company_slug: str | None) -> list[Kpi
 async def _own_definition(ctx: RequestContext, acting: ActingTenant, definition_id: UUID) -> KpiDefinitionRecord:
     found = await kpis.definition_by_id(ctx.tx, definition_id)
     if found is None or found.tenant_id != acting.id:
-        raise NotFound(f"no KPI definition {definition_id} in {acting.slug}")
+        raise NotFound(f"no KPI definition {encode_global_id('KpiDefinition', definition_id)} in {acting.slug}")
     return found
 
 
@@ -209,11 +210,10 @@ def validated_values(values: Sequence[ValueInput], definitions: dict[str, KpiDef
 async def _own_draft(ctx: RequestContext, acting: ActingTenant, report_id: UUID) -> KpiReportRecord:
     found = await kpis.report_by_id(ctx.tx, report_id, lock=True)
     if found is None or found.tenant_id != acting.id:
-        raise NotFound(f"no KPI report {report_id} in {acting.slug}")
+        raise NotFound(f"no KPI report {encode_global_id('KpiReport', report_id)} in {acting.slug}")
     if found.status == "final":
-        raise Conflict(
-            f"KPI report {report_id} ({found.period_start} to {found.period_end}) is final and cannot be changed"
-        )
+        name = encode_global_id("KpiReport", report_id)
+        raise Conflict(f"KPI report {name} ({found.period_start} to {found.period_end}) is final and cannot be changed")
     return found
 
 
@@ -247,7 +247,7 @@ async def save_report(
         except PolicyViolation as error:
             raise Forbidden("you may not write KPI reports") from error
         except ConstraintViolation as error:
-            raise Conflict(str(error)) from error
+            raise Conflict(quoting_global_id(str(error), "KpiReport", report_id)) from error
     return (await _with_values(ctx, [saved]))[0]
 
 
@@ -262,7 +262,7 @@ async def finalize_report(ctx: RequestContext, report_id: UUID) -> ReportWithVal
         except PolicyViolation as error:
             raise Forbidden("you may not finalize KPI reports") from error
         except ConstraintViolation as error:
-            raise Conflict(str(error)) from error
+            raise Conflict(quoting_global_id(str(error), "KpiReport", report_id)) from error
         if final is None:
             raise Forbidden("you may not finalize this KPI report")
     return (await _with_values(ctx, [final]))[0]
@@ -275,7 +275,7 @@ async def delete_draft(ctx: RequestContext, report_id: UUID) -> UUID:
         try:
             deleted = await kpis.delete_report(ctx.tx, acting.id, report_id)
         except (PolicyViolation, ConstraintViolation) as error:
-            raise Conflict(str(error)) from error
+            raise Conflict(quoting_global_id(str(error), "KpiReport", report_id)) from error
         if not deleted:
             raise Forbidden("you may not delete this KPI report")
     return report_id

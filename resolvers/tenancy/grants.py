@@ -15,6 +15,7 @@ from policies.principal import ADMIN_ROLES, TenantKind
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id, quoting_global_id
 
 
 class Scope(StrEnum):
@@ -50,7 +51,7 @@ async def _startup_grant(ctx: RequestContext, grant_id: UUID) -> GrantRecord:
     acting = ctx.require_role(ADMIN_ROLES, TenantKind.STARTUP)
     grant = await grants.grant_by_id(ctx.tx, grant_id)
     if grant is None or grant.tenant_id != acting.id:
-        raise NotFound(f"no grant {grant_id} of {acting.slug}")
+        raise NotFound(f"no grant {encode_global_id('PortfolioGrant', grant_id)} of {acting.slug}")
     return grant
 
 
@@ -86,7 +87,7 @@ async def _decide(
     except PolicyViolation as error:
         raise Forbidden("you may not decide this grant") from error
     except ConstraintViolation as error:
-        raise Conflict(str(error)) from error
+        raise Conflict(quoting_global_id(str(error), "PortfolioGrant", grant.id)) from error
     if updated is None:
         raise Forbidden("you may not decide this grant")
     return updated

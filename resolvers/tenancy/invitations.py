@@ -14,6 +14,7 @@ from resolvers.common.context import RequestContext
 from resolvers.common.emails import normalised_email
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from resolvers.common.pages import PageRequest
+from resolvers.global_ids import encode_global_id, quoting_global_id
 from resolvers.tenancy.members import check_role_fits
 
 
@@ -38,7 +39,7 @@ async def revoke(ctx: RequestContext, invitation_id: UUID) -> InvitationRecord:
     acting = ctx.require_role(ADMIN_ROLES)
     record = await _answer(ctx, invitations.revoke, invitation_id)
     if record is None:
-        raise NotFound(f"no invitation {invitation_id} you may revoke in {acting.slug}")
+        raise NotFound(f"no invitation {encode_global_id('Invitation', invitation_id)} you may revoke in {acting.slug}")
     return record
 
 
@@ -46,7 +47,7 @@ async def accept(ctx: RequestContext, invitation_id: UUID) -> MembershipRecord:
     user_id = ctx.require_principal().user_id
     record = await _answer(ctx, invitations.accept, invitation_id)
     if record is None:
-        raise NotFound(f"no invitation {invitation_id} for you")
+        raise NotFound(f"no invitation {encode_global_id('Invitation', invitation_id)} for you")
     membership = await tenancy.membership(ctx.tx, record.tenant_id, user_id)
     if membership is None:  # accept_invitation creates it in the same statement
         raise RuntimeError(f"invitation {invitation_id} accepted without a membership")
@@ -57,7 +58,7 @@ async def decline(ctx: RequestContext, invitation_id: UUID) -> InvitationRecord:
     ctx.require_principal()
     record = await _answer(ctx, invitations.decline, invitation_id)
     if record is None:
-        raise NotFound(f"no invitation {invitation_id} for you")
+        raise NotFound(f"no invitation {encode_global_id('Invitation', invitation_id)} for you")
     return record
 
 
@@ -66,7 +67,7 @@ async def _answer(ctx: RequestContext, act: invitations.Answer, invitation_id: U
         async with ctx.tx.savepoint():
             return await act(ctx.tx, invitation_id)
     except ConstraintViolation as error:  # no longer pending, lapsed, or already a member
-        raise Conflict(str(error)) from error
+        raise Conflict(quoting_global_id(str(error), "Invitation", invitation_id)) from error
 
 
 async def mine(ctx: RequestContext, page: PageRequest) -> Page[InvitationRecord]:

@@ -11,6 +11,7 @@ from db.records import MembershipRecord
 from policies.principal import ADMIN_ROLES, Role, TenantKind
 from resolvers.common.context import RequestContext
 from resolvers.common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from resolvers.global_ids import encode_global_id
 
 
 def check_role_fits(ctx: RequestContext, role: Role) -> None:
@@ -27,7 +28,7 @@ async def change_member_role(ctx: RequestContext, user_id: UUID, role: Role) -> 
     async with ctx.tx.savepoint():
         current = await tenancy.membership(ctx.tx, acting.id, user_id)
         if current is None:
-            raise NotFound(f"user {user_id} is not a member of {acting.slug}")
+            raise NotFound(f"user {encode_global_id('User', user_id)} is not a member of {acting.slug}")
         if current.role is Role.OWNER and acting.role is not Role.OWNER:
             raise Forbidden("only an owner can change an owner's role")
         if current.role is Role.OWNER and role is not Role.OWNER and await tenancy.count_owners(ctx.tx, acting.id) == 1:
@@ -46,7 +47,7 @@ async def remove_member(ctx: RequestContext, user_id: UUID) -> UUID:
     async with ctx.tx.savepoint():
         current = await tenancy.membership(ctx.tx, acting.id, user_id)
         if current is None:
-            raise NotFound(f"user {user_id} is not a member of {acting.slug}")
+            raise NotFound(f"user {encode_global_id('User', user_id)} is not a member of {acting.slug}")
         if current.role is Role.OWNER:
             if acting.role is not Role.OWNER:
                 raise Forbidden("only an owner can remove an owner")

@@ -20,6 +20,11 @@ from graphql import (
     GraphQLScalarType,
 )
 
+from db.session import Database
+from resolvers.common.principals import Member
+from resolvers.common.request import RequestRuntime, open_request
+from resolvers.common.subscriptions import SubscriptionContext
+from schema.execution import response_body
 from tests.plugins.financials import FinancialsWorld
 from tests.plugins.graphql import GraphQL, gid
 from tests.plugins.world import World
@@ -199,3 +204,79 @@ async def test_a_query_given_an_id_of_another_type_is_bad_user_input(gql: GraphQ
     assert result["data"] == {"fund": None, "capTable": None}
     assert sorted(e["extensions"]["field"] for e in result["errors"]) == ["company", "id"]
     assert {e["extensions"]["code"] for e in result["errors"]} == {"BAD_USER_INPUT"}
+
+
+async def _subscribed(
+    schema: strawberry.Schema, database: Database, world: World, name: str, field: GraphQLField, value: str
+) -> list[Any]:
+    """The errors' extensions in the first event of subscription `name` given `value` as its id."""
+    runtime = RequestRuntime(database, max_page_size=10)
+    member = world.actor("billing_admin")
+    assert member.user_id is not None
+    async with open_request(runtime, Member(member.user_id, member.tenant_slug), request_id="subscribe") as opened:
+        principal = opened.principal
+    context = SubscriptionContext(
+        request_id="subscribe", runtime=runtime, principal=principal, poll_interval_s=0.01, max_lifetime_s=1
+    )
+    (arg_name,) = [a for a, arg in field.args.items() if _is_id(arg.type)]
+    stream = await schema.subscribe(
+        f"subscription($v: ID!) {{ {name}({arg_name}: $v) {{ __typename }} }}",
+        variable_values={"v": value},
+        context_value=context,
+    )
+    assert not isinstance(stream, strawberry.types.ExecutionResult) or stream.errors, stream
+    first = stream if isinstance(stream, strawberry.types.ExecutionResult) else await anext(aiter(stream))
+    body = response_body(first, "subscribe")
+    return [e.get("extensions") for e in body.get("errors", [])]
+
+
+async def test_every_subscription_id_refuses_a_raw_uuid_and_another_types_id(
+    schema: strawberry.Schema, database: Database, world: World, owner_conn: psycopg.Connection
+) -> None:
+    root = schema._schema.subscription_type
+    assert root is not None
+    fields = {name: f for name, f in root.fields.items() if any(_is_id(a.type) for a in f.args.values())}
+    assert {"costImportProgress", "costAssemblyProgress", "invoiceRunProgress"} <= set(fields)
+    before = _counts(owner_conn, world)
+    key = uuid.uuid4()
+    wrong = {}
+    for name, field in fields.items():
+        for shape, value in (("raw uuid", str(key)), ("wrong type", gid("Fund", key)), ("garbage", "%%%")):
+            seen = await _subscribed(schema, database, world, name, field, value)
+            if seen != [{"code": "BAD_USER_INPUT", "field": "id"}]:
+                wrong[f"{name}({shape})"] = seen
+    assert wrong == {}
+    assert _counts(owner_conn, world) == before
+
+
+MESSAGES = {
+    "deleteFund": ("vc_active", "Fund", DELETE_FUND.replace("InvalidInput { field message }", "Problem { message }")),
+    "revokePortfolioAccess": (
+        "startup_owner",
+        "PortfolioGrant",
+        REVOKE.replace("InvalidInput { field message }", "Problem { message }"),
+    ),
+    "financialReport": ("startup_owner", "FinancialReport", "query($id: ID!) { financialReport(id: $id) { id } }"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MESSAGES))
+async def test_a_refusal_names_the_object_by_its_global_id(
+    gql: GraphQL, world: World, owner_conn: psycopg.Connection, name: str
+) -> None:
+    actor, type_name, document = MESSAGES[name]
+    key = uuid.uuid4()
+    before = _counts(owner_conn, world)
+
+    result = await gql(world.actor(actor), document, {"id": gid(type_name, key)})
+
+    if result.get("errors"):
+        (error,) = result["errors"]
+        assert error["extensions"]["code"] == "NOT_FOUND"
+        message = error["message"]
+    else:
+        assert result["data"][name]["__typename"] == "NotFound", result
+        message = result["data"][name]["message"]
+    assert gid(type_name, key) in message
+    assert str(key) not in message
+    assert _counts(owner_conn, world) == before
