@@ -1,7 +1,8 @@
 """Database-layer errors, mapped from PostgreSQL's SQLSTATE where the caller needs to tell them apart.
 
 The mapping happens once, in db/session.py's RequestTransaction: every statement it runs (inside its shielded
-task, so the caller sees the mapped error), every savepoint and the commit pass through `mapped_errors()`.
+task, so the caller sees the mapped error), every savepoint and the commit pass through `mapped_errors()`; a
+connection that cannot be had is told apart where every transaction, main or side, takes one (its opening).
 Query functions do not map again; statements on a raw connection (a side connection, psycopg) are not mapped.
 
 DatabaseError
@@ -11,6 +12,8 @@ DatabaseError
  ├── ConstraintViolation a check, unique or foreign-key constraint, or a trigger's check (23xxx)
  │    └── UniqueViolation  the row exists already (23505)
  ├── StatementTimeout    the statement ran past the request's statement_timeout (57014)
+ ├── DatabaseUnavailable a transaction could not get a working connection: the server (or PgBouncer's
+ │                       query_wait_timeout) refused or dropped it before the transaction's first statement ran
  └── InvalidValue        a value the column's type cannot hold: out of range, bad text, NUL (22xxx)
 """
 
@@ -58,6 +61,11 @@ class StatementTimeout(DatabaseError):
 
 class InvalidValue(DatabaseError):
     pass
+
+
+class DatabaseUnavailable(DatabaseError):
+    """Raised by the transaction's opening (db/session.py), which alone knows that nothing ran yet. Its
+    message carries the driver's reason, which may name the server: for the log, never for a client."""
 
 
 def _message(error: BaseException) -> str:

@@ -25,10 +25,11 @@ from psycopg.rows import dict_row
 from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 from sqlalchemy.sql import Executable
 
-from db.errors import MissingContext, TransactionClosed, mapped_errors
+from db.errors import DatabaseUnavailable, MissingContext, TransactionClosed, mapped_errors
 from db.location import driver_dsn, sqlalchemy_url
 
 T = TypeVar("T")
@@ -128,17 +129,25 @@ class _ContextConnection:
 
     async def _open(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         try:
-            return await self._send_opening(sql, params)
-        except DBAPIError as error:
-            # A pooled connection the server dropped: the opening ran nothing yet, so it is retried once on a
-            # fresh connection (the dead one is invalidated, never returned to the pool).
-            if not (error.connection_invalidated or self._dropped()):
-                raise
-            conn, self._conn, self._driver = self._conn, None, None
-            if conn is not None:
-                await conn.invalidate()
-                await conn.close()
-            return await self._send_opening(sql, params)
+            try:
+                return await self._send_opening(sql, params)
+            except DBAPIError as error:
+                # A pooled connection the server dropped: the opening ran nothing yet, so it is retried once on
+                # a fresh connection (the dead one is invalidated, never returned to the pool).
+                if not self._lost(error):
+                    raise
+                conn, self._conn, self._driver = self._conn, None, None
+                if conn is not None:
+                    await conn.invalidate()
+                    await conn.close()
+                return await self._send_opening(sql, params)
+        except (DBAPIError, PoolTimeout) as error:
+            # No connection to be had (refused, the pool's wait ran out), or none that stays open for the
+            # opening (PgBouncer's query_wait_timeout): unavailable, unlike a refusal by the opening statement
+            # itself (app.open_request's 28000) on a connection that works.
+            if self._conn is None or isinstance(error, PoolTimeout) or self._lost(error):
+                raise DatabaseUnavailable(f"the database cannot be reached: {_reason(error)}") from error
+            raise
 
     async def _send_opening(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
         if self._conn is None:
@@ -175,6 +184,9 @@ class _ContextConnection:
             await conn.close()
         raise AssertionError("unreachable")
 
+    def _lost(self, error: DBAPIError) -> bool:
+        return error.connection_invalidated or self._dropped()
+
     def _dropped(self) -> bool:
         return self._driver is not None and (self._driver.closed or self._driver.broken)
 
@@ -201,6 +213,12 @@ class TokenUser:
     trusted_email: str | None
     name: str | None
     tenant_slug: str | None
+
+
+def _reason(error: Exception) -> str:
+    """The driver's reason in one line, for the log (the client is told only that the database is unavailable)."""
+    original = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    return " ".join(line.strip() for line in str(original).splitlines() if line.strip()) or type(original).__name__
 
 
 def _context_params(context: DbContext, timeout: str) -> dict[str, str]:

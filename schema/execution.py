@@ -19,7 +19,7 @@ from strawberry.types import ExecutionResult
 
 from cost.locations import NO_SOURCES, CostSources
 from cost.store import CostStore
-from db.errors import InvalidValue, timed_out
+from db.errors import DatabaseUnavailable, InvalidValue, timed_out
 from db.session import Database
 from policies.principal import Principal
 from resolvers.common.context import RequestContext
@@ -28,6 +28,7 @@ from resolvers.common.limits import RequestLimits
 from resolvers.common.principals import AuthenticationFailed, Identity, TenantNotAllowed
 from resolvers.common.rate_limit import RateLimited
 from resolvers.common.request import RequestRuntime, open_request
+from schema.media_types import DATABASE_UNAVAILABLE
 
 _logger = logging.getLogger("roundpool.graphql")
 
@@ -103,7 +104,8 @@ async def execute_request(
         _logger.error("request failed outside a resolver", exc_info=error, extra={"request_id": request_id})
         body = _response(result, request_id) if result is not None else {}
         errors = [e for e in body.get("errors", []) if e["extensions"]["code"] != "INTERNAL_SERVER_ERROR"]
-        return {"data": None, "errors": [*errors, masked_error(request_id)]}
+        fault = unavailable_error(request_id) if isinstance(error, DatabaseUnavailable) else masked_error(request_id)
+        return {"data": None, "errors": [*errors, fault]}
 
 
 async def _run(schema: strawberry.Schema, context: RequestContext, request: GraphQLRequest) -> ExecutionResult:
@@ -172,7 +174,17 @@ def _format(error: GraphQLError, request_id: str) -> dict[str, Any]:
     if timed_out(original):
         masked["message"] = f"The request ran past its statement time limit (request id {request_id})"
         masked["extensions"]["code"] = "TIMEOUT"
+    if isinstance(original, DatabaseUnavailable):
+        masked.update(unavailable_error(request_id))
     return masked
+
+
+def unavailable_error(request_id: str) -> dict[str, Any]:
+    """No connection to the database could be had (db/errors.py DatabaseUnavailable): worth a retry."""
+    return {
+        "message": f"The database is unavailable; retry shortly (request id {request_id})",
+        "extensions": {"code": DATABASE_UNAVAILABLE, "requestId": request_id},
+    }
 
 
 def masked_error(request_id: str) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 `application/graphql-response+json`, when the Accept header prefers it: 200 once execution started (field errors
 included, even with `data` null), 400 for a request that never executed (bad JSON, a document that does not parse
-or validate, variables that do not coerce), without a `data` entry, 500 for a fault before execution.
+or validate, variables that do not coerce), without a `data` entry, 500 for a fault before execution (503 when
+the database could not be reached).
 `application/json` (no Accept header, `*/*`, or preferred): 200 for every GraphQL result, as before. Transport
 refusals (401, 403, 413, 415, 429) keep their status under both.
 """
@@ -15,6 +16,7 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
 
 _SERVER_FAULTS = frozenset({"INTERNAL_SERVER_ERROR", "TIMEOUT"})
+DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"  # schema/execution.py: no database connection could be had
 
 
 def response_media_type(accept: str | None) -> str:
@@ -54,5 +56,5 @@ def graphql_status(body: dict[str, Any], media_type: str) -> tuple[int, dict[str
     if media_type == JSON or executed(body):
         return 200, body
     codes = {error.get("extensions", {}).get("code") for error in body.get("errors", [])}
-    status = 500 if codes & _SERVER_FAULTS else 400
+    status = 503 if DATABASE_UNAVAILABLE in codes else 500 if codes & _SERVER_FAULTS else 400
     return status, {key: value for key, value in body.items() if key != "data"}
