@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from db.errors import DatabaseUnavailable
 from db.session import Database
 from policies.principal import Principal
 
@@ -84,14 +86,22 @@ class RateLimiter:
         # The side pool: a request takes its token while it holds a connection of the main pool. Its connections
         # are not pinged: one the server dropped fails this statement, which ran nothing, and is retried once.
         for retry in (True, False):
+            connection = self.database.side_connection()
             try:
-                async with self.database.side_connection() as conn:
-                    granted, wait = (await conn.execute(_LEASE, params)).one()
-                    await conn.commit()
+                await connection.start()
+            except (DBAPIError, PoolTimeout) as error:  # no connection to be had: the client may retry
+                raise DatabaseUnavailable(f"the rate-limit bucket cannot be reached: {error}") from error
+            try:
+                granted, wait = (await connection.execute(_LEASE, params)).one()
+                await connection.commit()
                 return int(granted), float(wait)
             except DBAPIError as error:
-                if not (retry and error.connection_invalidated):
+                if not error.connection_invalidated:
                     raise
+                if not retry:
+                    raise DatabaseUnavailable(f"the rate-limit bucket cannot be reached: {error}") from error
+            finally:
+                await connection.close()
         raise AssertionError("unreachable")
 
     def _remember(self, key: str, lease: _Lease) -> None:

@@ -122,3 +122,25 @@ async def test_a_request_whose_main_transaction_cannot_connect_answers_unavailab
     assert "127.0.0.1" not in str(body)
     assert graphql_status(body, GRAPHQL_RESPONSE)[0] == 503
     assert _audit_rows(owner_conn) == audit_before
+
+
+async def test_a_rate_limited_request_whose_bucket_cannot_be_reached_answers_unavailable(
+    settings: Settings, test_database: TestDatabase, world: World, owner_conn: psycopg.Connection
+) -> None:
+    limited = settings.model_copy(update={"rate_limit_per_minute": 600})
+    app = create_app(limited, _with_side_database(test_database.app_url, f"rp_nowhere_{uuid.uuid4().hex[:8]}"))
+    owner = world.actor("startup_owner")
+    audit_before = _audit_rows(owner_conn)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            response = await client.post(
+                "/graphql",
+                json={"query": "query { me { actingTenant { slug } } }"},
+                headers={"authorization": f"Bearer {token_for(owner)}"},
+            )
+    body = response.json()
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["DATABASE_UNAVAILABLE"], body
+    assert body["data"] is None
+    assert world.slugs["startup"] not in response.text and "rp_nowhere" not in response.text
+    assert _audit_rows(owner_conn) == audit_before
