@@ -78,7 +78,7 @@ class Delivery:
         if kind == "s3":
             import boto3
 
-            from tests.cost.s3server import moto_s3
+            from tests.plugins.s3server import moto_s3
 
             logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
             endpoint = stack.enter_context(moto_s3())
