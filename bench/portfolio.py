@@ -6,9 +6,10 @@
 Seeds, as the owner (COPY into the ledger, snapshots from the real `resolvers.captable.ledgers.compute_snapshot`), a VC
 and N startups of ~50 stakeholders and ~500 ledger events each, one active `captable` grant each and one
 stakeholder linked to the VC. Then runs the query through the real path (`schema.execution.execute`: one
-transaction that resolves the VC's principal and runs the query under its context, the policies) `--runs` times
-and prints p50/p95 latency, the SQL statements per request (SQLAlchemy `before_cursor_execute`) and the peak
-RSS. Uses DATABASE_URL (app role) and MIGRATION_DATABASE_URL (owner) when set, else an embedded server in a
+transaction that resolves the VC's principal and runs the query under its context, the policies) `--runs` times,
+the start-up heap frozen first as `roundpool serve` does, and prints p50/p95 latency, the SQL statements per
+request (SQLAlchemy `before_cursor_execute`) and the peak RSS. Uses DATABASE_URL (app role) and
+MIGRATION_DATABASE_URL (owner) when set, else an embedded server in a
 temporary folder.
 """
 
@@ -41,6 +42,7 @@ from resolvers.captable.ledgers import compute_snapshot, ledger_from_items
 from resolvers.common.principals import Member
 from schema.build import build_schema
 from schema.execution import GraphQLRequest, execute
+from schema.heap import freeze_start_up_heap
 
 QUERY = """
 query { portfolio {
@@ -247,6 +249,7 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
         timings.setdefault(" ".join(statement.split())[:90], []).append(elapsed)
 
     schema = build_schema()
+    freeze_start_up_heap()  # as `roundpool serve` does once started
     latencies, per_request = [], []
     try:
         for _ in range(runs + 3):  # 3 warm-up runs
