@@ -7,7 +7,7 @@ NOT_FOUND, so an id's existence never shows. The id itself is decoded by resolve
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from db.captable_records import FundFlowRecord, FundInvestmentRecord
@@ -33,6 +33,15 @@ from resolvers.costs import imports as cost_imports
 from resolvers.global_ids import NodeType, parse_global_id
 from resolvers.management import financials, kpis
 from resolvers.management.kpis import ReportWithValues
+
+T = TypeVar("T")
+
+
+def _visible(found: T | None) -> T:
+    """A row the policies (or the type's own checks) did not show: NOT_FOUND, as for an unknown id."""
+    if found is None:
+        raise NotFound("not visible")
+    return found
 
 
 async def tenant(ctx: RequestContext, tenant_id: UUID) -> TenantRecord:
@@ -74,43 +83,29 @@ async def user(ctx: RequestContext, user_id: UUID) -> UserRecord:
         acting = ctx.require_tenant()
         if await tenancy.membership(ctx.tx, acting.id, user_id) is None:
             raise NotFound("not visible")
-    found = await tenancy.user_by_id(ctx.tx, user_id)
-    if found is None:
-        raise NotFound("not visible")
-    return found
+    return _visible(await tenancy.user_by_id(ctx.tx, user_id))
 
 
 async def invitation(ctx: RequestContext, invitation_id: UUID) -> InvitationRecord:
     """The policies decide: the acting tenant's invitations to its admins, and the ones addressed to the caller."""
     ctx.require_principal()
-    found = await invitation_queries.invitation_by_id(ctx.tx, invitation_id)
-    if found is None:
-        raise NotFound("not visible")
-    return found
+    return _visible(await invitation_queries.invitation_by_id(ctx.tx, invitation_id))
 
 
 async def fund_flow(ctx: RequestContext, flow_id: UUID) -> FundFlowRecord:
     acting = ctx.require_tenant(TenantKind.VC)
-    found = await fund_queries.flow_by_id(ctx.tx, acting.id, flow_id)
-    if found is None:
-        raise NotFound("not visible")
-    return found
+    return _visible(await fund_queries.flow_by_id(ctx.tx, acting.id, flow_id))
 
 
 async def fund_investment(ctx: RequestContext, investment_id: UUID) -> FundInvestmentRecord:
     acting = ctx.require_tenant(TenantKind.VC)
-    found = await fund_queries.investment_by_id(ctx.tx, acting.id, investment_id)
-    if found is None:
-        raise NotFound("not visible")
-    return found
+    return _visible(await fund_queries.investment_by_id(ctx.tx, acting.id, investment_id))
 
 
 async def kpi_definition(ctx: RequestContext, definition_id: UUID) -> KpiDefinitionRecord:
     """Yours, or a startup's that granted you FINANCIALS (the policies decide; a granted read is audited)."""
     ctx.require_tenant()
-    found = await kpi_queries.definition_by_id(ctx.tx, definition_id)
-    if found is None:
-        raise NotFound("not visible")
+    found = _visible(await kpi_queries.definition_by_id(ctx.tx, definition_id))
     await audit_granted_reads(ctx, [found.tenant_id], kpis.SCOPE, "kpi_definitions")
     return found
 
@@ -118,9 +113,7 @@ async def kpi_definition(ctx: RequestContext, definition_id: UUID) -> KpiDefinit
 async def kpi_report(ctx: RequestContext, report_id: UUID) -> ReportWithValues:
     """Yours, or a granting startup's finalized one (the policies decide; a granted read is audited)."""
     ctx.require_tenant()
-    found = await kpi_queries.report_by_id(ctx.tx, report_id)
-    if found is None:
-        raise NotFound("not visible")
+    found = _visible(await kpi_queries.report_by_id(ctx.tx, report_id))
     await audit_granted_reads(ctx, [found.tenant_id], kpis.SCOPE, "kpi_reports")
     values = await kpi_queries.values_of(ctx.tx, [(found.tenant_id, found.id)])
     return ReportWithValues(found, values[(found.tenant_id, found.id)])
