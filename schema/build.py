@@ -19,6 +19,7 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from schema.documents import CachedDocuments, DocumentCache, DocumentRules
+from schema.executor import RoundpoolExecutor
 from schema.plain_fields import read_plain_fields_directly
 from schema.roots.billing_mutation import BillingMutation
 from schema.roots.billing_query import BillingQuery
@@ -129,5 +130,6 @@ def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any
         hide_suggestions=not limits.introspection,
         documents=cache,
         document_rules=rules,
+        execution_context_class=RoundpoolExecutor,
         config=StrawberryConfig(scalar_map={Decimal: DECIMAL, Count: COUNT}),
     )

@@ -20,12 +20,23 @@ from strawberry.types.field import StrawberryField
 _STRAWBERRY_BASIC = "_get_basic_result"
 
 
+# The mark on a resolver made here: the attribute it reads (schema/executor.py reads leaves in line by it).
+_ATTRIBUTE = "_roundpool_attribute"
+
+
 def _attribute(name: str) -> Callable[[Any, Any], Any]:
     def resolve(source: Any, _info: Any) -> Any:
         return getattr(source, name)
 
     resolve._is_default = True  # type: ignore[attr-defined]  # tracing skips default resolvers by this mark
+    setattr(resolve, _ATTRIBUTE, name)
     return resolve
+
+
+def attribute_of(resolver: Callable[..., Any] | None) -> str | None:
+    """The attribute a resolver of :func:`read_plain_fields_directly` reads; None for any other resolver."""
+    name = getattr(resolver, _ATTRIBUTE, None)
+    return name if isinstance(name, str) else None
 
 
 def read_plain_fields_directly(schema: GraphQLSchema, default_resolver: Callable[..., Any]) -> int:

@@ -1,0 +1,230 @@
+"""The executor reads plain leaf fields in line (schema/executor.py): the same data and the same errors as
+graphql-core's own field-by-field execution, for every kind of value a plain leaf can hold, and resolver
+middleware still sees every field."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from uuid import UUID
+
+import pytest
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.scalars import JSON
+from strawberry.schema.config import StrawberryConfig
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from schema.build import RoundpoolSchema
+from schema.executor import RoundpoolExecutor
+from schema.plain_fields import read_plain_fields_directly
+from schema.types.decimals import DECIMAL
+from tests.plugins.graphql import GraphQL
+from tests.plugins.world import World
+
+
+@strawberry.enum
+class Kind(enum.Enum):
+    STARTUP = "startup"
+    VC = "vc"
+
+
+class Unreadable:
+    def __get__(self, instance: object, owner: type) -> str:
+        raise RuntimeError("this attribute cannot be read")
+
+
+@strawberry.type
+class Row:
+    text: str
+    number: int
+    ratio: float
+    flag: bool
+    amount: Decimal
+    at: datetime
+    day: date
+    key: UUID
+    kind: Kind
+    details: JSON
+    optional: str | None
+    big: int
+
+
+@strawberry.type
+class StrictRow:
+    text: str
+    big: int
+    failing: str
+    nested_exception: str
+    missing: str
+
+
+def _row(i: int) -> Row:
+    return Row(
+        text=f"row {i}",
+        number=i,
+        ratio=i / 4,
+        flag=i % 2 == 0,
+        amount=Decimal(f"{i}.50"),
+        at=datetime(2026, 1, 1, i, tzinfo=UTC),
+        day=date(2026, 1, 1 + i),
+        key=UUID(int=i),
+        kind=Kind.VC if i % 2 else Kind.STARTUP,
+        details=JSON({"n": i, "list": [i]}),
+        optional=None if i % 2 else "set",
+        big=i,
+    )
+
+
+class _Fine:
+    text = "fine"
+    big = 1
+    failing = "fine"
+    nested_exception = "fine"
+    missing = "fine"
+
+
+class _TooBig(_Fine):
+    big = 2**40  # outside GraphQL's 32-bit Int
+
+
+class _Raises(_Fine):
+    failing = Unreadable()
+
+
+class _HoldsAnException(_Fine):
+    nested_exception = ValueError("an exception held as a value")  # type: ignore[assignment]
+
+
+class _Missing(_Fine):
+    missing = None  # type: ignore[assignment]  # a None for a non-null field
+
+
+_MISBEHAVING = (_Fine, _TooBig, _Raises, _HoldsAnException, _Missing)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def rows(self) -> list[Row]:
+        return [_row(i) for i in range(5)]
+
+    @strawberry.field
+    def strict(self) -> list[StrictRow | None]:
+        return [kind() for kind in _MISBEHAVING]  # type: ignore[misc]
+
+
+ALL = "{ rows { text number ratio flag amount at day key kind details optional big } }"
+FAILING = "{ strict { text big failing nestedException missing } }"
+
+
+def _schema(executor: type[StrawberryGraphQLCoreExecutionContext], extensions: list[Any] | None = None) -> Any:
+    schema = strawberry.Schema(
+        Query,
+        execution_context_class=executor,
+        extensions=extensions or [],
+        config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
+    )
+    assert read_plain_fields_directly(schema._schema, getattr) > 10
+    return schema
+
+
+class _Counting(RoundpoolExecutor):
+    executed: ClassVar[list[str]] = []
+
+    def execute_field(self, parent_type: Any, source: Any, field_details_list: Any, *rest: Any) -> Any:
+        _Counting.executed.append(f"{parent_type.name}.{field_details_list[0].node.name.value}")
+        return super().execute_field(parent_type, source, field_details_list, *rest)
+
+
+def _outcome(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
+    errors = sorted((error.message, error.path) for error in result.errors or [])
+    return result.data, errors
+
+
+async def test_every_kind_of_plain_value_is_coerced_by_its_scalar_as_graphql_core_does() -> None:
+    ours = await _schema(RoundpoolExecutor).execute(ALL)
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(ALL)
+    assert ours.errors is None
+    assert ours.data == theirs.data
+    first, second = ours.data["rows"][:2]
+    assert first == {
+        "text": "row 0",
+        "number": 0,
+        "ratio": 0.0,
+        "flag": True,
+        "amount": "0.5",
+        "at": "2026-01-01T00:00:00+00:00",
+        "day": "2026-01-01",
+        "key": "00000000-0000-0000-0000-000000000000",
+        "kind": "STARTUP",
+        "details": {"n": 0, "list": [0]},
+        "optional": "set",
+        "big": 0,
+    }
+    assert second["kind"] == "VC"
+    assert second["optional"] is None
+
+
+async def test_failed_reads_and_coercions_report_what_graphql_core_reports() -> None:
+    ours = await _schema(RoundpoolExecutor).execute(FAILING)
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(FAILING)
+    assert _outcome(ours) == _outcome(theirs)
+    messages = {message for message, _path in _outcome(ours)[1]}
+    assert "this attribute cannot be read" in messages
+    assert "an exception held as a value" in messages
+    assert "Cannot return null for non-nullable field StrictRow.missing." in messages
+    assert any("Int cannot represent non 32-bit signed integer value" in m for m in messages)
+    fine = {"text": "fine", "big": 1, "failing": "fine", "nestedException": "fine", "missing": "fine"}
+    assert ours.data == {"strict": [fine, None, None, None, None]}  # each failure nulls its object only
+    assert sorted(path[1] for _message, path in _outcome(ours)[1]) == [1, 2, 3, 4]
+
+
+async def test_plain_leaves_are_not_executed_field_by_field() -> None:
+    _Counting.executed = []
+    result = await _schema(_Counting).execute("{ rows { text number kind details } }")
+    assert result.errors is None
+    assert len(result.data["rows"]) == 5
+    assert _Counting.executed == ["Query.rows"]
+
+
+class _SeesEveryField(SchemaExtension):
+    seen: ClassVar[list[str]] = []
+
+    def resolve(self, _next: Callable[..., Any], root: Any, info: Any, *args: Any, **kwargs: Any) -> Any:
+        _SeesEveryField.seen.append(f"{info.parent_type.name}.{info.field_name}")
+        return _next(root, info, *args, **kwargs)
+
+
+async def test_resolver_middleware_still_sees_every_field() -> None:
+    _SeesEveryField.seen = []
+    result = await _schema(RoundpoolExecutor, [_SeesEveryField]).execute("{ rows { text kind } }")
+    assert result.errors is None
+    assert _SeesEveryField.seen.count("Row.text") == 5
+    assert _SeesEveryField.seen.count("Row.kind") == 5
+
+
+@pytest.fixture
+def counted_fields(schema: RoundpoolSchema) -> Iterator[list[str]]:
+    """The application's schema with the counting executor, restored afterwards."""
+    original = schema.execution_context_class
+    _Counting.executed = []
+    schema.execution_context_class = _Counting
+    yield _Counting.executed
+    schema.execution_context_class = original
+
+
+async def test_the_application_schema_reads_a_pages_columns_in_line(
+    gql: GraphQL, world: World, counted_fields: list[str]
+) -> None:
+    owner = world.actor("startup_owner")
+    query = "{ auditEvents(first: 5) { edges { node { id occurredAt action subjectType details } } } }"
+    result = await gql(owner, query)
+    assert "errors" not in result, result
+    edges = result["data"]["auditEvents"]["edges"]
+    assert edges
+    assert all(set(e["node"]) == {"id", "occurredAt", "action", "subjectType", "details"} for e in edges)
+    assert not [name for name in counted_fields if name.startswith("AuditEvent.")]
