@@ -107,6 +107,14 @@ _MISBEHAVING = (_Fine, _TooBig, _Raises, _HoldsAnException, _Missing)
 
 
 @strawberry.type
+class Holder:
+    """Plain object fields: completed in line too, their errors nulling as graphql-core nulls them."""
+
+    row: StrictRow
+    maybe: StrictRow | None
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def rows(self) -> list[Row]:
@@ -116,9 +124,14 @@ class Query:
     def strict(self) -> list[StrictRow | None]:
         return [kind() for kind in _MISBEHAVING]  # type: ignore[misc]
 
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return [Holder(row=kind(), maybe=kind()) for kind in _MISBEHAVING]  # type: ignore[arg-type]
+
 
 ALL = "{ rows { text number ratio flag amount at day key kind details optional big } }"
 FAILING = "{ strict { text big failing nestedException missing } }"
+HOLDERS = "{ holders { maybe { text big failing nestedException missing } row { text big missing } } }"
 
 
 def _schema(executor: type[StrawberryGraphQLCoreExecutionContext], extensions: list[Any] | None = None) -> Any:
@@ -183,12 +196,25 @@ async def test_failed_reads_and_coercions_report_what_graphql_core_reports() -> 
     assert sorted(path[1] for _message, path in _outcome(ours)[1]) == [1, 2, 3, 4]
 
 
-async def test_plain_leaves_are_not_executed_field_by_field() -> None:
+async def test_errors_inside_plain_objects_null_what_graphql_core_nulls() -> None:
+    ours = await _schema(RoundpoolExecutor).execute(HOLDERS)
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(HOLDERS)
+    assert _outcome(ours) == _outcome(theirs)
+    fine = {"text": "fine", "big": 1, "failing": "fine", "nestedException": "fine", "missing": "fine"}
+    holders = ours.data["holders"]
+    assert holders[0] == {"maybe": fine, "row": {"text": "fine", "big": 1, "missing": "fine"}}
+    # A failing non-null `row` nulls its holder; a failing `maybe` is nulled alone (seen when `row` is fine).
+    assert holders[1] is None  # _TooBig: row.big fails
+    assert holders[2] == {"maybe": None, "row": {"text": "fine", "big": 1, "missing": "fine"}}  # _Raises
+    assert holders[4] is None  # _Missing: row.missing is null
+
+
+async def test_plain_leaves_and_objects_are_not_executed_field_by_field() -> None:
     _Counting.executed = []
-    result = await _schema(_Counting).execute("{ rows { text number kind details } }")
+    result = await _schema(_Counting).execute("{ rows { text number kind details } holders { row { text } } }")
     assert result.errors is None
     assert len(result.data["rows"]) == 5
-    assert _Counting.executed == ["Query.rows"]
+    assert _Counting.executed == ["Query.rows", "Query.holders"]
 
 
 class _SeesEveryField(SchemaExtension):
