@@ -40,6 +40,7 @@ from schema.execution import GraphQLRequest, execute_request, masked_error
 from schema.execution_options import request_runtime
 from schema.graphiql import GraphiQLPage, graphiql_page
 from schema.heap import freeze_start_up_heap
+from schema.json_responses import GraphQLJSONResponse
 from schema.logs import request_id_var
 from schema.media_types import graphql_status, response_media_type
 from schema.metrics import CONTENT_TYPE_LATEST, Metrics, ObservedOperation, OperationNameExtension, observed_operation
@@ -221,7 +222,7 @@ async def _graphql(request: Request) -> Response:
         status, body = (answer.status, answer.body) if answer.status else graphql_status(answer.body, media_type)
         if runtime.metrics is not None:
             runtime.metrics.observe(operation.name, status, body, started)
-    return JSONResponse(body, status_code=status, headers=answer.headers, media_type=media_type)
+    return GraphQLJSONResponse(body, status_code=status, headers=answer.headers, media_type=media_type)
 
 
 async def _answer(request: Request, runtime: _Runtime, operation: ObservedOperation) -> _Answer:
