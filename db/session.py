@@ -21,7 +21,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
@@ -29,6 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
 from sqlalchemy.sql import Executable
 
+from db.compiled import CompiledQuery
 from db.errors import DatabaseUnavailable, MissingContext, TransactionClosed, mapped_errors
 from db.location import driver_dsn, sqlalchemy_url
 
@@ -78,10 +79,13 @@ class _ContextConnection:
         self.context = context
         self._conn: AsyncConnection | None = None
         self._driver: psycopg.AsyncConnection[Any] | None = None
+        # The server's transaction, opened by the first statement; SQLAlchemy's own (begun by its first
+        # statement, a no-op on the server in autocommit mode) exists only when a statement went through it.
+        self._in_transaction = False
 
     @property
     def begun(self) -> bool:
-        return self._conn is not None and self._conn.in_transaction()
+        return self._in_transaction
 
     async def execute(
         self, statement: Executable, params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None
@@ -89,20 +93,67 @@ class _ContextConnection:
         conn = await self._begun()
         return await conn.execute(statement, params)
 
+    async def fetch(self, query: CompiledQuery, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """`query`'s rows, run on the driver connection (no SQLAlchemy on the way); errors as SQLAlchemy's
+        DBAPIError, as `execute` raises them, for the caller's mapping."""
+        conn = (await self._begun()).sync_connection
+        driver = self._driver
+        assert driver is not None
+        assert conn is not None
+        bound = query.bind(params)
+        # The engine's cursor events see these statements as they see execute's (the statement counts of
+        # tests and benchmarks); without a listener, two falsy checks.
+        events = conn.dispatch
+        try:
+            cursor = driver.cursor(row_factory=tuple_row)
+            if events.before_cursor_execute:
+                events.before_cursor_execute(conn, cursor, query.sql, bound, None, False)
+            await cursor.execute(query.sql, bound)
+            if events.after_cursor_execute:
+                events.after_cursor_execute(conn, cursor, query.sql, bound, None, False)
+            return await cursor.fetchall() if cursor.description is not None else []
+        except psycopg.Error as error:
+            wrapped = self._wrapped(query.sql, bound, error)
+            if wrapped.connection_invalidated and self._conn is not None:
+                await self._conn.invalidate()  # as SQLAlchemy does with a connection its statement found dropped
+            raise wrapped from error
+
     async def begin_nested(self) -> AsyncTransaction:
         conn = await self._begun()
         return await conn.begin_nested()
 
     async def commit(self) -> None:
-        if self._conn is not None and self._conn.in_transaction():
+        """COMMIT, through SQLAlchemy when a statement went through it (its transaction, savepoints), else on
+        the driver (psycopg sends it whatever its autocommit flag: the server's transaction is open)."""
+        if not self._in_transaction or self._conn is None or self._driver is None:
+            return
+        if self._conn.in_transaction():
             await self._conn.commit()
+        else:
+            try:
+                await self._driver.commit()
+            except psycopg.Error as error:
+                raise self._wrapped("commit", {}, error) from error
+        self._in_transaction = False
 
     async def rollback(self) -> None:
-        if self._conn is not None and self._conn.in_transaction():
-            await self._conn.rollback()
+        if not self._in_transaction or self._conn is None or self._driver is None:
+            self._in_transaction = False  # an opening that found no connection: nothing to undo
+            return
+        try:
+            if self._conn.in_transaction():
+                await self._conn.rollback()
+            elif not self._dropped():  # the server ended a dropped connection's transaction
+                try:
+                    await self._driver.rollback()
+                except psycopg.Error as error:
+                    raise self._wrapped("rollback", {}, error) from error
+        finally:
+            self._in_transaction = False
 
     async def close(self) -> None:
         conn, self._conn, self._driver = self._conn, None, None
+        self._in_transaction = False
         if conn is not None:
             await conn.close()
 
@@ -119,7 +170,7 @@ class _ContextConnection:
         context = self.context
         if not isinstance(context, DbContext):
             raise MissingContext("a transaction began without a request context")
-        if self._conn is None or not self._conn.in_transaction():
+        if not self._in_transaction:
             await self._open(_SET_CONTEXT, _context_params(context, self._timeout))
         assert self._conn is not None
         assert self._driver is not None
@@ -153,7 +204,7 @@ class _ContextConnection:
         if self._conn is None:
             self._conn, self._driver = await self._checkout()
         assert self._driver is not None
-        await self._conn.begin()  # no statement in autocommit mode: the server's transaction is the BEGIN below
+        self._in_transaction = True  # the server's transaction is the BEGIN below (autocommit: none of psycopg's)
         # Client-side binding (psycopg quotes every value as a literal) so that BEGIN and the statement travel
         # as one simple query.
         cursor = psycopg.AsyncClientCursor(self._driver, row_factory=dict_row)
@@ -162,12 +213,15 @@ class _ContextConnection:
             cursor.nextset()
             return await cursor.fetchone()
         except psycopg.Error as error:
-            dropped = self._driver.broken or self._driver.closed
-            raise DBAPIError.instance(
-                sql, dict(params), error, psycopg.Error, connection_invalidated=dropped
-            ) from error
+            raise self._wrapped(sql, params, error) from error
         finally:
             await cursor.close()
+
+    def _wrapped(self, sql: str, params: Mapping[str, Any], error: psycopg.Error) -> DBAPIError:
+        """The driver's error as SQLAlchemy raises it (what mapped_errors and the opening's retry read)."""
+        wrapped = DBAPIError.instance(sql, dict(params), error, psycopg.Error, connection_invalidated=self._dropped())
+        assert isinstance(wrapped, DBAPIError)  # a psycopg.Error always is one
+        return wrapped
 
     async def _checkout(self) -> tuple[AsyncConnection, psycopg.AsyncConnection[Any]]:
         """A pooled connection in autocommit mode; one the driver already knows is closed is discarded here,
@@ -192,8 +246,9 @@ class _ContextConnection:
 
     async def rebind(self, context: DbContext) -> None:
         """Bind `context` in the open transaction, or let the next one begin with it (no round trip)."""
-        if self._conn is not None and self._conn.in_transaction():
-            await self._conn.execute(_REBIND, _context_params(context, self._timeout))
+        if self._in_transaction:
+            conn = await self._begun()
+            await conn.execute(_REBIND, _context_params(context, self._timeout))
         self.context = context
 
 
@@ -323,6 +378,11 @@ class RequestTransaction:
     ) -> Result[*tuple[Any, ...]]:
         """`params` as a sequence of mappings runs the statement once per mapping (executemany)."""
         return await self._shielded(self._session.execute(statement, params))
+
+    async def fetch(self, query: CompiledQuery, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """The rows of a statement compiled once (db/compiled.py), as tuples, on the same terms as `execute`:
+        the context bound first, one statement at a time, errors mapped."""
+        return await self._shielded(self._session.fetch(query, params or {}))
 
     async def open_request(self, user: TokenUser) -> dict[str, Any]:
         """Provision the token's user, resolve their membership and bind both, with BEGIN, in the transaction's

@@ -1,0 +1,80 @@
+"""Statements built and compiled once, run on the request's driver connection with rows as tuples.
+
+A request's hot statements (a keyset page, users and tenants by id, the portfolio) have one text per shape,
+so building the SQLAlchemy statement, its cache key and its compiled form on every request buys nothing. A
+:class:`CompiledQuery` holds the text with psycopg's placeholders, compiled at import by the same dialect the
+engine uses; `RequestTransaction.fetch` runs it on the transaction's psycopg connection with the same
+guarantees as `execute` (the context bound first, one statement at a time, errors mapped). The driver's own
+settings apply as they do to every statement: its adapters, and `prepare_threshold` (prepared after that many
+executions, never with `?prepare_threshold=none`, db/location.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
+
+_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call] # the engine's dialect (postgresql+psycopg); nothing here depends on the server
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """`sql` with `%(name)s` placeholders for `params`; `columns` names the result's columns, in order."""
+
+    sql: str
+    params: tuple[str, ...]
+    columns: tuple[str, ...]
+    # A type's conversion of a bound value where the driver does not adapt it natively (a JSON document, an
+    # array's items), and the values the statement bound itself.
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...] = ()
+    fixed: tuple[tuple[str, Any], ...] = ()
+    _given: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def bind(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The driver's parameters: every name of `params` the statement did not bind itself, no other."""
+        if values.keys() != self._given:
+            raise ValueError(f"{sorted(self._given)} are the parameters, not {sorted(values)}")
+        bound = dict(self.fixed)
+        bound.update(values)
+        for name, process in self.processors:
+            if bound[name] is not None:
+                bound[name] = process(bound[name])
+        return bound
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_given", frozenset(self.params) - {name for name, _ in self.fixed})
+
+
+def compiled(statement: Executable, record: type | None = None) -> CompiledQuery:
+    """`statement` compiled for psycopg. With `record` (a dataclass), its fields must be the statement's
+    columns in order, so rows become records positionally: `record(*row)`."""
+    assert isinstance(statement, ClauseElement)
+    compiled_ = statement.compile(dialect=_DIALECT)
+    assert isinstance(compiled_, SQLCompiler)
+    columns = tuple(str(c[0]) for c in getattr(compiled_, "_result_columns", ()))
+    if record is not None:
+        names = tuple(f.name for f in fields(record))
+        if names != columns:
+            raise ValueError(f"{record.__name__} has fields {names}, the statement returns {columns}")
+    processors = getattr(compiled_, "_bind_processors", {})
+    values = compiled_.construct_params(_check=False) or {}
+    params = tuple(compiled_.bind_names[b] for b in compiled_.binds.values())
+    return CompiledQuery(
+        sql=compiled_.string,
+        params=tuple(dict.fromkeys(params)),
+        columns=columns,
+        processors=tuple((name, p) for name, p in processors.items() if p is not None),
+        fixed=tuple((name, v) for name, v in values.items() if v is not None),
+    )
+
+
+def columns_of(table: Table, record: type) -> list[Column[Any]]:
+    """`table`'s columns in the order of `record`'s fields (what :func:`compiled` checks)."""
+    return [table.c[f.name] for f in fields(record)]
