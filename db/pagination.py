@@ -6,11 +6,13 @@ A :class:`Window` is one slice of that order: the first `size` rows after `after
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select, tuple_
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, tuple_
+
+from db.compiled import CompiledQuery, compiled
 
 if TYPE_CHECKING:
     from db.session import RequestTransaction
@@ -57,13 +59,82 @@ def keyset(
 
     A backwards window reads the order reversed from `before`; :func:`page_of` puts the rows back in order.
     """
+    return _bounded(statement, key, window.after, window.before, window.backwards, window.size + 1, descending)
+
+
+def _bounded(
+    statement: Select[Any],
+    key: Sequence[ColumnElement[Any]],
+    after: Sequence[Any] | None,
+    before: Sequence[Any] | None,
+    backwards: bool,
+    limit: int | ColumnElement[Any],
+    descending: bool,
+) -> Select[Any]:
     keys = tuple_(*key)
-    if window.after is not None:
-        statement = statement.where(keys < tuple_(*window.after) if descending else keys > tuple_(*window.after))
-    if window.before is not None:
-        statement = statement.where(keys > tuple_(*window.before) if descending else keys < tuple_(*window.before))
-    reverse = window.backwards != descending
-    return statement.order_by(*(c.desc() if reverse else c.asc() for c in key)).limit(window.size + 1)
+    if after is not None:
+        statement = statement.where(keys < tuple_(*after) if descending else keys > tuple_(*after))
+    if before is not None:
+        statement = statement.where(keys > tuple_(*before) if descending else keys < tuple_(*before))
+    reverse = backwards != descending
+    return statement.order_by(*(c.desc() if reverse else c.asc() for c in key)).limit(limit)
+
+
+class Keyset(Generic[T]):
+    """:func:`keyset` over one statement, compiled once per window shape (cursor after, before, direction)
+    and run with `RequestTransaction.fetch`: a request's page costs no statement building. The statement's
+    own parameters are bind parameters without values, given to :meth:`page`; its columns are `record`'s
+    fields, in order (rows become records positionally)."""
+
+    def __init__(
+        self,
+        statement: Select[Any],
+        key: Sequence[ColumnElement[Any]],
+        record: type[T],
+        *,
+        descending: bool = False,
+    ) -> None:
+        self._statement = statement
+        self._key = tuple(key)
+        self._record = record
+        self._descending = descending
+        self._shapes: dict[tuple[bool, bool, bool], CompiledQuery] = {}
+        self._count = compiled(select(func.count()).select_from(statement.subquery()))
+        self._query(False, False, False, record)  # checks the columns against the record's fields now
+
+    def _query(self, after: bool, before: bool, backwards: bool, record: type | None = None) -> CompiledQuery:
+        shape = (after, before, backwards)
+        query = self._shapes.get(shape)
+        if query is None:
+            parts = [(f"after_{i}", f"before_{i}", c.type) for i, c in enumerate(self._key)]
+            bounded = _bounded(
+                self._statement,
+                self._key,
+                [bindparam(a, type_=t) for a, _, t in parts] if after else None,
+                [bindparam(b, type_=t) for _, b, t in parts] if before else None,
+                backwards,
+                bindparam("limit", type_=Integer),
+                self._descending,
+            )
+            query = self._shapes[shape] = compiled(bounded, record)
+        return query
+
+    async def page(self, tx: RequestTransaction, window: Window, params: Mapping[str, Any]) -> Page[T]:
+        query = self._query(window.after is not None, window.before is not None, window.backwards)
+        bound = {**params, "limit": window.size + 1}
+        if window.after is not None:
+            bound.update((f"after_{i}", v) for i, v in enumerate(window.after))
+        if window.before is not None:
+            bound.update((f"before_{i}", v) for i, v in enumerate(window.before))
+        record = self._record
+        rows = [record(*r) for r in await tx.fetch(query, bound)]
+        return page_of(rows, window, count=self._counter(tx, dict(params)))
+
+    def _counter(self, tx: RequestTransaction, params: dict[str, Any]) -> Callable[[], Awaitable[int]]:
+        async def count() -> int:
+            return int((await tx.fetch(self._count, params))[0][0])
+
+        return count
 
 
 def page_of(rows: Sequence[T], window: Window, count: Callable[[], Awaitable[int]] | None = None) -> Page[T]:

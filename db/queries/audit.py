@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import Uuid, bindparam, select, text
 
-from db.pagination import Page, Window, counter, keyset, page_of
+from db.compiled import columns_of, compiled
+from db.pagination import Keyset, Page, Window
 from db.records import AuditEventRecord
 from db.session import RequestTransaction
 from db.tables import audit_events
@@ -23,6 +24,17 @@ class GrantRead:
     subject: str
 
 
+_RECORD_GRANT_READ = compiled(text("select app.record_grant_read(cast(:startups as uuid[]), :scope, :subject)"))
+_PAGE = Keyset(
+    select(*columns_of(audit_events, AuditEventRecord)).where(
+        audit_events.c.tenant_id == bindparam("tenant_id", type_=Uuid)
+    ),
+    [audit_events.c.id],
+    AuditEventRecord,
+    descending=True,
+)
+
+
 async def record_grant_reads(tx: RequestTransaction, reads: Sequence[GrantRead]) -> None:
     """Append `grant.read` events (only where a grant for the scope is active: the function checks) in a
     transaction of their own beside `tx`, committed before this returns."""
@@ -31,14 +43,11 @@ async def record_grant_reads(tx: RequestTransaction, reads: Sequence[GrantRead])
         return
     async with tx.aside() as side:
         for read in reads:
-            await side.execute(
-                text("select app.record_grant_read(cast(:startups as uuid[]), :scope, :subject)"),
+            await side.fetch(
+                _RECORD_GRANT_READ,
                 {"startups": [str(s) for s in read.startups], "scope": read.scope, "subject": read.subject},
             )
 
 
 async def audit_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[AuditEventRecord]:
-    statement = select(audit_events).where(audit_events.c.tenant_id == tenant_id)
-    bounded = keyset(statement, [audit_events.c.id], window, descending=True)
-    rows = (await tx.execute(bounded)).all()
-    return page_of([AuditEventRecord(**r._mapping) for r in rows], window, count=counter(tx, statement))
+    return await _PAGE.page(tx, window, {"tenant_id": tenant_id})

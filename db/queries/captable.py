@@ -4,10 +4,11 @@ context: a startup reads and appends its own rows, a granted VC reads (never wri
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Uuid, any_, bindparam, delete, func, insert, select, text
+from sqlalchemy import ColumnElement, Uuid, any_, bindparam, column, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -20,6 +21,7 @@ from db.captable_records import (
     SnapshotRecord,
 )
 from db.captable_tables import captable_holdings, captable_objects, captable_snapshots, stakeholder_links
+from db.compiled import compiled
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -167,24 +169,26 @@ async def snapshot_seq(tx: RequestTransaction, tenant_id: UUID) -> int | None:
     return (await tx.execute(statement)).scalar_one_or_none()
 
 
-_PORTFOLIO = text(
-    """
-    select g.id as company_id, s.as_of, s.currency, s.price_per_share, s.price_date,
-           h.stakeholder_ids, h.ownership, h.fully_diluted_ownership, h.invested, h.holding_value,
-           h.value_by_stakeholder
-    from unnest(app.granted_tenants('captable')) as g(id)
-    left join captable_snapshots s on s.tenant_id = g.id
-    left join captable_holdings h on h.tenant_id = g.id and h.vc_tenant_id = :vc
-    order by g.id
-    """
+_PORTFOLIO = compiled(
+    text(
+        """
+        select g.id as company_id, s.as_of, s.currency, s.price_per_share, s.price_date,
+               h.stakeholder_ids, h.ownership, h.fully_diluted_ownership, h.invested, h.holding_value,
+               h.value_by_stakeholder
+        from unnest(app.granted_tenants('captable')) as g(id)
+        left join captable_snapshots s on s.tenant_id = g.id
+        left join captable_holdings h on h.tenant_id = g.id and h.vc_tenant_id = :vc
+        order by g.id
+        """
+    ).columns(*(column(f.name) for f in fields(PortfolioRow))),
+    PortfolioRow,
 )
 
 
 async def portfolio_rows(tx: RequestTransaction, vc_tenant_id: UUID) -> list[PortfolioRow]:
     """Every startup that granted the acting VC `captable`, with its snapshot and the VC's holding: one
     statement, however many companies."""
-    rows = (await tx.execute(_PORTFOLIO, {"vc": vc_tenant_id})).all()
-    return [PortfolioRow(**r._mapping) for r in rows]
+    return [PortfolioRow(*r) for r in await tx.fetch(_PORTFOLIO, {"vc": vc_tenant_id})]
 
 
 async def granted_companies(tx: RequestTransaction) -> list[UUID]:

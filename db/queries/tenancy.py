@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields
 from uuid import UUID
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Uuid, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from db.compiled import columns_of, compiled
 from db.pagination import Page, Window, counter, keyset, page_of
-from db.queries.captable import any_ids  # one bound array: psycopg caches the text, 2 ids or 200
 from db.records import MembershipRecord, TenantRecord, UserRecord
 from db.session import RequestTransaction
 from db.tables import memberships, tenants, users
 
 # A user's identity-provider keys (issuer, subject) are read only by the provisioning function.
-_USER_COLUMNS = [users.c[f.name] for f in fields(UserRecord)]
+_USER_COLUMNS = columns_of(users, UserRecord)
+# Every request's loaders: compiled once, one bound array (psycopg caches the text, 2 ids or 200).
+_IDS = bindparam("ids", type_=ARRAY(Uuid))
+_USERS_BY_IDS = compiled(select(*_USER_COLUMNS).where(users.c.id == any_(_IDS)), UserRecord)
+_TENANTS_BY_IDS = compiled(select(*columns_of(tenants, TenantRecord)).where(tenants.c.id == any_(_IDS)), TenantRecord)
 
 
 async def membership_by_slug(tx: RequestTransaction, slug: str) -> tuple[TenantRecord, str] | None:
@@ -48,8 +52,7 @@ async def user_by_id(tx: RequestTransaction, user_id: UUID) -> UserRecord | None
 
 
 async def users_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[UserRecord]:
-    rows = (await tx.execute(select(*_USER_COLUMNS).where(users.c.id == any_ids(ids)))).all()
-    return [UserRecord(**r._mapping) for r in rows]
+    return [UserRecord(*r) for r in await tx.fetch(_USERS_BY_IDS, {"ids": list(ids)})]
 
 
 async def tenant_by_slug(tx: RequestTransaction, slug: str) -> TenantRecord | None:
@@ -58,8 +61,7 @@ async def tenant_by_slug(tx: RequestTransaction, slug: str) -> TenantRecord | No
 
 
 async def tenants_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[TenantRecord]:
-    rows = (await tx.execute(select(tenants).where(tenants.c.id == any_ids(ids)))).all()
-    return [TenantRecord(**r._mapping) for r in rows]
+    return [TenantRecord(*r) for r in await tx.fetch(_TENANTS_BY_IDS, {"ids": list(ids)})]
 
 
 async def my_tenants_page(tx: RequestTransaction, window: Window) -> Page[tuple[TenantRecord, str]]:
