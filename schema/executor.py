@@ -5,21 +5,23 @@ resolver, an awaitable check, then `complete_value` through non-null, list and l
 `coerce_output_value`. A 20-row page of 8 columns is ~180 of those; for a field without a resolver whose type is
 a scalar or an enum (schema/plain_fields.py) all of it amounts to `coerce_output_value(getattr(source, name))`.
 
-`execute_fields` here does that for such fields when the value is an ordinary one (not None, not an exception,
-of a type whose coercion is known never to be awaitable) and the coercion gives a value; anything else — a null,
-a failed read or coercion, resolver middleware (tracing) — goes through graphql-core's own `execute_field`,
-which reads and coerces again and reports exactly what it always did. A field without a resolver whose type is
-an object type (with no `is_type_of` check) has its sub-selection executed on the attribute's value directly,
-its errors handled by graphql-core's `handle_field_error` as `execute_field` would. Fields with resolvers,
-lists and abstract types are untouched. What is read in line is planned once per selection and request: graphql-core memoises the
-sub-selection of a list's items, so the plan of a page's rows is made once.
+`execute_fields` here does that for such fields, and for lists of such leaves, when every value is an ordinary
+one (not None where the type forbids it, not awaitable) and its coercion gives a value; anything else — a null
+for a non-null type, a failed read or coercion, resolver middleware (tracing) — goes through graphql-core's own
+`execute_field`, which reads and coerces again and reports exactly what it always did. A field without a
+resolver whose type is an object type has its sub-selection executed on the attribute's value directly (after
+the type's `is_type_of` check, if it has one), its errors handled by graphql-core's `handle_field_error` as
+`execute_field` would. Fields with resolvers, lists of objects and abstract types are untouched. What is read
+in line is planned once per selection and request: graphql-core memoises the sub-selection of a list's items,
+so the plan of a page's rows is made once.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -28,20 +30,32 @@ from uuid import UUID
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.execution.executor import to_nodes
 from graphql.pyutils import Path, Undefined
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.plain_fields import attribute_of
 
-# Values read in line: coercing them never returns an awaitable and never needs the resolve info.
-_ORDINARY: frozenset[type] = frozenset({str, int, float, bool, dict, list, Decimal, datetime, date, time, UUID})
+# Values read in line are of these types or their subclasses (Money is a Decimal, an ID a str) that define no
+# `__await__`: graphql-core would await anything awaitable, and the scalars coerce these without the resolve info.
+_ORDINARY_BASES = (str, int, float, dict, list, Decimal, date, time, UUID, Enum)  # bool is an int, datetime a date
+_ORDINARY: dict[type, bool] = {}
+
+
+def _ordinary(value: Any) -> bool:
+    cls = type(value)
+    known = _ORDINARY.get(cls)
+    if known is None:
+        known = _ORDINARY[cls] = issubclass(cls, _ORDINARY_BASES) and not hasattr(cls, "__await__")
+    return known
 
 
 class _Slow:
@@ -55,9 +69,10 @@ _Read = Callable[[Any], Any]
 
 @dataclass(frozen=True)
 class _PlainObject:
-    """A field without a resolver whose type is an object type that needs no `is_type_of` check."""
+    """A field without a resolver whose type is an object type."""
 
     name: str  # the attribute
+    field: GraphQLField
     object_type: GraphQLObjectType
     return_type: GraphQLOutputType  # as declared (non-null or not), for graphql-core's error handling
 
@@ -71,13 +86,23 @@ def _in_line(field: GraphQLField) -> _Read | _PlainObject | None:
     name = attribute_of(field.resolve)
     if name is None:
         return None
-    non_null = isinstance(field.type, GraphQLNonNull)
-    inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    non_null, inner = _unwrapped(field.type)
     if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
         return _leaf_read(name, inner, non_null)
-    if isinstance(inner, GraphQLObjectType) and inner.is_type_of is None:
-        return _PlainObject(name, inner, field.type)
+    if isinstance(inner, GraphQLObjectType):
+        return _PlainObject(name, field, inner, field.type)
+    if isinstance(inner, GraphQLList):
+        items_non_null, item = _unwrapped(inner.of_type)
+        if isinstance(item, GraphQLScalarType | GraphQLEnumType):
+            return _leaves_read(name, item, non_null, items_non_null)
     return None
+
+
+def _unwrapped(graphql_type: Any) -> tuple[bool, Any]:
+    """(non-null?, the type inside)."""
+    if isinstance(graphql_type, GraphQLNonNull):
+        return True, graphql_type.of_type
+    return False, graphql_type
 
 
 def _leaf_read(name: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> _Read:
@@ -91,15 +116,48 @@ def _leaf_read(name: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: b
             return _SLOW
         if value is None:
             return _SLOW if non_null else None
-        if type(value) not in _ORDINARY and not isinstance(value, Enum):
-            return _SLOW
-        try:
-            coerced = coerce(value)
-        except Exception:
-            return _SLOW
-        return _SLOW if coerced is None or coerced is Undefined else coerced
+        return _coerced(coerce, value)
 
     return read
+
+
+def _leaves_read(name: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool, items_non_null: bool) -> _Read:
+    """A list or tuple of leaves, each item coerced as `_leaf_read` coerces one; `_SLOW` if any item is not."""
+    coerce = leaf.coerce_output_value
+
+    def read(source: Any) -> Any:
+        try:
+            values = getattr(source, name)
+        except Exception:
+            return _SLOW
+        if values is None:
+            return _SLOW if non_null else None
+        if type(values) not in (list, tuple):
+            return _SLOW
+        completed: list[Any] = []
+        for value in values:
+            if value is None:
+                if items_non_null:
+                    return _SLOW
+                completed.append(None)
+                continue
+            coerced = _coerced(coerce, value)
+            if coerced is _SLOW:
+                return _SLOW
+            completed.append(coerced)
+        return completed
+
+    return read
+
+
+def _coerced(coerce: Callable[[Any], Any], value: Any) -> Any:
+    if not _ordinary(value):
+        return _SLOW
+    try:
+        coerced = coerce(value)
+    except Exception:
+        return _SLOW
+    return _SLOW if coerced is None or coerced is Undefined else coerced
 
 
 class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -189,6 +247,17 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         if new_defer_usages:
             return _SLOW
         field_path = Path(path, response_name, parent_type.name)
+        is_type_of = how.object_type.is_type_of
+        if is_type_of is not None:  # an interface's implementation (Node): its check, with the info it may read
+            info = self.build_resolve_info(how.field, to_nodes(field_details_list), parent_type, field_path)
+            try:
+                matches = is_type_of(value, info)
+            except Exception:
+                return _SLOW
+            if matches is not True:  # False (graphql-core's error) or an awaitable: graphql-core decides
+                if inspect.iscoroutine(matches):
+                    matches.close()  # it calls the check again
+                return _SLOW
         try:
             completed = self.execute_fields(how.object_type, value, field_path, grouped_field_set, None)
         except Exception as raw_error:

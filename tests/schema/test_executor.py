@@ -32,6 +32,10 @@ class Kind(enum.Enum):
     VC = "vc"
 
 
+class Money(Decimal):
+    pass
+
+
 class Unreadable:
     def __get__(self, instance: object, owner: type) -> str:
         raise RuntimeError("this attribute cannot be read")
@@ -51,6 +55,10 @@ class Row:
     details: JSON
     optional: str | None
     big: int
+    money: Decimal  # a subclass of Decimal (the API's Money) is as ordinary as Decimal
+    tags: list[str]
+    maybe_tags: list[str | None] | None
+    kinds: list[Kind]
 
 
 @strawberry.type
@@ -76,6 +84,10 @@ def _row(i: int) -> Row:
         details=JSON({"n": i, "list": [i]}),
         optional=None if i % 2 else "set",
         big=i,
+        money=Money(f"{i}.10"),
+        tags=[f"t{i}", "common"],
+        maybe_tags=None if i == 0 else ("a", None),  # a tuple is a list too
+        kinds=[Kind.VC, Kind.STARTUP],
     )
 
 
@@ -106,12 +118,26 @@ class _Missing(_Fine):
 _MISBEHAVING = (_Fine, _TooBig, _Raises, _HoldsAnException, _Missing)
 
 
+@strawberry.interface
+class Named:
+    name: str
+
+
+@strawberry.type
+class Company(Named):
+    """An interface's implementation: graphql-core checks `is_type_of` on it."""
+
+    slug: str
+
+
 @strawberry.type
 class Holder:
     """Plain object fields: completed in line too, their errors nulling as graphql-core nulls them."""
 
     row: StrictRow
     maybe: StrictRow | None
+    company: Company | None
+    tags: list[str] | None
 
 
 @strawberry.type
@@ -126,12 +152,22 @@ class Query:
 
     @strawberry.field
     def holders(self) -> list[Holder | None]:
-        return [Holder(row=kind(), maybe=kind()) for kind in _MISBEHAVING]  # type: ignore[arg-type]
+        holders = [
+            Holder(row=kind(), maybe=kind(), company=Company(name="C", slug="c"), tags=["x"])  # type: ignore[arg-type]
+            for kind in _MISBEHAVING
+        ]
+        holders[0].company = _Fine()  # type: ignore[assignment]  # not a Company: is_type_of refuses it
+        holders[2].tags = ["x", None, "y"]  # type: ignore[list-item]  # a null item of a non-null list
+        holders[3].tags = [2**40]  # type: ignore[list-item]  # an item that fails coercion
+        return holders
 
 
-ALL = "{ rows { text number ratio flag amount at day key kind details optional big } }"
+ALL = "{ rows { text number ratio flag amount at day key kind details optional big money tags maybeTags kinds } }"
 FAILING = "{ strict { text big failing nestedException missing } }"
-HOLDERS = "{ holders { maybe { text big failing nestedException missing } row { text big missing } } }"
+HOLDERS = (
+    "{ holders { maybe { text big failing nestedException missing } row { text big missing }"
+    " company { name slug } tags } }"
+)
 
 
 def _schema(executor: type[StrawberryGraphQLCoreExecutionContext], extensions: list[Any] | None = None) -> Any:
@@ -177,9 +213,14 @@ async def test_every_kind_of_plain_value_is_coerced_by_its_scalar_as_graphql_cor
         "details": {"n": 0, "list": [0]},
         "optional": "set",
         "big": 0,
+        "money": "0.1",
+        "tags": ["t0", "common"],
+        "maybeTags": None,
+        "kinds": ["VC", "STARTUP"],
     }
     assert second["kind"] == "VC"
     assert second["optional"] is None
+    assert second["maybeTags"] == ["a", None]
 
 
 async def test_failed_reads_and_coercions_report_what_graphql_core_reports() -> None:
@@ -202,19 +243,26 @@ async def test_errors_inside_plain_objects_null_what_graphql_core_nulls() -> Non
     assert _outcome(ours) == _outcome(theirs)
     fine = {"text": "fine", "big": 1, "failing": "fine", "nestedException": "fine", "missing": "fine"}
     holders = ours.data["holders"]
-    assert holders[0] == {"maybe": fine, "row": {"text": "fine", "big": 1, "missing": "fine"}}
+    row = {"text": "fine", "big": 1, "missing": "fine"}
+    company = {"name": "C", "slug": "c"}
+    assert holders[0] == {"maybe": fine, "row": row, "company": None, "tags": ["x"]}  # is_type_of said no
     # A failing non-null `row` nulls its holder; a failing `maybe` is nulled alone (seen when `row` is fine).
     assert holders[1] is None  # _TooBig: row.big fails
-    assert holders[2] == {"maybe": None, "row": {"text": "fine", "big": 1, "missing": "fine"}}  # _Raises
+    assert holders[2] == {"maybe": None, "row": row, "company": company, "tags": None}  # _Raises; a null tag
     assert holders[4] is None  # _Missing: row.missing is null
+    messages = {message for message, _path in _outcome(ours)[1]}
+    assert "Expected value of type 'Company' but got: <_Fine instance>." in messages
+    assert "Cannot return null for non-nullable field Holder.tags." in messages
 
 
 async def test_plain_leaves_and_objects_are_not_executed_field_by_field() -> None:
     _Counting.executed = []
-    result = await _schema(_Counting).execute("{ rows { text number kind details } holders { row { text } } }")
-    assert result.errors is None
+    query = "{ rows { text number kind details money tags maybeTags } holders { row { text } company { slug } } }"
+    result = await _schema(_Counting).execute(query)
+    assert [error.path for error in result.errors or []] == [["holders", 0, "company"]]
     assert len(result.data["rows"]) == 5
-    assert _Counting.executed == ["Query.rows", "Query.holders"]
+    # Only the company that is_type_of refuses goes field by field (to graphql-core's error).
+    assert _Counting.executed == ["Query.rows", "Query.holders", "Holder.company"]
 
 
 class _SeesEveryField(SchemaExtension):
