@@ -228,7 +228,10 @@ class _ContextConnection:
         without a round trip (the pool is not pinged)."""
         for attempt in range(1, _CLOSED_CHECKOUTS + 1):
             conn = await self._engine.connect()
-            raw = (await conn.get_raw_connection()).driver_connection
+            # Read without a greenlet (get_raw_connection spawns one): connect() made the connection, so the
+            # property does no I/O.
+            sync = conn.sync_connection
+            raw = sync.connection.driver_connection if sync is not None else None
             assert raw is not None
             driver: psycopg.AsyncConnection[Any] = raw
             if attempt == _CLOSED_CHECKOUTS or not (driver.closed or driver.broken):  # the last is used as it is
