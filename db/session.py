@@ -4,8 +4,10 @@ Every transaction's first statement binds the request's context with `set_config
 so nothing survives on a pooled connection), sent with BEGIN in one round trip; a request with a token opens
 with app.open_request instead, which also provisions the user and resolves the principal in that round trip.
 Statements run through SQLAlchemy Core on one `AsyncConnection` (the ORM session's unit of work cost a third of
-a request and bought nothing here); the connection wrapper binds the context whenever a transaction begins, so
-no code path can forget it, and one without a context refuses before it takes a connection.
+a request and bought nothing here), or, compiled once (db/compiled.py, the request path's hot statements), on
+its psycopg connection with `fetch`; the connection wrapper binds the context whenever a transaction begins, so
+no code path can forget it, and one without a context refuses before it takes a connection. A transaction
+whose statements all bypassed SQLAlchemy commits on the driver too.
 """
 
 from __future__ import annotations
