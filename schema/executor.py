@@ -11,7 +11,8 @@ for a non-null type, a failed read or coercion, resolver middleware (tracing) â€
 `execute_field`, which reads and coerces again and reports exactly what it always did. A field without a
 resolver whose type is an object type has its sub-selection executed on the attribute's value directly (after
 the type's `is_type_of` check, if it has one), its errors handled by graphql-core's `handle_field_error` as
-`execute_field` would. Fields with resolvers, lists of objects and abstract types are untouched. What is read
+`execute_field` would; a list of such objects (an edge list) likewise, item by item. Fields with resolvers and
+abstract types are untouched. What is read
 in line is planned once per selection and request: graphql-core memoises the sub-selection of a list's items,
 so the plan of a page's rows is made once.
 """
@@ -77,11 +78,22 @@ class _PlainObject:
     return_type: GraphQLOutputType  # as declared (non-null or not), for graphql-core's error handling
 
 
-_Step = tuple[str, FieldDetailsList, _Read | _PlainObject | None]
+@dataclass(frozen=True)
+class _PlainObjectList:
+    """A field without a resolver whose type is a list of an object type with no `is_type_of` check."""
+
+    name: str
+    item_type: GraphQLObjectType
+    items_non_null: bool
+    item_return_type: GraphQLOutputType  # the items' type as declared
+    return_type: GraphQLOutputType  # the list's, as declared
+
+
+_Step = tuple[str, FieldDetailsList, _Read | _PlainObject | _PlainObjectList | None]
 _Plan = tuple[_Step, ...]
 
 
-def _in_line(field: GraphQLField) -> _Read | _PlainObject | None:
+def _in_line(field: GraphQLField) -> _Read | _PlainObject | _PlainObjectList | None:
     """How a field is completed in line: a leaf's read, an object's attribute; None: graphql-core executes it."""
     name = attribute_of(field.resolve)
     if name is None:
@@ -95,6 +107,8 @@ def _in_line(field: GraphQLField) -> _Read | _PlainObject | None:
         items_non_null, item = _unwrapped(inner.of_type)
         if isinstance(item, GraphQLScalarType | GraphQLEnumType):
             return _leaves_read(name, item, non_null, items_non_null)
+        if isinstance(item, GraphQLObjectType) and item.is_type_of is None:
+            return _PlainObjectList(name, item, items_non_null, inner.of_type, field.type)
     return None
 
 
@@ -204,6 +218,10 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
                     result = self._object_in_line(
                         how, source_value, path, response_name, parent_type, field_details_list
                     )
+                elif isinstance(how, _PlainObjectList):
+                    result = self._objects_in_line(
+                        how, source_value, Path(path, response_name, parent_type.name), field_details_list
+                    )
                 else:
                     result = how(source_value)
                     if result is not _SLOW:
@@ -265,6 +283,60 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         if self.is_awaitable(completed):
             return self._guarded(completed, how.return_type, field_details_list, field_path)
+        return completed
+
+    def _objects_in_line(
+        self, how: _PlainObjectList, source: Any, path: Path, field_details_list: FieldDetailsList
+    ) -> Any:
+        """The list an attribute holds, each item's sub-selection executed directly: graphql-core's
+        `complete_iterable_value` and `complete_list_item_value` less the per-item dispatch; errors handled as
+        there, item by item and then for the list."""
+        try:
+            items = getattr(source, how.name)
+        except Exception:
+            return _SLOW
+        if type(items) not in (list, tuple) or any(details.node.directives for details in field_details_list):
+            return _SLOW  # None, another iterable, or a possible @stream: graphql-core's own path
+        is_awaitable = self.is_awaitable
+        for item in items:  # checked before anything runs, so that giving up never runs an item twice
+            if (item is None and how.items_non_null) or is_awaitable(item) or isinstance(item, Exception):
+                return _SLOW
+        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(how.item_type, field_details_list)
+        if new_defer_usages:
+            return _SLOW
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                if item is None:
+                    completed.append(None)
+                    continue
+                item_path = path.add_key(index, None)
+                try:
+                    value = self.execute_fields(how.item_type, item, item_path, grouped_field_set, None)
+                except Exception as raw_error:
+                    self.handle_field_error(raw_error, how.item_return_type, field_details_list, item_path)
+                    value = None
+                if is_awaitable(value):
+                    value = self._guarded(value, how.item_return_type, field_details_list, item_path)
+                    awaitable_indices.append(index)
+                completed.append(value)
+        except Exception as raw_error:  # a non-null item failed: the list fails, as the field it is
+            if awaitable_indices:
+                self.settle_in_background([completed[index] for index in awaitable_indices])
+            self.handle_field_error(raw_error, how.return_type, field_details_list, path)
+            return None
+        if not awaitable_indices:
+            return completed
+        return self._guarded(
+            self._items_awaited(completed, awaitable_indices), how.return_type, field_details_list, path
+        )
+
+    async def _items_awaited(self, completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
+        """graphql-core's `get_completed_results`."""
+        awaited = await gather_with_cancel(*(completed[index] for index in awaitable_indices))
+        for index, value in zip(awaitable_indices, awaited, strict=True):
+            completed[index] = value
         return completed
 
     async def _guarded(

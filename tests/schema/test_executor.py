@@ -4,6 +4,7 @@ middleware still sees every field."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
@@ -69,6 +70,14 @@ class StrictRow:
     nested_exception: str
     missing: str
 
+    @strawberry.field
+    async def later(self) -> str:
+        """A resolver inside a list's items: its awaitable is awaited with the others, in place."""
+        await asyncio.sleep(0)
+        if getattr(self, "later_fails", False):
+            raise RuntimeError("later failed")
+        return self.text
+
 
 def _row(i: int) -> Row:
     return Row(
@@ -115,7 +124,11 @@ class _Missing(_Fine):
     missing = None  # type: ignore[assignment]  # a None for a non-null field
 
 
-_MISBEHAVING = (_Fine, _TooBig, _Raises, _HoldsAnException, _Missing)
+class _LaterFails(_Fine):
+    later_fails = True  # its awaited resolver raises
+
+
+_MISBEHAVING = (_Fine, _TooBig, _Raises, _HoldsAnException, _Missing, _LaterFails)
 
 
 @strawberry.interface
@@ -138,6 +151,8 @@ class Holder:
     maybe: StrictRow | None
     company: Company | None
     tags: list[str] | None
+    rows: list[StrictRow | None] | None  # a failing row is nulled alone
+    strict_rows: list[StrictRow] | None  # a failing row nulls the list
 
 
 @strawberry.type
@@ -153,7 +168,14 @@ class Query:
     @strawberry.field
     def holders(self) -> list[Holder | None]:
         holders = [
-            Holder(row=kind(), maybe=kind(), company=Company(name="C", slug="c"), tags=["x"])  # type: ignore[arg-type]
+            Holder(
+                row=kind(),  # type: ignore[arg-type]
+                maybe=kind(),  # type: ignore[arg-type]
+                company=Company(name="C", slug="c"),
+                tags=["x"],
+                rows=[_Fine(), kind(), None],  # type: ignore[list-item]
+                strict_rows=[_Fine(), kind()],  # type: ignore[list-item]
+            )
             for kind in _MISBEHAVING
         ]
         holders[0].company = _Fine()  # type: ignore[assignment]  # not a Company: is_type_of refuses it
@@ -166,7 +188,7 @@ ALL = "{ rows { text number ratio flag amount at day key kind details optional b
 FAILING = "{ strict { text big failing nestedException missing } }"
 HOLDERS = (
     "{ holders { maybe { text big failing nestedException missing } row { text big missing }"
-    " company { name slug } tags } }"
+    " company { name slug } tags rows { text later big missing } strictRows { later failing nestedException } } }"
 )
 
 
@@ -233,7 +255,7 @@ async def test_failed_reads_and_coercions_report_what_graphql_core_reports() -> 
     assert "Cannot return null for non-nullable field StrictRow.missing." in messages
     assert any("Int cannot represent non 32-bit signed integer value" in m for m in messages)
     fine = {"text": "fine", "big": 1, "failing": "fine", "nestedException": "fine", "missing": "fine"}
-    assert ours.data == {"strict": [fine, None, None, None, None]}  # each failure nulls its object only
+    assert ours.data == {"strict": [fine, None, None, None, None, fine]}  # each failure nulls its object only
     assert sorted(path[1] for _message, path in _outcome(ours)[1]) == [1, 2, 3, 4]
 
 
@@ -245,11 +267,29 @@ async def test_errors_inside_plain_objects_null_what_graphql_core_nulls() -> Non
     holders = ours.data["holders"]
     row = {"text": "fine", "big": 1, "missing": "fine"}
     company = {"name": "C", "slug": "c"}
-    assert holders[0] == {"maybe": fine, "row": row, "company": None, "tags": ["x"]}  # is_type_of said no
+    fine_strict = {"later": "fine", "failing": "fine", "nestedException": "fine"}
+    row_later = {"text": "fine", "later": "fine", "big": 1, "missing": "fine"}
+    assert holders[0] == {
+        "maybe": fine,
+        "row": row,
+        "company": None,  # is_type_of said no
+        "tags": ["x"],
+        "rows": [row_later, row_later, None],
+        "strictRows": [fine_strict, fine_strict],
+    }
     # A failing non-null `row` nulls its holder; a failing `maybe` is nulled alone (seen when `row` is fine).
     assert holders[1] is None  # _TooBig: row.big fails
-    assert holders[2] == {"maybe": None, "row": row, "company": company, "tags": None}  # _Raises; a null tag
+    assert holders[2] == {  # _Raises: `failing` fails in maybe and in strictRows, not in what rows select
+        "maybe": None,
+        "row": row,
+        "company": company,
+        "tags": None,  # a null item of a non-null list
+        "rows": [row_later, row_later, None],
+        "strictRows": None,
+    }
     assert holders[4] is None  # _Missing: row.missing is null
+    assert holders[5]["rows"] == [row_later, None, None]  # the awaited failure nulls its item only
+    assert holders[5]["strictRows"] is None
     messages = {message for message, _path in _outcome(ours)[1]}
     assert "Expected value of type 'Company' but got: <_Fine instance>." in messages
     assert "Cannot return null for non-nullable field Holder.tags." in messages
