@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 from typing import Literal, get_args
 from uuid import UUID
 
@@ -44,6 +45,7 @@ def as_node_type(name: str) -> NodeType:
     return _BY_NAME[name]
 
 
+@functools.lru_cache(maxsize=16_384)  # ids only, no tenant data; lists repeat them (an event's actor, a company)
 def encode_global_id(type_name: NodeType, key: UUID) -> str:
     return base64.urlsafe_b64encode(f"{type_name}:{key}".encode()).decode()
 
