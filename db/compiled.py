@@ -21,7 +21,8 @@ from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
-_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call] # the engine's dialect (postgresql+psycopg); nothing here depends on the server
+# The engine's dialect (postgresql+psycopg); nothing compiled here depends on the server's version.
+_DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,9 @@ class _ContextConnection:
         assert conn is not None
         bound = query.bind(params)
         # The engine's cursor events see these statements as they see execute's (the statement counts of
-        # tests and benchmarks); without a listener, two falsy checks.
-        events = conn.dispatch
+        # tests and benchmarks); without a listener, two falsy checks. The engine's own dispatcher: the
+        # connection's joins it anew on every attribute read.
+        events = self._engine.sync_engine.dispatch
         try:
             cursor = driver.cursor(row_factory=tuple_row)
             if events.before_cursor_execute:
