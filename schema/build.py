@@ -87,6 +87,7 @@ class RoundpoolSchema(strawberry.Schema):
         hide_suggestions: bool = False,
         documents: DocumentCache,
         document_rules: DocumentRules,
+        observed: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -94,6 +95,8 @@ class RoundpoolSchema(strawberry.Schema):
         self.hide_suggestions = hide_suggestions
         self.documents = documents  # the trusted documents are pinned here at start-up
         self.document_rules = document_rules
+        # Extensions watch each operation (tracing, metrics): every execution goes through Strawberry's hooks.
+        self.observed = observed
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Errors are classified and logged with the request id by `schema.execution`; here, only the schema
@@ -130,6 +133,7 @@ def build_schema(limits: Limits = Limits(), observers: Sequence[Callable[[], Any
         hide_suggestions=not limits.introspection,
         documents=cache,
         document_rules=rules,
+        observed=bool(observers),
         execution_context_class=RoundpoolExecutor,
         config=StrawberryConfig(scalar_map={Decimal: DECIMAL, Count: COUNT}),
     )

@@ -28,7 +28,9 @@ from resolvers.common.limits import RequestLimits
 from resolvers.common.principals import AuthenticationFailed, Identity, TenantNotAllowed
 from resolvers.common.rate_limit import RateLimited
 from resolvers.common.request import RequestRuntime, open_request
+from schema.build import RoundpoolSchema
 from schema.media_types import DATABASE_UNAVAILABLE
+from schema.prepared_execution import execute_prepared
 
 _logger = logging.getLogger("roundpool.graphql")
 
@@ -110,6 +112,10 @@ async def execute_request(
 
 async def _run(schema: strawberry.Schema, context: RequestContext, request: GraphQLRequest) -> ExecutionResult:
     try:
+        if isinstance(schema, RoundpoolSchema):  # a cached, valid document runs without Strawberry's hooks
+            prepared = await execute_prepared(schema, request.query, request.variables, request.operation_name, context)
+            if prepared is not None:
+                return prepared
         return await schema.execute(
             request.query,
             variable_values=request.variables,

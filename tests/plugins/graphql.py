@@ -46,12 +46,14 @@ def schema(settings: Settings) -> strawberry.Schema:
 
 @pytest.fixture
 def gql(database: Database, schema: strawberry.Schema, settings: Settings) -> GraphQL:
-    async def run(actor: Actor, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def run(
+        actor: Actor, query: str, variables: dict[str, Any] | None = None, *, operation_name: str | None = None
+    ) -> dict[str, Any]:
         return await execute(
             schema,
             database,
             None if actor.user_id is None else Member(actor.user_id, actor.tenant_slug),
-            GraphQLRequest(query=query, variables=variables),
+            GraphQLRequest(query=query, variables=variables, operation_name=operation_name),
             request_id=uuid.uuid4().hex,
             max_page_size=settings.max_page_size,
         )
