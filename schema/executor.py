@@ -19,6 +19,7 @@ memoises the sub-selection of a list's items, so the plan of a page's rows is ma
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time
@@ -35,6 +36,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLScalarType,
+    GraphQLSchema,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.execution.executor import to_nodes
@@ -88,11 +90,16 @@ class _PlainObjectList:
     return_type: GraphQLOutputType  # the list's, as declared
 
 
-_Step = tuple[str, FieldDetailsList, _Read | _PlainObject | _PlainObjectList | None]
+_How = _Read | _PlainObject | _PlainObjectList | None
+_Step = tuple[str, FieldDetailsList, _How]
 _Plan = tuple[_Step, ...]
 
 
-def _in_line(field: GraphQLField) -> _Read | _PlainObject | _PlainObjectList | None:
+# How each field of a schema is completed, decided once per field for the life of the schema.
+_BY_SCHEMA: weakref.WeakKeyDictionary[GraphQLSchema, dict[int, tuple[GraphQLField, _How]]] = weakref.WeakKeyDictionary()
+
+
+def _in_line(field: GraphQLField) -> _How:
     """How a field is completed in line: a leaf's read, an object's attribute; None: graphql-core executes it."""
     name = attribute_of(field.resolve)
     if name is None:
@@ -195,10 +202,19 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         cached = self._plans.get(id(grouped_field_set))
         if cached is not None:
             return cached[1]
-        steps = []
+        known = _BY_SCHEMA.get(self.schema)
+        if known is None:
+            known = _BY_SCHEMA[self.schema] = {}
+        steps: list[_Step] = []
         for response_name, field_details_list in grouped_field_set.items():
             field = self.schema.get_field(parent_type, field_details_list[0].node.name.value)
-            steps.append((response_name, field_details_list, None if field is None else _in_line(field)))
+            if field is None:
+                steps.append((response_name, field_details_list, None))
+                continue
+            entry = known.get(id(field))
+            if entry is None:
+                entry = known[id(field)] = (field, _in_line(field))  # the field kept alive with its id
+            steps.append((response_name, field_details_list, entry[1]))
         plan = tuple(steps)
         self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return plan
