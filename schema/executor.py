@@ -19,6 +19,7 @@ memoises the sub-selection of a list's items, so the plan of a page's rows is ma
 from __future__ import annotations
 
 import inspect
+import types
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +58,21 @@ def _ordinary(value: Any) -> bool:
     known = _ORDINARY.get(cls)
     if known is None:
         known = _ORDINARY[cls] = issubclass(cls, _ORDINARY_BASES) and not hasattr(cls, "__await__")
+    return known
+
+
+_PLAIN_VALUES: dict[type, bool] = {}
+
+
+def _plain_value(value: Any) -> bool:
+    """An object's value that graphql-core would neither await nor raise: decided once per class (an awaitable
+    class defines `__await__`; coroutines and generators are classes of their own)."""
+    cls = type(value)
+    known = _PLAIN_VALUES.get(cls)
+    if known is None:
+        known = _PLAIN_VALUES[cls] = not (
+            hasattr(cls, "__await__") or issubclass(cls, BaseException | types.CoroutineType | types.GeneratorType)
+        )
     return known
 
 
@@ -281,7 +297,7 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
             value = getattr(source, how.name)
         except Exception:
             return _SLOW
-        if value is None or self.is_awaitable(value) or isinstance(value, Exception):
+        if value is None or not _plain_value(value):
             return _SLOW
         grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(how.object_type, field_details_list)
         if new_defer_usages:
@@ -303,7 +319,7 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         except Exception as raw_error:
             self.handle_field_error(raw_error, how.return_type, field_details_list, field_path)
             return None
-        if self.is_awaitable(completed):
+        if type(completed) is not dict and self.is_awaitable(completed):
             return self._guarded(completed, how.return_type, field_details_list, field_path)
         return completed
 
@@ -321,7 +337,10 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
             return _SLOW  # None, another iterable, or a possible @stream: graphql-core's own path
         is_awaitable = self.is_awaitable
         for item in items:  # checked before anything runs, so that giving up never runs an item twice
-            if (item is None and how.items_non_null) or is_awaitable(item) or isinstance(item, Exception):
+            if item is None:
+                if how.items_non_null:
+                    return _SLOW
+            elif not _plain_value(item):
                 return _SLOW
         grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(how.item_type, field_details_list)
         if new_defer_usages:
@@ -339,7 +358,7 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
                 except Exception as raw_error:
                     self.handle_field_error(raw_error, how.item_return_type, field_details_list, item_path)
                     value = None
-                if is_awaitable(value):
+                if type(value) is not dict and is_awaitable(value):
                     value = self._guarded(value, how.item_return_type, field_details_list, item_path)
                     awaitable_indices.append(index)
                 completed.append(value)
