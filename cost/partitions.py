@@ -125,7 +125,7 @@ class PartitionedWriter:
         ends = np.append(starts[1:], len(codes))
         # One take per batch; partitions keep zero-copy slices of it until flushed, and the whole sorted
         # batch counts against the memory budget while any slice of it is pending.
-        ordered = batch.take(pa.array(order))
+        ordered = _reordered(batch, pa.array(order))
         self._buffered += ordered.nbytes
         self._buffered_rows += ordered.num_rows
         for begin, end in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -250,3 +250,10 @@ class PartitionedWriter:
         assert part.sink is not None
         part.writer.close()
         part.sink.close()
+
+
+def _reordered(batch: pa.RecordBatch, order: pa.Array) -> pa.RecordBatch:
+    """``batch.take(order)``, without gathering the columns that are null in every row (a month's file often
+    lacks the RI, savings-plan or resource columns): any permutation of them is themselves."""
+    columns = [column if column.null_count == len(column) else column.take(order) for column in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)

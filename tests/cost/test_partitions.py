@@ -4,6 +4,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
@@ -43,7 +44,7 @@ def test_memory_pressure_keeps_every_row_and_few_row_groups(legacy_csv: WriteLeg
 def test_sub_account_ids_are_escaped_in_paths(tmp_path: Path) -> None:
     from cost.columns import SCHEMA
 
-    row = {name: None for name in SCHEMA.names}
+    row: dict[str, object] = {name: None for name in SCHEMA.names}
     row.update(
         SubAccountId="/subscriptions/abc",
         BillingPeriodStart=pa.scalar(0, pa.timestamp("us", "UTC")).as_py(),
@@ -54,3 +55,33 @@ def test_sub_account_ids_are_escaped_in_paths(tmp_path: Path) -> None:
     [written] = writer.close()
     assert written.account == "/subscriptions/abc"
     assert written.path == "billing_period=1970-01/sub_account_id=%2Fsubscriptions%2Fabc/part-0.parquet"
+
+
+def test_each_partition_reads_back_as_its_input_rows_in_order(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
+    # Interleaved accounts; the RI/SP columns and ResourceId are null in every row (not gathered by the sort),
+    # ListCost only in some rows (gathered).
+    accounts = ["100000000001", "100000000002", "100000000003"]
+    rows = [
+        {
+            "lineItem/UsageAccountId": accounts[(i * 7) % 3],
+            "lineItem/UnblendedCost": f"{i}.{i % 10}",
+            "pricing/publicOnDemandCost": f"{i}" if i % 4 else "",
+            "lineItem/UsageType": f"type-{i % 5}",
+        }
+        for i in range(3000)
+    ]
+    batches = list(Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=400))
+    expected = pa.Table.from_batches(batches)
+    assert expected.column("reservation_arn").null_count == expected.num_rows
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(), str(tmp_path / "out"), row_group_rows=500, max_buffered_bytes=100_000, sort_rows=700
+    )
+    for batch in batches:
+        writer.write(batch)
+    files = writer.close()
+    assert sorted(f.account for f in files) == accounts
+    for f in files:
+        stored = pq.read_table(tmp_path / "out" / f.path)
+        own = expected.filter(pc.equal(expected.column("SubAccountId"), f.account))
+        assert stored.schema == expected.schema
+        assert stored.to_pylist() == own.to_pylist()
