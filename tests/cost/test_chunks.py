@@ -126,3 +126,20 @@ def test_joined_fills_each_read_across_parts() -> None:
     assert stream.readinto(buffer) == 2
     assert bytes(buffer[:2]) == b"fg"
     assert stream.readinto(buffer) == 0
+
+
+def test_chunks_grow_with_the_file_up_to_the_large_block_size() -> None:
+    from cost.readers import BLOCK_SIZE, CHUNKS_PER_FILE, LARGE_BLOCK_SIZE, block_size_for
+
+    assert block_size_for(0) == BLOCK_SIZE
+    assert block_size_for(CHUNKS_PER_FILE * BLOCK_SIZE) == BLOCK_SIZE  # a small file keeps every parser busy
+    assert block_size_for(CHUNKS_PER_FILE * BLOCK_SIZE * 3) == BLOCK_SIZE * 3
+    assert block_size_for(1 << 40) == LARGE_BLOCK_SIZE
+
+
+def test_a_reader_cuts_a_file_by_its_size_unless_told(legacy_csv: WriteLegacy) -> None:
+    from cost.readers import block_size_for
+
+    path = legacy_csv([{"lineItem/UnblendedCost": "1"}])
+    assert Reader(str(path)).block_size == block_size_for(path.stat().st_size)
+    assert Reader(str(path), block_size=4096).block_size == 4096
