@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard, cast
 
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
-from graphql.execution import MiddlewareManager, execute
+from graphql.execution import execute
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.exceptions import CannotGetOperationTypeError
 from strawberry.types import ExecutionResult
@@ -59,7 +59,6 @@ async def execute_prepared(
         result = execute(
             schema._schema,
             prepared.document,
-            middleware=MiddlewareManager(),
             variable_values=variables,
             operation_name=operation_name,
             context_value=context,
