@@ -176,9 +176,9 @@ class PartitionedWriter:
     def close(self) -> list[PartitionFile]:
         self._partition()
         files = []
-        for part in self._partitions.values():
-            self._flush(part)
-            self._submit(part, self._close_file, part, part.writing)
+        # The largest first, so that no long write is left alone at the end.
+        for part in sorted(self._partitions.values(), key=lambda p: p.pending_rows, reverse=True):
+            self._flush(part, last=True)
             files.append(PartitionFile(part.period, part.account, part.relative, part.rows))
         self._drain(0)
         self._pool.shutdown()
@@ -206,13 +206,15 @@ class PartitionedWriter:
         if part.pending_rows >= self.row_group_rows:
             self._flush(part)
 
-    def _flush(self, part: _Partition) -> None:
-        if not part.pending_rows:
+    def _flush(self, part: _Partition, *, last: bool = False) -> None:
+        """Write the partition's pending rows as a row group; ``last``: then close its file, in the same job
+        (a close queued as a job of its own would hold a second writer thread waiting for the write)."""
+        if not part.pending_rows and not last:
             return
-        table = pa.Table.from_batches(part.owned + part.shared, schema=SCHEMA)
-        part.rows += table.num_rows
+        table = pa.Table.from_batches(part.owned + part.shared, schema=SCHEMA) if part.pending_rows else None
+        part.rows += part.pending_rows
         part.owned, part.shared, part.pending_rows = [], [], 0
-        self._submit(part, self._write_group, part, table, part.writing)
+        self._submit(part, self._write_group, part, table, part.writing, last)
         self._drain(2 * WRITERS)
 
     def _submit(self, part: _Partition, job: Callable[..., None], *args: object) -> None:
@@ -224,9 +226,18 @@ class PartitionedWriter:
         while len(self._writes) > keep:
             self._writes.popleft().result()
 
-    def _write_group(self, part: _Partition, table: pa.Table, previous: Future[None] | None) -> None:
+    def _write_group(self, part: _Partition, table: pa.Table | None, previous: Future[None] | None, last: bool) -> None:
         if previous is not None:
             previous.result()  # submitted earlier, so already running or done: row groups stay in order
+        if table is not None:
+            self._write_table(part, table)
+        if last:
+            assert part.writer is not None
+            assert part.sink is not None
+            part.writer.close()
+            part.sink.close()
+
+    def _write_table(self, part: _Partition, table: pa.Table) -> None:
         if part.writer is None:
             directory = f"{self.base}/{part.relative.rsplit('/', 1)[0]}"
             self.filesystem.create_dir(directory, recursive=True)
@@ -241,15 +252,6 @@ class PartitionedWriter:
                 use_dictionary=_DICTIONARY_COLUMNS,
             )
         part.writer.write_table(table, row_group_size=max(self.row_group_rows, table.num_rows))
-
-    @staticmethod
-    def _close_file(part: _Partition, previous: Future[None] | None) -> None:
-        if previous is not None:
-            previous.result()
-        assert part.writer is not None
-        assert part.sink is not None
-        part.writer.close()
-        part.sink.close()
 
 
 def _reordered(batch: pa.RecordBatch, order: pa.Array) -> pa.RecordBatch:

@@ -85,3 +85,22 @@ def test_each_partition_reads_back_as_its_input_rows_in_order(legacy_csv: WriteL
         own = expected.filter(pc.equal(expected.column("SubAccountId"), f.account))
         assert stored.schema == expected.schema
         assert stored.to_pylist() == own.to_pylist()
+
+
+def test_a_partition_with_nothing_pending_at_close_is_closed_whole(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
+    # Account A fills exactly two row groups before close (nothing of it is pending then: its last job only closes
+    # the file); account B's rows are all written by close.
+    rows = [{"lineItem/UsageAccountId": "100000000001", "lineItem/UnblendedCost": f"{i}"} for i in range(200)]
+    rows += [{"lineItem/UsageAccountId": "100000000002", "lineItem/UnblendedCost": f"{i}"} for i in range(30)]
+    batches = list(Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=100))
+    writer = PartitionedWriter(pafs.LocalFileSystem(), str(tmp_path / "out"), row_group_rows=100, sort_rows=100)
+    for batch in batches:
+        writer.write(batch)
+    files = {f.account: f for f in writer.close()}
+    a, b = (
+        pq.ParquetFile(tmp_path / "out" / files["100000000001"].path),
+        pq.ParquetFile(tmp_path / "out" / files["100000000002"].path),
+    )
+    assert (files["100000000001"].rows, a.num_row_groups, a.metadata.num_rows) == (200, 2, 200)
+    assert (files["100000000002"].rows, b.num_row_groups, b.metadata.num_rows) == (30, 1, 30)
+    assert a.read().column("BilledCost").to_pylist() == [Decimal(i) for i in range(200)]
