@@ -1150,8 +1150,17 @@ def test_granted_read_audit_cannot_be_written_into_a_foreign_trail(
             ([sw.tenants["startup"], sw.tenants["other_startup"], sw.tenants["lone_startup"]], scope),
         )
         assert outcome.error is None, outcome.describe()
-        new = {k[0] for k in changed(before, snapshot(owner_conn, sw, "audit_events"))}
+        written = changed(before, snapshot(owner_conn, sw, "audit_events"))
+        new = {k[0] for k in written}
         assert new == expected, f"record_grant_read as {ctx_name} for {scope}: wrote into {new}"
+        # each logged read names the acting user and VC (resolved once per statement, not per startup)
+        ctx = ctx_of(ctx_name)
+        actors = owner_conn.execute(
+            "select distinct actor_user_id, actor_tenant_id from audit_events where (tenant_id, id) in"
+            " (select * from unnest(%s::uuid[], %s::bigint[]))",
+            ([sw.tenants[k[0]] for k in written], [k[1] for k in written]),
+        ).fetchall()
+        assert actors == ([(sw.users[ctx.user or ""], sw.tenants[ctx.tenant or ""])] if written else [])
 
 
 def test_lookup_helpers_answer_only_admins(app: psycopg.Connection, sw: SqlWorld) -> None:
