@@ -55,12 +55,15 @@ def money_amount(amount: Decimal, currency: str) -> Money:
 def stated_money(amount: Decimal, currency: str) -> Money:
     """An amount shown with at least its currency's digits and never rounded ("5000000" → "5000000.00" USD,
     a price of "0.00012" USD stays): for money that is not an invoice figure (prices, invested amounts)."""
-    normal = Decimal(amount).normalize(_EXACT) if amount else _ZERO
+    number = amount if type(amount) is Decimal else Decimal(amount)
+    if not number:
+        number = _ZERO  # no "-0.00"
     step = _QUANTA.get(currency)
     if step is None:  # a currency the billing table does not list: shown normalised
-        return Money(normal)
-    padded = normal.quantize(step, context=_EXACT)
-    return Money(padded if padded == normal else normal)
+        return Money(number.normalize(_EXACT))
+    # Quantizing with 100 digits is exact or refused; equal means no digit was lost (the common case, one step).
+    padded = number.quantize(step, context=_EXACT)
+    return Money(padded if padded == number else number.normalize(_EXACT))
 
 
 def serialize_decimal(value: Decimal) -> str:
@@ -68,10 +71,12 @@ def serialize_decimal(value: Decimal) -> str:
     normalised (``-6.7600000000E-8`` → ``-0.0000000676``, ``0E-18`` → ``0``)."""
     if isinstance(value, Money):
         number: Decimal = value
+    elif value:
+        number = (value if type(value) is Decimal else Decimal(value)).normalize(_EXACT)
     else:
-        number = Decimal(value).normalize(_EXACT) if value else _ZERO
+        return "0"
     text = format(number, "f")
-    return text.removeprefix("-") if number.is_zero() else text
+    return text if number else text.removeprefix("-")
 
 
 DECIMAL = strawberry.scalar(

@@ -34,6 +34,9 @@ def test_stated_money_shows_the_currency_digits_and_never_rounds() -> None:
     assert serialize_decimal(stated_money(Decimal("12000000.000000"), "JPY")) == "12000000"
     assert serialize_decimal(stated_money(Decimal("1500000.25"), "JPY")) == "1500000.25"
     assert serialize_decimal(stated_money(Decimal("0E-18"), "USD")) == "0.00"
+    assert serialize_decimal(stated_money(Decimal("-0.000"), "USD")) == "0.00"
+    assert serialize_decimal(stated_money(Decimal("-5.10"), "USD")) == "-5.10"
+    assert serialize_decimal(stated_money(Decimal("1.005"), "USD")) == "1.005"
     assert serialize_decimal(stated_money(Decimal("1.50"), "XTS-NOT-LISTED")) == "1.5"
 
 
