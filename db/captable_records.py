@@ -80,7 +80,6 @@ class PortfolioRow:
     fully_diluted_ownership: Decimal | None
     invested: Decimal | None
     holding_value: Decimal | None
-    value_by_stakeholder: dict[str, str] | None
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,7 @@ class _PlainObject:
     field: GraphQLField
     object_type: GraphQLObjectType
     return_type: GraphQLOutputType  # as declared (non-null or not), for graphql-core's error handling
+    check_reads_info: bool  # the type's is_type_of may read the resolve info (False: Strawberry's own check)
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def _in_line(field: GraphQLField) -> _How:
     if isinstance(inner, GraphQLScalarType | GraphQLEnumType):
         return _leaf_read(name, inner, non_null)
     if isinstance(inner, GraphQLObjectType):
-        return _PlainObject(name, field, inner, field.type)
+        return _PlainObject(name, field, inner, field.type, not _strawberry_check(inner.is_type_of))
     if isinstance(inner, GraphQLList):
         items_non_null, item = _unwrapped(inner.of_type)
         if isinstance(item, GraphQLScalarType | GraphQLEnumType):
@@ -134,6 +135,15 @@ def _in_line(field: GraphQLField) -> _How:
         if isinstance(item, GraphQLObjectType) and item.is_type_of is None:
             return _PlainObjectList(name, item, items_non_null, inner.of_type, field.type)
     return None
+
+
+def _strawberry_check(is_type_of: Any) -> bool:
+    """Strawberry's `is_type_of` for an interface's implementations: an isinstance check that ignores the info
+    (if a version read it, the check called without one fails and graphql-core's own path calls it with one)."""
+    return (
+        getattr(is_type_of, "__module__", None) == "strawberry.schema.schema_converter"
+        and getattr(is_type_of, "__name__", None) == "is_type_of"
+    )
 
 
 def _unwrapped(graphql_type: Any) -> tuple[bool, Any]:
@@ -311,7 +321,11 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         field_path = Path(path, response_name, parent_type.name)
         is_type_of = how.object_type.is_type_of
         if is_type_of is not None:  # an interface's implementation (Node): its check, with the info it may read
-            info = self.build_resolve_info(how.field, to_nodes(field_details_list), parent_type, field_path)
+            info: Any = (
+                self.build_resolve_info(how.field, to_nodes(field_details_list), parent_type, field_path)
+                if how.check_reads_info
+                else None
+            )
             try:
                 matches = is_type_of(value, info)
             except Exception:

@@ -172,8 +172,7 @@ async def snapshot_seq(tx: RequestTransaction, tenant_id: UUID) -> int | None:
 _PORTFOLIO = text(  # also bench/serve.py's ceiling, as text
     """
     select g.id as company_id, s.as_of, s.currency, s.price_per_share, s.price_date,
-           h.stakeholder_ids, h.ownership, h.fully_diluted_ownership, h.invested, h.holding_value,
-           h.value_by_stakeholder
+           h.stakeholder_ids, h.ownership, h.fully_diluted_ownership, h.invested, h.holding_value
     from unnest(app.granted_tenants('captable')) as g(id)
     left join captable_snapshots s on s.tenant_id = g.id
     left join captable_holdings h on h.tenant_id = g.id and h.vc_tenant_id = :vc

@@ -67,7 +67,7 @@ async def _replayed(ctx: RequestContext, vc_id: UUID, as_of: date) -> list[Portf
         mine = [(k.stakeholder_id, k.vc_tenant_id) for k in links if k.tenant_id == company_id]
         stored = ledgers.get(company_id) or []
         if not stored:
-            rows.append(PortfolioRow(company_id, None, None, None, None, None, None, None, None, None, None))
+            rows.append(PortfolioRow(company_id, None, None, None, None, None, None, None, None, None))
             continue
         snapshot = compute_snapshot(company_id, ledger_from_rows(stored), links_by_vc(mine), as_of, stored[-1].seq)
         holding = next((h for h in snapshot.holdings if h.vc_tenant_id == vc_id), None)
@@ -83,7 +83,6 @@ async def _replayed(ctx: RequestContext, vc_id: UUID, as_of: date) -> list[Portf
                 fully_diluted_ownership=holding.fully_diluted_ownership if holding else None,
                 invested=holding.invested if holding else None,
                 holding_value=holding.holding_value if holding else None,
-                value_by_stakeholder=holding.value_by_stakeholder if holding else None,
             )
         )
     return rows

@@ -34,6 +34,12 @@ class Loaders:
         # Uncached (every read is logged each time), batched (one side transaction for the reads of a tick).
         self.grant_read = DataLoader[GrantRead, None](load_fn=self._grant_reads, cache=False)
 
+    async def tenants(self, ids: Sequence[UUID]) -> list[TenantRecord | None]:
+        """Many tenants at once, in one statement, without the loader's future and cache entry per key: a
+        portfolio's hundreds of companies, read once per request (a field that loads one of them again costs one
+        statement, not a wrong answer)."""
+        return await self._tenants(ids) if ids else []
+
     async def _tenants(self, ids: Sequence[UUID]) -> list[TenantRecord | None]:
         by_id = {t.id: t for t in await tenancy.tenants_by_ids(self._context.tx, ids)}
         return [by_id.get(i) for i in ids]

@@ -95,7 +95,7 @@ class CapTableQuery:
         entries = await portfolio.portfolio(info.context, as_of)
         # one batched load, and plain (not async) fields per entry: hundreds of awaitables cost more than the SQL
         ids = [e.company_id for e in entries]
-        tenants = await info.context.loaders.tenant.load_many(ids)
+        tenants = await info.context.loaders.tenants(ids)
         latest = await kpis.latest_final_values(info.context, ids) if selects(info, "latestKpis") else {}
         return [
             PortfolioCompany.of(

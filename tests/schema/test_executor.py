@@ -144,6 +144,21 @@ class Company(Named):
 
 
 @strawberry.type
+class Checked(Named):
+    """An implementation with an `is_type_of` of its own, which reads the resolve info: it is given one."""
+
+    slug: str
+
+    @classmethod
+    def is_type_of(cls, obj: Any, info: Any) -> bool:
+        _CHECKED_FIELDS.append(info.field_name)
+        return isinstance(obj, Checked)
+
+
+_CHECKED_FIELDS: list[str] = []
+
+
+@strawberry.type
 class Holder:
     """Plain object fields: completed in line too, their errors nulling as graphql-core nulls them."""
 
@@ -153,6 +168,7 @@ class Holder:
     tags: list[str] | None
     rows: list[StrictRow | None] | None  # a failing row is nulled alone
     strict_rows: list[StrictRow] | None  # a failing row nulls the list
+    checked: Checked | None = None
 
 
 @strawberry.type
@@ -175,6 +191,7 @@ class Query:
                 tags=["x"],
                 rows=[_Fine(), kind(), None],  # type: ignore[list-item]
                 strict_rows=[_Fine(), kind()],  # type: ignore[list-item]
+                checked=Checked(name="K", slug="k"),
             )
             for kind in _MISBEHAVING
         ]
@@ -205,6 +222,11 @@ def _schema(executor: type[StrawberryGraphQLCoreExecutionContext], extensions: l
 
 class _Counting(RoundpoolExecutor):
     executed: ClassVar[list[str]] = []
+    infos: ClassVar[list[str]] = []
+
+    def build_resolve_info(self, field_def: Any, field_nodes: Any, parent_type: Any, path: Any) -> Any:
+        _Counting.infos.append(f"{parent_type.name}.{field_nodes[0].name.value}")
+        return super().build_resolve_info(field_def, field_nodes, parent_type, path)
 
     def execute_field(self, parent_type: Any, source: Any, field_details_list: Any, *rest: Any) -> Any:
         _Counting.executed.append(f"{parent_type.name}.{field_details_list[0].node.name.value}")
@@ -303,6 +325,23 @@ async def test_plain_leaves_and_objects_are_not_executed_field_by_field() -> Non
     assert len(result.data["rows"]) == 5
     # Only the company that is_type_of refuses goes field by field (to graphql-core's error).
     assert _Counting.executed == ["Query.rows", "Query.holders", "Holder.company"]
+
+
+async def test_an_is_type_of_of_its_own_is_given_the_info_and_strawberrys_needs_none() -> None:
+    query = "{ holders { company { slug } checked { slug } } }"
+    _CHECKED_FIELDS.clear()
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
+    assert ["checked"] * len(_MISBEHAVING) == _CHECKED_FIELDS
+    _CHECKED_FIELDS.clear()
+    _Counting.executed, _Counting.infos = [], []
+    ours = await _schema(_Counting).execute(query)
+    assert _outcome(ours) == _outcome(theirs)
+    assert ours.data["holders"][1] == {"company": {"slug": "c"}, "checked": {"slug": "k"}}
+    assert ["checked"] * len(_MISBEHAVING) == _CHECKED_FIELDS  # read from the info it was given
+    assert _Counting.infos.count("Holder.checked") == len(_MISBEHAVING)
+    # Strawberry's own check (an isinstance) is called without one; only the refused company goes to graphql-core
+    assert _Counting.infos.count("Holder.company") == 1
+    assert _Counting.executed == ["Query.holders", "Holder.company"]
 
 
 class _SeesEveryField(SchemaExtension):
