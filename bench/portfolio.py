@@ -5,10 +5,11 @@
 
 Seeds, as the owner (COPY into the ledger, snapshots from the real `resolvers.captable.ledgers.compute_snapshot`), a VC
 and N startups of ~50 stakeholders and ~500 ledger events each, one active `captable` grant each and one
-stakeholder linked to the VC. Then runs the query through the real path (`schema.execution.execute`: one
-transaction that resolves the VC's principal and runs the query under its context, the policies) `--runs` times,
+stakeholder linked to the VC. Then runs the query through the real path (`schema.execution.execute` with the
+credentials a verified bearer token gives, as `roundpool serve` passes them: one transaction whose first round
+trip resolves the VC's principal and binds its context, the query under the policies) `--runs` times,
 the start-up heap frozen first as `roundpool serve` does, and prints p50/p95 latency, the SQL statements per
-request (SQLAlchemy `before_cursor_execute`) and the peak RSS. Uses DATABASE_URL (app role) and
+request (every statement the driver sends, on any path) and the peak RSS. Uses DATABASE_URL (app role) and
 MIGRATION_DATABASE_URL (owner) when set, else an embedded server in a
 temporary folder.
 """
@@ -33,13 +34,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg
 from psycopg.types.json import Jsonb
-from sqlalchemy import event
 
 from db.bootstrap import APP_ROLE, OWNER_ROLE, SUPERUSER, bootstrap
 from db.migrate import upgrade
 from db.session import Database
+from policies.tokens import Claims
 from resolvers.captable.ledgers import compute_snapshot, ledger_from_items
-from resolvers.common.principals import Member
+from resolvers.common.principals import Credentials
 from schema.build import build_schema
 from schema.execution import GraphQLRequest, execute
 from schema.heap import freeze_start_up_heap
@@ -238,16 +239,23 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
 
     timings: dict[str, list[float]] = {}
 
-    @event.listens_for(database.engine.sync_engine, "before_cursor_execute")
-    def _count(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+    # Every statement the driver sends, on whichever path and connection (SQLAlchemy, compiled statements,
+    # the opening, the side transaction of the grant-read audit); COMMIT is the driver's own round trip.
+    send = psycopg.AsyncCursor.execute
+
+    async def counted(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
         statements[0] += 1
-        conn.info["started"] = time.perf_counter()
+        started = time.perf_counter()
+        try:
+            return await send(cursor, query, params, **kwargs)
+        finally:
+            text = query if isinstance(query, str) else repr(query)
+            timings.setdefault(" ".join(text.split())[:90], []).append((time.perf_counter() - started) * 1000)
 
-    @event.listens_for(database.engine.sync_engine, "after_cursor_execute")
-    def _timed(conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        elapsed = (time.perf_counter() - conn.info.pop("started", time.perf_counter())) * 1000
-        timings.setdefault(" ".join(statement.split())[:90], []).append(elapsed)
+    psycopg.AsyncCursor.execute = counted  # type: ignore[method-assign]
 
+    # A token's claims (users inserted by the owner have subject = id, issuer ''), verified as serve verifies them.
+    credentials = Credentials(Claims(issuer="", subject=str(user_id), email=None, name=None, tenant=slug), slug)
     schema = build_schema()
     freeze_start_up_heap()  # as `roundpool serve` does once started
     latencies, per_request = [], []
@@ -256,13 +264,14 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
             statements[0] = 0
             started = time.perf_counter()
             body = await execute(
-                schema, database, Member(user_id, slug), GraphQLRequest(QUERY), request_id="bench", max_page_size=100
+                schema, database, credentials, GraphQLRequest(QUERY), request_id="bench", max_page_size=100
             )
             latencies.append((time.perf_counter() - started) * 1000)
             per_request.append(statements[0])
             assert "errors" not in body, body
             assert len(body["data"]["portfolio"]) == companies
     finally:
+        psycopg.AsyncCursor.execute = send  # type: ignore[method-assign]
         await database.dispose()
     latencies = latencies[3:]
     if os.environ.get("BENCH_PROFILE"):
