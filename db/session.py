@@ -169,6 +169,18 @@ class _ContextConnection:
             raise MissingContext("the opening statement returned no context")
         return row
 
+    async def write_alone(self, statements: Sequence[tuple[CompiledQuery, Mapping[str, Any]]]) -> None:
+        """`statements` as a whole transaction in one round trip: BEGIN, the context's binding, the statements
+        and COMMIT as one simple query (client-side bound, as the opening is); their rows are not read. On an
+        error the server's transaction stays open (aborted) for the caller's rollback."""
+        context = self.context
+        if not isinstance(context, DbContext):
+            raise MissingContext("a transaction began without a request context")
+        if self.begun:
+            raise MissingContext("statements run alone only in a transaction that has not begun")
+        await self._open(_SET_CONTEXT, _context_params(context, self._timeout), then=statements)
+        self._in_transaction = False  # committed
+
     async def _begun(self) -> AsyncConnection:
         context = self.context
         if not isinstance(context, DbContext):
@@ -181,10 +193,12 @@ class _ContextConnection:
             raise MissingContext("the request's transaction ended before its statement")
         return self._conn
 
-    async def _open(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def _open(
+        self, sql: str, params: Mapping[str, Any], then: Sequence[tuple[CompiledQuery, Mapping[str, Any]]] = ()
+    ) -> dict[str, Any] | None:
         try:
             try:
-                return await self._send_opening(sql, params)
+                return await self._send_opening(sql, params, then)
             except DBAPIError as error:
                 # A pooled connection the server dropped: the opening ran nothing yet, so it is retried once on
                 # a fresh connection (the dead one is invalidated, never returned to the pool).
@@ -194,7 +208,7 @@ class _ContextConnection:
                 if conn is not None:
                     await conn.invalidate()
                     await conn.close()
-                return await self._send_opening(sql, params)
+                return await self._send_opening(sql, params, then)
         except (DBAPIError, PoolTimeout) as error:
             # No connection to be had (refused, the pool's wait ran out), or none that stays open for the
             # opening (PgBouncer's query_wait_timeout): unavailable, unlike a refusal by the opening statement
@@ -203,7 +217,10 @@ class _ContextConnection:
                 raise DatabaseUnavailable(f"the database cannot be reached: {_reason(error)}") from error
             raise
 
-    async def _send_opening(self, sql: str, params: Mapping[str, Any]) -> dict[str, Any] | None:
+    async def _send_opening(
+        self, sql: str, params: Mapping[str, Any], then: Sequence[tuple[CompiledQuery, Mapping[str, Any]]]
+    ) -> dict[str, Any] | None:
+        """BEGIN and `sql` (then `then` and COMMIT, when given) as one simple query; `sql`'s row."""
         if self._conn is None:
             self._conn, self._driver = await self._checkout()
         assert self._driver is not None
@@ -212,6 +229,10 @@ class _ContextConnection:
         # as one simple query.
         cursor = psycopg.AsyncClientCursor(self._driver, row_factory=dict_row)
         try:
+            if then:
+                alone = "; ".join(cursor.mogrify(query.sql, query.bind(values)) for query, values in then)
+                await cursor.execute(f"begin; {cursor.mogrify(sql, params)}; {alone}; commit")
+                return None
             await cursor.execute(f"begin; {sql}", params)
             cursor.nextset()
             return await cursor.fetchone()
@@ -389,6 +410,12 @@ class RequestTransaction:
         """The rows of a statement compiled once (db/compiled.py), as tuples, on the same terms as `execute`:
         the context bound first, one statement at a time, errors mapped."""
         return await self._shielded(self._session.fetch(query, params or {}))
+
+    async def write_alone(self, statements: Sequence[tuple[CompiledQuery, Mapping[str, Any]]]) -> None:
+        """`statements` (compiled once) as this transaction's whole work, committed in one round trip with its
+        BEGIN and context: for a side transaction that only writes (the grant-read audit). Only before any
+        other statement; errors mapped, and the block's end rolls the transaction back."""
+        await self._shielded(self._session.write_alone(statements))
 
     async def open_request(self, user: TokenUser) -> dict[str, Any]:
         """Provision the token's user, resolve their membership and bind both, with BEGIN, in the transaction's

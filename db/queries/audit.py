@@ -41,12 +41,16 @@ async def record_grant_reads(tx: RequestTransaction, reads: Sequence[GrantRead])
     reads = [r for r in reads if r.startups]
     if not reads:
         return
-    async with tx.aside() as side:
-        for read in reads:
-            await side.fetch(
-                _RECORD_GRANT_READ,
-                {"startups": [str(s) for s in read.startups], "scope": read.scope, "subject": read.subject},
-            )
+    async with tx.aside() as side:  # one round trip: BEGIN, the context, the reads, COMMIT
+        await side.write_alone(
+            [
+                (
+                    _RECORD_GRANT_READ,
+                    {"startups": [str(s) for s in read.startups], "scope": read.scope, "subject": read.subject},
+                )
+                for read in reads
+            ]
+        )
 
 
 async def audit_page(tx: RequestTransaction, tenant_id: UUID, window: Window) -> Page[AuditEventRecord]:
