@@ -7,6 +7,7 @@ number of statements does not depend on the number of companies, and the reads a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +17,7 @@ from uuid import UUID
 from captable.funds import Metric, Undefined, moic
 from db.captable_records import PortfolioRow
 from db.queries import captable
+from db.records import TenantRecord
 from policies.principal import TenantKind
 from resolvers.captable.captable import SCOPE
 from resolvers.captable.ledgers import compute_snapshot, ledger_from_rows, links_by_vc
@@ -37,9 +39,10 @@ class PortfolioEntry:
     price_date: date | None
     holding_value: Decimal | None
     moic: Metric
+    company: TenantRecord | None  # the company's tenant row (None: the policies no longer show it)
 
 
-def _entry(row: PortfolioRow) -> PortfolioEntry:
+def _entry(row: PortfolioRow, company: TenantRecord | None) -> PortfolioEntry:
     zero = Decimal(0)
     invested = row.invested if row.invested is not None else zero
     value = row.holding_value
@@ -55,6 +58,7 @@ def _entry(row: PortfolioRow) -> PortfolioEntry:
         price_date=row.price_date,
         holding_value=value,
         moic=moic(value, invested) if value is not None else Undefined("no price per share yet"),
+        company=company,
     )
 
 
@@ -92,8 +96,18 @@ async def _replayed(ctx: RequestContext, vc_id: UUID, as_of: date) -> list[Portf
 async def portfolio(ctx: RequestContext, as_of: date | None) -> list[PortfolioEntry]:
     acting = ctx.require_tenant(TenantKind.VC)
     rows = await captable.portfolio_rows(ctx.tx, acting.id) if as_of is None else await _replayed(ctx, acting.id, as_of)
-    await audit_granted_reads(ctx, [r.company_id for r in rows], SCOPE, "portfolio")
-    return [_entry(r) for r in rows]
+    ids = [r.company_id for r in rows]
+    # The reads are logged (a side transaction) while the companies load (the request's): both have ended,
+    # and the log is committed, before anything is returned; the first failure is raised.
+    outcomes = await asyncio.gather(
+        ctx.loaders.tenants(ids), audit_granted_reads(ctx, ids, SCOPE, "portfolio"), return_exceptions=True
+    )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    companies = outcomes[0]
+    assert isinstance(companies, list)
+    return [_entry(r, c) for r, c in zip(rows, companies, strict=True)]
 
 
 def total(values: Sequence[Decimal | None]) -> Decimal:

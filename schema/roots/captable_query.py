@@ -93,17 +93,17 @@ class CapTableQuery:
     )
     async def portfolio(self, info: Ctx, as_of: date | None = None) -> list[PortfolioCompany] | None:
         entries = await portfolio.portfolio(info.context, as_of)
-        # one batched load, and plain (not async) fields per entry: hundreds of awaitables cost more than the SQL
+        # the companies come loaded, and fields are plain (not async) per entry: hundreds of awaitables cost
+        # more than the SQL
         ids = [e.company_id for e in entries]
-        tenants = await info.context.loaders.tenants(ids)
         latest = await kpis.latest_final_values(info.context, ids) if selects(info, "latestKpis") else {}
         return [
             PortfolioCompany.of(
                 e,
-                None if t is None else Tenant.from_record(t),
+                None if e.company is None else Tenant.from_record(e.company),
                 [KpiValue.from_record(v) for v in latest.get(e.company_id, [])],
             )
-            for e, t in zip(entries, tenants, strict=True)
+            for e in entries
         ]
 
     @strawberry.field(description="The acting VC's funds, by name.")

@@ -191,4 +191,5 @@ async def test_the_startup_sees_drafts_a_granted_vc_only_final_kpis(
     ]
     assert granted["latestKpis"]["company"] == {"slug": slug}
     assert revoked == {"kpis": [], "latestKpis": None, "kpiDefinitions": []}
-    assert audited == [("kpi_reports",), ("kpi_reports",), ("kpi_definitions",)]
+    # one event per granted read; the three root fields resolve concurrently, so their events' order is theirs
+    assert sorted(audited) == [("kpi_definitions",), ("kpi_reports",), ("kpi_reports",)]
