@@ -104,7 +104,9 @@ class PartitionedWriter:
         if self._incoming_rows >= self.sort_rows:
             self._partition()
 
-    def _partition(self) -> None:
+    def _partition(self, *, closing: bool = False) -> None:
+        """Sort the queued batches by partition; past the budget, relieve memory (not when ``closing``: every
+        partition is flushed next, so a compaction would only copy rows about to be written)."""
         if not self._incoming:
             return
         if len(self._incoming) == 1:
@@ -135,7 +137,7 @@ class PartitionedWriter:
                 account_names[code % len(account_names)],
             )
             self._append(period, account, ordered.slice(begin, end - begin))
-        if self._buffered > self.max_buffered_bytes:
+        if self._buffered > self.max_buffered_bytes and not closing:
             self._relieve()
 
     def _relieve(self) -> None:
@@ -174,7 +176,7 @@ class PartitionedWriter:
         return {period for period, _ in self._partitions}
 
     def close(self) -> list[PartitionFile]:
-        self._partition()
+        self._partition(closing=True)
         files = []
         # The largest first, so that no long write is left alone at the end.
         for part in sorted(self._partitions.values(), key=lambda p: p.pending_rows, reverse=True):
