@@ -284,9 +284,14 @@ class ExitPayout:
         return cls(exit_value=payout.exit_value, amount=payout.amount, currency=payout.currency)
 
 
+def _company_global_id(root: PortfolioCompany) -> strawberry.ID:
+    """Encoded when asked for, not for every company of every portfolio."""
+    return global_id("Tenant", root.company_key)
+
+
 @strawberry.type(description="A company that granted you `captable`, and your holding in it.")
 class PortfolioCompany:
-    company_id: strawberry.ID
+    company_id: strawberry.ID = strawberry.field(resolver=_company_global_id)
     as_of: date | None = strawberry.field(description="The date the figures hold for; null without a cap table.")
     stakeholder_ids: list[str] = strawberry.field(description="The company's stakeholders linked to you.")
     ownership: Decimal
@@ -339,7 +344,6 @@ class PortfolioCompany:
         cls, entry: PortfolioEntry, company: Tenant | None, latest_kpis: list[KpiValue] | None = None
     ) -> PortfolioCompany:
         return cls(
-            company_id=global_id("Tenant", entry.company_id),
             company_key=entry.company_id,
             as_of=entry.as_of,
             stakeholder_ids=list(entry.stakeholder_ids),

@@ -12,7 +12,7 @@ from tests.plugins.world import World
 
 PORTFOLIO = """
 query($asOf: Date) { portfolio(asOf: $asOf) {
-  company { slug } asOf stakeholderIds ownership fullyDilutedOwnership
+  companyId company { slug } asOf stakeholderIds ownership fullyDilutedOwnership
   invested { amount currency } latestPricePerShare { amount currency } holdingValue { amount }
   moic { value undefinedReason }
 } }
@@ -30,6 +30,7 @@ async def test_portfolio_shows_the_linked_holding_of_granting_companies(
         assert "errors" not in result, result
         (entry,) = result["data"]["portfolio"]
         assert entry["company"] == {"slug": world.slugs["startup"]}
+        assert entry["companyId"] == gid("Tenant", world.tenants["startup"])
         assert entry["stakeholderIds"] == ["fund"]
         assert Decimal(entry["ownership"]) == Decimal("0.2")
         assert Decimal(entry["fullyDilutedOwnership"]).quantize(Decimal("1e-6")) == Decimal("0.166667")
