@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cost.columns import MONEY
-from cost.values import zero_if_null
+from cost.values import is_all_null, zero_if_null, zeros
 
 # decimal128(38, s) ± decimal128(38, s) would need precision 39; one digit less on the way is safe for any
 # single line item (< 10^19) and the result is cast back to MONEY.
@@ -33,6 +33,14 @@ _NARROW = pa.decimal128(MONEY.precision - 1, MONEY.scale)
 
 def _narrow(values: pa.Array) -> pa.Array:
     return pc.cast(zero_if_null(values), _NARROW)
+
+
+def _sum(left: pa.Array, right: pa.Array, *, minus: bool = False) -> pa.Array:
+    """``left ± right`` with nulls as 0; zeros when both are null in every row (a file without the columns)."""
+    if is_all_null(left) and is_all_null(right):
+        return zeros(len(left))
+    operation = pc.subtract if minus else pc.add
+    return pc.cast(operation(_narrow(left), _narrow(right)), MONEY)
 
 
 def effective_cost(
@@ -47,9 +55,8 @@ def effective_cost(
     ri_unused_recurring: pa.Array,
     reservation_arn: pa.Array,
 ) -> pa.Array:
-    zero = pa.scalar(0, MONEY)
-    sp_fee = pc.cast(pc.subtract(_narrow(sp_total_commitment), _narrow(sp_used_commitment)), MONEY)
-    ri_fee = pc.cast(pc.add(_narrow(ri_unused_upfront), _narrow(ri_unused_recurring)), MONEY)
+    sp_fee = _sum(sp_total_commitment, sp_used_commitment, minus=True)
+    ri_fee = _sum(ri_unused_upfront, ri_unused_recurring)
     has_ri = pc.and_(pc.is_valid(reservation_arn), pc.not_equal(reservation_arn, ""))
     is_ = {
         t: pc.fill_null(pc.equal(line_item_type, t), False)
@@ -74,10 +81,10 @@ def effective_cost(
     choices = [
         zero_if_null(sp_effective),
         sp_fee,
-        pa.nulls(len(unblended), MONEY).fill_null(zero),
+        zeros(len(unblended)),
         zero_if_null(ri_effective),
         ri_fee,
-        pa.nulls(len(unblended), MONEY).fill_null(zero),
+        zeros(len(unblended)),
     ]
     names = [str(i) for i in range(len(conditions))]
     return pc.case_when(pc.make_struct(*conditions, field_names=names), *choices, unblended)

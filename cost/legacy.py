@@ -41,7 +41,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from cost.amortisation import charge_category, effective_cost
-from cost.values import Batch, assemble, coalesce, tags_from_columns
+from cost.values import Batch, assemble, coalesce, nulls, tags_from_columns
 
 TAG_PREFIX = "resourceTags/"
 MONEY_COLUMNS = (
@@ -116,7 +116,7 @@ def normalise(batch: Batch) -> pa.RecordBatch:
             "ListCost": public,
             "ContractedCost": coalesce(net, unblended),
             "ChargeCategory": charge_category(line_type),
-            "ChargeClass": pa.nulls(len(batch), pa.string()),
+            "ChargeClass": nulls(len(batch), pa.string()),
             "ChargePeriodStart": batch.timestamp("lineItem/UsageStartDate"),
             "ChargePeriodEnd": batch.timestamp("lineItem/UsageEndDate"),
             "BillingPeriodStart": batch.timestamp(PERIOD),

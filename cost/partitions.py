@@ -257,7 +257,23 @@ class PartitionedWriter:
 
 
 def _reordered(batch: pa.RecordBatch, order: pa.Array) -> pa.RecordBatch:
-    """``batch.take(order)``, without gathering the columns that are null in every row (a month's file often
-    lacks the RI, savings-plan or resource columns): any permutation of them is themselves."""
-    columns = [column if column.null_count == len(column) else column.take(order) for column in batch.columns]
+    """``batch.take(order)``, gathering each distinct column once: a column that is null in every row (a month's
+    file often lacks the RI, savings-plan or resource columns) is its own permutation, and columns that are
+    one array (``BilledCost`` and ``unblended_cost``, ``ListCost`` and ``public_on_demand_cost``) stay one."""
+    taken: dict[tuple[object, ...], pa.Array] = {}
+    columns = []
+    for column in batch.columns:
+        if column.null_count == len(column):
+            columns.append(column)
+            continue
+        key = _identity(column)
+        if key not in taken:
+            taken[key] = column.take(order)
+        columns.append(taken[key])
     return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
+
+
+def _identity(column: pa.Array) -> tuple[object, ...]:
+    """Equal for two arrays that are the same values: the same type, buffers, offset and length."""
+    buffers = tuple(0 if b is None else b.address for b in column.buffers())
+    return (column.type, column.offset, len(column), buffers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 
@@ -30,20 +31,20 @@ class Batch:
         """A string column, or all nulls when the file lacks it this month."""
         index = self.data.schema.get_field_index(name)
         if index < 0:
-            return pa.nulls(len(self), pa.string())
+            return nulls(len(self), pa.string())
         column = self.data.column(index)
         return column if column.type == pa.string() else pc.cast(column, pa.string())
 
     def money(self, name: str) -> pa.Array:
         index = self.data.schema.get_field_index(name)
         if index < 0:
-            return pa.nulls(len(self), MONEY)
+            return nulls(len(self), MONEY)
         return to_money(self.data.column(index), file=self.file, column=name, first_row=self.first_row)
 
     def timestamp(self, name: str) -> pa.Array:
         index = self.data.schema.get_field_index(name)
         if index < 0:
-            return pa.nulls(len(self), TIMESTAMP)
+            return nulls(len(self), TIMESTAMP)
         return to_timestamp(self.data.column(index), file=self.file, column=name, first_row=self.first_row)
 
     def fail(self, index: int, column: str, reason: str) -> InvalidValueError:
@@ -82,11 +83,47 @@ def to_timestamp(values: pa.Array, *, file: str, column: str, first_row: int) ->
     raise InvalidValueError(file, "timestamps mix values with and without a UTC offset", column=column)
 
 
+def nulls(length: int, type_: pa.DataType) -> pa.Array:
+    """An all-null array; shared between batches of one length (Arrow arrays are immutable), so a column a
+    file lacks costs no fresh zeroed buffer per batch."""
+    return _nulls(length, type_)
+
+
+@functools.lru_cache(maxsize=8)
+def _nulls(length: int, type_: pa.DataType) -> pa.Array:
+    return pa.nulls(length, type_)
+
+
+@functools.lru_cache(maxsize=2)
+def zeros(length: int) -> pa.Array:
+    """``length`` zeros of ``MONEY`` (shared, like :func:`nulls`)."""
+    return pa.nulls(length, MONEY).fill_null(pa.scalar(0, MONEY))
+
+
+def is_all_null(values: pa.Array) -> bool:
+    return bool(values.null_count == len(values))
+
+
 def coalesce(*arrays: pa.Array) -> pa.Array:
-    return pc.coalesce(*arrays) if len(arrays) > 1 else arrays[0]
+    """The first non-null value of each row. Arrays of one type: all-null arrays add nothing, and the first
+    array left is the answer when it has no null (no copy)."""
+    if len(arrays) == 1:
+        return arrays[0]
+    if all(a.type == arrays[0].type for a in arrays):
+        present = [a for a in arrays if not is_all_null(a)]
+        if not present:
+            return arrays[0]
+        if len(present) == 1 or not present[0].null_count:
+            return present[0]
+        return pc.coalesce(*present)
+    return pc.coalesce(*arrays)
 
 
 def zero_if_null(values: pa.Array) -> pa.Array:
+    if not values.null_count:
+        return values
+    if values.type == MONEY and is_all_null(values):
+        return zeros(len(values))
     return pc.fill_null(values, pa.scalar(0, values.type))
 
 

@@ -104,3 +104,21 @@ def test_a_partition_with_nothing_pending_at_close_is_closed_whole(legacy_csv: W
     assert (files["100000000001"].rows, a.num_row_groups, a.metadata.num_rows) == (200, 2, 200)
     assert (files["100000000002"].rows, b.num_row_groups, b.metadata.num_rows) == (30, 1, 30)
     assert a.read().column("BilledCost").to_pylist() == [Decimal(i) for i in range(200)]
+
+
+def test_the_sort_gathers_a_shared_column_once() -> None:
+    from cost.partitions import _reordered
+
+    base = pa.array([Decimal(i) for i in range(6)], pa.decimal128(38, 18))
+    shared = base.slice(0, 5)
+    shifted = base.slice(1, 5)  # the same buffers at another offset: other values
+    equal_copy = pa.array([Decimal(i) for i in range(5)], pa.decimal128(38, 18))
+    batch = pa.RecordBatch.from_arrays(
+        [shared, shared, equal_copy, shifted, pa.nulls(5, pa.string())], names=["a", "b", "c", "d", "e"]
+    )
+    order = pa.array([3, 1, 0, 4, 2])
+    result = _reordered(batch, order)
+    assert result.to_pylist() == batch.take(order).to_pylist()
+    assert result.column("a").buffers()[1].address == result.column("b").buffers()[1].address
+    assert result.column("c").buffers()[1].address != result.column("a").buffers()[1].address
+    assert result.column("d").to_pylist() == [Decimal(i) for i in (4, 2, 1, 5, 3)]
