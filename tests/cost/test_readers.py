@@ -409,3 +409,17 @@ def test_non_ascii_text_in_one_chunk_is_read_exactly_and_invalid_utf8_is_refused
     with pytest.raises(CorruptFileError) as caught:
         sum(batch.num_rows for batch in Reader(str(path), block_size=8192, batch_rows=500))
     assert "invalid UTF8" in str(caught.value)
+
+
+def test_ascii_is_proved_over_the_whole_buffer() -> None:
+    import array
+
+    from cost.readers import _is_ascii
+
+    assert _is_ascii(memoryview(bytearray(b"a,b\n1,2\n\0\0")))
+    assert _is_ascii(memoryview(b""))
+    assert not _is_ascii(memoryview(bytearray(b"a,b\n1,\xc3\xa9\n")))
+    assert not _is_ascii(memoryview(bytearray(b"\x80" + b"a" * 100)))
+    spare_room = bytearray(b"a,b\n" + b"\xff")  # the view stops before it, but the whole buffer is checked
+    assert not _is_ascii(memoryview(spare_room)[:4])
+    assert not _is_ascii(memoryview(array.array("b", b"abc")))  # not bytes or a bytearray: not proved
