@@ -3,6 +3,7 @@
     python bench/serve.py                      # 10 s per point, concurrency 1, 8, 32
     python bench/serve.py --quick              # smoke run: 2 s per point
     python bench/serve.py --seconds 20 --queries tiny,page --concurrency 8,32
+    python bench/serve.py --seconds 6 --rounds 3 --queries tiny,page --concurrency 8,32   # median of 3 rounds
     python bench/serve.py --quick --via-pgbouncer  # both servers and the ceiling through PgBouncer (transaction mode)
     python bench/serve.py --quick --prepare-threshold none   # direct, psycopg preparing nothing (its cost)
 
@@ -20,7 +21,8 @@ servers return the same rows, then drives them alternately with wrk (else an asy
                tenant, the same rows the portfolio resolver reads)
 
 and prints req/s, p50, p95, p99, the server's CPU (cores, its process tree), PostgreSQL's CPU, the server's peak RSS,
-the ratios roundpool/PostGraphile, and a raw psycopg loop with the same SQL (begin; set_config; select;
+the ratios roundpool/PostGraphile (with `--rounds N`, each point is measured N times, the servers alternating
+who goes first, and the ratios are the median of the rounds'), and a raw psycopg loop with the same SQL (begin; set_config; select;
 commit) as the ceiling. Uses DATABASE_URL / MIGRATION_DATABASE_URL when set (a migrated database, seeded once
 more), else a throw-away embedded server. Listens on loopback only; stops everything it started.
 """
@@ -640,25 +642,42 @@ def _print_point(name: str, clients: int, point: Point) -> None:
     )
 
 
+def _ratios(ours: Point, theirs: Point) -> tuple[float, float, float, float, float | None]:
+    """roundpool / PostGraphile: req/s, p50, p95, p99 and CPU per request (None without CPU figures)."""
+    per_request = [
+        p.server_cores / p.requests_per_s if p.server_cores and p.requests_per_s else None for p in (ours, theirs)
+    ]
+    cpu = per_request[0] / per_request[1] if per_request[0] is not None and per_request[1] is not None else None
+    return (
+        ours.requests_per_s / theirs.requests_per_s,
+        ours.p50_ms / theirs.p50_ms,
+        ours.p95_ms / theirs.p95_ms,
+        ours.p99_ms / theirs.p99_ms,
+        cpu,
+    )
+
+
 def _print_ratios(results: Sequence[tuple[str, int, Point]]) -> None:
-    by_point: dict[tuple[str, int], dict[str, Point]] = {}
+    """Per point, the ratios of each round (the i-th measurement of each server, taken back to back), and with
+    several rounds their median and range: one slow stretch of either server moves one round, not the verdict."""
+    by_point: dict[tuple[str, int], dict[str, list[Point]]] = {}
     for name, clients, point in results:
-        by_point.setdefault((name, clients), {})[point.target] = point
+        by_point.setdefault((name, clients), {}).setdefault(point.target, []).append(point)
     print("\nroundpool / PostGraphile (req/s ratio > 1 and p99 ratio < 1 favour roundpool):")
-    print(f"{'query':10}{'c':>4}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'CPU/req':>9}")
+    print(f"{'query':10}{'c':>4}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'CPU/req':>9}  rounds")
     for (name, clients), points in by_point.items():
         ours, theirs = points.get("roundpool"), points.get("postgraphile")
-        if ours is None or theirs is None:
+        if not ours or not theirs:
             continue
-        per_request = [
-            p.server_cores / p.requests_per_s if p.server_cores and p.requests_per_s else None for p in (ours, theirs)
-        ]
-        cpu = f"{per_request[0] / per_request[1]:9.2f}" if None not in per_request else f"{'-':>9}"
-        print(
-            f"{name:10}{clients:>4}{ours.requests_per_s / theirs.requests_per_s:>9.2f}"
-            f"{ours.p50_ms / theirs.p50_ms:>9.2f}{ours.p95_ms / theirs.p95_ms:>9.2f}"
-            f"{ours.p99_ms / theirs.p99_ms:>9.2f}{cpu}"
-        )
+        rounds = [_ratios(o, t) for o, t in zip(ours, theirs, strict=True)]
+        columns = list(zip(*rounds, strict=True))
+        medians = [statistics.median(c) if None not in c else None for c in columns]
+        cells = "".join(f"{m:>9.2f}" if m is not None else f"{'-':>9}" for m in medians)
+        spread = ""
+        if len(rounds) > 1:
+            spread = "  req/s " + " ".join(f"{r[0]:.2f}" for r in rounds)
+            spread += ", p99 " + " ".join(f"{r[3]:.2f}" for r in rounds)
+        print(f"{name:10}{clients:>4}{cells}  {len(rounds)}{spread}")
 
 
 @contextlib.contextmanager
@@ -676,6 +695,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0, help="per point and server")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds per server and query before measuring")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measurements per point and server, alternating; ratios: the median"
+    )
     parser.add_argument("--concurrency", default="1,8,32")
     parser.add_argument("--queries", default="tiny,page,portfolio")
     parser.add_argument("--companies", type=int, default=200)
@@ -750,12 +772,13 @@ def main() -> None:
                 for server in servers:  # warm-up: JIT, plan and validation caches, pools
                     run.measure(server, name, max(levels), args.warmup)
                 for clients in levels:
-                    order = servers if turn % 2 == 0 else servers[::-1]  # alternate who goes first
-                    turn += 1
-                    for server in order:
-                        point = run.measure(server, name, clients)
-                        run.results.append((name, clients, point))
-                        _print_point(name, clients, point)
+                    for _round in range(args.rounds):
+                        order = servers if turn % 2 == 0 else servers[::-1]  # alternate who goes first
+                        turn += 1
+                        for server in order:
+                            point = run.measure(server, name, clients)
+                            run.results.append((name, clients, point))
+                            _print_point(name, clients, point)
                     if not args.no_raw:
                         point = _raw(database, QUERIES[name], callers[name], clients, args.seconds)
                         run.results.append((name, clients, point))
