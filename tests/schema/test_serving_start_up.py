@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from schema import serving
 from schema.app import create_app
+from schema.heap import YOUNG_GENERATION_THRESHOLD
 from schema.settings import Settings
 from tests.plugins.database import TestDatabase
 
@@ -23,8 +24,10 @@ from tests.plugins.database import TestDatabase
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
     gc.unfreeze()
+    threshold = gc.get_threshold()
     yield
     gc.unfreeze()  # the rest of the test run keeps an ordinary collector
+    gc.set_threshold(*threshold)
 
 
 class _Served:
@@ -33,6 +36,7 @@ class _Served:
     def __init__(self) -> None:
         self.options: dict[str, Any] = {}
         self.frozen_while_serving = -1
+        self.threshold_while_serving = (-1, -1, -1)
         self.healthy = False
 
     def __call__(self, app: Starlette, **options: Any) -> None:
@@ -42,6 +46,7 @@ class _Served:
     async def _serve(self, app: Starlette) -> None:
         async with app.router.lifespan_context(app):
             self.frozen_while_serving = gc.get_freeze_count()
+            self.threshold_while_serving = gc.get_threshold()
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
                 self.healthy = (await client.get("/healthz")).status_code == 200
@@ -61,6 +66,8 @@ def test_a_started_serve_process_has_frozen_its_start_up_heap(
     served = _serve(settings, test_database.app_url, monkeypatch)
     assert served.healthy
     assert served.frozen_while_serving > 10_000  # the schema, the app and the modules, not a handful
+    # the youngest generation sized for a request's allocations; the older generations as they were
+    assert served.threshold_while_serving == (YOUNG_GENERATION_THRESHOLD, *gc.get_threshold()[1:])
 
 
 async def test_an_app_not_started_by_serve_leaves_the_collector_alone(
@@ -69,6 +76,7 @@ async def test_an_app_not_started_by_serve_leaves_the_collector_alone(
     app = create_app(settings, test_database.app_url)
     async with app.router.lifespan_context(app):
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold()[0] != YOUNG_GENERATION_THRESHOLD
 
 
 def test_uvicorns_access_log_is_off_by_default(
