@@ -11,8 +11,9 @@ for a non-null type, a failed read or coercion, resolver middleware (tracing) â€
 `execute_field`, which reads and coerces again and reports exactly what it always did. A field without a
 resolver whose type is an object type has its sub-selection executed on the attribute's value directly (after
 the type's `is_type_of` check, if it has one), its errors handled by graphql-core's `handle_field_error` as
-`execute_field` would; a list of such objects (an edge list) likewise, item by item. Fields with resolvers and
-abstract types are untouched. What is read in line is planned once per selection and request: graphql-core
+`execute_field` would; a list of such objects (an edge list) likewise, item by item, and so is a list of objects a
+resolver returned (a portfolio's companies: graphql-core's `complete_iterable_value` less its per-item dispatch,
+unless the list may be streamed). Resolvers themselves and abstract types are untouched. What is read in line is planned once per selection and request: graphql-core
 memoises the sub-selection of a list's items, so the plan of a page's rows is made once.
 """
 
@@ -353,18 +354,67 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
             items = getattr(source, how.name)
         except Exception:
             return _SLOW
-        if type(items) not in (list, tuple) or any(details.node.directives for details in field_details_list):
-            return _SLOW  # None, another iterable, or a possible @stream: graphql-core's own path
-        is_awaitable = self.is_awaitable
-        for item in items:  # checked before anything runs, so that giving up never runs an item twice
+        if any(details.node.directives for details in field_details_list):
+            return _SLOW  # a possible @stream: graphql-core's own path
+        try:
+            completed = self._items_in_line(
+                how.item_type, how.items_non_null, how.item_return_type, items, path, field_details_list
+            )
+        except Exception as raw_error:  # a non-null item failed: the list fails, as the field it is
+            self.handle_field_error(raw_error, how.return_type, field_details_list, path)
+            return None
+        if completed is _SLOW or type(completed) is list:
+            return completed
+        return self._guarded(completed, how.return_type, field_details_list, path)
+
+    def complete_iterable_value(
+        self,
+        item_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Path,
+        items: Any,
+        position_context: Any,
+    ) -> Any:
+        """A resolver's list of objects (a portfolio's companies) completed as an attribute's list is; anything
+        else, and a list that may be streamed, as graphql-core completes it."""
+        if self._in_line and position_context is None:
+            items_non_null, item = _unwrapped(item_type)
+            if (
+                isinstance(item, GraphQLObjectType)
+                and item.is_type_of is None
+                and self.get_stream_usage(field_details_list, path) is None
+            ):
+                completed = self._items_in_line(item, items_non_null, item_type, items, path, field_details_list)
+                if completed is not _SLOW:
+                    return completed
+        return super().complete_iterable_value(item_type, field_details_list, info, path, items, position_context)
+
+    def _items_in_line(
+        self,
+        item_type: GraphQLObjectType,
+        items_non_null: bool,
+        item_return_type: GraphQLOutputType,
+        items: Any,
+        path: Path,
+        field_details_list: FieldDetailsList,
+    ) -> Any:
+        """The items' sub-selections executed directly, each item's error handled as graphql-core handles it
+        (a non-null item's error raised, for the list); the list, an awaitable of it, or `_SLOW` when the
+        items are not a plain list or tuple of plain objects (checked before anything runs, so that giving up
+        never runs an item twice)."""
+        if type(items) not in (list, tuple):
+            return _SLOW
+        for item in items:
             if item is None:
-                if how.items_non_null:
+                if items_non_null:
                     return _SLOW
             elif not _plain_value(item):
                 return _SLOW
-        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(how.item_type, field_details_list)
+        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(item_type, field_details_list)
         if new_defer_usages:
             return _SLOW
+        is_awaitable = self.is_awaitable
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         try:
@@ -374,24 +424,21 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
                     continue
                 item_path = path.add_key(index, None)
                 try:
-                    value = self.execute_fields(how.item_type, item, item_path, grouped_field_set, None)
+                    value = self.execute_fields(item_type, item, item_path, grouped_field_set, None)
                 except Exception as raw_error:
-                    self.handle_field_error(raw_error, how.item_return_type, field_details_list, item_path)
+                    self.handle_field_error(raw_error, item_return_type, field_details_list, item_path)
                     value = None
                 if type(value) is not dict and is_awaitable(value):
-                    value = self._guarded(value, how.item_return_type, field_details_list, item_path)
+                    value = self._guarded(value, item_return_type, field_details_list, item_path)
                     awaitable_indices.append(index)
                 completed.append(value)
-        except Exception as raw_error:  # a non-null item failed: the list fails, as the field it is
+        except Exception:
             if awaitable_indices:
                 self.settle_in_background([completed[index] for index in awaitable_indices])
-            self.handle_field_error(raw_error, how.return_type, field_details_list, path)
-            return None
+            raise
         if not awaitable_indices:
             return completed
-        return self._guarded(
-            self._items_awaited(completed, awaitable_indices), how.return_type, field_details_list, path
-        )
+        return self._items_awaited(completed, awaitable_indices)
 
     async def _items_awaited(self, completed: list[Any], awaitable_indices: list[int]) -> list[Any]:
         """graphql-core's `get_completed_results`."""

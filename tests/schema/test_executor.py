@@ -182,6 +182,11 @@ class Query:
         return [kind() for kind in _MISBEHAVING]  # type: ignore[misc]
 
     @strawberry.field
+    def strict_list(self, kind: int) -> list[StrictRow] | None:
+        """A resolver's list of non-null items, one of which fails: the list is nulled."""
+        return [_Fine(), _MISBEHAVING[kind](), _Fine()]  # type: ignore[list-item]
+
+    @strawberry.field
     def holders(self) -> list[Holder | None]:
         holders = [
             Holder(
@@ -223,6 +228,11 @@ def _schema(executor: type[StrawberryGraphQLCoreExecutionContext], extensions: l
 class _Counting(RoundpoolExecutor):
     executed: ClassVar[list[str]] = []
     infos: ClassVar[list[str]] = []
+    completed_objects: ClassVar[list[str]] = []
+
+    def complete_object_value(self, return_type: Any, *rest: Any) -> Any:
+        _Counting.completed_objects.append(return_type.name)
+        return super().complete_object_value(return_type, *rest)
 
     def build_resolve_info(self, field_def: Any, field_nodes: Any, parent_type: Any, path: Any) -> Any:
         _Counting.infos.append(f"{parent_type.name}.{field_nodes[0].name.value}")
@@ -281,6 +291,20 @@ async def test_failed_reads_and_coercions_report_what_graphql_core_reports() -> 
     assert sorted(path[1] for _message, path in _outcome(ours)[1]) == [1, 2, 3, 4]
 
 
+async def test_a_failing_item_of_a_resolvers_non_null_list_nulls_the_list_as_graphql_core_does() -> None:
+    for kind in range(len(_MISBEHAVING)):
+        query = "query($k: Int!) { strictList(kind: $k) { text big failing nestedException missing later } }"
+        ours = await _schema(RoundpoolExecutor).execute(query, variable_values={"k": kind})
+        theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query, variable_values={"k": kind})
+        assert _outcome(ours) == _outcome(theirs), _MISBEHAVING[kind]
+        if _MISBEHAVING[kind] is _Fine:
+            assert ours.errors is None
+            assert len(ours.data["strictList"]) == 3
+        else:
+            assert ours.data == {"strictList": None}
+            assert [error.path[:2] for error in ours.errors or []] == [["strictList", 1]]
+
+
 async def test_errors_inside_plain_objects_null_what_graphql_core_nulls() -> None:
     ours = await _schema(RoundpoolExecutor).execute(HOLDERS)
     theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(HOLDERS)
@@ -318,13 +342,16 @@ async def test_errors_inside_plain_objects_null_what_graphql_core_nulls() -> Non
 
 
 async def test_plain_leaves_and_objects_are_not_executed_field_by_field() -> None:
-    _Counting.executed = []
+    _Counting.executed, _Counting.completed_objects = [], []
     query = "{ rows { text number kind details money tags maybeTags } holders { row { text } company { slug } } }"
     result = await _schema(_Counting).execute(query)
     assert [error.path for error in result.errors or []] == [["holders", 0, "company"]]
     assert len(result.data["rows"]) == 5
     # Only the company that is_type_of refuses goes field by field (to graphql-core's error).
     assert _Counting.executed == ["Query.rows", "Query.holders", "Holder.company"]
+    # The resolvers' lists (rows, holders) are completed item by item in line too: graphql-core completes
+    # only that company as an object.
+    assert _Counting.completed_objects == ["Company"]
 
 
 async def test_an_is_type_of_of_its_own_is_given_the_info_and_strawberrys_needs_none() -> None:
