@@ -11,10 +11,11 @@ for a non-null type, a failed read or coercion, resolver middleware (tracing) â€
 `execute_field`, which reads and coerces again and reports exactly what it always did. A field without a
 resolver whose type is an object type has its sub-selection executed on the attribute's value directly (after
 the type's `is_type_of` check, if it has one), its errors handled by graphql-core's `handle_field_error` as
-`execute_field` would; a list of such objects (an edge list) likewise, item by item, and so is a list of objects a
-resolver returned (a portfolio's companies: graphql-core's `complete_iterable_value` less its per-item dispatch,
-unless the list may be streamed). Resolvers themselves and abstract types are untouched. What is read in line is planned once per selection and request: graphql-core
-memoises the sub-selection of a list's items, so the plan of a page's rows is made once.
+`execute_field` would; a list of such objects (an edge list) likewise, item by item, and so is a list of
+objects a resolver returned (a portfolio's companies: graphql-core's `complete_iterable_value` less its
+per-item dispatch, unless the list may be streamed). Resolvers themselves and abstract types are untouched.
+What is read in line is planned once per selection and request: graphql-core memoises the sub-selection of a
+list's items, so the plan of a page's rows is made once.
 """
 
 from __future__ import annotations
