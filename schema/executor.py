@@ -13,7 +13,8 @@ resolver whose type is an object type has its sub-selection executed on the attr
 the type's `is_type_of` check, if it has one), its errors handled by graphql-core's `handle_field_error` as
 `execute_field` would; a list of such objects (an edge list) likewise, item by item, and so is a list of
 objects a resolver returned (a portfolio's companies: graphql-core's `complete_iterable_value` less its
-per-item dispatch, unless the list may be streamed). Resolvers themselves and abstract types are untouched.
+per-item dispatch, unless the list may be streamed). An object whose sub-selection is only such leaves (a Money,
+a tenant's slug and name) is read into its dict directly. Resolvers themselves and abstract types are untouched.
 What is read in line is planned once per selection and request: graphql-core memoises the sub-selection of a
 list's items, so the plan of a page's rows is made once.
 """
@@ -112,6 +113,7 @@ class _PlainObjectList:
 
 
 _How = _Read | _PlainObject | _PlainObjectList | None
+_Leaves = tuple[tuple[str, _Read], ...]
 _Step = tuple[str, FieldDetailsList, _How]
 _Plan = tuple[_Step, ...]
 
@@ -231,6 +233,9 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         self._in_line = manager is None or not manager.middlewares
         # Keyed by the grouped field set's identity; the set is kept alive with its plan so the id stays its own.
         self._plans: dict[int, tuple[GroupedFieldSet, _Plan]] = {}
+        # An object field's sub-selection by the field's details (kept alive with it, as graphql-core's memo
+        # does): the grouped field set, whether it defers, and its leaves' reads when it selects only leaves.
+        self._selections: dict[int, tuple[FieldDetailsList, GroupedFieldSet, bool, _Leaves | None]] = {}
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> _Plan:
         cached = self._plans.get(id(grouped_field_set))
@@ -317,14 +322,18 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
             return _SLOW
         if value is None or not _plain_value(value):
             return _SLOW
-        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(how.object_type, field_details_list)
-        if new_defer_usages:
+        selection = self._selections.get(id(field_details_list))
+        if selection is None:
+            selection = self._selection(how.object_type, field_details_list)
+        _kept, grouped_field_set, defers, leaves = selection
+        if defers:
             return _SLOW
-        field_path = Path(path, response_name, parent_type.name)
         is_type_of = how.object_type.is_type_of
         if is_type_of is not None:  # an interface's implementation (Node): its check, with the info it may read
             info: Any = (
-                self.build_resolve_info(how.field, to_nodes(field_details_list), parent_type, field_path)
+                self.build_resolve_info(
+                    how.field, to_nodes(field_details_list), parent_type, Path(path, response_name, parent_type.name)
+                )
                 if how.check_reads_info
                 else None
             )
@@ -336,6 +345,16 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
                 if inspect.iscoroutine(matches):
                     matches.close()  # it calls the check again
                 return _SLOW
+        if leaves is not None:  # a Money, a tenant's slug and name: read here, unless a read gives up
+            completed_leaves: dict[str, Any] = {}
+            for name, read in leaves:
+                result = read(value)
+                if result is _SLOW:
+                    break
+                completed_leaves[name] = result
+            else:
+                return completed_leaves
+        field_path = Path(path, response_name, parent_type.name)
         try:
             completed = self.execute_fields(how.object_type, value, field_path, grouped_field_set, None)
         except Exception as raw_error:
@@ -344,6 +363,21 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         if type(completed) is not dict and self.is_awaitable(completed):
             return self._guarded(completed, how.return_type, field_details_list, field_path)
         return completed
+
+    def _selection(
+        self, object_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> tuple[FieldDetailsList, GroupedFieldSet, bool, _Leaves | None]:
+        grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)
+        plan = self._plan(object_type, grouped_field_set)
+        leaves = tuple((name, how) for name, _details, how in plan if callable(how))
+        selection = (
+            field_details_list,
+            grouped_field_set,
+            bool(new_defer_usages),
+            leaves if len(leaves) == len(plan) else None,
+        )
+        self._selections[id(field_details_list)] = selection
+        return selection
 
     def _objects_in_line(
         self, how: _PlainObjectList, source: Any, path: Path, field_details_list: FieldDetailsList

@@ -229,6 +229,11 @@ class _Counting(RoundpoolExecutor):
     executed: ClassVar[list[str]] = []
     infos: ClassVar[list[str]] = []
     completed_objects: ClassVar[list[str]] = []
+    fields_of: ClassVar[list[str]] = []
+
+    def execute_fields(self, parent_type: Any, *rest: Any) -> Any:
+        _Counting.fields_of.append(parent_type.name)
+        return super().execute_fields(parent_type, *rest)
 
     def complete_object_value(self, return_type: Any, *rest: Any) -> Any:
         _Counting.completed_objects.append(return_type.name)
@@ -352,6 +357,21 @@ async def test_plain_leaves_and_objects_are_not_executed_field_by_field() -> Non
     # The resolvers' lists (rows, holders) are completed item by item in line too: graphql-core completes
     # only that company as an object.
     assert _Counting.completed_objects == ["Company"]
+
+
+async def test_an_object_that_selects_only_plain_leaves_is_read_without_executing_its_fields() -> None:
+    query = "{ holders { row { text big } company { slug } } }"
+    _Counting.fields_of = []
+    ours = await _schema(_Counting).execute(query)
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
+    assert _outcome(ours) == _outcome(theirs)
+    assert ours.data["holders"][0] == {"row": {"text": "fine", "big": 1}, "company": None}  # is_type_of said no
+    assert ours.data["holders"][1] is None  # _TooBig: its big fails, its non-null row nulls the holder
+    assert ours.data["holders"][2] == {"row": {"text": "fine", "big": 1}, "company": {"slug": "c"}}
+    # Only the row whose read gave up (_TooBig's big) has its fields executed (the refused company has none).
+    assert _Counting.fields_of.count("StrictRow") == 1
+    assert "Company" not in _Counting.fields_of
+    assert _Counting.fields_of.count("Holder") == len(_MISBEHAVING)
 
 
 async def test_an_is_type_of_of_its_own_is_given_the_info_and_strawberrys_needs_none() -> None:
