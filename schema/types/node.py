@@ -9,6 +9,7 @@ import strawberry
 from strawberry.types.base import get_object_definition
 
 from resolvers.global_ids import NodeType, as_node_type, encode_global_id
+from schema.plain_fields import reads_property
 
 
 def global_id(type_name: NodeType, key: UUID) -> strawberry.ID:
@@ -27,5 +28,17 @@ class Node:
     db_id: strawberry.Private[UUID]
 
     @strawberry.field(description="The global id.")
+    @reads_property("node_id")
     def id(self) -> strawberry.ID:
-        return global_id(as_node_type(get_object_definition(type(self), strict=True).name), self.db_id)
+        return self.node_id
+
+    @property
+    def node_id(self) -> strawberry.ID:
+        """The global id (`id` answers it; read as an attribute where fields are, schema/plain_fields.py)."""
+        node_type = _NODE_TYPES.get(type(self))
+        if node_type is None:
+            node_type = _NODE_TYPES[type(self)] = as_node_type(get_object_definition(type(self), strict=True).name)
+        return global_id(node_type, self.db_id)
+
+
+_NODE_TYPES: dict[type, NodeType] = {}  # a concrete type's GraphQL name, as a node type, looked up once
