@@ -22,9 +22,10 @@ servers return the same rows, then drives them alternately with wrk (else an asy
 
 and prints req/s, p50, p95, p99, the server's CPU (cores, its process tree), PostgreSQL's CPU, the server's peak RSS,
 the ratios roundpool/PostGraphile (with `--rounds N`, each point is measured N times, the servers alternating
-who goes first, and the ratios are the median of the rounds'), and a raw psycopg loop with the same SQL (begin; set_config; select;
-commit) as the ceiling. Uses DATABASE_URL / MIGRATION_DATABASE_URL when set (a migrated database, seeded once
-more), else a throw-away embedded server. Listens on loopback only; stops everything it started.
+who goes first, and the ratios are the median of the rounds'), and a raw psycopg loop with the same SQL
+(begin; set_config; select; commit) as the ceiling. Uses DATABASE_URL / MIGRATION_DATABASE_URL when set (a
+migrated database, seeded once more), else a throw-away embedded server. Listens on loopback only; stops
+everything it started.
 """
 
 from __future__ import annotations
