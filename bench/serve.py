@@ -394,11 +394,16 @@ def _postgres_tree(pid: int | None, role: str) -> list[psutil.Process]:
 
 
 class _Sampler:
-    """CPU of two process trees over a point (backends started during it counted from zero) and the peak
-    resident set of the first, sampled every 200 ms."""
+    """CPU of two process trees over a point (backends started during it counted from zero), the peak
+    resident set of the first and how the load generator's connections to `port` spread over its processes,
+    sampled every 200 ms."""
 
-    def __init__(self, server_tree: Callable[[], list[psutil.Process]], database: Database) -> None:
+    def __init__(
+        self, server_tree: Callable[[], list[psutil.Process]], database: Database, port: int | None = None
+    ) -> None:
         self._server_tree = server_tree
+        self._port = port
+        self.connections: tuple[int, ...] = ()  # the load generator's connections held by each process, most first
         self._db_backends = lambda: _postgres_tree(database.postmaster_pid, urlsplit(database.app_url).username or "")
         self._stop = threading.Event()
         self.peak_rss = 0
@@ -419,8 +424,20 @@ class _Sampler:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     rss += process.memory_info().rss
             self.peak_rss = max(self.peak_rss, rss)
+            if self._port is not None:
+                held = sorted((n for n in map(self._held, self._server_tree()) if n), reverse=True)
+                self.connections = tuple(held) or self.connections
             for process in self._db_backends():  # short-lived backends: keep their last reading
                 self._known[process.pid] = (process, _cpu_seconds([process]))
+
+    def _held(self, process: psutil.Process) -> int:
+        with contextlib.suppress(psutil.Error):
+            return sum(
+                1
+                for c in process.net_connections(kind="tcp")
+                if c.status == psutil.CONN_ESTABLISHED and c.laddr and c.laddr.port == self._port
+            )
+        return 0
 
     def __exit__(self, *_: object) -> None:
         self._stop.set()
@@ -607,7 +624,7 @@ class Run:
     def measure(self, server: Server, name: str, clients: int, seconds: float | None = None) -> Point:
         query, caller = QUERIES[name], self.callers[name]
         duration = self.seconds if seconds is None else seconds
-        with _Sampler(server.tree, self.database) as sampled:
+        with _Sampler(server.tree, self.database, port=urlsplit(server.url).port) as sampled:
             if self.wrk:
                 point = _wrk(self.wrk, server, query, caller, clients, duration, self.work)
             else:
@@ -615,6 +632,8 @@ class Run:
         _settle(server)
         point.server_cores, point.db_cores = sampled.server_cores, sampled.db_cores
         point.peak_rss_mib = sampled.peak_rss / 2**20
+        if len(sampled.connections) > 1:  # several workers: an uneven split queues more requests on one
+            point.note = " ".join(filter(None, (point.note, "conns " + "/".join(map(str, sampled.connections)))))
         return point
 
 
@@ -643,19 +662,32 @@ def _print_point(name: str, clients: int, point: Point) -> None:
     )
 
 
-def _ratios(ours: Point, theirs: Point) -> tuple[float, float, float, float, float | None]:
-    """roundpool / PostGraphile: req/s, p50, p95, p99 and CPU per request (None without CPU figures)."""
-    per_request = [
-        p.server_cores / p.requests_per_s if p.server_cores and p.requests_per_s else None for p in (ours, theirs)
-    ]
-    cpu = per_request[0] / per_request[1] if per_request[0] is not None and per_request[1] is not None else None
+def _per_request_ratio(ours: Point, theirs: Point, cores: Callable[[Point], float | None]) -> float | None:
+    per_request = []
+    for point in (ours, theirs):
+        used = cores(point)
+        if not used or not point.requests_per_s:
+            return None
+        per_request.append(used / point.requests_per_s)
+    return per_request[0] / per_request[1]
+
+
+def _ratios(ours: Point, theirs: Point) -> tuple[float, float, float, float, float | None, float | None]:
+    """roundpool / PostGraphile: req/s, p50, p95, p99, the server's and the database's CPU per request (None
+    without CPU figures). The database's ratio tells plans apart: far from 1, the two servers' SQL did not cost
+    the database the same, and the other ratios compare plans rather than servers."""
     return (
         ours.requests_per_s / theirs.requests_per_s,
         ours.p50_ms / theirs.p50_ms,
         ours.p95_ms / theirs.p95_ms,
         ours.p99_ms / theirs.p99_ms,
-        cpu,
+        _per_request_ratio(ours, theirs, lambda p: p.server_cores),
+        _per_request_ratio(ours, theirs, lambda p: p.db_cores),
     )
+
+
+# Beyond this factor between the database CPU per request of the two servers, a round compares their SQL plans.
+_PLANS_APART = 3.0
 
 
 def _print_ratios(results: Sequence[tuple[str, int, Point]]) -> None:
@@ -665,7 +697,7 @@ def _print_ratios(results: Sequence[tuple[str, int, Point]]) -> None:
     for name, clients, point in results:
         by_point.setdefault((name, clients), {}).setdefault(point.target, []).append(point)
     print("\nroundpool / PostGraphile (req/s ratio > 1 and p99 ratio < 1 favour roundpool):")
-    print(f"{'query':10}{'c':>4}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'CPU/req':>9}  rounds")
+    print(f"{'query':10}{'c':>4}{'req/s':>9}{'p50':>9}{'p95':>9}{'p99':>9}{'CPU/req':>9}{'DB/req':>9}  rounds")
     for (name, clients), points in by_point.items():
         ours, theirs = points.get("roundpool"), points.get("postgraphile")
         if not ours or not theirs:
@@ -678,6 +710,9 @@ def _print_ratios(results: Sequence[tuple[str, int, Point]]) -> None:
         if len(rounds) > 1:
             spread = "  req/s " + " ".join(f"{r[0]:.2f}" for r in rounds)
             spread += ", p99 " + " ".join(f"{r[3]:.2f}" for r in rounds)
+        db = [r[5] for r in rounds if r[5] is not None]
+        if db and not all(1 / _PLANS_APART < d < _PLANS_APART for d in db):
+            spread += f"  (DB CPU per request {', '.join(f'{d:.2f}' for d in db)}x: not the same plans)"
         print(f"{name:10}{clients:>4}{cells}  {len(rounds)}{spread}")
 
 
