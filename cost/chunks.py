@@ -19,6 +19,7 @@ by a lone CR, or one enormous row) is handed to the serial parse as it is.
 from __future__ import annotations
 
 import io
+import sys
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +28,9 @@ from typing import Any
 # Small chunks measured fastest with flattest memory (Arrow reuses the allocations): 1 MiB ≈ 800 CUR rows.
 CHUNK_BYTES = 1 << 20
 SENTINEL_VALUE = "~"
+# Chunk buffers kept for reuse per file: the chunks in flight (parse window, hashing queue, prefetch) fit in it.
+POOLED_BUFFERS = 20
+_CARRY_ROOM = 64 << 10  # room for the partial row carried over from the previous chunk
 
 
 @dataclass(frozen=True)
@@ -68,9 +72,34 @@ def split(stream: Any, raw: Any, *, size: int = CHUNK_BYTES, reserve: int = 0) -
     return bytes(first[:end]), _chunks(stream, raw, bytes(first[end:]), size, reserve)
 
 
+class _Buffers:
+    """Chunk buffers recycled once nothing holds them any more: a fresh 4 MiB buffer per chunk is zeroed and
+    page-faulted in by the kernel, and malloc hands such blocks back to it when they are freed."""
+
+    def __init__(self, capacity: int, limit: int) -> None:
+        self.capacity = capacity
+        self._limit = limit
+        self._kept: list[bytearray] = []
+
+    def take(self, need: int) -> bytearray:
+        """A buffer of at least ``need`` bytes; a recycled one holds the bytes of an earlier chunk."""
+        if need > self.capacity:
+            return bytearray(need)
+        for index in range(len(self._kept)):
+            # Only this list refers to it (getrefcount's own argument is the second reference): no chunk,
+            # view or Arrow buffer of it is left, and no other thread can obtain one.
+            if sys.getrefcount(self._kept[index]) == 2:
+                return self._kept[index]
+        buffer = bytearray(self.capacity)
+        if len(self._kept) < self._limit:
+            self._kept.append(buffer)
+        return buffer
+
+
 def _chunks(stream: Any, raw: Any, carry: bytes, size: int, reserve: int) -> Iterator[Chunk]:
+    buffers = _Buffers(size + reserve + 1 + _CARRY_ROOM, POOLED_BUFFERS)
     while True:
-        buffer = bytearray(len(carry) + size + reserve + 1)
+        buffer = buffers.take(len(carry) + size + reserve + 1)
         buffer[: len(carry)] = carry
         filled = len(carry) + _fill(stream, memoryview(buffer)[len(carry) : len(carry) + size])
         if filled < len(carry) + size:  # the stream's end

@@ -143,3 +143,36 @@ def test_a_reader_cuts_a_file_by_its_size_unless_told(legacy_csv: WriteLegacy) -
     path = legacy_csv([{"lineItem/UnblendedCost": "1"}])
     assert Reader(str(path)).block_size == block_size_for(path.stat().st_size)
     assert Reader(str(path), block_size=4096).block_size == 4096
+
+
+def test_chunk_buffers_are_recycled_only_once_nothing_holds_them() -> None:
+    from cost.chunks import _Buffers
+
+    buffers = _Buffers(capacity=100, limit=2)
+    first = buffers.take(100)
+    view = memoryview(first)[:10]  # as the hashing thread or the serial fallback holds one
+    del first
+    second = buffers.take(50)
+    assert second is not view.obj
+    del view
+    assert buffers.take(100) is buffers._kept[0] is not second  # the free one, again
+    assert buffers.take(100) is buffers._kept[0]
+    assert len(buffers.take(101)) == 101  # too large for the pool: a buffer of its own
+    held = [buffers.take(100), buffers.take(100)]
+    assert held[0] is not held[1]  # every kept one is held, and the limit is reached: a fresh one
+    assert all(len(b) == 100 for b in held)
+
+
+def test_split_never_writes_over_a_chunk_still_held() -> None:
+    import io
+
+    from cost.chunks import split
+
+    rows = b"".join(b"%d,row\n" % i for i in range(2000))
+    stream = io.BytesIO(b"a,b\n" + rows)
+    _, chunks = split(stream, stream, size=1024)
+    kept = next(chunks).data
+    seen = bytes(kept)
+    data = [bytes(chunk.data) for chunk in chunks]  # each chunk let go after its copy: its buffer is reused
+    assert bytes(kept) == seen
+    assert seen + b"".join(data) == rows

@@ -411,7 +411,7 @@ def test_non_ascii_text_in_one_chunk_is_read_exactly_and_invalid_utf8_is_refused
     assert "invalid UTF8" in str(caught.value)
 
 
-def test_ascii_is_proved_over_the_whole_buffer() -> None:
+def test_ascii_is_proved_over_the_parsed_view() -> None:
     import array
 
     from cost.readers import _is_ascii
@@ -420,6 +420,7 @@ def test_ascii_is_proved_over_the_whole_buffer() -> None:
     assert _is_ascii(memoryview(b""))
     assert not _is_ascii(memoryview(bytearray(b"a,b\n1,\xc3\xa9\n")))
     assert not _is_ascii(memoryview(bytearray(b"\x80" + b"a" * 100)))
-    spare_room = bytearray(b"a,b\n" + b"\xff")  # the view stops before it, but the whole buffer is checked
-    assert not _is_ascii(memoryview(spare_room)[:4])
+    spare_room = bytearray(b"a,b\n" + b"\xff")  # a recycled buffer's old bytes past the view: not parsed
+    assert _is_ascii(memoryview(spare_room)[:4])
+    assert not _is_ascii(memoryview(spare_room)[2:])
     assert not _is_ascii(memoryview(array.array("b", b"abc")))  # not bytes or a bytearray: not proved
