@@ -7,7 +7,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
-from db.errors import MissingContext
+from db.errors import InvalidValue, MissingContext
 from db.session import NOBODY, Database, DbContext
 from tests.plugins.world import World
 
@@ -73,6 +73,51 @@ async def test_concurrent_requests_on_a_pool_of_two_stay_isolated(app_url: str, 
             assert (user, tenant) == (str(actor.user_id), str(actor.tenant_id))
             key = "startup" if actor.name == "startup_owner" else "other_startup"
             assert names == [f"{key} {world.suffix} K.K."]
+    finally:
+        await db.dispose()
+
+
+async def _local_setting_outside_a_request(db: Database) -> tuple[int, bool]:
+    """The backend, and whether a `set local` through SQLAlchemy held in its transaction and ended with it."""
+    timeout = text("select current_setting('statement_timeout')")
+    async with db.engine.connect() as conn:
+        pid = (await conn.execute(text("select pg_backend_pid()"))).scalar_one()
+        before = (await conn.execute(timeout)).scalar_one()
+        await conn.execute(text("set local statement_timeout = '4321ms'"))
+        inside = (await conn.execute(timeout)).scalar_one()
+        await conn.rollback()
+        after = (await conn.execute(timeout)).scalar_one()
+        await conn.rollback()
+        return pid, inside == "4321ms" and after == before != inside
+
+
+async def _failing_request(db: Database, context: DbContext) -> None:
+    async with db.transaction(context) as tx:
+        await tx.execute(text("select 1"))
+        raise RuntimeError("the request fails")
+
+
+async def test_a_connection_a_request_used_runs_the_pools_other_users_in_transactions(
+    app_url: str, world: World
+) -> None:
+    """Requests run the driver in autocommit mode (their BEGIN travels with the opening); the connection goes
+    back to the pool out of it, whether the request committed or failed, so the pool's other users (metrics,
+    health, jobs) still get transactions: a `set local` holds until their rollback and no longer."""
+    db = Database(app_url, pool_size=1, statement_timeout_ms=200)
+    actor = world.actor("startup_owner")
+    assert actor.user_id is not None
+    context = DbContext(user_id=actor.user_id, tenant_id=actor.tenant_id)
+    try:
+        async with db.transaction(context) as tx:
+            pid = (await tx.execute(text("select pg_backend_pid()"))).scalar_one()
+        assert await _local_setting_outside_a_request(db) == (pid, True)
+        with pytest.raises(RuntimeError):
+            await _failing_request(db, context)
+        assert await _local_setting_outside_a_request(db) == (pid, True)
+        with pytest.raises(InvalidValue):  # the server aborted the transaction; rolled back at exit
+            async with db.transaction(context) as tx:
+                await tx.execute(text("select 1/0"))
+        assert (await _local_setting_outside_a_request(db))[1]
     finally:
         await db.dispose()
 
