@@ -420,12 +420,13 @@ class _Sampler:
     def _run(self) -> None:
         while not self._stop.wait(0.2):
             rss = 0
-            for process in self._server_tree():
+            tree = self._server_tree()
+            for process in tree:
                 with contextlib.suppress(psutil.NoSuchProcess):
                     rss += process.memory_info().rss
             self.peak_rss = max(self.peak_rss, rss)
             if self._port is not None:
-                held = sorted((n for n in map(self._held, self._server_tree()) if n), reverse=True)
+                held = sorted((n for n in map(self._held, tree) if n), reverse=True)
                 self.connections = tuple(held) or self.connections
             for process in self._db_backends():  # short-lived backends: keep their last reading
                 self._known[process.pid] = (process, _cpu_seconds([process]))
