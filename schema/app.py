@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from captable.ocf.limits import JsonTooDeep, load_json
 from cost import CostStore
@@ -143,8 +144,13 @@ def create_app(
     ]
     if settings.metrics_token:
         routes.append(Route("/metrics", _metrics, methods=["GET"]))
-    # CORS outermost, so that every answer (the request-id middleware's 500 included) carries its headers.
-    middleware = [*cors_middleware(settings.cors_origins), Middleware(RequestIdMiddleware)]
+    # The client's address first (what the rate limit and the logs see); then CORS, so that every answer (the
+    # request-id middleware's 500 included) carries its headers.
+    middleware = [
+        Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips),
+        *cors_middleware(settings.cors_origins),
+        Middleware(RequestIdMiddleware),
+    ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
 

@@ -110,8 +110,12 @@ class Settings(BaseSettings):
     otel_endpoint: str | None = None
     otel_service_name: str = "roundpool"
     rate_limit_per_minute: int | None = Field(default=None, ge=1)
-    # uvicorn's line per request on stdout (`roundpool serve`); off by default: it costs ≈ 1.5 % of a request.
+    # Granian's line per request (`roundpool serve`); off by default: it costs ≈ 1.5 % of a request.
     access_log: bool = False
+    # Peers whose X-Forwarded-For / X-Forwarded-Proto name the client (a reverse proxy): comma-separated
+    # addresses or networks, "*" for any. Others' headers are ignored. The rate limit's anonymous bucket is
+    # per client address, so behind a proxy that is not listed every anonymous client counts as the proxy.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Base URL the GraphiQL page loads its scripts and styles from (the same paths as on the CDN).
     graphiql_assets_url: str = "https://unpkg.com"
     # Subscriptions (graphql-transport-ws on /graphql): per connection at most this many at once; each polls its

@@ -3,9 +3,7 @@ before anything starts, connects as the wrong role, or changes the database."""
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -23,13 +21,8 @@ REFUSED_PASSWORD = "never-shown-9f3a"
 
 
 @pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """`serve` points the root logger at the runner's stderr, which closes after the command."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
+def _logging_restored(restore_logging: None) -> None:
+    """Every test here runs a command that points the root logger at the runner's stderr."""
 
 
 @pytest.fixture

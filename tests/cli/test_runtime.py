@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,16 +12,6 @@ from cli.runtime import CliError, load_settings
 from policies.tokens import MIN_HS256_SECRET_BYTES
 
 WEAK = "k" * (MIN_HS256_SECRET_BYTES - 1)
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """`serve` points the root logger at the runner's stderr, which closes after the command."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture

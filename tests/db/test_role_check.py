@@ -4,7 +4,6 @@ Throwaway roles are made by the test server's superuser (skipped when the run on
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,16 +24,6 @@ from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import JWT_SECRET
 
 MakeRole = Callable[[str], str]
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """`serve` points the root logger at the runner's stderr, which closes after the command."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 async def test_the_real_app_role_passes(test_database: TestDatabase, database: Database) -> None:

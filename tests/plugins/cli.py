@@ -3,6 +3,8 @@ store of the test's own for the cost commands."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,3 +26,14 @@ def cli(test_database: TestDatabase, monkeypatch: pytest.MonkeyPatch) -> CliRunn
 def cost_cli(cli: CliRunner, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
     monkeypatch.setenv("ROUNDPOOL_COST_STORE", str(tmp_path / "store"))
     return cli
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """`serve` (and each of its workers) points the root logger at its stderr, which a test runner closes after
+    the command: the root logger as it was, afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -5,8 +5,9 @@ of horizontal serving.
 stay apart by their fresh worlds: every operator has its own store folder, locks and counters). The last API
 process reaches the database through the session's PgBouncer in transaction mode (tests/plugins/pgbouncer.py)
 when the binary is installed, so both routes serve the same races side by side. Every process is stopped at
-teardown, also when a test failed: SIGTERM first (a worker unregisters, uvicorn drains), SIGKILL after a grace
-period. Each process writes its own log file; one that dies while starting fails with its log.
+teardown, also when a test failed: SIGTERM first (a worker unregisters, Granian drains), SIGKILL to its process
+group after a grace period (a serve process's workers are its children). Each process writes its own log file;
+one that dies while starting fails with its log.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _stop(started: list[Started]) -> None:
         try:
             one.process.wait(timeout=_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
-            one.process.kill()
+            os.killpg(one.process.pid, signal.SIGKILL)  # its own session: the process and its children
             one.process.wait()
 
 

@@ -73,6 +73,42 @@ async def test_anonymous_clients_are_limited_by_address(client_for: ClientFor, o
     assert other.status_code == 200
 
 
+async def test_a_client_cannot_escape_its_bucket_by_forging_x_forwarded_for(
+    client_for: ClientFor, owner_conn: Any
+) -> None:
+    """Only a listed proxy (ROUNDPOOL_FORWARDED_ALLOW_IPS) names the client; anyone else's header is ignored."""
+    async with client_for(rate_limit_per_minute=2, forwarded_allow_ips="10.0.0.1") as client:
+        app = client.app  # type: ignore[attr-defined]
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as forger:
+            statuses = [
+                (await forger.post("/graphql", json=ME, headers={"x-forwarded-for": f"192.0.2.{n}"})).status_code
+                for n in range(3)
+            ]
+    buckets = owner_conn.execute("select key from app.rate_limit_buckets where key like 'ip:%'").fetchall()
+    owner_conn.execute("delete from app.rate_limit_buckets where key like 'ip:%'")
+    assert statuses == [200, 200, 429]
+    assert [key for (key,) in buckets] == ["ip:198.51.100.20"]  # no bucket for any forged address
+
+
+async def test_behind_a_listed_proxy_each_forwarded_client_has_its_own_bucket(
+    client_for: ClientFor, owner_conn: Any
+) -> None:
+    async with client_for(rate_limit_per_minute=2, forwarded_allow_ips="10.0.0.1") as client:
+        app = client.app  # type: ignore[attr-defined]
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as proxy:
+
+            async def status(forwarded: str) -> int:
+                return (await proxy.post("/graphql", json=ME, headers={"x-forwarded-for": forwarded})).status_code
+
+            first = [await status("192.0.2.50") for _ in range(3)]
+            second = await status("192.0.2.51")
+    owner_conn.execute("delete from app.rate_limit_buckets where key like 'ip:%'")
+    assert first == [200, 200, 429]
+    assert second == 200
+
+
 async def test_no_limit_by_default(http_client: httpx.AsyncClient, world: World) -> None:
     statuses = {
         (await http_client.post("/graphql", json=ME, headers=_bearer(world.actor("startup_owner")))).status_code

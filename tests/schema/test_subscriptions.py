@@ -1,12 +1,13 @@
-"""Subscriptions over a real WebSocket: uvicorn serves the app (as `roundpool serve` does) on a loopback port in
-its own thread, and the `websockets` client speaks graphql-transport-ws to it. Jobs run inline on the test's
-loop (the functions the workers call) while the subscriber watches."""
+"""Subscriptions over a real WebSocket: Granian serves the app (as `roundpool serve` does; here embedded, on a
+loop in its own thread) on a loopback port, and the `websockets` client speaks graphql-transport-ws to it. Jobs
+run inline on the test's loop (the functions the workers call) while the subscriber watches."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import socket
 import threading
 import time
 import uuid
@@ -17,7 +18,8 @@ from typing import Any
 
 import psycopg
 import pytest
-import uvicorn
+from granian.constants import Interfaces
+from granian.server.embed import Server as EmbeddedGranian
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
@@ -42,6 +44,7 @@ from tests.plugins.costs import (
 )
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL, gid, row_id, token_for
+from tests.plugins.s3server import free_port
 from tests.plugins.world import Actor, World
 
 ALLOWED_ORIGIN = "https://app.example"
@@ -52,20 +55,28 @@ _WAIT_S = 20
 
 @contextmanager
 def _serving(settings: Settings, app_url: str) -> Iterator[str]:
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, app_url), host="127.0.0.1", port=0, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
+    port = free_port()
+    server = EmbeddedGranian(create_app(settings, app_url), port=port, interface=Interfaces.ASGI, log_enabled=False)
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
     thread.start()
     deadline = time.monotonic() + _WAIT_S
-    while not server.started:
+    while not _accepts(port):
         assert thread.is_alive(), "the server did not start"
         assert time.monotonic() < deadline, "the server did not start in time"
         time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"ws://127.0.0.1:{port}/graphql"
     finally:
-        server.should_exit = True
+        loop.call_soon_threadsafe(server.stop)
         thread.join(_WAIT_S)
+        loop.close()
+
+
+def _accepts(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        return True
+    return False
 
 
 @pytest.fixture(scope="module")
