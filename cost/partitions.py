@@ -4,9 +4,12 @@ Parquet file per partition, with bounded memory.
 Each incoming batch is sorted by partition once; partitions keep zero-copy slices of it and write a row
 group when they reach ``row_group_rows``. When the sorted batches still referenced exceed
 ``max_buffered_bytes``, partitions with a reasonable amount of rows flush, and so do the largest small ones
-until the others fit in half the budget; those others are copied out of the shared batches together (one
-concatenation) and keep accumulating (so a small account still gets few, large row groups: fewer row groups
-is what makes queries fast), and memory stays flat.
+until the others fit in a quarter of the budget; those others are copied out of the shared batches together
+(one concatenation) and keep accumulating (so a small account still gets few, large row groups: fewer row
+groups is what makes queries fast), and memory stays flat. Each compaction copies all it keeps, the earlier
+copies included, and the next one comes once the rest of the budget has filled: keeping a quarter copies at
+most a third of a byte per byte sorted, keeping half would copy up to one (5 M narrow rows: 1.3 M rows copied
+in 14 compactions instead of 4.2 M in 23, for 20 % more row groups).
 Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`. Row groups are
 encoded and written on a pool of threads (Arrow releases the GIL), a partition's in the order they were
 flushed; a compaction waits for the writes in flight, so they never hold more than the budget.
@@ -39,6 +42,8 @@ WRITERS = os.cpu_count() or 2
 # tell()) below 1 KiB for 300 files. A small buffer per open file coalesces them; all files stay open until
 # close(), so it stays small.
 FILE_BUFFER_BYTES = 32 << 10
+# A compaction keeps at most 1/KEPT_FRACTION of the write budget (see the module docstring).
+KEPT_FRACTION = 4
 
 
 @dataclass(frozen=True)
@@ -142,8 +147,8 @@ class PartitionedWriter:
 
     def _relieve(self) -> None:
         """Release the sorted batches: flush partitions with a decent row group; of the small ones, flush the
-        largest until the rest fit in half the budget, and copy the rest out of the shared batches with one
-        concatenation (so they keep growing towards one row group, and a compaction makes one copy, not one
+        largest until the rest fit in a quarter of the budget, and copy the rest out of the shared batches with
+        one concatenation (so they keep growing towards one row group, and a compaction makes one copy, not one
         per partition and column)."""
         small = []
         for part in self._partitions.values():
@@ -154,7 +159,7 @@ class PartitionedWriter:
         row_bytes = self._buffered / max(self._buffered_rows, 1)
         kept = sum(part.pending_rows for part in small) * row_bytes
         small.sort(key=lambda p: p.pending_rows)
-        while small and kept > self.max_buffered_bytes // 2:
+        while small and kept > self.max_buffered_bytes // KEPT_FRACTION:
             part = small.pop()  # the largest
             kept -= part.pending_rows * row_bytes
             self._flush(part)

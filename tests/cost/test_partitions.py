@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+import pytest
 
 from cost.partitions import PartitionedWriter
 from cost.readers import Reader
@@ -122,3 +123,37 @@ def test_the_sort_gathers_a_shared_column_once() -> None:
     assert result.column("a").buffers()[1].address == result.column("b").buffers()[1].address
     assert result.column("c").buffers()[1].address != result.column("a").buffers()[1].address
     assert result.column("d").to_pylist() == [Decimal(i) for i in (4, 2, 1, 5, 3)]
+
+
+def test_a_compaction_keeps_at_most_a_quarter_of_the_budget(
+    legacy_csv: WriteLegacy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each compaction copies every row it keeps, those copied before included, and comes once the budget has
+    # filled again: what it keeps is copied again and again, and shortens the time to the next one.
+    accounts = [f"{100000000000 + i}" for i in range(40)]
+    rows = [
+        {"lineItem/UsageAccountId": accounts[(i * i) % 40], "lineItem/UnblendedCost": f"{i}E-10"} for i in range(12000)
+    ]
+    batches = list(Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=500))
+    compacted: list[int] = []
+    concat = pa.concat_batches
+
+    def counted(slices: list[pa.RecordBatch]) -> pa.RecordBatch:
+        copy = concat(slices)
+        compacted.append(copy.nbytes)
+        return copy
+
+    monkeypatch.setattr(pa, "concat_batches", counted)
+    budget = 400_000
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(), str(tmp_path / "out"), row_group_rows=4000, max_buffered_bytes=budget, sort_rows=700
+    )
+    for batch in batches:
+        writer.write(batch)
+    files = writer.close()
+    assert compacted, "the budget should force compactions"
+    assert max(compacted) <= budget // 4
+    stored = [pq.read_table(tmp_path / "out" / f.path) for f in files]
+    assert sum(t.num_rows for t in stored) == 12000
+    total = sum((sum(t.column("BilledCost").to_pylist(), Decimal(0)) for t in stored), Decimal(0))
+    assert total == sum((Decimal(f"{i}E-10") for i in range(12000)), Decimal(0))
