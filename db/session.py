@@ -1,7 +1,8 @@
 """The engine and the per-request transaction.
 
 Every transaction's first statement binds the request's context with `set_config(…, true)` (transaction-local,
-so nothing survives on a pooled connection), sent with BEGIN in one round trip; a request with a token opens
+so nothing survives on a pooled connection), sent with BEGIN in one round trip on the driver's libpq handle
+(db/simple_query.py, as is a COMMIT that nothing else needs); a request with a token opens
 with app.open_request instead, which also provisions the user and resolves the principal in that round trip.
 Statements run through SQLAlchemy Core on one `AsyncConnection` (the ORM session's unit of work cost a third of
 a request and bought nothing here), or, compiled once (db/compiled.py, the request path's hot statements), on
@@ -23,7 +24,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row, tuple_row
+from psycopg.rows import tuple_row
 from sqlalchemy import text
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
@@ -34,6 +35,7 @@ from sqlalchemy.sql import Executable
 from db.compiled import CompiledQuery
 from db.errors import DatabaseUnavailable, MissingContext, TransactionClosed, mapped_errors
 from db.location import driver_dsn, sqlalchemy_url
+from db.simple_query import bind_literals, first_row, simple_query
 
 T = TypeVar("T")
 
@@ -127,14 +129,14 @@ class _ContextConnection:
 
     async def commit(self) -> None:
         """COMMIT, through SQLAlchemy when a statement went through it (its transaction, savepoints), else on
-        the driver (psycopg sends it whatever its autocommit flag: the server's transaction is open)."""
+        the driver's libpq handle (db/simple_query.py; the server's transaction is the one the opening began)."""
         if not self._in_transaction or self._conn is None or self._driver is None:
             return
         if self._conn.in_transaction():
             await self._conn.commit()
         else:
             try:
-                await self._driver.commit()
+                await simple_query(self._driver, "commit")
             except psycopg.Error as error:
                 raise self._wrapped("commit", {}, error) from error
         self._in_transaction = False
@@ -231,23 +233,22 @@ class _ContextConnection:
         """BEGIN and `sql` (then `then` and COMMIT, when given) as one simple query; `sql`'s row."""
         if self._conn is None:
             self._conn, self._driver = await self._checkout()
-        assert self._driver is not None
+        driver = self._driver
+        assert driver is not None
         self._in_transaction = True  # the server's transaction is the BEGIN below (autocommit: none of psycopg's)
-        # Client-side binding (psycopg quotes every value as a literal) so that BEGIN and the statement travel
-        # as one simple query.
-        cursor = psycopg.AsyncClientCursor(self._driver, row_factory=dict_row)
+        # Client-side binding (values quoted as literals) so that BEGIN and the statement travel as one simple
+        # query; on the libpq handle directly (db/simple_query.py), which costs a third of psycopg's cursor.
         try:
+            opening = f"begin; {bind_literals(driver, sql, params)}"
             if then:
+                cursor = psycopg.AsyncClientCursor(driver)  # the statements' own types: psycopg's dumpers
                 alone = "; ".join(cursor.mogrify(query.sql, query.bind(values)) for query, values in then)
-                await cursor.execute(f"begin; {cursor.mogrify(sql, params)}; {alone}; commit")
+                await simple_query(driver, f"{opening}; {alone}; commit")
                 return None
-            await cursor.execute(f"begin; {sql}", params)
-            cursor.nextset()
-            return await cursor.fetchone()
+            results = await simple_query(driver, opening)
+            return first_row(driver, results[-1])
         except psycopg.Error as error:
             raise self._wrapped(sql, params, error) from error
-        finally:
-            await cursor.close()
 
     def _wrapped(self, sql: str, params: Mapping[str, Any], error: psycopg.Error) -> DBAPIError:
         """The driver's error as SQLAlchemy raises it (what mapped_errors and the opening's retry read)."""
