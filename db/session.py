@@ -34,6 +34,7 @@ from sqlalchemy.sql import Executable
 
 from db.compiled import CompiledQuery
 from db.errors import DatabaseUnavailable, MissingContext, TransactionClosed, mapped_errors
+from db.json_values import loads as json_loads
 from db.location import driver_dsn, sqlalchemy_url
 from db.simple_query import bind_literals, first_row, simple_query
 
@@ -164,7 +165,7 @@ class _ContextConnection:
         if driver is not None and driver.autocommit:
             # Back to the pool as SQLAlchemy's other users expect it (transactions begun by the driver). A
             # connection that is not idle cannot be switched back: it is discarded, never pooled in autocommit.
-            if driver.info.transaction_status == TransactionStatus.IDLE:
+            if driver.pgconn.transaction_status == TransactionStatus.IDLE:
                 await driver.set_autocommit(False)
             else:
                 await conn.invalidate()
@@ -199,7 +200,7 @@ class _ContextConnection:
             await self._open(_SET_CONTEXT, _context_params(context, self._timeout))
         assert self._conn is not None
         assert self._driver is not None
-        if self._driver.info.transaction_status == TransactionStatus.IDLE:
+        if self._driver.pgconn.transaction_status == TransactionStatus.IDLE:
             raise MissingContext("the request's transaction ended before its statement")
         return self._conn
 
@@ -271,7 +272,7 @@ class _ContextConnection:
             assert raw is not None
             driver: psycopg.AsyncConnection[Any] = raw
             if attempt == _CLOSED_CHECKOUTS or not (driver.closed or driver.broken):  # the last is used as it is
-                if driver.info.transaction_status == TransactionStatus.IDLE:  # else its opening fails as lost
+                if driver.pgconn.transaction_status == TransactionStatus.IDLE:  # else its opening fails as lost
                     await driver.set_autocommit(True)
                 return conn, driver
             await conn.invalidate()
@@ -335,6 +336,7 @@ class Database:
             pool_size=pool_size,
             max_overflow=0,
             pool_recycle=_POOL_RECYCLE_S,
+            json_deserializer=json_loads,
         )
         # Side transactions (see RequestTransaction.aside) come from a pool of their own: a request holding a
         # connection of the main pool never waits for a second one from it, which could exhaust it for good.
@@ -346,6 +348,7 @@ class Database:
             pool_size=max(1, pool_size // 4),
             max_overflow=0,
             pool_recycle=_POOL_RECYCLE_S,
+            json_deserializer=json_loads,
         )
         self.statement_timeout_ms = statement_timeout_ms
 
