@@ -25,14 +25,16 @@ class TransactionSource(Protocol):
 
 class Loaders:
     def __init__(self, context: TransactionSource) -> None:
+        # Typed by their load functions: subscripting DataLoader here would build the generic alias on every
+        # request (typing's cache lookups, and the alias's call, cost more than the loaders themselves).
         self._context = context
-        self.tenant = DataLoader[UUID, TenantRecord | None](load_fn=self._tenants)
-        self.user = DataLoader[UUID, UserRecord | None](load_fn=self._users)
-        self.profile = DataLoader[UUID, CompanyProfileRecord | None](load_fn=self._profiles)
+        self.tenant: DataLoader[UUID, TenantRecord | None] = DataLoader(load_fn=self._tenants)
+        self.user: DataLoader[UUID, UserRecord | None] = DataLoader(load_fn=self._users)
+        self.profile: DataLoader[UUID, CompanyProfileRecord | None] = DataLoader(load_fn=self._profiles)
         # A company's ledger rows (what the policies show), for fields of many companies at once.
-        self.ledger_rows = DataLoader[UUID, list[LedgerRow]](load_fn=self._ledger_rows)
+        self.ledger_rows: DataLoader[UUID, list[LedgerRow]] = DataLoader(load_fn=self._ledger_rows)
         # Uncached (every read is logged each time), batched (one side transaction for the reads of a tick).
-        self.grant_read = DataLoader[GrantRead, None](load_fn=self._grant_reads, cache=False)
+        self.grant_read: DataLoader[GrantRead, None] = DataLoader(load_fn=self._grant_reads, cache=False)
 
     async def tenants(self, ids: Sequence[UUID]) -> list[TenantRecord | None]:
         """Many tenants at once, in one statement, without the loader's future and cache entry per key: a
