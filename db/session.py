@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import tuple_row
 from sqlalchemy import text
 from sqlalchemy.engine import Result
@@ -39,6 +39,7 @@ from db.location import driver_dsn, sqlalchemy_url
 from db.simple_query import bind_literals, first_row, simple_query
 
 T = TypeVar("T")
+_TUPLES_OK = ExecStatus.TUPLES_OK
 
 _BIND = (
     "select set_config('app.user_id', {user_id}, true), set_config('app.tenant_id', {tenant_id}, true),"
@@ -117,7 +118,9 @@ class _ContextConnection:
             await cursor.execute(query.sql, bound)
             if events.after_cursor_execute:
                 events.after_cursor_execute(conn, cursor, query.sql, bound, None, False)
-            return await cursor.fetchall() if cursor.description is not None else []
+            # Whether rows came back, read off the result: `description` builds a Column object per column.
+            result = cursor.pgresult
+            return await cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
         except psycopg.Error as error:
             wrapped = self._wrapped(query.sql, bound, error)
             if wrapped.connection_invalidated and self._conn is not None:
