@@ -63,7 +63,7 @@ def _child(tool: str, store_root: str, accounts_json: str, repeat: int) -> None:
     from cost.store import CostStore
 
     accounts = json.loads(accounts_json)
-    store = CostStore(store_root)
+    store = CostStore(store_root).for_operator(BENCH_OPERATOR)  # the store build() wrote, as the server reads it
     best = float("inf")
     groups = 0
     if tool == "roundpool":
