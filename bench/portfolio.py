@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import psycopg
 from psycopg.types.json import Jsonb
 
+import db.session
 from db.bootstrap import APP_ROLE, OWNER_ROLE, SUPERUSER, bootstrap
 from db.migrate import upgrade
 from db.session import Database
@@ -239,9 +240,20 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
 
     timings: dict[str, list[float]] = {}
 
-    # Every statement the driver sends, on whichever path and connection (SQLAlchemy, compiled statements,
-    # the opening, the side transaction of the grant-read audit); COMMIT is the driver's own round trip.
+    # Every statement the driver sends, on whichever path and connection (SQLAlchemy and compiled statements
+    # through psycopg's cursor; the opening and the grant-read audit's side transaction on the libpq handle,
+    # db/simple_query.py); COMMIT, a round trip of its own, is not counted.
     send = psycopg.AsyncCursor.execute
+    send_simple = db.session.simple_query
+
+    async def counted_simple(driver: Any, query: str) -> Any:
+        if query != "commit":
+            statements[0] += 1
+        started = time.perf_counter()
+        try:
+            return await send_simple(driver, query)
+        finally:
+            timings.setdefault(" ".join(query.split())[:90], []).append((time.perf_counter() - started) * 1000)
 
     async def counted(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
         statements[0] += 1
@@ -253,6 +265,7 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
             timings.setdefault(" ".join(text.split())[:90], []).append((time.perf_counter() - started) * 1000)
 
     psycopg.AsyncCursor.execute = counted  # type: ignore[method-assign]
+    db.session.simple_query = counted_simple
 
     # A token's claims (users inserted by the owner have subject = id, issuer ''), verified as serve verifies them.
     credentials = Credentials(Claims(issuer="", subject=str(user_id), email=None, name=None, tenant=slug), slug)
@@ -272,6 +285,7 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
             assert len(body["data"]["portfolio"]) == companies
     finally:
         psycopg.AsyncCursor.execute = send  # type: ignore[method-assign]
+        db.session.simple_query = send_simple
         await database.dispose()
     latencies = latencies[3:]
     if os.environ.get("BENCH_PROFILE"):
