@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     otel_endpoint: str | None = None
     otel_service_name: str = "roundpool"
     rate_limit_per_minute: int | None = Field(default=None, ge=1)
-    # Granian's line per request (`roundpool serve`); off by default: it costs ≈ 1.5 % of a request.
+    # uvicorn's line per request on stdout (`roundpool serve`); off by default: it costs ≈ 1.5 % of a request.
     access_log: bool = False
     # Peers whose X-Forwarded-For / X-Forwarded-Proto name the client (a reverse proxy): comma-separated
     # addresses or networks, "*" for any. Others' headers are ignored. The rate limit's anonymous bucket is

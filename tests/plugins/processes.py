@@ -5,7 +5,7 @@ of horizontal serving.
 stay apart by their fresh worlds: every operator has its own store folder, locks and counters). The last API
 process reaches the database through the session's PgBouncer in transaction mode (tests/plugins/pgbouncer.py)
 when the binary is installed, so both routes serve the same races side by side. Every process is stopped at
-teardown, also when a test failed: SIGTERM first (a worker unregisters, Granian drains), SIGKILL to its process
+teardown, also when a test failed: SIGTERM first (a worker unregisters, uvicorn drains), SIGKILL to its process
 group after a grace period (a serve process's workers are its children). Each process writes its own log file;
 one that dies while starting fails with its log.
 """

@@ -59,7 +59,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         try:
             process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # its own session: Granian and its workers
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: uvicorn and its workers
             process.wait()
         log.close()
 

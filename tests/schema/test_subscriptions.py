@@ -1,13 +1,12 @@
-"""Subscriptions over a real WebSocket: Granian serves the app (as `roundpool serve` does; here embedded, on a
-loop in its own thread) on a loopback port, and the `websockets` client speaks graphql-transport-ws to it. Jobs
-run inline on the test's loop (the functions the workers call) while the subscriber watches."""
+"""Subscriptions over a real WebSocket: uvicorn serves the app (as `roundpool serve` does) on a loopback port in
+its own thread, and the `websockets` client speaks graphql-transport-ws to it. Jobs run inline on the test's
+loop (the functions the workers call) while the subscriber watches."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
-import socket
 import threading
 import time
 import uuid
@@ -18,8 +17,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from granian.constants import Interfaces
-from granian.server.embed import Server as EmbeddedGranian
+import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.typing import Subprotocol
@@ -44,7 +42,6 @@ from tests.plugins.costs import (
 )
 from tests.plugins.database import TestDatabase
 from tests.plugins.graphql import GraphQL, gid, row_id, token_for
-from tests.plugins.s3server import free_port
 from tests.plugins.world import Actor, World
 
 ALLOWED_ORIGIN = "https://app.example"
@@ -55,28 +52,20 @@ _WAIT_S = 20
 
 @contextmanager
 def _serving(settings: Settings, app_url: str) -> Iterator[str]:
-    port = free_port()
-    server = EmbeddedGranian(create_app(settings, app_url), port=port, interface=Interfaces.ASGI, log_enabled=False)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings, app_url), host="127.0.0.1", port=0, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + _WAIT_S
-    while not _accepts(port):
+    while not server.started:
         assert thread.is_alive(), "the server did not start"
         assert time.monotonic() < deadline, "the server did not start in time"
         time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
     try:
         yield f"ws://127.0.0.1:{port}/graphql"
     finally:
-        loop.call_soon_threadsafe(server.stop)
+        server.should_exit = True
         thread.join(_WAIT_S)
-        loop.close()
-
-
-def _accepts(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-        return True
-    return False
 
 
 @pytest.fixture(scope="module")
