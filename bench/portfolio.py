@@ -246,6 +246,10 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
     send = psycopg.AsyncCursor.execute
     send_simple = db.session.simple_query
 
+    def timed(query: Any, started: float) -> None:
+        text = query if isinstance(query, str) else repr(query)
+        timings.setdefault(" ".join(text.split())[:90], []).append((time.perf_counter() - started) * 1000)
+
     async def counted_simple(driver: Any, query: str) -> Any:
         if query != "commit":
             statements[0] += 1
@@ -253,7 +257,7 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
         try:
             return await send_simple(driver, query)
         finally:
-            timings.setdefault(" ".join(query.split())[:90], []).append((time.perf_counter() - started) * 1000)
+            timed(query, started)
 
     async def counted(cursor: Any, query: Any, params: Any = None, **kwargs: Any) -> Any:
         statements[0] += 1
@@ -261,8 +265,7 @@ async def measure(app_url: str, user_id: uuid.UUID, slug: str, runs: int, compan
         try:
             return await send(cursor, query, params, **kwargs)
         finally:
-            text = query if isinstance(query, str) else repr(query)
-            timings.setdefault(" ".join(text.split())[:90], []).append((time.perf_counter() - started) * 1000)
+            timed(query, started)
 
     psycopg.AsyncCursor.execute = counted  # type: ignore[method-assign]
     db.session.simple_query = counted_simple

@@ -39,7 +39,6 @@ from db.location import driver_dsn, sqlalchemy_url
 from db.simple_query import bind_literals, first_row, simple_query
 
 T = TypeVar("T")
-_TUPLES_OK = ExecStatus.TUPLES_OK
 
 _BIND = (
     "select set_config('app.user_id', {user_id}, true), set_config('app.tenant_id', {tenant_id}, true),"
@@ -120,7 +119,7 @@ class _ContextConnection:
                 events.after_cursor_execute(conn, cursor, query.sql, bound, None, False)
             # Whether rows came back, read off the result: `description` builds a Column object per column.
             result = cursor.pgresult
-            return await cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
+            return await cursor.fetchall() if result is not None and result.status == ExecStatus.TUPLES_OK else []
         except psycopg.Error as error:
             wrapped = self._wrapped(query.sql, bound, error)
             if wrapped.connection_invalidated and self._conn is not None:

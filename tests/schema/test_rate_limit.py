@@ -17,6 +17,12 @@ def _bearer(actor: Actor) -> dict[str, str]:
     return {"authorization": f"Bearer {token_for(actor)}"}
 
 
+def _from(client: httpx.AsyncClient, host: str) -> httpx.AsyncClient:
+    """A client of the same app whose requests arrive from the peer address `host`."""
+    app = client.app  # type: ignore[attr-defined]
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 1)), base_url="http://t")
+
+
 def _invitations(owner_conn: Any, tenant: Any) -> int:
     return owner_conn.execute("select count(*) from invitations where tenant_id = %s", (tenant,)).fetchone()[0]
 
@@ -59,15 +65,13 @@ async def test_the_limit_is_shared_by_every_server_process(client_for: ClientFor
 @pytest.mark.parametrize("accept", ["application/json", "application/graphql-response+json"])
 async def test_anonymous_clients_are_limited_by_address(client_for: ClientFor, owner_conn: Any, accept: str) -> None:
     address = "203.0.113.7" if accept == "application/json" else "203.0.113.8"
-    async with client_for(rate_limit_per_minute=2) as client:
-        app = client.app  # type: ignore[attr-defined]
-
-        def from_(host: str) -> httpx.AsyncClient:
-            return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 1)), base_url="http://t")
-
-        async with from_(address) as one, from_("198.51.100.9") as another:
-            statuses = [(await one.post("/graphql", json=ME, headers={"accept": accept})).status_code for _ in range(3)]
-            other = await another.post("/graphql", json=ME, headers={"accept": accept})
+    async with (
+        client_for(rate_limit_per_minute=2) as client,
+        _from(client, address) as one,
+        _from(client, "198.51.100.9") as another,
+    ):
+        statuses = [(await one.post("/graphql", json=ME, headers={"accept": accept})).status_code for _ in range(3)]
+        other = await another.post("/graphql", json=ME, headers={"accept": accept})
     owner_conn.execute("delete from app.rate_limit_buckets where key like 'ip:%'")
     assert statuses == [200, 200, 429]
     assert other.status_code == 200
@@ -77,14 +81,14 @@ async def test_a_client_cannot_escape_its_bucket_by_forging_x_forwarded_for(
     client_for: ClientFor, owner_conn: Any
 ) -> None:
     """Only a listed proxy (ROUNDPOOL_FORWARDED_ALLOW_IPS) names the client; anyone else's header is ignored."""
-    async with client_for(rate_limit_per_minute=2, forwarded_allow_ips="10.0.0.1") as client:
-        app = client.app  # type: ignore[attr-defined]
-        transport = httpx.ASGITransport(app=app, client=("198.51.100.20", 1))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as forger:
-            statuses = [
-                (await forger.post("/graphql", json=ME, headers={"x-forwarded-for": f"192.0.2.{n}"})).status_code
-                for n in range(3)
-            ]
+    async with (
+        client_for(rate_limit_per_minute=2, forwarded_allow_ips="10.0.0.1") as client,
+        _from(client, "198.51.100.20") as forger,
+    ):
+        statuses = [
+            (await forger.post("/graphql", json=ME, headers={"x-forwarded-for": f"192.0.2.{n}"})).status_code
+            for n in range(3)
+        ]
     buckets = owner_conn.execute("select key from app.rate_limit_buckets where key like 'ip:%'").fetchall()
     owner_conn.execute("delete from app.rate_limit_buckets where key like 'ip:%'")
     assert statuses == [200, 200, 429]
@@ -94,16 +98,16 @@ async def test_a_client_cannot_escape_its_bucket_by_forging_x_forwarded_for(
 async def test_behind_a_listed_proxy_each_forwarded_client_has_its_own_bucket(
     client_for: ClientFor, owner_conn: Any
 ) -> None:
-    async with client_for(rate_limit_per_minute=2, forwarded_allow_ips="10.0.0.1") as client:
-        app = client.app  # type: ignore[attr-defined]
-        transport = httpx.ASGITransport(app=app, client=("10.0.0.1", 1))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as proxy:
+    async with (
+        client_for(rate_limit_per_minute=2, forwarded_allow_ips="10.0.0.1") as client,
+        _from(client, "10.0.0.1") as proxy,
+    ):
 
-            async def status(forwarded: str) -> int:
-                return (await proxy.post("/graphql", json=ME, headers={"x-forwarded-for": forwarded})).status_code
+        async def status(forwarded: str) -> int:
+            return (await proxy.post("/graphql", json=ME, headers={"x-forwarded-for": forwarded})).status_code
 
-            first = [await status("192.0.2.50") for _ in range(3)]
-            second = await status("192.0.2.51")
+        first = [await status("192.0.2.50") for _ in range(3)]
+        second = await status("192.0.2.51")
     owner_conn.execute("delete from app.rate_limit_buckets where key like 'ip:%'")
     assert first == [200, 200, 429]
     assert second == 200
