@@ -11,7 +11,8 @@ Starts `roundpool serve` as production would run it (ROUNDPOOL_ENVIRONMENT=produ
 role, MIGRATION_DATABASE_URL as the owner; one process unless `--roundpool-arg` passes more flags) and, when Node
 and npm are available, PostGraphile 5 from bench/postgraphile/ (installed there with `npm ci` on first use; it
 brings its own Node 22) connected as the same app role, whose `pgSettings` set the same `app.user_id`,
-`app.tenant_id` and `statement_timeout` from the same HS256 token. Seeds a tenant with audit events (and a noise
+`app.tenant_id` and `statement_timeout` from the same HS256 token (and `plan_cache_mode = force_custom_plan`,
+which keeps PostgreSQL from switching PostGraphile's prepared page to a slow generic plan). Seeds a tenant with audit events (and a noise
 tenant) and a VC with `--companies` granted companies with cap tables (bench/portfolio.py), checks that both
 servers return the same rows, then drives them alternately with wrk (else an async httpx loop) for:
 

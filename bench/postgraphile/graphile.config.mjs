@@ -2,6 +2,12 @@
 // read-only, and per request exactly the settings roundpool binds (app.user_id, app.tenant_id,
 // statement_timeout) taken from the same HS256 JWT (aud "roundpool"; the bench adds `uid` and `tid` claims
 // because PostGraphile has no user or membership look-up of its own).
+//
+// One setting more, in PostGraphile's favour: plan_cache_mode = force_custom_plan. PostGraphile prepares its
+// statements, and after five executions PostgreSQL may switch the audit page to a generic plan that costs its
+// backend ~7 ms of CPU a request instead of ~0.2 (the "slow mode" of BENCHMARKS.md: 230 req/s instead of
+// 1,500). Whether it switches depends on the fresh database's statistics; with the database set to
+// force_generic_plan the slow mode came every time, with force_custom_plan never (session 8).
 import jwt from "jsonwebtoken";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
@@ -18,7 +24,12 @@ function pgSettingsFrom(authorization) {
   const [scheme, token] = (authorization ?? "").split(" ");
   if (scheme?.toLowerCase() !== "bearer" || !token) return {};
   const claims = jwt.verify(token, secret, { algorithms: ["HS256"], audience: "roundpool", clockTolerance: 30 });
-  return { "app.user_id": String(claims.uid), "app.tenant_id": String(claims.tid ?? ""), statement_timeout: statementTimeout };
+  return {
+    "app.user_id": String(claims.uid),
+    "app.tenant_id": String(claims.tid ?? ""),
+    statement_timeout: statementTimeout,
+    plan_cache_mode: "force_custom_plan",
+  };
 }
 
 /** @type {GraphileConfig.Preset} */
