@@ -90,11 +90,10 @@ def publish_assembly(
         billed = _billed_paths(store, catalog, source, late_period)
         new = [f"{store.root}/{f['path']}" for f in files if f["period"] == late_period]
         written, rows = _write_difference(store, assembly_id, late_period, target, new, billed)
-        for item in written:
-            partitions.setdefault(f"{target}/{item['account']}", {})[late_source] = {
-                "import": assembly_id,
-                "files": [{"path": item["path"], "rows": item["rows"]}],
-            }
+        for item in written:  # an account's difference may be several files (cost.partitions)
+            partitions.setdefault(f"{target}/{item['account']}", {}).setdefault(
+                late_source, {"import": assembly_id, "files": []}
+            )["files"].append({"path": item["path"], "rows": item["rows"]})
         rehomed.append(Rehomed(late_period, target, rows))
     partitions = {key: sources for key, sources in partitions.items() if sources}
     assemblies = {**catalog.get("assemblies", {}), marker: assembly_id}

@@ -224,10 +224,10 @@ def _partitions_with(
         for key, sources in partitions.items()
     }
     for f, name in [(f, source) for f in written.files] + [(f, late_source) for f in written.corrections]:
-        out.setdefault(f"{f.period}/{f.account}", {})[name] = {
-            "import": import_id,
-            "files": [{"path": f"{IMPORTS_DIR}/{import_id}/{f.path}", "rows": f.rows}],
-        }
+        # A large partition may have been written as several files (cost.partitions: part-0, part-1, …); the
+        # source's earlier entries for these periods were dropped above, and a late source is this import's own.
+        entry = out.setdefault(f"{f.period}/{f.account}", {}).setdefault(name, {"import": import_id, "files": []})
+        entry["files"].append({"path": f"{IMPORTS_DIR}/{import_id}/{f.path}", "rows": f.rows})
     return {key: sources for key, sources in out.items() if sources}
 
 

@@ -10,7 +10,11 @@ groups is what makes queries fast), and memory stays flat. Each compaction copie
 copies included, and the next one comes once the rest of the budget has filled: keeping a quarter copies at
 most a third of a byte per byte sorted, keeping half would copy up to one (5 M narrow rows: 1.3 M rows copied
 in 14 compactions instead of 4.2 M in 23, for 20 % more row groups).
-Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`. Row groups are
+Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`. An open Parquet file
+holds the footer metadata of every row group it wrote (~26 KB per row group of :data:`cost.columns.SCHEMA`)
+until it closes, so with every file open memory would grow with the input (≈ 60 MB at 6.4 M narrow CUR rows):
+past ``max_open_row_groups`` in all open files, the file with the most row groups is closed and its partition
+goes on in a new one (``part-1.parquet``, …). Row groups are
 encoded and written on a pool of threads (Arrow releases the GIL), a partition's in the order they were
 flushed; a compaction waits for the writes in flight, so they never hold more than the budget.
 """
@@ -44,6 +48,8 @@ WRITERS = os.cpu_count() or 2
 FILE_BUFFER_BYTES = 32 << 10
 # A compaction keeps at most 1/KEPT_FRACTION of the write budget (see the module docstring).
 KEPT_FRACTION = 4
+# Row groups whose footer metadata the open files may hold together (≈ 13 MB; see the module docstring).
+MAX_OPEN_ROW_GROUPS = 512
 
 
 @dataclass(frozen=True)
@@ -55,21 +61,37 @@ class PartitionFile:
 
 
 @dataclass
+class _File:
+    """One Parquet file of a partition; its writer is opened by the first write job, on a writer thread."""
+
+    relative: str  # relative to the writer's base directory
+    writer: pq.ParquetWriter | None = None
+    sink: pa.NativeFile | None = None
+    rows: int = 0  # flushed to it (written, or queued)
+    row_groups: int = 0
+
+
+@dataclass
 class _Partition:
     period: str
     account: str
-    writer: pq.ParquetWriter | None = None
-    sink: pa.NativeFile | None = None
+    file: _File = field(init=False)  # the one being written
+    files: int = 1  # started so far, this one included
     owned: list[pa.RecordBatch] = field(default_factory=list)  # slices of the last compaction's copy
     shared: list[pa.RecordBatch] = field(default_factory=list)  # zero-copy slices of sorted batches
     pending_rows: int = 0
-    rows: int = 0
     writing: Future[None] | None = None  # the partition's last write in flight
 
-    @property
-    def relative(self) -> str:
+    def __post_init__(self) -> None:
+        self.file = _File(self._relative(0))
+
+    def next_file(self) -> None:
+        self.file = _File(self._relative(self.files))
+        self.files += 1
+
+    def _relative(self, index: int) -> str:
         # Hive escapes partition values; Azure sub-accounts are paths ("/subscriptions/…").
-        return f"{PERIOD_KEY}={self.period}/{ACCOUNT_KEY}={quote(self.account, safe='')}/part-0.parquet"
+        return f"{PERIOD_KEY}={self.period}/{ACCOUNT_KEY}={quote(self.account, safe='')}/part-{index}.parquet"
 
 
 def periods_in(batch: pa.RecordBatch) -> list[str]:
@@ -87,6 +109,7 @@ class PartitionedWriter:
         max_buffered_bytes: int = 160 << 20,
         compression: str = "lz4",
         sort_rows: int = 64 * 1024,
+        max_open_row_groups: int | None = None,
     ) -> None:
         self.filesystem = filesystem
         self.base = base.rstrip("/")
@@ -94,7 +117,10 @@ class PartitionedWriter:
         self.max_buffered_bytes = max_buffered_bytes
         self.compression = compression
         self.sort_rows = sort_rows
+        self.max_open_row_groups = MAX_OPEN_ROW_GROUPS if max_open_row_groups is None else max_open_row_groups
         self._partitions: dict[tuple[str, str], _Partition] = {}
+        self._finished: list[PartitionFile] = []  # files closed, or queued to close
+        self._open_row_groups = 0
         self._buffered = 0
         self._buffered_rows = 0
         self._incoming: list[pa.RecordBatch] = []
@@ -182,22 +208,20 @@ class PartitionedWriter:
 
     def close(self) -> list[PartitionFile]:
         self._partition(closing=True)
-        files = []
         # The largest first, so that no long write is left alone at the end.
         for part in sorted(self._partitions.values(), key=lambda p: p.pending_rows, reverse=True):
             self._flush(part, last=True)
-            files.append(PartitionFile(part.period, part.account, part.relative, part.rows))
         self._drain(0)
         self._pool.shutdown()
-        return sorted(files, key=lambda f: (f.period, f.account))
+        return sorted(self._finished, key=lambda f: (f.period, f.account, f.path))
 
     def abort(self) -> None:
         while self._writes:
             with contextlib.suppress(Exception):
                 self._writes.popleft().result()
         self._pool.shutdown()
-        for part in self._partitions.values():
-            for handle in (part.writer, part.sink):
+        for part in self._partitions.values():  # a rolled file's close job has run (or failed) by now
+            for handle in (part.file.writer, part.file.sink):
                 if handle is not None:
                     with contextlib.suppress(OSError, pa.ArrowException):
                         handle.close()
@@ -219,10 +243,32 @@ class PartitionedWriter:
         if not part.pending_rows and not last:
             return
         table = pa.Table.from_batches(part.owned + part.shared, schema=SCHEMA) if part.pending_rows else None
-        part.rows += part.pending_rows
+        file = part.file
+        if table is not None:
+            file.rows += part.pending_rows
+            file.row_groups += 1
+            self._open_row_groups += 1
         part.owned, part.shared, part.pending_rows = [], [], 0
-        self._submit(part, self._write_group, part, table, part.writing, last)
+        if last and not file.rows:
+            return  # a file rolled over just before: its successor has no rows, so it is never opened
+        self._submit(part, self._write_group, file, table, part.writing, last)
+        if last:
+            self._closed(part)
         self._drain(2 * WRITERS)
+        if self._open_row_groups > self.max_open_row_groups:
+            self._roll()
+
+    def _roll(self) -> None:
+        """Close the open file with the most row groups (after its writes); its partition goes on in a new one."""
+        part = max(self._partitions.values(), key=lambda p: p.file.row_groups)
+        self._submit(part, self._write_group, part.file, None, part.writing, True)
+        self._closed(part)
+        part.next_file()
+
+    def _closed(self, part: _Partition) -> None:
+        file = part.file
+        self._finished.append(PartitionFile(part.period, part.account, file.relative, file.rows))
+        self._open_row_groups -= file.row_groups
 
     def _submit(self, part: _Partition, job: Callable[..., None], *args: object) -> None:
         part.writing = self._pool.submit(job, *args)
@@ -233,32 +279,32 @@ class PartitionedWriter:
         while len(self._writes) > keep:
             self._writes.popleft().result()
 
-    def _write_group(self, part: _Partition, table: pa.Table | None, previous: Future[None] | None, last: bool) -> None:
+    def _write_group(self, file: _File, table: pa.Table | None, previous: Future[None] | None, last: bool) -> None:
         if previous is not None:
             previous.result()  # submitted earlier, so already running or done: row groups stay in order
         if table is not None:
-            self._write_table(part, table)
+            self._write_table(file, table)
         if last:
-            assert part.writer is not None
-            assert part.sink is not None
-            part.writer.close()
-            part.sink.close()
+            assert file.writer is not None
+            assert file.sink is not None
+            file.writer.close()
+            file.sink.close()
 
-    def _write_table(self, part: _Partition, table: pa.Table) -> None:
-        if part.writer is None:
-            directory = f"{self.base}/{part.relative.rsplit('/', 1)[0]}"
+    def _write_table(self, file: _File, table: pa.Table) -> None:
+        if file.writer is None:
+            directory = f"{self.base}/{file.relative.rsplit('/', 1)[0]}"
             self.filesystem.create_dir(directory, recursive=True)
-            part.sink = self.filesystem.open_output_stream(
-                f"{self.base}/{part.relative}", compression=None, buffer_size=FILE_BUFFER_BYTES
+            file.sink = self.filesystem.open_output_stream(
+                f"{self.base}/{file.relative}", compression=None, buffer_size=FILE_BUFFER_BYTES
             )
-            part.writer = pq.ParquetWriter(
-                part.sink,
+            file.writer = pq.ParquetWriter(
+                file.sink,
                 SCHEMA,
                 compression=self.compression,
                 write_statistics=["BillingPeriodStart", "SubAccountId"],
                 use_dictionary=_DICTIONARY_COLUMNS,
             )
-        part.writer.write_table(table, row_group_size=max(self.row_group_rows, table.num_rows))
+        file.writer.write_table(table, row_group_size=max(self.row_group_rows, table.num_rows))
 
 
 def _reordered(batch: pa.RecordBatch, order: pa.Array) -> pa.RecordBatch:

@@ -157,3 +157,48 @@ def test_a_compaction_keeps_at_most_a_quarter_of_the_budget(
     assert sum(t.num_rows for t in stored) == 12000
     total = sum((sum(t.column("BilledCost").to_pylist(), Decimal(0)) for t in stored), Decimal(0))
     assert total == sum((Decimal(f"{i}E-10") for i in range(12000)), Decimal(0))
+
+
+def test_files_roll_over_past_the_open_row_group_bound_and_keep_rows_in_order(
+    legacy_csv: WriteLegacy, tmp_path: Path
+) -> None:
+    # One account: every row group goes to the same partition, so with at most 3 row groups open a file is
+    # closed at its 4th and the partition goes on in part-1, part-2, …
+    rows = [{"lineItem/UsageAccountId": "100000000001", "lineItem/UnblendedCost": f"{i}E-4"} for i in range(2500)]
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(), str(tmp_path / "out"), row_group_rows=200, sort_rows=100, max_open_row_groups=3
+    )
+    for batch in Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=100):
+        writer.write(batch)
+    files = writer.close()
+    assert [f.path.rsplit("/", 1)[1] for f in files] == [f"part-{i}.parquet" for i in range(len(files))]
+    groups = [pq.ParquetFile(tmp_path / "out" / f.path).num_row_groups for f in files]
+    assert len(groups) >= 2
+    assert groups[:-1] == [4] * (len(groups) - 1)  # closed as its 4th row group made 4 > 3 open
+    assert 1 <= groups[-1] <= 4
+    costs: list[str] = []
+    for f in sorted(files, key=lambda f: int(f.path.rsplit("-", 1)[1].split(".")[0])):
+        table = pq.read_table(tmp_path / "out" / f.path)
+        assert table.num_rows == f.rows
+        costs += [str(v.normalize()) for v in table.column("BilledCost").to_pylist()]
+    assert costs == [str(Decimal(f"{i}E-4").normalize()) for i in range(2500)]
+
+
+def test_the_file_with_most_row_groups_is_the_one_closed(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
+    # A busy account (9 rows in 10) and a quiet one: the busy one's files roll over, the quiet one stays one file.
+    rows = [
+        {"lineItem/UsageAccountId": "100000000002" if i % 10 == 0 else "100000000001", "lineItem/UnblendedCost": "1"}
+        for i in range(3000)
+    ]
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(), str(tmp_path / "out"), row_group_rows=100, sort_rows=100, max_open_row_groups=4
+    )
+    for batch in Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=100):
+        writer.write(batch)
+    files = writer.close()
+    by_account: dict[str, list[int]] = {}
+    for f in files:
+        by_account.setdefault(f.account, []).append(f.rows)
+    assert sum(by_account["100000000001"]) == 2700
+    assert len(by_account["100000000001"]) > 1
+    assert by_account["100000000002"] == [300]

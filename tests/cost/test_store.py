@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
 
+import cost.imports
 from cost.errors import InvalidNumberError, LockedPeriodError
 from cost.imports import import_file
+from cost.partitions import PartitionedWriter
 from cost.queries import Dimension, aggregate
+from cost.readers import Reader
 from cost.store import CostStore
 from tests.plugins.cost_files import OPERATOR, WriteLegacy, listing, scope_of
 from tests.plugins.s3server import moto_s3
@@ -167,3 +171,24 @@ def test_progress_counts_compressed_bytes(store: CostStore, legacy_csv: WriteLeg
     assert seen[-1] == (packed.stat().st_size, 3000)
     assert all(b <= packed.stat().st_size for b, _ in seen)
     assert [r for _, r in seen] == sorted(r for _, r in seen)
+
+
+def test_a_partition_written_as_several_files_is_published_and_replaced_whole(
+    store: CostStore, legacy_csv: WriteLegacy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The import's own writer, with row groups small enough that its files roll over (cost.partitions).
+    small = functools.partial(PartitionedWriter, row_group_rows=100, sort_rows=100, max_open_row_groups=2)
+    monkeypatch.setattr(cost.imports, "PartitionedWriter", small)
+    monkeypatch.setattr(cost.imports, "Reader", functools.partial(Reader, block_size=8192, batch_rows=100))
+    rows = [{"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": f"{i}E-2"} for i in range(1200)]
+    import_file(str(legacy_csv(rows)), store)
+    [entry] = store.catalog()["partitions"]["2023-11/111111111111"].values()
+    assert len(entry["files"]) > 1
+    assert sum(f["rows"] for f in entry["files"]) == 1200
+    assert billed_by_account(store, "111111111111") == {"111111111111": sum(Decimal(f"{i}E-2") for i in range(1200))}
+    # The next import of the same source replaces every one of those files.
+    again = [{"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": "1"} for _ in range(3)]
+    import_file(str(legacy_csv(again)), store)
+    [entry] = store.catalog()["partitions"]["2023-11/111111111111"].values()
+    assert [f["rows"] for f in entry["files"]] == [3]
+    assert billed_by_account(store, "111111111111") == {"111111111111": Decimal(3)}
