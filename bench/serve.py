@@ -11,10 +11,11 @@ Starts `roundpool serve` as production would run it (ROUNDPOOL_ENVIRONMENT=produ
 role, MIGRATION_DATABASE_URL as the owner; one process unless `--roundpool-arg` passes more flags) and, when Node
 and npm are available, PostGraphile 5 from bench/postgraphile/ (installed there with `npm ci` on first use; it
 brings its own Node 22) connected as the same app role, whose `pgSettings` set the same `app.user_id`,
-`app.tenant_id` and `statement_timeout` from the same HS256 token (and `plan_cache_mode = force_custom_plan`,
-which keeps PostgreSQL from switching PostGraphile's prepared page to a slow generic plan). Seeds a tenant with audit events (and a noise
-tenant) and a VC with `--companies` granted companies with cap tables (bench/portfolio.py), checks that both
-servers return the same rows, then drives them alternately with wrk (else an async httpx loop) for:
+`app.tenant_id` and `statement_timeout` from the same HS256 token (and, unless `--postgraphile-plan-cache-mode ''`,
+`plan_cache_mode = force_custom_plan`, which keeps PostgreSQL from switching PostGraphile's prepared page to a
+slow generic plan). Seeds a tenant with audit events (and a noise tenant) and a VC with `--companies` granted
+companies with cap tables (bench/portfolio.py), checks that both servers return the same rows, then drives them
+alternately with wrk (else an async httpx loop) for:
 
     tiny       the caller's own tenant
     page       a 20-row page of the tenant's audit events (RLS-filtered, newest first)
@@ -313,9 +314,10 @@ def _postgraphile_ready() -> str | None:
     return None
 
 
-def _start_postgraphile(database: Database, secret: str, home: Path) -> Server:
+def _start_postgraphile(database: Database, secret: str, home: Path, plan_cache_mode: str) -> Server:
     port = _free_port()
     env = os.environ | {
+        "BENCH_PLAN_CACHE_MODE": plan_cache_mode,
         "BENCH_PG_URL": driver_dsn(database.app_url).conninfo,  # node-postgres prepares only when told to
         "BENCH_JWT_SECRET": secret,
         "BENCH_STATEMENT_TIMEOUT_MS": str(STATEMENT_TIMEOUT_MS),
@@ -750,6 +752,12 @@ def main() -> None:
     )
     parser.add_argument("--pgbouncer-pool", type=int, default=10, help="PgBouncer's server connections")
     parser.add_argument(
+        "--postgraphile-plan-cache-mode",
+        default="force_custom_plan",
+        help="plan_cache_mode in PostGraphile's pgSettings ('' leaves PostgreSQL's auto: its page may then switch"
+        " to a slow generic plan; force_custom_plan costs its tiny query more backend CPU)",
+    )
+    parser.add_argument(
         "--prepare-threshold",
         help="psycopg's, in the app role's DSN: none prepares nothing (default: psycopg's 5; none through PgBouncer)",
     )
@@ -788,7 +796,7 @@ def main() -> None:
             servers.append(_start_roundpool(database, secret, work, args.roundpool_arg))
             why_not = "--no-postgraphile" if args.no_postgraphile else _postgraphile_ready()
             if why_not is None:
-                servers.append(_start_postgraphile(database, secret, work))
+                servers.append(_start_postgraphile(database, secret, work, args.postgraphile_plan_cache_mode))
             for server in servers:
                 _wait_ready(server, QUERIES["tiny"], callers["tiny"], work / f"{server.name}.log")
             rp = servers[0]

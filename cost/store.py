@@ -4,6 +4,7 @@ atomically replaced catalog pointer.
 Layout under the root (a local folder or any URI ``pyarrow.fs`` understands, e.g. ``s3://bucket/prefix``)::
 
     operators/<operator uuid>/imports/<import id>/billing_period=2023-11/sub_account_id=123456789012/part-0.parquet
+    (part-1, … when a large import closed a partition's file early to bound its memory: cost.partitions)
     operators/<operator uuid>/_catalog/v-00000042-<random>.json     immutable catalog versions
     operators/<operator uuid>/_catalog/HEAD                         name of the current catalog version
 

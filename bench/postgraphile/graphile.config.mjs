@@ -3,11 +3,12 @@
 // statement_timeout) taken from the same HS256 JWT (aud "roundpool"; the bench adds `uid` and `tid` claims
 // because PostGraphile has no user or membership look-up of its own).
 //
-// One setting more, in PostGraphile's favour: plan_cache_mode = force_custom_plan. PostGraphile prepares its
-// statements, and after five executions PostgreSQL may switch the audit page to a generic plan that costs its
-// backend ~7 ms of CPU a request instead of ~0.2 (the "slow mode" of BENCHMARKS.md: 230 req/s instead of
-// 1,500). Whether it switches depends on the fresh database's statistics; with the database set to
-// force_generic_plan the slow mode came every time, with force_custom_plan never (session 8).
+// One setting more, in PostGraphile's favour, from BENCH_PLAN_CACHE_MODE (bench/serve.py's default:
+// force_custom_plan). PostGraphile prepares its statements, and after five executions PostgreSQL may switch
+// the audit page to a generic plan that costs its backend ~7 ms of CPU a request instead of ~0.2 (the "slow
+// mode" of BENCHMARKS.md: 230 req/s instead of 1,500). Whether it switches depends on the fresh database's
+// statistics; with the database set to force_generic_plan the slow mode came every time, with
+// force_custom_plan never (session 8). Custom plans cost the tiny query more backend CPU.
 import jwt from "jsonwebtoken";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
@@ -19,17 +20,14 @@ const env = (name) => {
 };
 const secret = env("BENCH_JWT_SECRET");
 const statementTimeout = env("BENCH_STATEMENT_TIMEOUT_MS");
+const planCacheMode = process.env.BENCH_PLAN_CACHE_MODE ?? "";
 
 function pgSettingsFrom(authorization) {
   const [scheme, token] = (authorization ?? "").split(" ");
   if (scheme?.toLowerCase() !== "bearer" || !token) return {};
   const claims = jwt.verify(token, secret, { algorithms: ["HS256"], audience: "roundpool", clockTolerance: 30 });
-  return {
-    "app.user_id": String(claims.uid),
-    "app.tenant_id": String(claims.tid ?? ""),
-    statement_timeout: statementTimeout,
-    plan_cache_mode: "force_custom_plan",
-  };
+  const settings = { "app.user_id": String(claims.uid), "app.tenant_id": String(claims.tid ?? ""), statement_timeout: statementTimeout };
+  return planCacheMode ? { ...settings, plan_cache_mode: planCacheMode } : settings;
 }
 
 /** @type {GraphileConfig.Preset} */
