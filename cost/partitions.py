@@ -12,9 +12,9 @@ most a third of a byte per byte sorted, keeping half would copy up to one (5 M n
 in 14 compactions instead of 4.2 M in 23, for 20 % more row groups).
 Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`. An open Parquet file
 holds the footer metadata of every row group it wrote (~26 KB per row group of :data:`cost.columns.SCHEMA`)
-until it closes, so with every file open memory would grow with the input (≈ 60 MB at 6.4 M narrow CUR rows):
-past ``max_open_row_groups`` in all open files, the file with the most row groups is closed and its partition
-goes on in a new one (``part-1.parquet``, …). Row groups are
+until it closes, so with every file open memory grows with the input (30 MB for the 1,158 row groups of 3.2 M
+narrow CUR rows): past ``max_open_row_groups`` in all open files, the file with the most row groups is closed
+and its partition goes on in a new one (``part-1.parquet``, …). Row groups are
 encoded and written on a pool of threads (Arrow releases the GIL), a partition's in the order they were
 flushed; a compaction waits for the writes in flight, so they never hold more than the budget.
 """
@@ -43,13 +43,16 @@ from cost.columns import ACCOUNT_KEY, DECIMAL_COLUMNS, PERIOD_KEY, SCHEMA
 _DICTIONARY_COLUMNS = [name for name in SCHEMA.names if name not in DECIMAL_COLUMNS]
 WRITERS = os.cpu_count() or 2
 # Parquet writes page headers and small pages one by one: unbuffered, ~30 k writes (and as many lseeks for
-# tell()) below 1 KiB for 300 files. A small buffer per open file coalesces them; all files stay open until
-# close(), so it stays small.
+# tell()) below 1 KiB for 300 files. A small buffer per open file coalesces them; the files stay open until
+# close() (or a roll), so it stays small.
 FILE_BUFFER_BYTES = 32 << 10
 # A compaction keeps at most 1/KEPT_FRACTION of the write budget (see the module docstring).
 KEPT_FRACTION = 4
-# Row groups whose footer metadata the open files may hold together (≈ 13 MB; see the module docstring).
-MAX_OPEN_ROW_GROUPS = 512
+# Row groups whose footer metadata the open files may hold together (≈ 105 MB; see the module docstring). Each
+# roll adds a file that queries open: at 512, a 5 M-row month was 606 files instead of 300 and its queries took
+# 20 % longer (bench/cost_query.py), for 30 MB of import memory at 6.4 M rows. At 4096 a file of up to ~10 M
+# narrow rows (~360 row groups per million) is written as before, and a larger one's memory stays bounded.
+MAX_OPEN_ROW_GROUPS = 4096
 
 
 @dataclass(frozen=True)
