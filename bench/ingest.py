@@ -13,7 +13,8 @@ has the 47 columns most often filled in a real CUR (:data:`NARROW`): no reservat
 no tags, so fixed per-row costs weigh more against the parse.
 
 Each tool runs in its own subprocess after one warm-up read of the file (so all three read from the page
-cache); the child reports wall seconds, CPU seconds (``cores`` = CPU / wall) and its own peak RSS (``VmHWM``
+cache) and an ``os.sync()``, the tools taking turns to go first from one ``--repeat`` to the next; the child
+reports wall seconds, CPU seconds (``cores`` = CPU / wall) and its own peak RSS (``VmHWM``
 from ``/proc/self/status``).
 roundpool does strictly more work than the other two: it hashes the file (sha256, its identity in the
 catalog), normalises, parses every amount exactly to decimal128(38, 18), computes the amortised cost, and
