@@ -123,6 +123,7 @@ class PartitionedWriter:
         self.max_open_row_groups = MAX_OPEN_ROW_GROUPS if max_open_row_groups is None else max_open_row_groups
         self._partitions: dict[tuple[str, str], _Partition] = {}
         self._finished: list[PartitionFile] = []  # files closed, or queued to close
+        self._rolled: list[_File] = []  # closed before close(), by _roll
         self._open_row_groups = 0
         self._buffered = 0
         self._buffered_rows = 0
@@ -223,8 +224,9 @@ class PartitionedWriter:
             with contextlib.suppress(Exception):
                 self._writes.popleft().result()
         self._pool.shutdown()
-        for part in self._partitions.values():  # a rolled file's close job has run (or failed) by now
-            for handle in (part.file.writer, part.file.sink):
+        # A rolled file's close job has run by now, unless a write before it in its partition's chain failed.
+        for file in [part.file for part in self._partitions.values()] + self._rolled:
+            for handle in (file.writer, file.sink):
                 if handle is not None:
                     with contextlib.suppress(OSError, pa.ArrowException):
                         handle.close()
@@ -266,6 +268,7 @@ class PartitionedWriter:
         part = max(self._partitions.values(), key=lambda p: p.file.row_groups)
         self._submit(part, self._write_group, part.file, None, part.writing, True)
         self._closed(part)
+        self._rolled.append(part.file)
         part.next_file()
 
     def _closed(self, part: _Partition) -> None:

@@ -202,3 +202,22 @@ def test_the_file_with_most_row_groups_is_the_one_closed(legacy_csv: WriteLegacy
     assert sum(by_account["100000000001"]) == 2700
     assert len(by_account["100000000001"]) > 1
     assert by_account["100000000002"] == [300]
+
+
+def test_a_failed_write_after_a_roll_raises_and_abort_closes_everything(
+    legacy_csv: WriteLegacy, tmp_path: Path
+) -> None:
+    rows = [{"lineItem/UsageAccountId": "100000000001", "lineItem/UnblendedCost": "1"} for _ in range(2500)]
+    out = tmp_path / "out"
+    # part-1's path is taken by a folder: the first write after the roll fails.
+    (out / "billing_period=2023-11" / "sub_account_id=100000000001" / "part-1.parquet").mkdir(parents=True)
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(), str(out), row_group_rows=200, sort_rows=100, max_open_row_groups=3
+    )
+    with pytest.raises(OSError):
+        for batch in Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=100):
+            writer.write(batch)
+        writer.close()
+    writer.abort()
+    part0 = pq.ParquetFile(out / "billing_period=2023-11" / "sub_account_id=100000000001" / "part-0.parquet")
+    assert part0.num_row_groups == 4  # closed whole by its roll, before the failure
