@@ -214,10 +214,14 @@ def test_a_failed_write_after_a_roll_raises_and_abort_closes_everything(
     writer = PartitionedWriter(
         pafs.LocalFileSystem(), str(out), row_group_rows=200, sort_rows=100, max_open_row_groups=3
     )
-    with pytest.raises(OSError):
+
+    def write_all() -> None:
         for batch in Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=100):
             writer.write(batch)
         writer.close()
+
+    with pytest.raises(IsADirectoryError, match=r"part-1\.parquet"):
+        write_all()
     writer.abort()
     part0 = pq.ParquetFile(out / "billing_period=2023-11" / "sub_account_id=100000000001" / "part-0.parquet")
     assert part0.num_row_groups == 4  # closed whole by its roll, before the failure
