@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cost.catalog import Catalog, Partitions, StagedFile
+from cost.catalog import Catalog, Partitions, StagedFile, add_file
 from cost.columns import DECIMAL_COLUMNS, MONEY, SCHEMA, TAGS, TIMESTAMP
 from cost.errors import LockedPeriodError
 from cost.imports import CORRECTION, CORRECTIONS_DIR, LateData, Rehomed, next_open_period
@@ -79,10 +79,7 @@ def publish_assembly(
         for key, sources in catalog["partitions"].items()
     }
     for f in regular:
-        entry = partitions.setdefault(f"{f['period']}/{f['account']}", {}).setdefault(
-            source, {"import": assembly_id, "files": []}
-        )
-        entry["files"].append({"path": f["path"], "rows": f["rows"]})
+        add_file(partitions, f"{f['period']}/{f['account']}", source, assembly_id, f["path"], f["rows"])
     rehomed: list[Rehomed] = []
     for late_period in sorted(touched):
         target = next_open_period(late_period, locked)
@@ -90,10 +87,8 @@ def publish_assembly(
         billed = _billed_paths(store, catalog, source, late_period)
         new = [f"{store.root}/{f['path']}" for f in files if f["period"] == late_period]
         written, rows = _write_difference(store, assembly_id, late_period, target, new, billed)
-        for item in written:  # an account's difference may be several files (cost.partitions)
-            partitions.setdefault(f"{target}/{item['account']}", {}).setdefault(
-                late_source, {"import": assembly_id, "files": []}
-            )["files"].append({"path": item["path"], "rows": item["rows"]})
+        for item in written:
+            add_file(partitions, f"{target}/{item['account']}", late_source, assembly_id, item["path"], item["rows"])
         rehomed.append(Rehomed(late_period, target, rows))
     partitions = {key: sources for key, sources in partitions.items() if sources}
     assemblies = {**catalog.get("assemblies", {}), marker: assembly_id}

@@ -20,6 +20,13 @@ PartitionEntry = TypedDict("PartitionEntry", {"import": str, "files": list[FileE
 Partitions = dict[str, dict[str, PartitionEntry]]
 
 
+def add_file(partitions: Partitions, key: str, source: str, import_id: str, path: str, rows: int) -> None:
+    """Append a file to what `source` has at partition `key`, starting the entry of `import_id` if it has none
+    there (a large partition may be several files: cost.partitions)."""
+    entry = partitions.setdefault(key, {}).setdefault(source, {"import": import_id, "files": []})
+    entry["files"].append({"path": path, "rows": rows})
+
+
 class RehomedRecord(TypedDict):
     source_period: str
     target_period: str

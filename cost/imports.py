@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
-from cost.catalog import Catalog, ImportRecord, Partitions, RehomedRecord
+from cost.catalog import Catalog, ImportRecord, Partitions, RehomedRecord, add_file
 from cost.columns import TIMESTAMP
 from cost.digests import BackgroundDigest, file_sha256
 from cost.errors import LockedPeriodError
@@ -224,10 +224,8 @@ def _partitions_with(
         for key, sources in partitions.items()
     }
     for f, name in [(f, source) for f in written.files] + [(f, late_source) for f in written.corrections]:
-        # A large partition may have been written as several files (cost.partitions: part-0, part-1, …); the
-        # source's earlier entries for these periods were dropped above, and a late source is this import's own.
-        entry = out.setdefault(f"{f.period}/{f.account}", {}).setdefault(name, {"import": import_id, "files": []})
-        entry["files"].append({"path": f"{IMPORTS_DIR}/{import_id}/{f.path}", "rows": f.rows})
+        # The source's earlier entries for these periods were dropped above; a late source is this import's own.
+        add_file(out, f"{f.period}/{f.account}", name, import_id, f"{IMPORTS_DIR}/{import_id}/{f.path}", f.rows)
     return {key: sources for key, sources in out.items() if sources}
 
 
