@@ -16,7 +16,7 @@ Each tool runs in its own subprocess after one warm-up read of the file (so all 
 cache) and an ``os.sync()``, the tools taking turns to go first from one ``--repeat`` to the next; the child
 reports wall seconds, CPU seconds (``cores`` = CPU / wall) and its own peak RSS (``VmHWM``
 from ``/proc/self/status``).
-roundpool does strictly more work than the other two: it hashes the file (sha256, its identity in the
+roundpool does strictly more work than the other two: it hashes the file (BLAKE3, its identity in the
 catalog), normalises, parses every amount exactly to decimal128(38, 18), computes the amortised cost, and
 writes a Hive-partitioned store (one file per account); polars and DuckDB convert the CSV to one Parquet
 file with inferred (float) types.

@@ -34,9 +34,9 @@ class RehomedRecord(TypedDict):
 
 
 class ImportRecord(TypedDict):
-    """A published single-file import, by sha256 (see :class:`cost.imports.ImportResult`)."""
+    """A published single-file import, kept under its digest (see :class:`cost.imports.ImportResult`; records
+    written before the digest was BLAKE3 also hold a ``sha256`` field, the key's value, unread)."""
 
-    sha256: str
     rows: int
     bytes: int
     periods: list[str]

@@ -16,7 +16,7 @@ import pyarrow.fs as pafs
 
 from cost.catalog import Catalog, ImportRecord, Partitions, RehomedRecord, add_file
 from cost.columns import TIMESTAMP
-from cost.digests import BackgroundDigest, file_sha256
+from cost.digests import BackgroundDigest, file_digest
 from cost.errors import LockedPeriodError
 from cost.partitions import PartitionedWriter, PartitionFile, periods_in
 from cost.readers import Reader
@@ -60,7 +60,7 @@ class Rehomed:
 
 @dataclass(frozen=True)
 class ImportResult:
-    sha256: str
+    digest: str  # the file's identity in the catalog (cost.digests)
     rows: int
     bytes: int
     periods: tuple[str, ...]
@@ -73,9 +73,8 @@ class ImportResult:
     rehomed: tuple[Rehomed, ...] = field(default=())
 
     def to_record(self) -> ImportRecord:
-        """What the catalog keeps of this import (whether it was a duplicate is not part of it)."""
+        """What the catalog keeps of this import, under its digest (whether it was a duplicate is not part of it)."""
         return {
-            "sha256": self.sha256,
             "rows": self.rows,
             "bytes": self.bytes,
             "periods": list(self.periods),
@@ -88,9 +87,9 @@ class ImportResult:
         }
 
     @classmethod
-    def from_record(cls, record: ImportRecord, *, already_imported: bool) -> ImportResult:
+    def from_record(cls, digest: str, record: ImportRecord, *, already_imported: bool) -> ImportResult:
         return cls(
-            sha256=record["sha256"],
+            digest=digest,
             rows=record["rows"],
             bytes=record["bytes"],
             periods=tuple(record["periods"]),
@@ -112,23 +111,23 @@ def import_file(
     locked_periods: Collection[str] = (),
     source: str | None = None,
     filesystem: pafs.FileSystem | None = None,
-    sha256: str | None = None,
+    digest: str | None = None,
     late_data: LateData = LateData.REJECT,
 ) -> ImportResult:
     """Import ``path`` (local path or URI) into ``store``, one operator's store, and publish it atomically.
 
-    Same content (sha256) already imported into this operator's store → returns the stored result with
+    Same content (its digest, cost.digests) already imported into this operator's store → returns the stored result with
     ``already_imported=True``;
-    nothing is read beyond hashing (pass ``sha256`` when already known, e.g. from the manifest).
+    nothing is read beyond hashing (pass ``digest`` when already known, e.g. from the manifest).
     ``on_progress(bytes_read, rows)`` is called after every batch (bytes of the file as stored, i.e.
     compressed bytes for ``.gz``/``.zip``).
     A period in ``locked_periods`` (``"YYYY-MM"``) → :class:`LockedPeriodError`, nothing published, unless
     ``late_data`` is :attr:`LateData.CORRECTIONS`: then its rows are re-homed as corrections into the first
     later period that is not locked (see :class:`LateData`; ``ImportResult.rehomed`` says which moved where).
-    Re-homed rows are published under a source of their own (``<source>#late:<sha256>``), so they add to the
+    Re-homed rows are published under a source of their own (``<source>#late:<digest>``), so they add to the
     target period's data instead of replacing that source's regular rows there, and a later import of the
     source for the target period leaves them in place. The late-data mode is not part of the content: a file
-    whose sha256 was imported before stays a no-op duplicate whatever the mode (a file refused under
+    whose digest was imported before stays a no-op duplicate whatever the mode (a file refused under
     ``REJECT`` published nothing, so it can be imported again with ``CORRECTIONS``).
     Any error → the import's folder is removed and the store is exactly as before.
     """
@@ -136,16 +135,16 @@ def import_file(
         raise TypeError("import into one operator's store: CostStore.for_operator(operator_id)")
     catalog = store.catalog()
     identity: _Identity
-    if sha256 is not None:
-        identity = sha256
+    if digest is not None:
+        identity = digest
     elif _may_repeat(catalog, (file := Source.open(path, filesystem)).size):
-        identity = file_sha256(path, filesystem)  # first, so that a re-import parses and writes nothing
+        identity = file_digest(path, filesystem)  # first, so that a re-import parses and writes nothing
     elif file.kind == "csv":
         identity = None  # no import had this size: the parse hashes the bytes it reads (read once)
     else:
         identity = BackgroundDigest(path, filesystem)  # compressed or Parquet: hashed as stored, beside the parse
     if isinstance(identity, str) and identity in catalog["imports"]:
-        return ImportResult.from_record(catalog["imports"][identity], already_imported=True)
+        return ImportResult.from_record(identity, catalog["imports"][identity], already_imported=True)
     try:
         return _import(path, store, catalog, identity, filesystem, locked_periods, source, late_data, on_progress)
     finally:
@@ -153,7 +152,7 @@ def import_file(
             identity.cancel()
 
 
-# The sha256 when known, its hash in progress, or None: hashed by the parse itself (Reader.sha256).
+# The digest when known, its hash in progress, or None: hashed by the parse itself (Reader.digest).
 _Identity = BackgroundDigest | str | None
 
 
@@ -177,21 +176,21 @@ def _import(
     base = store.import_dir(import_id)
     try:
         written = _write_into(store, base, reader, locked_periods, late_data, on_progress)
-        sha256 = _sha256(identity, reader, path, filesystem)
+        digest = _digest(identity, reader, path, filesystem)
     except BaseException:
         _remove(store, base)
         raise
-    if sha256 in catalog["imports"]:  # only when the file changed after it was sized: the hash decides
+    if digest in catalog["imports"]:  # only when the file changed after it was sized: the hash decides
         _remove(store, base)
-        return ImportResult.from_record(catalog["imports"][sha256], already_imported=True)
+        return ImportResult.from_record(digest, catalog["imports"][digest], already_imported=True)
     source = source or f"{reader.format.value}:{'+'.join(sorted(written.billing_accounts)) or 'unknown'}"
     files = written.files + written.corrections
     periods = tuple(sorted({f.period for f in files}))
     accounts = tuple(sorted({f.account for f in files}))
     try:
-        partitions = _partitions_with(catalog["partitions"], written, import_id, source, f"{source}#late:{sha256}")
+        partitions = _partitions_with(catalog["partitions"], written, import_id, source, f"{source}#late:{digest}")
         result = ImportResult(
-            sha256=sha256,
+            digest=digest,
             rows=reader.rows,
             bytes=reader.source.size,
             periods=periods,
@@ -203,7 +202,7 @@ def _import(
             rehomed=written.rehomed,
         )
         store.publish(
-            {**catalog, "imports": {**catalog["imports"], sha256: result.to_record()}, "partitions": partitions}
+            {**catalog, "imports": {**catalog["imports"], digest: result.to_record()}, "partitions": partitions}
         )
     except BaseException:
         _remove(store, base)
@@ -229,13 +228,13 @@ def _partitions_with(
     return {key: sources for key, sources in out.items() if sources}
 
 
-def _sha256(identity: _Identity, reader: Reader, path: str, filesystem: pafs.FileSystem | None) -> str:
+def _digest(identity: _Identity, reader: Reader, path: str, filesystem: pafs.FileSystem | None) -> str:
     if isinstance(identity, str):
         return identity
     if isinstance(identity, BackgroundDigest):
         return identity.result()
     # The parse read the whole file through its hash; should it not have, the file is read again.
-    return reader.sha256() or file_sha256(path, filesystem)
+    return reader.digest() or file_digest(path, filesystem)
 
 
 def stage(reader: Reader, store: CostStore, base: str, on_progress: Progress | None = None) -> list[PartitionFile]:

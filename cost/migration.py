@@ -1,7 +1,7 @@
 """Move a store of the single-catalog layout (before revision 0008) to one store per operator.
 
 The old layout kept every operator's imports under one root catalog (``<root>/_catalog``, ``<root>/imports``).
-Each import is attributed to the operator whose manifest (``cost_imports``: tenant = operator, sha256,
+Each import is attributed to the operator whose manifest (``cost_imports``: tenant = operator, digest,
 status succeeded) published it; the caller reads that from the database and passes ``owners``. An import's
 folder is found from the catalog's own history: the version an import published (its record's ``version``)
 is the only one whose partitions gained that folder. Folders are moved (renamed locally; copied then
@@ -33,12 +33,12 @@ _VERSION = re.compile(r"^v-(\d{8})-[0-9a-f]+\.json$")
 @dataclass(frozen=True)
 class StoreMigration:
     imports: dict[UUID, int]  # operator → imports moved into its store
-    unattributed: tuple[str, ...]  # sha256 of imports left in the old root (no operator claims them)
+    unattributed: tuple[str, ...]  # digests of imports left in the old root (no operator claims them)
 
 
 def migrate_store(root: CostStore, owners: Mapping[str, UUID]) -> StoreMigration:
     """Split ``root``'s old single catalog into per-operator stores (see the module docstring); a no-op when
-    the root holds no old catalog. ``owners``: sha256 → the operator whose import published it."""
+    the root holds no old catalog. ``owners``: digest → the operator whose import published it."""
     if not root.has_legacy_catalog():
         return StoreMigration({}, ())
     fs = root.filesystem
@@ -89,7 +89,7 @@ def migrate_store(root: CostStore, owners: Mapping[str, UUID]) -> StoreMigration
 
 
 def _folders_by_sha(root: CostStore, catalog: Catalog) -> dict[str, str]:
-    """sha256 → import folder, from the catalog versions: the folder that the import's version added."""
+    """digest → import folder, from the catalog versions: the folder that the import's version added."""
     versions = _versions(root)
     out = {}
     for sha, record in catalog["imports"].items():

@@ -118,7 +118,7 @@ class Reader:
         self.source = Source.open(location, filesystem)
         self.block_size = block_size_for(self.source.size) if block_size is None else block_size
         self.batch_rows = batch_rows
-        self.hash_csv = hash_csv  # a plain CSV's sha256 computed from what the parse reads (see sha256())
+        self.hash_csv = hash_csv  # a plain CSV's digest computed from what the parse reads (see digest())
         self.header = self._header()
         self.format = detect(self.header, file=self.source.name)
         mapping = MAPPINGS[self.format]
@@ -134,8 +134,9 @@ class Reader:
     def name(self) -> str:
         return self.source.name
 
-    def sha256(self) -> str | None:
-        """With ``hash_csv``, the file's sha256 when it is a plain CSV the parse read to its end (else None)."""
+    def digest(self) -> str | None:
+        """With ``hash_csv``, the file's digest (cost.digests) when it is a plain CSV the parse read to its end (else
+        None)."""
         return None if self._hashing is None else self._hashing.hexdigest()
 
     def bytes_read(self) -> int:

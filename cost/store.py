@@ -9,7 +9,7 @@ Layout under the root (a local folder or any URI ``pyarrow.fs`` understands, e.g
     operators/<operator uuid>/_catalog/HEAD                         name of the current catalog version
 
 Account ids are unique per operator only, so nothing is shared between operators: partitions, catalog,
-duplicate detection (by sha256), period locks and the writers' lock are all per operator store.
+duplicate detection (by content digest), period locks and the writers' lock are all per operator store.
 :meth:`CostStore.for_operator` is the only way to reach one, with an operator id that comes from the
 database (a manifest's tenant, the billed tenant's operator, an :class:`~cost.scope.AccountScope`), never
 from a client. Before revision 0008 the store had one catalog at the root (``_catalog``, ``imports``);
@@ -97,8 +97,8 @@ class CostStore:
         return self.operator_id is None and self.filesystem.get_file_info(head).type == pafs.FileType.File
 
     # -- paths ---------------------------------------------------------------------------------------------
-    def import_dir(self, sha256: str) -> str:
-        return f"{self.root}/{IMPORTS_DIR}/{sha256}"
+    def import_dir(self, import_id: str) -> str:
+        return f"{self.root}/{IMPORTS_DIR}/{import_id}"
 
     @property
     def is_local(self) -> bool:

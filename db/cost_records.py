@@ -47,7 +47,7 @@ class CostImportRecord:
     id: UUID
     source_uri: str
     source_name: str
-    sha256: str | None
+    digest: str | None
     format: str | None
     currency: str | None
     rows: int

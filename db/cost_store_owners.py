@@ -11,10 +11,10 @@ import psycopg
 
 
 def import_owners(conn: psycopg.Connection) -> dict[str, UUID]:
-    """sha256 → the operator whose succeeded import published that content (one per content in the old
+    """digest → the operator whose succeeded import published that content (one per content in the old
     store, where a second import of it was a duplicate); content claimed by two operators is left out."""
     rows = conn.execute(
-        "select sha256, array_agg(distinct tenant_id) from cost_imports"
-        " where status = 'succeeded' and sha256 is not null group by sha256"
+        "select digest, array_agg(distinct tenant_id) from cost_imports"
+        " where status = 'succeeded' and digest is not null group by digest"
     ).fetchall()
-    return {sha: operators[0] for sha, operators in rows if len(operators) == 1}
+    return {digest: operators[0] for digest, operators in rows if len(operators) == 1}

@@ -38,7 +38,7 @@ cost_imports = Table(
     Column("id", Uuid, primary_key=True, server_default=FetchedValue()),
     Column("source_uri", Text, nullable=False),
     Column("source_name", Text, nullable=False, server_default=FetchedValue()),
-    Column("sha256", Text),
+    Column("digest", Text),  # the file's BLAKE3 (SHA-256 before revision 0022): cost/digests.py
     Column("format", Text),
     Column("currency", Text),
     Column("rows", BigInteger, nullable=False, server_default=FetchedValue()),

@@ -175,11 +175,11 @@ async def claim_import(tx: RequestTransaction, import_id: UUID, *, retry: bool =
     return _import(row) if row else None
 
 
-async def imported_before(tx: RequestTransaction, tenant_id: UUID, sha256: str, other_than: UUID) -> bool:
-    """Whether another manifest of the operator published the file `sha256`."""
+async def imported_before(tx: RequestTransaction, tenant_id: UUID, digest: str, other_than: UUID) -> bool:
+    """Whether another manifest of the operator published the file whose digest is `digest`."""
     statement = select(func.count()).where(
         cost_imports.c.tenant_id == tenant_id,
-        cost_imports.c.sha256 == sha256,
+        cost_imports.c.digest == digest,
         cost_imports.c.status == "succeeded",
         cost_imports.c.id != other_than,
     )

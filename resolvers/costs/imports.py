@@ -209,7 +209,7 @@ async def _import(
     fields = _succeeded(result)
     if result.already_imported and attempt > 0:
         async with job_request(runtime, requester, refusal) as ctx:
-            if not await costs.imported_before(ctx.tx, manifest.tenant_id, result.sha256, manifest.id):
+            if not await costs.imported_before(ctx.tx, manifest.tenant_id, result.digest, manifest.id):
                 fields["status"] = "succeeded"  # published by this job's attempt that the crash cut short
     return fields
 
@@ -217,7 +217,7 @@ async def _import(
 def _succeeded(result: ImportResult) -> dict[str, Any]:
     return {
         "status": "duplicate" if result.already_imported else "succeeded",
-        "sha256": result.sha256,
+        "digest": result.digest,
         "format": result.format,
         "currency": result.currency,
         "rows": result.rows,

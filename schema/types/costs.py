@@ -163,7 +163,10 @@ class CostImport(Node):
     status: CostImportStatus
     source_uri: str
     source_name: str
-    sha256: str | None
+    digest: str | None = strawberry.field(
+        description="The file's content digest, its identity (a file imported again is a duplicate): BLAKE3-256 in"
+        " hex; SHA-256 for imports recorded before BLAKE3 replaced it. Null until the file was read."
+    )
     format: str | None
     currency: str | None
     bytes_processed: Count = strawberry.field(description="Bytes of the file read so far (compressed bytes).")
@@ -180,6 +183,13 @@ class CostImport(Node):
     started_at: datetime | None
     finished_at: datetime | None
 
+    @strawberry.field(
+        deprecation_reason="Files are identified by their BLAKE3 digest (`digest`); SHA-256 is no longer computed,"
+        " so this is always null."
+    )
+    def sha256(self) -> str | None:
+        return None
+
     @classmethod
     def from_record(cls, record: CostImportRecord) -> CostImport:
         error = None
@@ -195,7 +205,7 @@ class CostImport(Node):
             status=record.status,
             source_uri=record.source_uri,
             source_name=record.source_name,
-            sha256=record.sha256,
+            digest=record.digest,
             format=record.format,
             currency=record.currency,
             bytes_processed=Count(record.bytes),

@@ -1,4 +1,4 @@
-"""A file's sha256 is its identity in the catalog, whether it is hashed before the parse or beside it."""
+"""A file's BLAKE3 digest is its identity in the catalog, whether it is hashed before the parse, beside it or by it."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import hashlib
 import threading
 from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import pytest
+from blake3 import blake3
 
+from cost.catalog import ImportRecord
 from cost.chunks import CHUNK_BYTES, Chunk
 from cost.digests import ChunkDigest
 from cost.errors import InvalidNumberError
@@ -26,14 +29,14 @@ def _billed(store: CostStore, account: str) -> Decimal:
 
 
 def _hash_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("cost-sha256")]
+    return [t for t in threading.enumerate() if t.name.startswith("cost-digest")]
 
 
-def test_a_file_hashed_beside_its_parse_is_recorded_by_its_sha256(store: CostStore, legacy_csv: WriteLegacy) -> None:
+def test_a_file_hashed_beside_its_parse_is_recorded_by_its_digest(store: CostStore, legacy_csv: WriteLegacy) -> None:
     path = legacy_csv([{"lineItem/UsageAccountId": str(100000000000 + i % 5)} for i in range(2000)])
     result = import_file(str(path), store)  # nothing of this size was imported: hashed on its own thread
-    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    assert list(store.catalog()["imports"]) == [result.sha256]
+    assert result.digest == blake3(path.read_bytes()).hexdigest()
+    assert list(store.catalog()["imports"]) == [result.digest]
     assert not _hash_threads()
 
 
@@ -47,12 +50,29 @@ def test_a_file_of_an_imported_size_is_hashed_first_and_still_imported_when_it_d
     before = listing(tmp_path / "store")
     result = import_file(str(other), store)
     assert not result.already_imported
-    assert result.sha256 == hashlib.sha256(other.read_bytes()).hexdigest()
+    assert result.digest == blake3(other.read_bytes()).hexdigest()
     assert _billed(store, "111111111111") == Decimal("2.5")  # the newer file replaced the first
     assert listing(tmp_path / "store") != before
     again = import_file(str(other), store)
     assert again.already_imported
-    assert again.sha256 == result.sha256
+    assert again.digest == result.digest
+
+
+def test_a_file_recorded_by_its_sha256_is_imported_once_more_and_not_counted_twice(
+    store: CostStore, legacy_csv: WriteLegacy
+) -> None:
+    path = legacy_csv([{"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": "1.5"}])
+    first = import_file(str(path), store)
+    catalog = store.catalog()
+    legacy = hashlib.sha256(path.read_bytes()).hexdigest()
+    # The catalog as imports before BLAKE3 wrote it: the record under the file's SHA-256, which it repeats.
+    record = cast(ImportRecord, {**catalog["imports"][first.digest], "sha256": legacy})
+    store.publish({**catalog, "imports": {legacy: record}})
+    again = import_file(str(path), store)
+    assert not again.already_imported  # the SHA-256 does not identify it any more
+    assert _billed(store, "111111111111") == Decimal("1.5")  # its rows replaced its own rows: not doubled
+    assert set(store.catalog()["imports"]) == {legacy, again.digest}
+    assert import_file(str(path), store).already_imported
 
 
 def test_a_failed_import_stops_its_hash_and_leaves_the_store_unchanged(
@@ -87,9 +107,9 @@ def test_a_plain_csv_is_hashed_by_its_parse_in_one_read(store: CostStore, legacy
     path = legacy_csv(_rows(12_000))
     assert path.stat().st_size > 2 * CHUNK_BYTES  # several chunks, cut and parsed on threads
     result, threads = _import_seeing_threads(path, store)
-    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.digest == blake3(path.read_bytes()).hexdigest()
     assert result.rows == 12_000
-    assert "cost-sha256" not in threads  # no second read of the file beside the parse
+    assert "cost-digest" not in threads  # no second read of the file beside the parse
     assert import_file(str(path), store).already_imported
 
 
@@ -102,7 +122,7 @@ def test_a_csv_parsed_serially_from_a_quoted_newline_on_is_read_and_hashed_whole
     path = legacy_csv(_rows(40_000, resource=resource))
     result, _ = _import_seeing_threads(path, store)
     assert result.rows == 40_000
-    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.digest == blake3(path.read_bytes()).hexdigest()
     accounts = [str(100000000000 + i) for i in range(7)]
     stored = read_rows(store, scope_of(*accounts), "2023-11", columns=["ResourceId"]).column("ResourceId")
     assert sorted(stored.to_pylist()) == sorted(f"{resource}{i}" for i in range(40_000))
@@ -113,7 +133,7 @@ def test_a_csv_without_a_final_newline_is_hashed_to_its_last_byte(store: CostSto
     path.write_bytes(path.read_bytes().rstrip(b"\r\n"))
     result, _ = _import_seeing_threads(path, store)
     assert result.rows == 3_000
-    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.digest == blake3(path.read_bytes()).hexdigest()
 
 
 def test_a_compressed_csv_is_hashed_as_stored(store: CostStore, legacy_csv: WriteLegacy, tmp_path: Path) -> None:
@@ -121,7 +141,7 @@ def test_a_compressed_csv_is_hashed_as_stored(store: CostStore, legacy_csv: Writ
     packed = tmp_path / "cur.csv.gz"
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     result = import_file(str(packed), store)
-    assert result.sha256 == hashlib.sha256(packed.read_bytes()).hexdigest()
+    assert result.digest == blake3(packed.read_bytes()).hexdigest()
 
 
 def test_a_chunk_digest_names_no_digest_before_the_end() -> None:
@@ -134,5 +154,5 @@ def test_a_chunk_digest_names_no_digest_before_the_end() -> None:
     assert digest.hexdigest() is None  # a file read in part has no identity
     digest = ChunkDigest()
     assert list(digest.feed(data[:100], chunks)) == chunks
-    assert digest.hexdigest() == hashlib.sha256(data).hexdigest()
+    assert digest.hexdigest() == blake3(data).hexdigest()
     assert not _hash_threads()

@@ -60,7 +60,7 @@ def test_reimport_same_content_is_a_no_op(store: CostStore, legacy_csv: WriteLeg
     copy.write_bytes(path.read_bytes())
     again = import_file(str(copy), store)
     assert again.already_imported
-    assert again.sha256 == first.sha256
+    assert again.digest == first.digest
     assert again.rows == first.rows
     assert listing(tmp_path / "store") == before
 

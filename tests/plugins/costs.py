@@ -219,7 +219,7 @@ mutation($path: String!) {
 COST_IMPORT_STATUS = """
 query($id: ID!) {
   costImport(id: $id) {
-    status bytesProcessed bytesTotal rowsProcessed periods accounts format currency
+    status bytesProcessed bytesTotal rowsProcessed periods accounts format currency digest sha256
     error { file row column reason }
   }
 }"""

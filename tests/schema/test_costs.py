@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import psycopg
+from blake3 import blake3
 
 from tests.plugins.costs import (
     ASSIGN,
@@ -43,6 +44,8 @@ async def test_legacy_cur_imported_through_graphql_matches_the_raw_file(
     assert job["format"] == "legacy-cur"
     assert job["currency"] == "USD"
     assert job["error"] is None
+    assert job["digest"] == blake3(path.read_bytes()).hexdigest()  # the file's identity
+    assert job["sha256"] is None  # deprecated: no longer computed
     await assign(cost_gql, world, job["accounts"])
     result = await cost_gql(world.actor("startup_viewer"), COSTS, {"period": "2023-11"})
     assert "errors" not in result, result

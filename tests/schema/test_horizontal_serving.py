@@ -352,7 +352,7 @@ async def test_one_file_imported_four_times_at_once_from_two_api_processes_is_pu
 
     await _until(finished, "the workers to run every import")
     statuses = owner_conn.execute("select status from cost_imports where tenant_id = %s", (operator,)).fetchall()
-    # Serialised by the operator's store lock: the first publishes, the others find its sha256 in the catalog.
+    # Serialised by the operator's store lock: the first publishes, the others find its digest in the catalog.
     assert Counter(status for (status,) in statuses) == {"succeeded": 1, "duplicate": 3}
     catalog = cost_store.for_operator(operator).catalog()
     assert (len(catalog["imports"]), catalog["version"]) == (1, 1)

@@ -20,7 +20,8 @@ import psycopg
 
 from cli.runtime import prepare, split_legacy_store
 from cost import CostStore
-from cost.imports import file_sha256, import_file
+from cost.digests import file_digest
+from cost.imports import import_file
 from cost.migration import migrate_store
 from db.cost_store_owners import import_owners
 from schema.settings import Settings
@@ -326,9 +327,9 @@ async def test_store_migration_moves_an_old_store_and_keeps_the_totals(
         }
         with owner_conn.transaction():
             owner_conn.execute(
-                "insert into cost_imports (tenant_id, source_uri, sha256, status, created_by)"
+                "insert into cost_imports (tenant_id, source_uri, digest, status, created_by)"
                 " select %s, %s, %s, 'succeeded', user_id from memberships where tenant_id = %s limit 1",
-                (w.tenants["operator"], str(path), file_sha256(str(path)), w.tenants["operator"]),
+                (w.tenants["operator"], str(path), file_digest(str(path)), w.tenants["operator"]),
             )
             for account in accounts[w.suffix]:
                 owner_conn.execute(
@@ -370,9 +371,9 @@ async def test_migrating_splits_an_old_store_without_being_asked(
     import_file(str(path), legacy)
     with owner_conn.transaction():
         owner_conn.execute(
-            "insert into cost_imports (tenant_id, source_uri, sha256, status, created_by)"
+            "insert into cost_imports (tenant_id, source_uri, digest, status, created_by)"
             " select %s, %s, %s, 'succeeded', user_id from memberships where tenant_id = %s limit 1",
-            (world.tenants["operator"], str(path), file_sha256(str(path)), world.tenants["operator"]),
+            (world.tenants["operator"], str(path), file_digest(str(path)), world.tenants["operator"]),
         )
         owner_conn.execute(
             "insert into cloud_accounts (tenant_id, account_id) values (%s, %s)", (world.tenants["startup"], account)
