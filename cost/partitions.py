@@ -12,11 +12,11 @@ most a third of a byte per byte sorted, keeping half would copy up to one (5 M n
 in 14 compactions instead of 4.2 M in 23, for 20 % more row groups).
 Each partition keeps one open :class:`pyarrow.parquet.ParquetWriter` until :meth:`close`. An open Parquet file
 holds the footer metadata of every row group it wrote (~26 KB per row group of :data:`cost.columns.SCHEMA`)
-until it closes, so with every file open memory grows with the input (30 MB for the 1,158 row groups of 3.2 M
-narrow CUR rows): past ``max_open_row_groups`` in all open files, the file with the most row groups is closed
-and its partition goes on in a new one (``part-1.parquet``, …). Row groups are
-encoded and written on a pool of threads (Arrow releases the GIL), a partition's in the order they were
-flushed; a compaction waits for the writes in flight, so they never hold more than the budget.
+until it closes and its writer is dropped, so with every file open memory grows with the input (30 MB for the
+1,158 row groups of 3.2 M narrow CUR rows): past ``max_open_row_groups`` in all open files, the file with the
+most row groups is closed, its writer dropped, and its partition goes on in a new one (``part-1.parquet``, …).
+Row groups are encoded and written on a pool of threads (Arrow releases the GIL), a partition's in the order
+they were flushed; a compaction waits for the writes in flight, so they never hold more than the budget.
 """
 
 from __future__ import annotations
@@ -295,6 +295,9 @@ class PartitionedWriter:
             assert file.sink is not None
             file.writer.close()
             file.sink.close()
+            # A closed writer still holds the file's footer metadata (~26 KB per row group): let it go now, or
+            # the rolled files' footers stay in memory until the import ends and the bound bounds nothing.
+            file.writer = file.sink = None
 
     def _write_table(self, file: _File, table: pa.Table) -> None:
         if file.writer is None:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import gc
+import weakref
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -182,6 +185,37 @@ def test_files_roll_over_past_the_open_row_group_bound_and_keep_rows_in_order(
         assert table.num_rows == f.rows
         costs += [str(v.normalize()) for v in table.column("BilledCost").to_pylist()]
     assert costs == [str(Decimal(f"{i}E-4").normalize()) for i in range(2500)]
+
+
+def test_a_closed_file_lets_go_of_its_writer_and_footer_before_the_import_ends(
+    legacy_csv: WriteLegacy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A closed ParquetWriter still holds its file's footer metadata (~26 KB per row group): a rolled file that
+    # kept its writer would keep its footer until the end, and the open-row-group bound would bound nothing.
+    writers: list[weakref.ref[pq.ParquetWriter]] = []
+
+    class Tracked(pq.ParquetWriter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            writers.append(weakref.ref(self))
+
+    monkeypatch.setattr(pq, "ParquetWriter", Tracked)
+    rows = [{"lineItem/UsageAccountId": "100000000001"} for _ in range(3000)]
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(), str(tmp_path / "out"), row_group_rows=100, sort_rows=100, max_open_row_groups=1
+    )
+
+    def alive() -> int:
+        gc.collect()
+        return sum(ref() is not None for ref in writers)
+
+    for batch in Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=100):
+        writer.write(batch)
+    assert len(writers) >= 10  # a file per two row groups
+    assert alive() < len(writers) // 2  # the rolled files' writers are gone while rows still come
+    files = writer.close()
+    assert alive() == 0  # and every writer once its file is closed, while the PartitionedWriter lives on
+    assert sum(f.rows for f in files) == 3000
 
 
 def test_the_file_with_most_row_groups_is_the_one_closed(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
