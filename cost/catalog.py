@@ -34,9 +34,9 @@ class RehomedRecord(TypedDict):
 
 
 class ImportRecord(TypedDict):
-    """A published single-file import, kept under its digest (see :class:`cost.imports.ImportResult`; records
-    written before the digest was BLAKE3 also hold a ``sha256`` field, the key's value, unread)."""
+    """A published single-file import, kept under its digest (see :class:`cost.imports.ImportResult`)."""
 
+    sha256: NotRequired[str]  # records written before BLAKE3 (cost.digests): the key, which is then a SHA-256
     rows: int
     bytes: int
     periods: list[str]

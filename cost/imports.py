@@ -16,7 +16,7 @@ import pyarrow.fs as pafs
 
 from cost.catalog import Catalog, ImportRecord, Partitions, RehomedRecord, add_file
 from cost.columns import TIMESTAMP
-from cost.digests import BackgroundDigest, file_digest
+from cost.digests import BackgroundDigest, file_digest, file_sha256
 from cost.errors import LockedPeriodError
 from cost.partitions import PartitionedWriter, PartitionFile, periods_in
 from cost.readers import Reader
@@ -145,6 +145,8 @@ def import_file(
         identity = BackgroundDigest(path, filesystem)  # compressed or Parquet: hashed as stored, beside the parse
     if isinstance(identity, str) and identity in catalog["imports"]:
         return ImportResult.from_record(identity, catalog["imports"][identity], already_imported=True)
+    if isinstance(identity, str) and (legacy := _recorded_by_sha256(catalog, path, filesystem)) is not None:
+        return ImportResult.from_record(legacy, catalog["imports"][legacy], already_imported=True)
     try:
         return _import(path, store, catalog, identity, filesystem, locked_periods, source, late_data, on_progress)
     finally:
@@ -158,6 +160,15 @@ _Identity = BackgroundDigest | str | None
 
 def _may_repeat(catalog: Catalog, size: int) -> bool:
     return any(record["bytes"] == size for record in catalog["imports"].values())
+
+
+def _recorded_by_sha256(catalog: Catalog, path: str, filesystem: pafs.FileSystem | None) -> str | None:
+    """The key of a record written before BLAKE3 (cost.digests) for this file, if one of its size exists."""
+    size = Source.open(path, filesystem).size
+    if not any(record["bytes"] == size and "sha256" in record for record in catalog["imports"].values()):
+        return None
+    sha256 = file_sha256(path, filesystem)
+    return sha256 if sha256 in catalog["imports"] else None
 
 
 def _import(

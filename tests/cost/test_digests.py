@@ -58,8 +58,8 @@ def test_a_file_of_an_imported_size_is_hashed_first_and_still_imported_when_it_d
     assert again.digest == result.digest
 
 
-def test_a_file_recorded_by_its_sha256_is_imported_once_more_and_not_counted_twice(
-    store: CostStore, legacy_csv: WriteLegacy
+def test_a_file_recorded_by_its_sha256_before_blake3_is_still_a_duplicate(
+    store: CostStore, legacy_csv: WriteLegacy, tmp_path: Path
 ) -> None:
     path = legacy_csv([{"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": "1.5"}])
     first = import_file(str(path), store)
@@ -68,11 +68,16 @@ def test_a_file_recorded_by_its_sha256_is_imported_once_more_and_not_counted_twi
     # The catalog as imports before BLAKE3 wrote it: the record under the file's SHA-256, which it repeats.
     record = cast(ImportRecord, {**catalog["imports"][first.digest], "sha256": legacy})
     store.publish({**catalog, "imports": {legacy: record}})
+    before = listing(tmp_path / "store")
     again = import_file(str(path), store)
-    assert not again.already_imported  # the SHA-256 does not identify it any more
-    assert _billed(store, "111111111111") == Decimal("1.5")  # its rows replaced its own rows: not doubled
-    assert set(store.catalog()["imports"]) == {legacy, again.digest}
-    assert import_file(str(path), store).already_imported
+    assert again.already_imported
+    assert again.digest == legacy  # the stored result, under the key it was recorded by
+    assert listing(tmp_path / "store") == before  # nothing written: its late rows could not be added twice
+    assert _billed(store, "111111111111") == Decimal("1.5")
+    other = legacy_csv([{"lineItem/UsageAccountId": "111111111111", "lineItem/UnblendedCost": "2.5"}])
+    assert other.stat().st_size == path.stat().st_size  # same size, other content: imported
+    assert not import_file(str(other), store).already_imported
+    assert _billed(store, "111111111111") == Decimal("2.5")
 
 
 def test_a_failed_import_stops_its_hash_and_leaves_the_store_unchanged(
