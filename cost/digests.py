@@ -3,11 +3,10 @@ import, or from the chunks the parse reads.
 
 BLAKE3, not SHA-256: the identity only has to be collision-resistant, and SHA-256 was ≈ 11 % of a narrow CUR
 import's CPU (1.1 GB/s with SHA-NI on the benchmark machine; BLAKE3 5.0 GB/s on one thread). Imports recorded
-before the change carry SHA-256 digests: the same file imported again is then not recognised once and replaces
-its own rows with the same rows (the digests never collide: they are both 256-bit cryptographic hashes).
-Those records are kept under the file's SHA-256: an import recognises them (:func:`file_sha256`, computed only
-when such a record has the file's size), so a file imported before is still a duplicate and its late rows
-(published under a source named by the digest) are not added twice.
+before the change are kept under the file's SHA-256 (the two never collide: both are 256-bit cryptographic
+hashes), and an import recognises them too (:func:`file_sha256`, computed only when such a record has the
+file's size), so a file imported before is still a duplicate and its late rows (published under a source
+named by the digest) are not added twice.
 """
 
 from __future__ import annotations
