@@ -139,14 +139,14 @@ def import_file(
         identity = digest
     elif _may_repeat(catalog, (file := Source.open(path, filesystem)).size):
         identity = file_digest(path, filesystem)  # first, so that a re-import parses and writes nothing
+        if identity not in catalog["imports"]:
+            identity = _recorded_by_sha256(catalog, path, filesystem, file.size) or identity
     elif file.kind == "csv":
         identity = None  # no import had this size: the parse hashes the bytes it reads (read once)
     else:
         identity = BackgroundDigest(path, filesystem)  # compressed or Parquet: hashed as stored, beside the parse
     if isinstance(identity, str) and identity in catalog["imports"]:
         return ImportResult.from_record(identity, catalog["imports"][identity], already_imported=True)
-    if isinstance(identity, str) and (legacy := _recorded_by_sha256(catalog, path, filesystem)) is not None:
-        return ImportResult.from_record(legacy, catalog["imports"][legacy], already_imported=True)
     try:
         return _import(path, store, catalog, identity, filesystem, locked_periods, source, late_data, on_progress)
     finally:
@@ -162,9 +162,8 @@ def _may_repeat(catalog: Catalog, size: int) -> bool:
     return any(record["bytes"] == size for record in catalog["imports"].values())
 
 
-def _recorded_by_sha256(catalog: Catalog, path: str, filesystem: pafs.FileSystem | None) -> str | None:
+def _recorded_by_sha256(catalog: Catalog, path: str, filesystem: pafs.FileSystem | None, size: int) -> str | None:
     """The key of a record written before BLAKE3 (cost.digests) for this file, if one of its size exists."""
-    size = Source.open(path, filesystem).size
     if not any(record["bytes"] == size and "sha256" in record for record in catalog["imports"].values()):
         return None
     sha256 = file_sha256(path, filesystem)
