@@ -35,6 +35,11 @@ import time
 from pathlib import Path
 from uuid import UUID
 
+# Before pyarrow loads: importing cli configures jemalloc in this process's environment, as in every roundpool
+# process (cli.allocator), and the children inherit it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import cli  # noqa: F401, I001
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -415,7 +420,6 @@ def _child(tool: str, csv_path: str, target: str) -> None:
     Path(target).mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     if tool == "roundpool":
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from cost.imports import import_file
         from cost.store import CostStore
 

@@ -68,23 +68,15 @@ PARQUET_BATCH_ROWS = 64 * 1024
 BATCH_ROWS = 64 * 1024
 
 
-# Freed pages stay with jemalloc this long before they go back to the kernel (Arrow's default: 1 s). The parse,
-# the regrouping and the sorts free and allocate tens of MiB every second; pages handed back are faulted in and
-# zeroed again (narrow 800k bench: -12 % minor faults, RSS +20-30 MiB). The writer still hands the freed pages
-# back at each compaction (release_unused).
-DECAY_MS = 10_000
-
-
 def _use_jemalloc() -> None:
     """Arrow's default mimalloc measured 4-8 s of system time (page purging under the import's ~8 threads)
     on a 0.6 GB CUR where jemalloc took 1.6 s (and polars 0.8): same user time, same peak RSS. Process-wide;
-    an explicit ``ARROW_DEFAULT_MEMORY_POOL`` wins, and builds without jemalloc keep their default. The decay
-    applies to the arenas created afterwards, i.e. those of the import's threads."""
+    an explicit ``ARROW_DEFAULT_MEMORY_POOL`` wins, and builds without jemalloc keep their default. How soon
+    jemalloc hands freed pages back is set before pyarrow loads, by :mod:`cli.allocator`."""
     if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
         return
     with contextlib.suppress(NotImplementedError):
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-        pa.jemalloc_set_decay_ms(DECAY_MS)
 
 
 _use_jemalloc()
