@@ -259,3 +259,95 @@ def test_a_failed_write_after_a_roll_raises_and_abort_closes_everything(
     writer.abort()
     part0 = pq.ParquetFile(out / "billing_period=2023-11" / "sub_account_id=100000000001" / "part-0.parquet")
     assert part0.num_row_groups == 4  # closed whole by its roll, before the failure
+
+
+def _spill_directories(directory: Path) -> list[Path]:
+    return sorted(directory.glob("roundpool-spill-*"))
+
+
+def test_small_partitions_spill_under_pressure_and_come_back_in_order_as_whole_row_groups(
+    legacy_csv: WriteLegacy, tmp_path: Path
+) -> None:
+    # 40 accounts under a budget of ~600 rows: at each relief every account has ~50 rows pending, half of the
+    # quarter of a row group that would let it write, so the largest ones spill (before session 10 they were
+    # written as row groups of ~50 rows).
+    accounts = [f"{100000000000 + i}" for i in range(40)]
+    rows = [{"lineItem/UsageAccountId": accounts[i % 40], "lineItem/UnblendedCost": f"{i}E-10"} for i in range(24000)]
+    batches = list(Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=500))
+    expected = pa.Table.from_batches(batches)
+    spills = tmp_path / "spill"
+    spills.mkdir()
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(),
+        str(tmp_path / "out"),
+        row_group_rows=400,
+        max_buffered_bytes=200_000,
+        sort_rows=700,
+        spill_directory=str(spills),
+    )
+    for batch in batches:
+        writer.write(batch)
+    assert _spill_directories(spills), "the budget should make partitions spill"
+    files = writer.close()
+    assert list(spills.iterdir()) == []  # the spill directory went with the close
+    assert sorted(f.account for f in files) == sorted(set(accounts))
+    for f in files:
+        parquet = pq.ParquetFile(tmp_path / "out" / f.path)
+        groups = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
+        # Every row group but the last is a quarter of a row group or more: none was written because of memory.
+        assert all(n >= 100 for n in groups[:-1]), groups
+        stored = parquet.read()
+        own = expected.filter(pc.equal(expected.column("SubAccountId"), f.account))
+        assert stored.num_rows == f.rows == own.num_rows
+        assert stored.to_pylist() == own.to_pylist()
+
+
+def test_a_spill_read_back_is_cut_into_row_groups_of_the_configured_size(
+    legacy_csv: WriteLegacy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One account among many small ones; everything spills, then comes back at close as row groups of 300 rows
+    # at most (by rows), or fewer when SPILLED_ROW_GROUP_BYTES would be exceeded.
+    import cost.partitions
+
+    rows = [{"lineItem/UsageAccountId": f"{100000000000 + (i % 30)}"} for i in range(9000)]
+    batches = list(Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=500))
+    row_bytes = pa.Table.from_batches(batches).nbytes / 9000
+    monkeypatch.setattr(cost.partitions, "SPILLED_ROW_GROUP_BYTES", int(120 * row_bytes))
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(),
+        str(tmp_path / "out"),
+        row_group_rows=4000,
+        max_buffered_bytes=60_000,
+        sort_rows=500,
+        spill_directory=str(tmp_path),
+    )
+    for batch in batches:
+        writer.write(batch)
+    files = writer.close()
+    assert sum(f.rows for f in files) == 9000
+    sizes = [
+        pq.ParquetFile(tmp_path / "out" / f.path).metadata.row_group(i).num_rows
+        for f in files
+        for i in range(pq.ParquetFile(tmp_path / "out" / f.path).num_row_groups)
+    ]
+    assert max(sizes) <= 150  # ~120 rows of spill by the byte bound (rows are estimated), never 4000
+    assert sum(sizes) == 9000
+
+
+def test_abort_closes_and_removes_the_spills(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
+    accounts = [f"{100000000000 + i}" for i in range(40)]
+    rows = [{"lineItem/UsageAccountId": accounts[(i * i) % 40]} for i in range(6000)]
+    writer = PartitionedWriter(
+        pafs.LocalFileSystem(),
+        str(tmp_path / "out"),
+        row_group_rows=400,
+        max_buffered_bytes=200_000,
+        sort_rows=700,
+        spill_directory=str(tmp_path),
+    )
+    for batch in Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=500):
+        writer.write(batch)
+    [directory] = _spill_directories(tmp_path)
+    assert list(directory.glob("*.arrows"))  # spills still waiting for their partition's next write
+    writer.abort()
+    assert not _spill_directories(tmp_path)
