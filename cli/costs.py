@@ -26,6 +26,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from cli.runtime import CliError, Runtime, load_settings, prepare, split_legacy_store, user_id_by_email
 from cli.worker_health import beat, heartbeat_path, unhealthy
 from cost import CostStore, LateData
+from cost.scratch import remove_abandoned
 from db.cost_records import CostImportRecord
 from db.queries import costs
 from db.session import Database
@@ -231,6 +232,8 @@ def run_worker() -> int:
         err.print(f"[red]error:[/red] {error}")
         return 1
 
+    for path in remove_abandoned():
+        err.print(f"worker: removed {path}, left behind by an import that stopped")
     heartbeat = heartbeat_path(settings.home)
 
     async def run() -> None:

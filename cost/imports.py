@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Callable, Collection
@@ -20,6 +19,7 @@ from cost.digests import BackgroundDigest, file_digest, file_sha256
 from cost.errors import LockedPeriodError
 from cost.partitions import PartitionedWriter, PartitionFile, periods_in
 from cost.readers import Reader
+from cost.scratch import ScratchDirectory
 from cost.sources import Source
 from cost.store import IMPORTS_DIR, CostStore
 
@@ -271,7 +271,8 @@ def _write_into(
         return _write(reader, store.filesystem, base, locked_periods, late_data, on_progress)
     # An object store would hold one multipart upload buffer per open partition file (hundreds);
     # spool to local disk instead and upload the finished files one by one: memory stays flat.
-    with tempfile.TemporaryDirectory(prefix="roundpool-import-") as spool:
+    with ScratchDirectory("import") as scratch:
+        spool = scratch.path
         local = pafs.LocalFileSystem()
         written = _write(reader, local, spool, locked_periods, late_data, on_progress)
         for f in written.files + written.corrections:
