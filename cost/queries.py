@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -203,12 +204,19 @@ class _Plan:
         table = _decode(_combine(pa.concat_tables(tables).unify_dictionaries(), keys, metrics))
         return table
 
-    def _read(self, scoped: ScopedFile) -> pa.Table:
-        stored = scoped.file
+    @cached_property
+    def _plain(self) -> dict[str, str] | None:
+        """Output name → stored column when every key and metric is a plain column (the fast path), else None;
+        worked out once per query, not per file."""
         columns = {**self.keys, **self.metrics}
         plain = {name: str(expr).strip() for name, expr in columns.items() if _is_field(expr)}
+        return plain if len(plain) == len(columns) else None
+
+    def _read(self, scoped: ScopedFile) -> pa.Table:
+        stored = scoped.file
         row_filter = _both(self.filter, scoped.when)
-        if row_filter is None and len(plain) == len(columns):
+        plain = self._plain
+        if row_filter is None and plain is not None:
             # Fast path (plain columns, no filter): one read of the file, text as Parquet dictionaries.
             wanted = list(dict.fromkeys(plain.values()))
             # Pre-buffering coalesces reads for object stores; locally it only adds I/O-thread hops
@@ -220,13 +228,15 @@ class _Plan:
                 raw = parquet.read(columns=wanted, use_threads=False)
             table = pa.table([raw[c] for c in plain.values()], names=list(plain))
         else:
+            columns = {**self.keys, **self.metrics}
             dataset = ds.dataset(stored.path, format=_FORMAT, filesystem=self.filesystem)
             table = dataset.to_table(columns=columns, filter=row_filter, use_threads=False)
-        for name, value in self.constants.items():
-            constant = pa.DictionaryArray.from_arrays(
-                pa.array(np.zeros(table.num_rows, dtype=np.int32)), pa.array([value(stored)], pa.string())
-            )
-            table = table.append_column(name, constant)
+        if self.constants:
+            # Index 0 into a one-value dictionary: valid by construction, so not checked row by row.
+            zeros = pa.array(np.zeros(table.num_rows, dtype=np.int32))
+            for name, value in self.constants.items():
+                constant = pa.DictionaryArray.from_arrays(zeros, pa.array([value(stored)], pa.string()), safe=False)
+                table = table.append_column(name, constant)
         return table
 
 
