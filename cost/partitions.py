@@ -128,6 +128,12 @@ class _Partition:
     def __post_init__(self) -> None:
         self.file = _File(self._relative(0))
 
+    def take_pending(self) -> pa.Table | None:
+        """The pending rows as one table (their slices, no copy), now no longer pending; None if there are none."""
+        table = pa.Table.from_batches(self.owned + self.shared, schema=SCHEMA) if self.pending_rows else None
+        self.owned, self.shared, self.pending_rows = [], [], 0
+        return table
+
     def next_file(self) -> None:
         self.file = _File(self._relative(self.files))
         self.files += 1
@@ -305,13 +311,12 @@ class PartitionedWriter:
         spill, part.spill = part.spill, None
         if not part.pending_rows and spill is None and not last:
             return
-        table = pa.Table.from_batches(part.owned + part.shared, schema=SCHEMA) if part.pending_rows else None
         file = part.file
-        groups = (table is not None) + (0 if spill is None else -(-spill.nbytes // SPILLED_ROW_GROUP_BYTES))
         file.rows += part.pending_rows + (0 if spill is None else spill.rows)
+        table = part.take_pending()
+        groups = (table is not None) + (0 if spill is None else -(-spill.nbytes // SPILLED_ROW_GROUP_BYTES))
         file.row_groups += groups
         self._open_row_groups += groups
-        part.owned, part.shared, part.pending_rows = [], [], 0
         if last and not file.rows:
             return  # a file rolled over just before: its successor has no rows, so it is never opened
         self._submit(part, self._write_group, file, spill, table, part.writing, last)
@@ -329,10 +334,9 @@ class PartitionedWriter:
                 self._spill_directory = ScratchDirectory("spill", self._spill_parent)
             part.spill = _Spill(os.path.join(self._spill_directory.path, f"{len(self._spills)}.arrows"))
             self._spills.append(part.spill)
-        table = pa.Table.from_batches(part.owned + part.shared, schema=SCHEMA)
         part.spill.rows += part.pending_rows
         part.spill.nbytes += int(part.pending_rows * row_bytes)
-        part.owned, part.shared, part.pending_rows = [], [], 0
+        table = part.take_pending()
         self._submit(part, self._spill_group, part.spill, table, part.writing)
         self._drain(2 * WRITERS)
 

@@ -265,6 +265,23 @@ def _spill_directories(directory: Path) -> list[Path]:
     return sorted(directory.glob("roundpool-spill-*"))
 
 
+def _row_group_sizes(path: Path) -> list[int]:
+    metadata = pq.ParquetFile(path).metadata
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+
+
+def _pressed_writer(out: Path, spills: Path) -> PartitionedWriter:
+    """40 accounts' rows under this budget leave each with ~50 pending rows at a relief, below a quarter of 400."""
+    return PartitionedWriter(
+        pafs.LocalFileSystem(),
+        str(out),
+        row_group_rows=400,
+        max_buffered_bytes=200_000,
+        sort_rows=700,
+        spill_directory=str(spills),
+    )
+
+
 def test_small_partitions_spill_under_pressure_and_come_back_in_order_as_whole_row_groups(
     legacy_csv: WriteLegacy, tmp_path: Path
 ) -> None:
@@ -277,14 +294,7 @@ def test_small_partitions_spill_under_pressure_and_come_back_in_order_as_whole_r
     expected = pa.Table.from_batches(batches)
     spills = tmp_path / "spill"
     spills.mkdir()
-    writer = PartitionedWriter(
-        pafs.LocalFileSystem(),
-        str(tmp_path / "out"),
-        row_group_rows=400,
-        max_buffered_bytes=200_000,
-        sort_rows=700,
-        spill_directory=str(spills),
-    )
+    writer = _pressed_writer(tmp_path / "out", spills)
     for batch in batches:
         writer.write(batch)
     assert _spill_directories(spills), "the budget should make partitions spill"
@@ -292,11 +302,10 @@ def test_small_partitions_spill_under_pressure_and_come_back_in_order_as_whole_r
     assert list(spills.iterdir()) == []  # the spill directory went with the close
     assert sorted(f.account for f in files) == sorted(set(accounts))
     for f in files:
-        parquet = pq.ParquetFile(tmp_path / "out" / f.path)
-        groups = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
+        groups = _row_group_sizes(tmp_path / "out" / f.path)
         # Every row group but the last is a quarter of a row group or more: none was written because of memory.
         assert all(n >= 100 for n in groups[:-1]), groups
-        stored = parquet.read()
+        stored = pq.read_table(tmp_path / "out" / f.path)
         own = expected.filter(pc.equal(expected.column("SubAccountId"), f.account))
         assert stored.num_rows == f.rows == own.num_rows
         assert stored.to_pylist() == own.to_pylist()
@@ -305,8 +314,8 @@ def test_small_partitions_spill_under_pressure_and_come_back_in_order_as_whole_r
 def test_a_spill_read_back_is_cut_into_row_groups_of_the_configured_size(
     legacy_csv: WriteLegacy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # One account among many small ones; everything spills, then comes back at close as row groups of 300 rows
-    # at most (by rows), or fewer when SPILLED_ROW_GROUP_BYTES would be exceeded.
+    # 30 small accounts: everything spills, then comes back at close as row groups of ~120 rows (the byte bound,
+    # SPILLED_ROW_GROUP_BYTES) although row_group_rows allows 4000 (each account has 300).
     import cost.partitions
 
     rows = [{"lineItem/UsageAccountId": f"{100000000000 + (i % 30)}"} for i in range(9000)]
@@ -325,11 +334,7 @@ def test_a_spill_read_back_is_cut_into_row_groups_of_the_configured_size(
         writer.write(batch)
     files = writer.close()
     assert sum(f.rows for f in files) == 9000
-    sizes = [
-        pq.ParquetFile(tmp_path / "out" / f.path).metadata.row_group(i).num_rows
-        for f in files
-        for i in range(pq.ParquetFile(tmp_path / "out" / f.path).num_row_groups)
-    ]
+    sizes = [n for f in files for n in _row_group_sizes(tmp_path / "out" / f.path)]
     assert max(sizes) <= 150  # ~120 rows of spill by the byte bound (rows are estimated), never 4000
     assert sum(sizes) == 9000
 
@@ -337,14 +342,7 @@ def test_a_spill_read_back_is_cut_into_row_groups_of_the_configured_size(
 def test_abort_closes_and_removes_the_spills(legacy_csv: WriteLegacy, tmp_path: Path) -> None:
     accounts = [f"{100000000000 + i}" for i in range(40)]
     rows = [{"lineItem/UsageAccountId": accounts[(i * i) % 40]} for i in range(6000)]
-    writer = PartitionedWriter(
-        pafs.LocalFileSystem(),
-        str(tmp_path / "out"),
-        row_group_rows=400,
-        max_buffered_bytes=200_000,
-        sort_rows=700,
-        spill_directory=str(tmp_path),
-    )
+    writer = _pressed_writer(tmp_path / "out", tmp_path)
     for batch in Reader(str(legacy_csv(rows)), block_size=8192, batch_rows=500):
         writer.write(batch)
     [directory] = _spill_directories(tmp_path)
