@@ -11,14 +11,14 @@ Starts `roundpool serve` as production would run it (ROUNDPOOL_ENVIRONMENT=produ
 role, MIGRATION_DATABASE_URL as the owner; one process unless `--roundpool-arg` passes more flags) and, when Node
 and npm are available, PostGraphile 5 from bench/postgraphile/ (installed there with `npm ci` on first use; it
 brings its own Node 22) connected as the same app role, whose `pgSettings` set the same `app.user_id`,
-`app.tenant_id` and `statement_timeout` from the same HS256 token (and, unless `--postgraphile-plan-cache-mode ''`,
-`plan_cache_mode = force_custom_plan`, which keeps PostgreSQL from switching PostGraphile's prepared page to a
-slow generic plan). Seeds a tenant with audit events (and a noise tenant) and a VC with `--companies` granted
-companies with cap tables (bench/portfolio.py), checks that both servers return the same rows, then drives them
-alternately with wrk (else an async httpx loop) for:
+`app.tenant_id` and `statement_timeout` from the same HS256 token (`--postgraphile-plan-cache-mode` adds a
+`plan_cache_mode`; by default PostgreSQL's, as roundpool has). Seeds a tenant with audit events (and a noise
+tenant) and a VC with `--companies` granted companies with cap tables (bench/portfolio.py), checks that both
+servers return the same rows, then drives them alternately with wrk (else an async httpx loop) for:
 
     tiny       the caller's own tenant
-    page       a 20-row page of the tenant's audit events (RLS-filtered, newest first)
+    page       a 20-row page of the tenant's audit events (RLS-filtered, newest first; PostGraphile's with the
+               `tenantId` condition, so both send PostgreSQL the same `tenant_id = $1` filter: see QUERIES)
     portfolio  the VC's portfolio (PostGraphile: the VC's captable_holdings with each company's snapshot and
                tenant, the same rows the portfolio resolver reads)
 
@@ -116,13 +116,19 @@ QUERIES: dict[str, Query] = {
         sql="select id, slug, name, kind from tenants where id = %(tid)s",
         rows=_tiny_rows,
     ),
+    # PostGraphile's page names the tenant as roundpool's resolver does. Without the condition its SQL filters only
+    # through the policy's `tenant_id = (select app.current_tenant())`, whose value the planner cannot see: it
+    # plans for the average tenant (about 56 rows among the seed's ~200 mostly one-event tenants) and chooses a
+    # bitmap scan and top-N sort of all 10,000 of this tenant's rows, 12.6 ms a request (EXPLAIN ANALYZE) against
+    # 0.2 ms for the index's backward scan: the "slow mode" of BENCHMARKS.md's sessions 5-8 (session 11).
     "page": Query(
         roundpool=(
             "query Page { auditEvents(first: 20) { edges { node { id occurredAt action subjectType subjectId"
             " actorUserId actorTenantId details } } pageInfo { hasNextPage endCursor } } }"
         ),
         postgraphile=(
-            "query Page { allAuditEvents(first: 20, orderBy: [ROW_ID_DESC]) { nodes { rowId occurredAt action"
+            "query Page($tid: UUID!) { allAuditEvents(condition: {tenantId: $tid}, first: 20, orderBy: [ROW_ID_DESC])"
+            " { nodes { rowId occurredAt action"
             " subjectType subjectId actorUserId actorTenantId details } pageInfo { hasNextPage endCursor } } }"
         ),
         sql=(
@@ -753,9 +759,9 @@ def main() -> None:
     parser.add_argument("--pgbouncer-pool", type=int, default=10, help="PgBouncer's server connections")
     parser.add_argument(
         "--postgraphile-plan-cache-mode",
-        default="force_custom_plan",
-        help="plan_cache_mode in PostGraphile's pgSettings ('' leaves PostgreSQL's auto: its page may then switch"
-        " to a slow generic plan; force_custom_plan costs its tiny query more backend CPU)",
+        default="",
+        help="plan_cache_mode in PostGraphile's pgSettings (default '': PostgreSQL's auto, as roundpool runs with;"
+        " force_custom_plan costs its tiny query more backend CPU)",
     )
     parser.add_argument(
         "--prepare-threshold",

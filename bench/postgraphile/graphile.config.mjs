@@ -3,12 +3,10 @@
 // statement_timeout) taken from the same HS256 JWT (aud "roundpool"; the bench adds `uid` and `tid` claims
 // because PostGraphile has no user or membership look-up of its own).
 //
-// One setting more, in PostGraphile's favour, from BENCH_PLAN_CACHE_MODE (bench/serve.py's default:
-// force_custom_plan). PostGraphile prepares its statements, and after five executions PostgreSQL may switch
-// the audit page to a generic plan that costs its backend ~7 ms of CPU a request instead of ~0.2 (the "slow
-// mode" of BENCHMARKS.md: 230 req/s instead of 1,500). Whether it switches depends on the fresh database's
-// statistics; with the database set to force_generic_plan the slow mode came every time, with
-// force_custom_plan never (session 8). Custom plans cost the tiny query more backend CPU.
+// Optionally one setting more, from BENCH_PLAN_CACHE_MODE (bench/serve.py's --postgraphile-plan-cache-mode;
+// unset by default: PostgreSQL's auto, as roundpool runs with). Session 8 blamed the page's "slow mode" on a
+// generic plan; session 11 found it in the plan of the page without a tenant condition (see QUERIES in
+// bench/serve.py), which now names the tenant as roundpool's SQL does.
 import jwt from "jsonwebtoken";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
