@@ -22,17 +22,13 @@ list's items, so the plan of a page's rows is made once.
 from __future__ import annotations
 
 import inspect
-import types
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time
-from decimal import Decimal
-from enum import Enum
 from typing import Any
-from uuid import UUID
 
 from graphql import (
+    FieldNode,
     GraphQLEnumType,
     GraphQLField,
     GraphQLID,
@@ -51,34 +47,9 @@ from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from schema.plain_fields import attribute_of
-
-# Values read in line are of these types or their subclasses (Money is a Decimal, an ID a str) that define no
-# `__await__`: graphql-core would await anything awaitable, and the scalars coerce these without the resolve info.
-_ORDINARY_BASES = (str, int, float, dict, list, Decimal, date, time, UUID, Enum)  # bool is an int, datetime a date
-_ORDINARY: dict[type, bool] = {}
-
-
-def _ordinary(value: Any) -> bool:
-    cls = type(value)
-    known = _ORDINARY.get(cls)
-    if known is None:
-        known = _ORDINARY[cls] = issubclass(cls, _ORDINARY_BASES) and not hasattr(cls, "__await__")
-    return known
-
-
-_PLAIN_VALUES: dict[type, bool] = {}
-
-
-def _plain_value(value: Any) -> bool:
-    """An object's value that graphql-core would neither await nor raise: decided once per class (an awaitable
-    class defines `__await__`; coroutines and generators are classes of their own)."""
-    cls = type(value)
-    known = _PLAIN_VALUES.get(cls)
-    if known is None:
-        known = _PLAIN_VALUES[cls] = not (
-            hasattr(cls, "__await__") or issubclass(cls, BaseException | types.CoroutineType | types.GeneratorType)
-        )
-    return known
+from schema.selection_readers import KNOWN_ORDINARY, Child, Children, Field, Leaf, Leaves, Reader, TypeName, reader_of
+from schema.selection_readers import ordinary as _ordinary
+from schema.selection_readers import plain_value as _plain_value
 
 
 class _Slow:
@@ -117,6 +88,15 @@ _Leaves = tuple[tuple[str, _Read], ...]
 _Step = tuple[str, FieldDetailsList, _How]
 _Plan = tuple[_Step, ...]
 
+
+# The generated readers of pure selections (schema/selection_readers.py), for the life of the schema, by the
+# parent type and the field nodes of the cached documents that select them (None: not pure). An entry holds its
+# nodes, so their ids stay theirs while it exists; the oldest entries go when there are too many.
+_SelectionKey = tuple[GraphQLObjectType, tuple[str, ...], tuple[int, ...]]
+_READERS: weakref.WeakKeyDictionary[GraphQLSchema, dict[_SelectionKey, tuple[tuple[Any, ...], Reader | None]]] = (
+    weakref.WeakKeyDictionary()
+)
+_MAX_READERS = 4_096
 
 # How each field of a schema is completed, decided once per field for the life of the schema.
 _BY_SCHEMA: weakref.WeakKeyDictionary[GraphQLSchema, dict[int, tuple[GraphQLField, _How]]] = weakref.WeakKeyDictionary()
@@ -157,10 +137,16 @@ def _unwrapped(graphql_type: Any) -> tuple[bool, Any]:
     return False, graphql_type
 
 
+# What a leaf's read reads (attribute, coercion, non-null, str as it is), for a pure selection's reader.
+_LEAF_READS: weakref.WeakKeyDictionary[_Read, tuple[str, Callable[[Any], Any], bool, bool]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _leaf_read(name: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> _Read:
     """`coerce_output_value(getattr(source, name))`, or `_SLOW` where that is not the answer."""
     coerce = leaf.coerce_output_value
-    known = _ORDINARY.get
+    known = KNOWN_ORDINARY.get
     # graphql-core's String and ID give a str back as it is: the commonest value needs no call.
     str_as_is = leaf is GraphQLString or leaf is GraphQLID
 
@@ -181,6 +167,7 @@ def _leaf_read(name: str, leaf: GraphQLScalarType | GraphQLEnumType, non_null: b
             return _SLOW
         return _SLOW if coerced is None or coerced is Undefined else coerced
 
+    _LEAF_READS[read] = (name, coerce, non_null, str_as_is)
     return read
 
 
@@ -236,6 +223,67 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         # An object field's sub-selection by the field's details (kept alive with it, as graphql-core's memo
         # does): the grouped field set, whether it defers, and its leaves' reads when it selects only leaves.
         self._selections: dict[int, tuple[FieldDetailsList, GroupedFieldSet, bool, _Leaves | None]] = {}
+        # A grouped field set's reader, if its selection is pure, by the set's identity (kept alive with it).
+        self._readers: dict[int, tuple[GroupedFieldSet, Reader | None]] = {}
+
+    def _reader(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Reader | None:
+        """The generated reader of the selection, if it is pure: made once per selection of a document."""
+        nodes = tuple(details.node for details_list in grouped_field_set.values() for details in details_list)
+        key = (parent_type, tuple(grouped_field_set), tuple(map(id, nodes)))
+        readers = _READERS.get(self.schema)
+        if readers is None:
+            readers = _READERS[self.schema] = {}
+        known = readers.get(key)
+        if known is None:
+            fields = self._pure(parent_type, grouped_field_set)
+            known = (nodes, None if fields is None else reader_of(fields, _SLOW))
+            if len(readers) >= _MAX_READERS:
+                del readers[next(iter(readers))]
+            readers[key] = known
+        self._readers[id(grouped_field_set)] = (grouped_field_set, known[1])
+        return known[1]
+
+    def _pure(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> tuple[Field, ...] | None:
+        """The selection's fields for a generated reader, or None if it is not pure (selection_readers.py)."""
+        fields: list[Field] = []
+        for response_name, details_list, how in self._plan(parent_type, grouped_field_set):
+            if any(
+                details.defer_usage is not None
+                or details.fragment_variable_values is not None
+                or details.node.directives
+                or details.node.arguments
+                for details in details_list
+            ):
+                return None
+            if details_list[0].node.name.value == "__typename":
+                fields.append(TypeName(response_name, parent_type.name))
+                continue
+            if how is None:
+                return None
+            if not isinstance(how, _PlainObject | _PlainObjectList):
+                leaf = _LEAF_READS.get(how)
+                fields.append(Leaves(response_name, how) if leaf is None else Leaf(response_name, *leaf))
+                continue
+            if any(
+                details.node.selection_set is None
+                or not all(isinstance(selection, FieldNode) for selection in details.node.selection_set.selections)
+                for details in details_list
+            ):
+                return None  # fragments in the sub-selection: what they include may depend on the variables
+            object_type = how.object_type if isinstance(how, _PlainObject) else how.item_type
+            sub_fields, new_defer_usages, _forbidden = self.collect_subfields(object_type, details_list)
+            inner = None if new_defer_usages else self._pure(object_type, sub_fields)
+            if inner is None:
+                return None
+            non_null = isinstance(how.return_type, GraphQLNonNull)
+            if isinstance(how, _PlainObjectList):
+                fields.append(Children(response_name, how.name, non_null, how.items_non_null, inner))
+                continue
+            check = how.object_type.is_type_of
+            if check is not None and how.check_reads_info:
+                return None
+            fields.append(Child(response_name, how.name, non_null, check, inner))
+        return tuple(fields)
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> _Plan:
         cached = self._plans.get(id(grouped_field_set))
@@ -268,6 +316,12 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         if not self._in_line:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        known = self._readers.get(id(grouped_field_set))
+        reader = known[1] if known is not None else self._reader(parent_type, grouped_field_set)
+        if reader is not None:
+            read = reader(source_value)
+            if read is not None:
+                return read
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []

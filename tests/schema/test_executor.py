@@ -14,11 +14,12 @@ from uuid import UUID
 
 import pytest
 import strawberry
-from strawberry.extensions import SchemaExtension
+from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+import schema.executor as executor_module
 from schema.build import RoundpoolSchema
 from schema.executor import RoundpoolExecutor
 from schema.plain_fields import read_plain_fields_directly
@@ -185,6 +186,21 @@ class Query:
     def strict_list(self, kind: int) -> list[StrictRow] | None:
         """A resolver's list of non-null items, one of which fails: the list is nulled."""
         return [_Fine(), _MISBEHAVING[kind](), _Fine()]  # type: ignore[list-item]
+
+    @strawberry.field
+    def fine_holders(self) -> list[Holder]:
+        """Holders whose every value reads: their pure selections are read by the generated readers alone."""
+        return [
+            Holder(
+                row=_Fine(),  # type: ignore[arg-type]
+                maybe=None,
+                company=Company(name="C", slug="c"),
+                tags=["x", "y"],
+                rows=[_Fine(), None],  # type: ignore[list-item]
+                strict_rows=[_Fine()],  # type: ignore[list-item]
+            )
+            for _ in range(3)
+        ]
 
     @strawberry.field
     def holders(self) -> list[Holder | None]:
@@ -411,20 +427,115 @@ async def test_resolver_middleware_still_sees_every_field() -> None:
 def counted_fields(schema: RoundpoolSchema) -> Iterator[list[str]]:
     """The application's schema with the counting executor, restored afterwards."""
     original = schema.execution_context_class
-    _Counting.executed = []
+    _Counting.executed, _Counting.fields_of = [], []
     schema.execution_context_class = _Counting
     yield _Counting.executed
     schema.execution_context_class = original
 
 
 async def test_the_application_schema_reads_a_pages_columns_in_line(
-    gql: GraphQL, world: World, counted_fields: list[str]
+    gql: GraphQL, world: World, counted_fields: list[str], made_readers: list[int]
 ) -> None:
     owner = world.actor("startup_owner")
-    query = "{ auditEvents(first: 5) { edges { node { id occurredAt action subjectType details } } } }"
+    # A text of this test's own, so that no other test has cached its document (and made its readers).
+    query = "{ inLine: auditEvents(first: 5) { edges { node { id occurredAt action subjectType details } } } }"
     result = await gql(owner, query)
+    readers = list(made_readers)
+    assert readers  # the connection's
+    _Counting.fields_of = []
+    assert await gql(owner, query) == result
+    assert made_readers == readers  # the cached document's next request reuses its readers
     assert "errors" not in result, result
-    edges = result["data"]["auditEvents"]["edges"]
+    edges = result["data"]["inLine"]["edges"]
     assert edges
     assert all(set(e["node"]) == {"id", "occurredAt", "action", "subjectType", "details"} for e in edges)
     assert not [name for name in counted_fields if name.startswith("AuditEvent.")]
+    # The connection's whole selection (its edges and their nodes) is read by one generated reader.
+    assert "AuditEvent" not in _Counting.fields_of
+    assert _Counting.fields_of.count("AuditEventConnection") == 1
+
+
+@pytest.fixture
+def made_readers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of fields of every reader generated (schema/selection_readers.py) while the test runs."""
+    made: list[int] = []
+    original = executor_module.reader_of
+
+    def counting(fields: Any, slow: object) -> Any:
+        made.append(len(fields))
+        return original(fields, slow)
+
+    monkeypatch.setattr(executor_module, "reader_of", counting)
+    return made
+
+
+async def test_a_pure_selection_is_read_by_one_generated_reader(
+    made_readers: list[int],
+) -> None:
+    query = (
+        "{ fineHolders { kind: __typename row { text big } maybe { text } company { name slug } tags"
+        " rows { text big } strictRows { text missing } } }"
+    )
+    schema = _schema(_Counting)
+    _Counting.fields_of, _Counting.executed = [], []
+    ours = await schema.execute(query)
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
+    assert ours.errors is None
+    assert ours.data == theirs.data
+    assert ours.data["fineHolders"][0] == {
+        "kind": "Holder",
+        "row": {"text": "fine", "big": 1},
+        "maybe": None,
+        "company": {"name": "C", "slug": "c"},
+        "tags": ["x", "y"],
+        "rows": [{"text": "fine", "big": 1}, None],
+        "strictRows": [{"text": "fine", "missing": "fine"}],
+    }
+    # Each holder's whole selection, nested objects and lists included, is one reader's call.
+    assert _Counting.fields_of == ["Query", "Holder", "Holder", "Holder"]
+    assert _Counting.executed == ["Query.fineHolders"]
+    assert made_readers == [7]  # the holder's selection (the query's root has a resolver: not pure)
+
+
+async def test_a_reader_that_gives_up_leaves_the_errors_to_graphql_core(made_readers: list[int]) -> None:
+    ours = await _schema(RoundpoolExecutor).execute(HOLDERS)
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(HOLDERS)
+    assert _outcome(ours) == _outcome(theirs)
+    assert _outcome(ours)[1]  # the misbehaving holders' errors
+    query = "{ strict { text big failing nestedException missing } }"
+    ours = await _schema(RoundpoolExecutor).execute(query)
+    assert made_readers  # the strict rows' selection is pure: its reader gave up on every misbehaving row
+    assert _outcome(ours) == _outcome(await _schema(StrawberryGraphQLCoreExecutionContext).execute(query))
+
+
+async def test_aliases_and_typenames_are_answered_under_their_response_names() -> None:
+    # Two selections of the same type in one document: each has a reader of its own.
+    query = "{ rows { a: text b: text number: kind c: __typename __typename } again: rows { number } }"
+    ours = await _schema(RoundpoolExecutor).execute(query)
+    theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
+    assert ours.errors is None
+    assert ours.data == theirs.data
+    assert ours.data["rows"][1] == {"a": "row 1", "b": "row 1", "number": "VC", "c": "Row", "__typename": "Row"}
+    assert list(ours.data["rows"][1]) == ["a", "b", "number", "c", "__typename"]
+    assert ours.data["again"][1] == {"number": 1}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "query($with: Boolean!) { rows { text number @include(if: $with) } }",
+        "query($with: Boolean!) { fineHolders { row { text big @include(if: $with) } } }",
+        "query($with: Boolean!) { fineHolders { row { ...F @include(if: $with) } } } fragment F on StrictRow { text }",
+        "query($with: Boolean!) { fineHolders { row { ... @skip(if: $with) { text } big } } }",
+    ],
+)
+async def test_what_the_variables_include_is_never_read_by_a_reader_made_for_other_values(query: str) -> None:
+    # Parsed once, as the served schema's document cache does: every execution sees the same field nodes.
+    ours = _schema(RoundpoolExecutor, [ParserCache])
+    theirs = _schema(StrawberryGraphQLCoreExecutionContext)
+    answers = []
+    for value in (True, False, True, False):
+        mine = await ours.execute(query, variable_values={"with": value})
+        assert _outcome(mine) == _outcome(await theirs.execute(query, variable_values={"with": value})), value
+        answers.append(mine.data)
+    assert answers[0] == answers[2] != answers[1] == answers[3]
