@@ -169,9 +169,13 @@ def _emit_fields(source: _Source, depth: int, obj: str, fields: tuple[Field, ...
         if isinstance(field, Leaf):
             coerce = source.constant(field.coerce)
             if field.str_as_is:
-                source.emit(depth, f"elif type({value}) is not str:")
-            else:
-                source.emit(depth, "else:")
+                source.emit(depth, f"elif type({value}) is str:")
+                source.emit(depth + 1, "pass")
+            # `_coerced` written out for the classes already known to be ordinary (a datetime, a dict)
+            source.emit(depth, f"elif _known(type({value})):")
+            source.emit(depth + 1, f"{value} = {coerce}({value})")
+            source.emit(depth + 1, f"if {value} is None or {value} is _undefined: raise _GiveUp")
+            source.emit(depth, "else:")
             source.emit(depth + 1, f"{value} = _coerced({coerce}, {value})")
         elif isinstance(field, Child):
             source.emit(depth, "else:")
@@ -217,6 +221,8 @@ def reader_of(fields: tuple[Field, ...], slow: object) -> Reader:
         "_slow": slow,
         "_GiveUp": _GiveUp,
         "_coerced": _coerced,
+        "_known": KNOWN_ORDINARY.get,
+        "_undefined": Undefined,
         "_plain_value": plain_value,
     }
     exec(compile(text, "<pure selection>", "exec"), namespace)  # our text; client names are constants
