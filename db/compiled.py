@@ -11,15 +11,17 @@ executions, never with `?prepare_threshold=none`, db/location.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, Table
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
+
+R = TypeVar("R")
 
 # The engine's dialect (postgresql+psycopg); nothing compiled here depends on the server's version.
 _DIALECT = PGDialect_psycopg()  # type: ignore[no-untyped-call]
@@ -55,7 +57,7 @@ class CompiledQuery:
 
 def compiled(statement: Executable, record: type | None = None) -> CompiledQuery:
     """`statement` compiled for psycopg. With `record` (a dataclass), its fields must be the statement's
-    columns in order, so rows become records positionally: `record(*row)`."""
+    columns in order, so rows become records positionally (:func:`records_of`)."""
     assert isinstance(statement, ClauseElement)
     compiled_ = statement.compile(dialect=_DIALECT)
     assert isinstance(compiled_, SQLCompiler)
@@ -79,3 +81,39 @@ def compiled(statement: Executable, record: type | None = None) -> CompiledQuery
 def columns_of(table: Table, record: type) -> list[Column[Any]]:
     """`table`'s columns in the order of `record`'s fields (what :func:`compiled` checks)."""
     return [table.c[f.name] for f in fields(record)]
+
+
+# A record class's field names, when its rows may be filled in directly (see records_of); None: by its constructor.
+_DIRECT_FIELDS: dict[type, tuple[str, ...] | None] = {}
+
+
+def records_of(record: type[R], rows: Iterable[tuple[Any, ...]]) -> list[R]:
+    """`record(*row)` for each row of a statement compiled with `record` (its fields are the columns, in order).
+
+    A frozen dataclass's `__init__` sets every field through `object.__setattr__`: six times the cost of a
+    plain one (≈ 2.7 µs for nine fields, 21 of them a page). A dataclass whose fields all come from the row (no
+    `__post_init__`, which validates some records, no `__slots__`, no field left to a default) gets its
+    fields filled into its `__dict__` instead: the same object, equal and hashed as the constructor's, frozen
+    as before."""
+    names = _DIRECT_FIELDS.get(record, ())
+    if names == ():
+        names = _DIRECT_FIELDS[record] = _direct_fields(record)
+    if names is None:
+        return [record(*row) for row in rows]
+    made: list[R] = []
+    new = object.__new__
+    for row in rows:
+        instance = new(record)
+        instance.__dict__.update(zip(names, row, strict=True))
+        made.append(instance)
+    return made
+
+
+def _direct_fields(record: type) -> tuple[str, ...] | None:
+    params = getattr(record, "__dataclass_params__", None)
+    if params is None or not params.init or hasattr(record, "__post_init__") or hasattr(record, "__slots__"):
+        return None
+    names = tuple(f.name for f in fields(record) if f.init)
+    if len(names) != len(fields(record)):
+        return None
+    return names

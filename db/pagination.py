@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, Integer, Select, bindparam, func, select, tuple_
 
-from db.compiled import CompiledQuery, compiled
+from db.compiled import CompiledQuery, compiled, records_of
 
 if TYPE_CHECKING:
     from db.session import RequestTransaction
@@ -126,8 +126,7 @@ class Keyset(Generic[T]):
             bound.update((f"after_{i}", v) for i, v in enumerate(window.after))
         if window.before is not None:
             bound.update((f"before_{i}", v) for i, v in enumerate(window.before))
-        record = self._record
-        rows = [record(*r) for r in await tx.fetch(query, bound)]
+        rows = records_of(self._record, await tx.fetch(query, bound))
         return page_of(rows, window, count=self._counter(tx, dict(params)))
 
     def _counter(self, tx: RequestTransaction, params: dict[str, Any]) -> Callable[[], Awaitable[int]]:

@@ -21,7 +21,7 @@ from db.captable_records import (
     SnapshotRecord,
 )
 from db.captable_tables import captable_holdings, captable_objects, captable_snapshots, stakeholder_links
-from db.compiled import compiled
+from db.compiled import compiled, records_of
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.session import RequestTransaction
 
@@ -185,7 +185,7 @@ _PORTFOLIO_ROWS = compiled(_PORTFOLIO.columns(*(column(f.name) for f in fields(P
 async def portfolio_rows(tx: RequestTransaction, vc_tenant_id: UUID) -> list[PortfolioRow]:
     """Every startup that granted the acting VC `captable`, with its snapshot and the VC's holding: one
     statement, however many companies."""
-    return [PortfolioRow(*r) for r in await tx.fetch(_PORTFOLIO_ROWS, {"vc": vc_tenant_id})]
+    return records_of(PortfolioRow, await tx.fetch(_PORTFOLIO_ROWS, {"vc": vc_tenant_id}))
 
 
 async def granted_companies(tx: RequestTransaction) -> list[UUID]:

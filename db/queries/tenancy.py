@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import Uuid, any_, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from db.compiled import columns_of, compiled
+from db.compiled import columns_of, compiled, records_of
 from db.pagination import Page, Window, counter, keyset, page_of
 from db.records import MembershipRecord, TenantRecord, UserRecord
 from db.session import RequestTransaction
@@ -52,7 +52,7 @@ async def user_by_id(tx: RequestTransaction, user_id: UUID) -> UserRecord | None
 
 
 async def users_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[UserRecord]:
-    return [UserRecord(*r) for r in await tx.fetch(_USERS_BY_IDS, {"ids": list(ids)})]
+    return records_of(UserRecord, await tx.fetch(_USERS_BY_IDS, {"ids": list(ids)}))
 
 
 async def tenant_by_slug(tx: RequestTransaction, slug: str) -> TenantRecord | None:
@@ -61,7 +61,7 @@ async def tenant_by_slug(tx: RequestTransaction, slug: str) -> TenantRecord | No
 
 
 async def tenants_by_ids(tx: RequestTransaction, ids: Sequence[UUID]) -> list[TenantRecord]:
-    return [TenantRecord(*r) for r in await tx.fetch(_TENANTS_BY_IDS, {"ids": list(ids)})]
+    return records_of(TenantRecord, await tx.fetch(_TENANTS_BY_IDS, {"ids": list(ids)}))
 
 
 async def my_tenants_page(tx: RequestTransaction, window: Window) -> Page[tuple[TenantRecord, str]]:

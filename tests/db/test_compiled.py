@@ -4,13 +4,13 @@ server's transaction, errors mapped to the same classes, one statement at a time
 on the driver, and psycopg's prepare_threshold honoured, direct and through PgBouncer."""
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass
 
 import psycopg
 import pytest
 from sqlalchemy import Uuid, bindparam, select, text
 
-from db.compiled import compiled
+from db.compiled import compiled, records_of
 from db.errors import (
     DatabaseError,
     InvalidValue,
@@ -252,3 +252,38 @@ def test_a_record_must_match_the_columns_in_order() -> None:
     by_id = compiled(select(tenants.c.id, tenants.c.slug).where(tenants.c.id == bindparam("id", type_=Uuid)))
     assert by_id.params == ("id",)
     assert by_id.columns == ("id", "slug")
+
+
+@dataclass(frozen=True)
+class _Plain:
+    id: int
+    slug: str
+
+
+@dataclass(frozen=True)
+class _Checked:
+    id: int
+    slug: str
+
+    def __post_init__(self) -> None:
+        if self.id < 0:
+            raise ValueError("a negative id")
+
+
+def test_records_from_rows_are_the_constructors_records() -> None:
+    rows = [(1, "a"), (2, "b")]
+    made = records_of(_Plain, rows)
+    assert made == [_Plain(1, "a"), _Plain(2, "b")]
+    assert [hash(r) for r in made] == [hash(_Plain(1, "a")), hash(_Plain(2, "b"))]
+    assert all(type(r) is _Plain for r in made)
+    with pytest.raises(FrozenInstanceError):
+        made[0].slug = "changed"  # type: ignore[misc]
+    assert made[0].slug == "a"
+    with pytest.raises(ValueError, match="longer"):  # a row of another shape is refused, never half read
+        records_of(_Plain, [(3, "c", "extra")])
+
+
+def test_records_that_validate_themselves_are_still_built_by_their_constructor() -> None:
+    assert records_of(_Checked, [(1, "a")]) == [_Checked(1, "a")]
+    with pytest.raises(ValueError, match="a negative id"):
+        records_of(_Checked, [(-1, "a")])
