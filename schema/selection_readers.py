@@ -19,6 +19,7 @@ coercions are constants the function receives, referred to by index.
 
 from __future__ import annotations
 
+import keyword
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -144,7 +145,7 @@ class _Source:
 
 
 def _read(source: _Source, obj: str, attribute: str) -> str:
-    if attribute.isidentifier() and not attribute.startswith("__"):
+    if attribute.isidentifier() and not keyword.iskeyword(attribute) and not attribute.startswith("__"):
         return f"{obj}.{attribute}"
     return f"getattr({obj}, {source.constant(attribute)})"
 

@@ -539,3 +539,21 @@ async def test_what_the_variables_include_is_never_read_by_a_reader_made_for_oth
         assert _outcome(mine) == _outcome(await theirs.execute(query, variable_values={"with": value})), value
         answers.append(mine.data)
     assert answers[0] == answers[2] != answers[1] == answers[3]
+
+
+def test_an_attribute_python_cannot_name_is_read_with_getattr() -> None:
+    # Strawberry's own fields are identifiers; an attribute that is a keyword or not an identifier at all (a
+    # field made programmatically) must still give valid source.
+    from schema.selection_readers import Leaf, reader_of
+
+    class Source:
+        pass
+
+    source = Source()
+    setattr(source, "from", "kept")
+    setattr(source, "not an identifier", "also kept")
+    fields = (
+        Leaf("a", "from", str, non_null=True, str_as_is=True),
+        Leaf("b", "not an identifier", str, non_null=True, str_as_is=True),
+    )
+    assert reader_of(fields, object())(source) == {"a": "kept", "b": "also kept"}
