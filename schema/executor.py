@@ -90,12 +90,15 @@ _Plan = tuple[_Step, ...]
 
 
 # The generated readers of pure selections (schema/selection_readers.py), for the life of the schema, by the
-# parent type and the field nodes of the cached documents that select them (None: not pure). An entry holds its
-# nodes, so their ids stay theirs while it exists; the oldest entries go when there are too many.
+# parent type and the field nodes that select them. An entry holds its nodes weakly and is valid only while
+# they live: a document the cache dropped takes its readers' validity with it, and an id reused by another
+# node is a miss. A selection's reader is made when its nodes are seen a second time, so a document parsed for
+# one request only (too long for the document cache) never costs a compilation. Oldest entries go first.
 _SelectionKey = tuple[GraphQLObjectType, tuple[str, ...], tuple[int, ...]]
-_READERS: weakref.WeakKeyDictionary[GraphQLSchema, dict[_SelectionKey, tuple[tuple[Any, ...], Reader | None]]] = (
-    weakref.WeakKeyDictionary()
-)
+_SEEN_ONCE = object()
+_READERS: weakref.WeakKeyDictionary[
+    GraphQLSchema, dict[_SelectionKey, tuple[tuple[weakref.ref[Any], ...], Reader | object | None]]
+] = weakref.WeakKeyDictionary()
 _MAX_READERS = 4_096
 
 # How each field of a schema is completed, decided once per field for the life of the schema.
@@ -227,21 +230,29 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         self._readers: dict[int, tuple[GroupedFieldSet, Reader | None]] = {}
 
     def _reader(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Reader | None:
-        """The generated reader of the selection, if it is pure: made once per selection of a document."""
+        """The generated reader of the selection, if it is pure and its document's nodes were seen before."""
         nodes = tuple(details.node for details_list in grouped_field_set.values() for details in details_list)
         key = (parent_type, tuple(grouped_field_set), tuple(map(id, nodes)))
         readers = _READERS.get(self.schema)
         if readers is None:
             readers = _READERS[self.schema] = {}
         known = readers.get(key)
-        if known is None:
-            fields = self._pure(parent_type, grouped_field_set)
-            known = (nodes, None if fields is None else reader_of(fields, _SLOW))
+        if known is not None and all(ref() is node for ref, node in zip(known[0], nodes, strict=True)):
+            reader = known[1]
+            if reader is _SEEN_ONCE:
+                fields = self._pure(parent_type, grouped_field_set)
+                reader = None if fields is None else reader_of(fields, _SLOW)
+                readers[key] = (known[0], reader)
+        else:
+            reader = _SEEN_ONCE
+            readers.pop(key, None)
             if len(readers) >= _MAX_READERS:
                 del readers[next(iter(readers))]
-            readers[key] = known
-        self._readers[id(grouped_field_set)] = (grouped_field_set, known[1])
-        return known[1]
+            readers[key] = (tuple(weakref.ref(node) for node in nodes), reader)
+        made = None if reader is _SEEN_ONCE else reader
+        assert made is None or callable(made)
+        self._readers[id(grouped_field_set)] = (grouped_field_set, made)
+        return made
 
     def _pure(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> tuple[Field, ...] | None:
         """The selection's fields for a generated reader, or None if it is not pure (selection_readers.py)."""
@@ -266,10 +277,15 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
                 continue
             if any(
                 details.node.selection_set is None
-                or not all(isinstance(selection, FieldNode) for selection in details.node.selection_set.selections)
+                or not all(
+                    isinstance(selection, FieldNode) and not selection.directives
+                    for selection in details.node.selection_set.selections
+                )
                 for details in details_list
             ):
-                return None  # fragments in the sub-selection: what they include may depend on the variables
+                # Fragments or directives in the sub-selection, read before the variables applied them: what they
+                # include may differ in the next request, whose nodes here are the same.
+                return None
             object_type = how.object_type if isinstance(how, _PlainObject) else how.item_type
             sub_fields, new_defer_usages, _forbidden = self.collect_subfields(object_type, details_list)
             inner = None if new_defer_usages else self._pure(object_type, sub_fields)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import gc
+import inspect
+import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -14,6 +17,8 @@ from uuid import UUID
 
 import pytest
 import strawberry
+from graphql import execute as graphql_execute
+from graphql import parse
 from strawberry.extensions import ParserCache, SchemaExtension
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
@@ -241,6 +246,19 @@ def _schema(executor: type[StrawberryGraphQLCoreExecutionContext], extensions: l
     return schema
 
 
+async def _served(
+    executor: type[StrawberryGraphQLCoreExecutionContext], query: str, variables: dict[str, Any] | None = None
+) -> Any:
+    """The second execution of `query` by a schema that parses it once, as the served schema's document cache
+    does: a pure selection's reader is made when its nodes are seen again, so this one runs through the readers.
+    The first execution (the executor's own path) must have answered the same."""
+    schema = _schema(executor, [ParserCache])
+    first = await schema.execute(query, variable_values=variables)
+    second = await schema.execute(query, variable_values=variables)
+    assert _outcome(first) == _outcome(second)
+    return second
+
+
 class _Counting(RoundpoolExecutor):
     executed: ClassVar[list[str]] = []
     infos: ClassVar[list[str]] = []
@@ -270,7 +288,7 @@ def _outcome(result: Any) -> tuple[Any, list[tuple[str, Any]]]:
 
 
 async def test_every_kind_of_plain_value_is_coerced_by_its_scalar_as_graphql_core_does() -> None:
-    ours = await _schema(RoundpoolExecutor).execute(ALL)
+    ours = await _served(RoundpoolExecutor, ALL)
     theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(ALL)
     assert ours.errors is None
     assert ours.data == theirs.data
@@ -299,7 +317,7 @@ async def test_every_kind_of_plain_value_is_coerced_by_its_scalar_as_graphql_cor
 
 
 async def test_failed_reads_and_coercions_report_what_graphql_core_reports() -> None:
-    ours = await _schema(RoundpoolExecutor).execute(FAILING)
+    ours = await _served(RoundpoolExecutor, FAILING)
     theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(FAILING)
     assert _outcome(ours) == _outcome(theirs)
     messages = {message for message, _path in _outcome(ours)[1]}
@@ -315,7 +333,7 @@ async def test_failed_reads_and_coercions_report_what_graphql_core_reports() -> 
 async def test_a_failing_item_of_a_resolvers_non_null_list_nulls_the_list_as_graphql_core_does() -> None:
     for kind in range(len(_MISBEHAVING)):
         query = "query($k: Int!) { strictList(kind: $k) { text big failing nestedException missing later } }"
-        ours = await _schema(RoundpoolExecutor).execute(query, variable_values={"k": kind})
+        ours = await _served(RoundpoolExecutor, query, {"k": kind})
         theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query, variable_values={"k": kind})
         assert _outcome(ours) == _outcome(theirs), _MISBEHAVING[kind]
         if _MISBEHAVING[kind] is _Fine:
@@ -327,7 +345,7 @@ async def test_a_failing_item_of_a_resolvers_non_null_list_nulls_the_list_as_gra
 
 
 async def test_errors_inside_plain_objects_null_what_graphql_core_nulls() -> None:
-    ours = await _schema(RoundpoolExecutor).execute(HOLDERS)
+    ours = await _served(RoundpoolExecutor, HOLDERS)
     theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(HOLDERS)
     assert _outcome(ours) == _outcome(theirs)
     fine = {"text": "fine", "big": 1, "failing": "fine", "nestedException": "fine", "missing": "fine"}
@@ -440,11 +458,14 @@ async def test_the_application_schema_reads_a_pages_columns_in_line(
     # A text of this test's own, so that no other test has cached its document (and made its readers).
     query = "{ inLine: auditEvents(first: 5) { edges { node { id occurredAt action subjectType details } } } }"
     result = await gql(owner, query)
-    readers = list(made_readers)
-    assert readers  # the connection's
+    assert made_readers == []  # seen once
     _Counting.fields_of = []
     assert await gql(owner, query) == result
-    assert made_readers == readers  # the cached document's next request reuses its readers
+    readers = list(made_readers)
+    assert readers  # the connection's, on the cached document's second request
+    _Counting.fields_of = []
+    assert await gql(owner, query) == result
+    assert made_readers == readers  # and the next requests reuse it
     assert "errors" not in result, result
     edges = result["data"]["inLine"]["edges"]
     assert edges
@@ -469,19 +490,19 @@ def made_readers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return made
 
 
-async def test_a_pure_selection_is_read_by_one_generated_reader(
-    made_readers: list[int],
-) -> None:
+async def test_a_pure_selection_is_read_by_one_generated_reader(made_readers: list[int]) -> None:
     query = (
         "{ fineHolders { kind: __typename row { text big } maybe { text } company { name slug } tags"
         " rows { text big } strictRows { text missing } } }"
     )
-    schema = _schema(_Counting)
+    schema = _schema(_Counting, [ParserCache])
+    first = await schema.execute(query)
+    assert made_readers == []  # a document seen once: no reader yet
     _Counting.fields_of, _Counting.executed = [], []
     ours = await schema.execute(query)
     theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
     assert ours.errors is None
-    assert ours.data == theirs.data
+    assert ours.data == theirs.data == first.data
     assert ours.data["fineHolders"][0] == {
         "kind": "Holder",
         "row": {"text": "fine", "big": 1},
@@ -495,15 +516,37 @@ async def test_a_pure_selection_is_read_by_one_generated_reader(
     assert _Counting.fields_of == ["Query", "Holder", "Holder", "Holder"]
     assert _Counting.executed == ["Query.fineHolders"]
     assert made_readers == [7]  # the holder's selection (the query's root has a resolver: not pure)
+    await schema.execute(query)
+    assert made_readers == [7]  # and the next execution reuses it
+
+
+async def test_a_document_parsed_for_one_request_makes_no_reader_and_none_keeps_it(made_readers: list[int]) -> None:
+    query = "{ fineHolders { row { text big } } }"
+    schema = _schema(RoundpoolExecutor)  # no parser cache: every execution parses anew
+    for _ in range(3):
+        assert (await schema.execute(query)).errors is None
+    assert made_readers == []
+    document = parse(query)
+    for _ in range(2):  # the same nodes twice: the second makes the reader
+        result = graphql_execute(schema._schema, document, executor_class=RoundpoolExecutor)
+        assert not inspect.isawaitable(result)  # the resolver is synchronous
+        assert result.errors is None
+        assert result.data == {"fineHolders": [{"row": {"text": "fine", "big": 1}}] * 3}
+    assert made_readers == [1]
+    kept = weakref.ref(document)
+    del document, result
+    gc.collect()
+    assert kept() is None  # the readers hold the document's nodes weakly
 
 
 async def test_a_reader_that_gives_up_leaves_the_errors_to_graphql_core(made_readers: list[int]) -> None:
-    ours = await _schema(RoundpoolExecutor).execute(HOLDERS)
+    ours = await _served(RoundpoolExecutor, HOLDERS)
     theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(HOLDERS)
     assert _outcome(ours) == _outcome(theirs)
     assert _outcome(ours)[1]  # the misbehaving holders' errors
     query = "{ strict { text big failing nestedException missing } }"
-    ours = await _schema(RoundpoolExecutor).execute(query)
+    made_readers.clear()
+    ours = await _served(RoundpoolExecutor, query)
     assert made_readers  # the strict rows' selection is pure: its reader gave up on every misbehaving row
     assert _outcome(ours) == _outcome(await _schema(StrawberryGraphQLCoreExecutionContext).execute(query))
 
@@ -511,7 +554,7 @@ async def test_a_reader_that_gives_up_leaves_the_errors_to_graphql_core(made_rea
 async def test_aliases_and_typenames_are_answered_under_their_response_names() -> None:
     # Two selections of the same type in one document: each has a reader of its own.
     query = "{ rows { a: text b: text number: kind c: __typename __typename } again: rows { number } }"
-    ours = await _schema(RoundpoolExecutor).execute(query)
+    ours = await _served(RoundpoolExecutor, query)
     theirs = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
     assert ours.errors is None
     assert ours.data == theirs.data
