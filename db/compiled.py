@@ -113,7 +113,7 @@ def _direct_fields(record: type) -> tuple[str, ...] | None:
     params = getattr(record, "__dataclass_params__", None)
     if params is None or not params.init or hasattr(record, "__post_init__") or hasattr(record, "__slots__"):
         return None
-    names = tuple(f.name for f in fields(record) if f.init)
-    if len(names) != len(fields(record)):
+    declared = fields(record)
+    if not all(f.init for f in declared):
         return None
-    return names
+    return tuple(f.name for f in declared)

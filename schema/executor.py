@@ -95,10 +95,16 @@ _Plan = tuple[_Step, ...]
 # node is a miss. A selection's reader is made when its nodes are seen a second time, so a document parsed for
 # one request only (too long for the document cache) never costs a compilation. Oldest entries go first.
 _SelectionKey = tuple[GraphQLObjectType, tuple[str, ...], tuple[int, ...]]
-_SEEN_ONCE = object()
-_READERS: weakref.WeakKeyDictionary[
-    GraphQLSchema, dict[_SelectionKey, tuple[tuple[weakref.ref[Any], ...], Reader | object | None]]
-] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _ReaderEntry:
+    nodes: tuple[weakref.ref[Any], ...]
+    made: bool = False  # False: seen once, no reader made yet
+    reader: Reader | None = None  # None once made: the selection is not pure
+
+
+_READERS: weakref.WeakKeyDictionary[GraphQLSchema, dict[_SelectionKey, _ReaderEntry]] = weakref.WeakKeyDictionary()
 _MAX_READERS = 4_096
 
 # How each field of a schema is completed, decided once per field for the life of the schema.
@@ -236,23 +242,18 @@ class RoundpoolExecutor(StrawberryGraphQLCoreExecutionContext):
         readers = _READERS.get(self.schema)
         if readers is None:
             readers = _READERS[self.schema] = {}
-        known = readers.get(key)
-        if known is not None and all(ref() is node for ref, node in zip(known[0], nodes, strict=True)):
-            reader = known[1]
-            if reader is _SEEN_ONCE:
-                fields = self._pure(parent_type, grouped_field_set)
-                reader = None if fields is None else reader_of(fields, _SLOW)
-                readers[key] = (known[0], reader)
-        else:
-            reader = _SEEN_ONCE
+        entry = readers.get(key)
+        if entry is None or any(ref() is not node for ref, node in zip(entry.nodes, nodes, strict=True)):
             readers.pop(key, None)
             if len(readers) >= _MAX_READERS:
                 del readers[next(iter(readers))]
-            readers[key] = (tuple(weakref.ref(node) for node in nodes), reader)
-        made = None if reader is _SEEN_ONCE else reader
-        assert made is None or callable(made)
-        self._readers[id(grouped_field_set)] = (grouped_field_set, made)
-        return made
+            entry = readers[key] = _ReaderEntry(tuple(weakref.ref(node) for node in nodes))
+        elif not entry.made:
+            fields = self._pure(parent_type, grouped_field_set)
+            entry.reader = None if fields is None else reader_of(fields, _SLOW)
+            entry.made = True
+        self._readers[id(grouped_field_set)] = (grouped_field_set, entry.reader)
+        return entry.reader
 
     def _pure(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> tuple[Field, ...] | None:
         """The selection's fields for a generated reader, or None if it is not pure (selection_readers.py)."""

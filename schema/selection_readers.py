@@ -72,7 +72,8 @@ class Leaf:
 
 @dataclass(frozen=True)
 class Leaves:
-    """A plain list of leaves, read by the executor's own function (None: it gave up)."""
+    """A plain list of leaves, read by the executor's own function (which returns `reader_of`'s `slow` when it
+    gives up)."""
 
     key: str
     read: Callable[[Any], Any]
