@@ -32,7 +32,7 @@ class RequestContext:
     row_budget: RowBudget = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "loaders", Loaders(self))
+        object.__setattr__(self, "loaders", Loaders(self.transaction))
         object.__setattr__(self, "row_budget", RowBudget(self.runtime.limits.max_response_rows))
 
     @property
