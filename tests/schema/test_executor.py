@@ -12,7 +12,7 @@ import weakref
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 import pytest
@@ -600,3 +600,56 @@ def test_an_attribute_python_cannot_name_is_read_with_getattr() -> None:
         Leaf("b", "not an identifier", str, non_null=True, str_as_is=True),
     )
     assert reader_of(fields, object())(source) == {"a": "kept", "b": "also kept"}
+
+
+class _HelpersOwner:
+    """Stands in for an executor: the two methods graphql-core's resolver helpers call."""
+
+    def __init__(self) -> None:
+        self.tracked: list[Any] = []
+
+    async def gather_async_work(self, values: list[Any]) -> list[Any]:
+        return [await value for value in values]
+
+    def track_async_work(self, values: list[Any]) -> None:
+        self.tracked.extend(values)
+
+
+async def test_the_resolver_helpers_reach_the_executor_weakly() -> None:
+    owner = _HelpersOwner()
+    helpers = executor_module._weak_helpers(cast(Any, owner))
+
+    async def one() -> int:
+        return 1
+
+    assert await helpers.gather([one(), one()]) == [1, 1]
+    helpers.track(["work"])
+    assert owner.tracked == ["work"]
+    gone = weakref.ref(owner)
+    del owner
+    assert gone() is None  # the helpers kept no reference to it
+    with pytest.raises(RuntimeError, match="has ended"):
+        helpers.track(["late"])
+
+
+async def test_resolvers_get_working_helpers_from_the_executor() -> None:
+    seen: list[object] = []
+
+    @strawberry.type
+    class Query:
+        @strawberry.field
+        async def both(self, info: strawberry.Info) -> list[int]:
+            async def value(n: int) -> int:
+                return n
+
+            seen.append(info._raw_info.async_helpers)
+            return list(await info._raw_info.async_helpers.gather([value(1), value(2)]))
+
+    schema = strawberry.Schema(query=Query, execution_context_class=RoundpoolExecutor)
+    result = await schema.execute("{ both }")
+    assert result.errors is None
+    assert result.data == {"both": [1, 2]}
+    assert len(seen) == 1
+    gc.collect()
+    with pytest.raises(RuntimeError, match="has ended"):  # its executor was freed with the execution
+        seen[0].track([])  # type: ignore[attr-defined]
