@@ -19,8 +19,7 @@ DatabaseError
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from types import TracebackType
 
 import psycopg.errors
 from sqlalchemy.exc import DBAPIError
@@ -81,23 +80,43 @@ def timed_out(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and isinstance(error.orig, psycopg.errors.QueryCanceled)
 
 
-@contextmanager
-def mapped_errors() -> Iterator[None]:
+class _MappedErrors:
+    """The block of :func:`mapped_errors`. A class rather than a generator-based context manager: every
+    statement of a request enters one, and this costs a third of the generator's set-up. It holds no state,
+    so one instance serves every block, nested or concurrent."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        mapped = _mapped(exc) if isinstance(exc, DBAPIError) else None
+        if mapped is not None:
+            raise mapped from exc
+
+
+_MAPPED_ERRORS = _MappedErrors()
+
+
+def mapped_errors() -> _MappedErrors:
     """Translate the driver's errors raised inside the block into this module's classes."""
-    try:
-        yield
-    except DBAPIError as wrapped:
-        original = wrapped.orig
-        if isinstance(original, psycopg.errors.InsufficientPrivilege):
-            raise PolicyViolation(_message(original)) from wrapped
-        diag = getattr(original, "diag", None)
-        names = {"constraint": getattr(diag, "constraint_name", None), "column": getattr(diag, "column_name", None)}
-        if isinstance(original, psycopg.errors.UniqueViolation):
-            raise UniqueViolation(_message(original), **names) from wrapped
-        if isinstance(original, psycopg.errors.IntegrityError):
-            raise ConstraintViolation(_message(original), **names) from wrapped
-        if isinstance(original, psycopg.DataError):
-            raise InvalidValue(_message(original)) from wrapped
-        if isinstance(original, psycopg.errors.QueryCanceled):
-            raise StatementTimeout(_message(original)) from wrapped
-        raise
+    return _MAPPED_ERRORS
+
+
+def _mapped(wrapped: DBAPIError) -> DatabaseError | None:
+    """`wrapped`'s class in this module; None when none applies (it propagates as it is)."""
+    original = wrapped.orig
+    if isinstance(original, psycopg.errors.InsufficientPrivilege):
+        return PolicyViolation(_message(original))
+    diag = getattr(original, "diag", None)
+    names = {"constraint": getattr(diag, "constraint_name", None), "column": getattr(diag, "column_name", None)}
+    if isinstance(original, psycopg.errors.UniqueViolation):
+        return UniqueViolation(_message(original), **names)
+    if isinstance(original, psycopg.errors.IntegrityError):
+        return ConstraintViolation(_message(original), **names)
+    if isinstance(original, psycopg.DataError):
+        return InvalidValue(_message(original))
+    if isinstance(original, psycopg.errors.QueryCanceled):
+        return StatementTimeout(_message(original))
+    return None
