@@ -24,6 +24,8 @@ DEFAULT_PAGE_SIZE = 20
 MAX_CURSOR_LENGTH = 512
 _BIGINT = 2**63 - 1
 _MAX_TEXT = 300
+# json.dumps with separators builds a new encoder per call (half the time of an encode): one, built once.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class Cursor:
         if len(values) != len(self.key):
             raise ValueError(f"{self.connection} cursors have {len(self.key)} key parts, got {len(values)}")
         payload = [self.connection, *(part.dump(v) for part, v in zip(self.key, values, strict=True))]
-        return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode()
+        return base64.urlsafe_b64encode(_COMPACT_JSON.encode(payload).encode()).decode()
 
     def decode(self, cursor: str, field: str = "after") -> tuple[Any, ...]:
         if len(cursor) > MAX_CURSOR_LENGTH:
