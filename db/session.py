@@ -8,7 +8,8 @@ Statements run through SQLAlchemy Core on one `AsyncConnection` (the ORM session
 a request and bought nothing here), or, compiled once (db/compiled.py, the request path's hot statements), on
 its psycopg connection with `fetch`; the connection wrapper binds the context whenever a transaction begins, so
 no code path can forget it, and one without a context refuses before it takes a connection. A transaction
-whose statements all bypassed SQLAlchemy commits on the driver too.
+whose statements all bypassed SQLAlchemy commits on the driver too. The engines' connections are
+db/socket_waits.py's, whose waits share one reader on the socket.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from db.errors import DatabaseUnavailable, MissingContext, TransactionClosed, ma
 from db.json_values import loads as json_loads
 from db.location import driver_dsn, sqlalchemy_url
 from db.simple_query import bind_literals, first_row, simple_query
+from db.socket_waits import WaitingConnection
 
 T = TypeVar("T")
 
@@ -327,14 +329,24 @@ def _context_params(context: DbContext, timeout: str) -> dict[str, str]:
     }
 
 
+def _connector(conninfo: str, options: Mapping[str, Any]) -> Callable[[], Awaitable[WaitingConnection]]:
+    """The engine's way to connect (SQLAlchemy's `async_creator`, which reads nothing from the URL)."""
+
+    async def connect() -> WaitingConnection:
+        return await WaitingConnection.connect(conninfo, **options)
+
+    return connect
+
+
 class Database:
     """The app role's engine; created once in the ASGI lifespan (or a CLI command) and disposed there."""
 
     def __init__(self, app_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5_000) -> None:
         dsn = driver_dsn(app_url)  # `?prepare_threshold=none` behind a transaction pooler
+        # Connections of db/socket_waits.py's class: every wait of a connection shares one reader on its socket.
         self.engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(dsn.conninfo),
-            connect_args=dsn.connect_args,
+            async_creator=_connector(dsn.conninfo, dsn.connect_args),
             pool_size=pool_size,
             max_overflow=0,
             pool_recycle=_POOL_RECYCLE_S,
@@ -346,7 +358,7 @@ class Database:
         # opening retries a dropped connection like the main pool's, and the rate limiter retries its lease.
         self._side_engine: AsyncEngine = create_async_engine(
             sqlalchemy_url(dsn.side_conninfo),  # behind PgBouncer, an alias with a server pool of its own
-            connect_args=dsn.connect_args,
+            async_creator=_connector(dsn.side_conninfo, dsn.connect_args),
             pool_size=max(1, pool_size // 4),
             max_overflow=0,
             pool_recycle=_POOL_RECYCLE_S,

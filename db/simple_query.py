@@ -2,12 +2,12 @@
 opening (BEGIN and the context's binding, one simple query) and COMMIT.
 
 psycopg's cursor spends more CPU on them than the round trips do: a cursor per statement, client-side binding
-through its dumpers, its result bookkeeping and a wait that arms a timer at every read. Measured in process, an
-`app.open_request` opening and its COMMIT: 308 → 209 µs of CPU on a bare connection, 599 → 526 µs through
-db/session.py. Here the query is sent with
-``PQsendQuery``, read by psycopg's own (compiled) result generator, waited on with one reader callback, and its
-row loaded by psycopg's Transformer, so values come back exactly as a cursor returns them. Errors are psycopg's
-classes, built from the result as psycopg builds them.
+through its dumpers and its result bookkeeping. Measured in process, an `app.open_request` opening and its
+COMMIT: 308 → 209 µs of CPU on a bare connection, 599 → 526 µs through db/session.py. Here the query is sent
+with ``PQsendQuery``, read by psycopg's own (compiled) result generator and waited on by the connection's `wait`
+(with db/socket_waits.py's connections, one reader on the socket for all its waits), and its row is loaded by
+psycopg's Transformer, so values come back exactly as a cursor returns them. Errors are psycopg's classes, built
+from the result as psycopg builds them.
 
 Values are bound as literals quoted by libpq (``PQescapeLiteral``, which knows the connection's encoding), the
 same binding psycopg's client-side cursor does: only text, integers and NULL, which is all the opening binds.
@@ -15,15 +15,12 @@ same binding psycopg's client-side cursor does: only text, integers and NULL, wh
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
 import psycopg
 from psycopg import errors, generators, pq
-from psycopg.abc import PQGen
 from psycopg.adapt import Transformer
-from psycopg.waiting import Ready, Wait
 
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK, pq.ExecStatus.EMPTY_QUERY)
 
@@ -56,7 +53,7 @@ async def simple_query(driver: psycopg.AsyncConnection[Any], query: str) -> list
     failed statement's error is raised (the server ran none after it)."""
     pgconn = driver.pgconn
     pgconn.send_query(query.encode(driver.info.encoding))
-    results: list[pq.abc.PGresult] = await _waited(generators.execute(pgconn), pgconn.socket)
+    results: list[pq.abc.PGresult] = await driver.wait(generators.execute(pgconn))
     for result in results:
         if result.status not in _OK:
             if result.status == pq.ExecStatus.FATAL_ERROR:
@@ -74,34 +71,3 @@ def first_row(driver: psycopg.AsyncConnection[Any], result: pq.abc.PGresult) -> 
     encoding = driver.info.encoding
     names = [(result.fname(column) or b"").decode(encoding) for column in range(result.nfields)]
     return dict(zip(names, loader.load_row(0, tuple), strict=True))
-
-
-async def _waited(gen: PQGen[Any], fileno: int) -> Any:
-    """Drive a psycopg generator to its end, waiting on the event loop for the socket it asks for."""
-    loop = asyncio.get_running_loop()
-    try:
-        state = next(gen)
-        while True:
-            ready = loop.create_future()
-            reads, writes = bool(state & Wait.R), bool(state & Wait.W)
-            if reads:
-                loop.add_reader(fileno, _resolve, ready, Ready.R)
-            if writes:
-                loop.add_writer(fileno, _resolve, ready, Ready.W)
-            try:
-                got = await ready
-            finally:
-                if reads:
-                    loop.remove_reader(fileno)
-                if writes:
-                    loop.remove_writer(fileno)
-            state = gen.send(got)
-    except StopIteration as done:
-        return done.value
-    except OSError as error:  # the socket went away under the wait
-        raise psycopg.OperationalError("connection socket closed") from error
-
-
-def _resolve(ready: asyncio.Future[Ready], state: Ready) -> None:
-    if not ready.done():
-        ready.set_result(state)

@@ -14,6 +14,7 @@ from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
 from db.simple_query import bind_literals, first_row, simple_query
+from db.socket_waits import WaitingConnection
 from tests.plugins.database import TestDatabase
 
 HOSTILE = [
@@ -27,9 +28,13 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-async def driver(test_database: TestDatabase) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    conn = await psycopg.AsyncConnection.connect(test_database.app_url, autocommit=True)
+@pytest.fixture(params=[psycopg.AsyncConnection, WaitingConnection], ids=["psycopg-waits", "socket-waits"])
+async def driver(
+    test_database: TestDatabase, request: pytest.FixtureRequest
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A connection waited on by psycopg's own waits, and one of the app's (db/socket_waits.py)."""
+    connection_class: type[psycopg.AsyncConnection[Any]] = request.param
+    conn = await connection_class.connect(test_database.app_url, autocommit=True)
     try:
         yield conn
     finally:
