@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -329,13 +329,26 @@ def _context_params(context: DbContext, timeout: str) -> dict[str, str]:
     }
 
 
-def _connector(conninfo: str, options: Mapping[str, Any]) -> Callable[[], Awaitable[WaitingConnection]]:
-    """The engine's way to connect (SQLAlchemy's `async_creator`, which reads nothing from the URL)."""
+def _engine(conninfo: str, options: Mapping[str, Any], *, pool_size: int) -> AsyncEngine:
+    """An engine whose connections are db/socket_waits.py's (every wait of a connection shares one reader on its
+    socket), connected with exactly the arguments the dialect would pass psycopg (its adapters, which read JSON
+    with `json_loads`, and `options`): SQLAlchemy's `async_creator` applies neither itself."""
+    engine: AsyncEngine
 
     async def connect() -> WaitingConnection:
-        return await WaitingConnection.connect(conninfo, **options)
+        sync = engine.sync_engine
+        args, params = sync.dialect.create_connect_args(sync.url)
+        return await WaitingConnection.connect(*args, **{**params, **options})
 
-    return connect
+    engine = create_async_engine(
+        sqlalchemy_url(conninfo),
+        async_creator=connect,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_recycle=_POOL_RECYCLE_S,
+        json_deserializer=json_loads,
+    )
+    return engine
 
 
 class Database:
@@ -343,27 +356,13 @@ class Database:
 
     def __init__(self, app_url: str, *, pool_size: int = 10, statement_timeout_ms: int = 5_000) -> None:
         dsn = driver_dsn(app_url)  # `?prepare_threshold=none` behind a transaction pooler
-        # Connections of db/socket_waits.py's class: every wait of a connection shares one reader on its socket.
-        self.engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(dsn.conninfo),
-            async_creator=_connector(dsn.conninfo, dsn.connect_args),
-            pool_size=pool_size,
-            max_overflow=0,
-            pool_recycle=_POOL_RECYCLE_S,
-            json_deserializer=json_loads,
-        )
+        self.engine: AsyncEngine = _engine(dsn.conninfo, dsn.connect_args, pool_size=pool_size)
         # Side transactions (see RequestTransaction.aside) come from a pool of their own: a request holding a
         # connection of the main pool never waits for a second one from it, which could exhaust it for good.
         # No pre-ping there either (a VC's every granted read commits its audit there): a side transaction's
         # opening retries a dropped connection like the main pool's, and the rate limiter retries its lease.
-        self._side_engine: AsyncEngine = create_async_engine(
-            sqlalchemy_url(dsn.side_conninfo),  # behind PgBouncer, an alias with a server pool of its own
-            async_creator=_connector(dsn.side_conninfo, dsn.connect_args),
-            pool_size=max(1, pool_size // 4),
-            max_overflow=0,
-            pool_recycle=_POOL_RECYCLE_S,
-            json_deserializer=json_loads,
-        )
+        # Behind PgBouncer the side DSN names an alias with a server pool of its own.
+        self._side_engine: AsyncEngine = _engine(dsn.side_conninfo, dsn.connect_args, pool_size=max(1, pool_size // 4))
         self.statement_timeout_ms = statement_timeout_ms
 
     def _sessions(self, context: DbContext | None = None) -> _ContextConnection:

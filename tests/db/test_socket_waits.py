@@ -12,7 +12,9 @@ import psycopg
 import pytest
 import uvloop
 from psycopg import generators
+from psycopg.pq import Format
 
+from db.json_values import loads as json_loads
 from db.session import Database
 from db.socket_waits import WaitingConnection
 from tests.plugins.database import TestDatabase
@@ -41,12 +43,21 @@ def _registered(fileno: int) -> bool:
     return asyncio.get_running_loop().remove_reader(fileno)
 
 
-async def test_the_engine_connects_waiting_connections(test_database: TestDatabase) -> None:
-    database = Database(test_database.app_url)
+async def test_the_engines_connect_waiting_connections_as_the_dialect_would(test_database: TestDatabase) -> None:
+    """Both pools' connections are WaitingConnections, with what SQLAlchemy's own connect passes: the dialect's
+    adapters (JSON read by the app's loads, db/json_values.py) and the DSN's driver options."""
+    database = Database(f"{test_database.app_url}{'&' if '?' in test_database.app_url else '?'}prepare_threshold=7")
     try:
-        async with database.engine.connect() as conn:
-            raw = await conn.get_raw_connection()
-            assert isinstance(raw.driver_connection, WaitingConnection)
+        for engine in (database.engine, database._side_engine):
+            async with engine.connect() as conn:
+                driver = (await conn.get_raw_connection()).driver_connection
+                assert isinstance(driver, WaitingConnection)
+                assert driver.prepare_threshold == 7
+                jsonb = driver.adapters.types["jsonb"].oid
+                assert driver.adapters.get_loader(jsonb, Format.TEXT)._loads is json_loads  # type: ignore[attr-defined]
+                assert await _value(driver, "select %s::jsonb", '{"a": [1, 12345678901234567890]}') == {
+                    "a": [1, 12345678901234567890]
+                }
     finally:
         await database.dispose()
 
