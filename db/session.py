@@ -26,11 +26,12 @@ from uuid import UUID
 import psycopg
 from psycopg.pq import ExecStatus, TransactionStatus
 from psycopg.rows import tuple_row
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Result
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction, create_async_engine
+from sqlalchemy.pool import PoolResetState
 from sqlalchemy.sql import Executable
 
 from db.compiled import CompiledQuery
@@ -347,8 +348,21 @@ def _engine(conninfo: str, options: Mapping[str, Any], *, pool_size: int) -> Asy
         max_overflow=0,
         pool_recycle=_POOL_RECYCLE_S,
         json_deserializer=json_loads,
+        pool_reset_on_return=None,  # _reset_on_return below instead
     )
+    event.listen(engine.sync_engine, "reset", _reset_on_return)
     return engine
+
+
+def _reset_on_return(dbapi_connection: Any, record: Any, state: PoolResetState) -> None:
+    """The pool's rollback of a connection given back, sent only when a transaction is open. A request's
+    transaction commits on the driver (db/simple_query.py), so SQLAlchemy cannot know it ended and rolled back
+    every connection: through a greenlet, for a rollback the driver then skips (no transaction, no round trip).
+    Like SQLAlchemy's own, it does nothing where it may not do I/O (a connection collected without a close)."""
+    if not state.asyncio_safe:
+        return
+    if dbapi_connection.driver_connection.pgconn.transaction_status != TransactionStatus.IDLE:
+        dbapi_connection.rollback()  # the adapter's: awaited through the greenlet the check-in runs in
 
 
 class Database:

@@ -5,10 +5,12 @@ import asyncio
 from uuid import UUID
 
 import pytest
+from psycopg.pq import TransactionStatus
 from sqlalchemy import text
 
 from db.errors import InvalidValue, MissingContext
 from db.session import NOBODY, Database, DbContext
+from db.socket_waits import WaitingConnection
 from tests.plugins.world import World
 
 pytestmark = pytest.mark.via_pgbouncer  # every test again through PgBouncer (tests/plugins/pgbouncer.py)
@@ -162,3 +164,43 @@ async def test_a_context_only_narrows_and_is_fixed_once_sealed(database: Databas
         with pytest.raises(MissingContext):
             await tx.narrow(DbContext(user_id=owner.user_id, tenant_id=owner.tenant_id))
         assert tuple((await tx.execute(probe)).one()) == (str(owner.user_id), "")
+
+
+async def _leaked_setting(database: Database) -> str | None:
+    async with database.engine.connect() as conn:
+        driver = (await conn.get_raw_connection()).driver_connection
+        cursor = await driver.execute("select current_setting('app.user_id', true)")
+        row = await cursor.fetchone()
+        assert row is not None
+        await driver.commit()  # the driver began a transaction for the select: given back idle
+        value: str | None = row[0]
+        return value
+
+
+async def test_a_connection_given_back_in_a_transaction_is_rolled_back(
+    app_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool's reset rolls back what a caller left open on the driver behind SQLAlchemy's back (here a
+    session-level setting made inside a transaction), and leaves alone a connection with nothing open."""
+    rollbacks: list[object] = []
+    rollback = WaitingConnection.rollback
+
+    async def counted(self: WaitingConnection) -> None:
+        rollbacks.append(self)
+        await rollback(self)
+
+    monkeypatch.setattr(WaitingConnection, "rollback", counted)
+    database = Database(app_url, pool_size=1)  # one connection: each block below gets the same one
+    try:
+        assert await _leaked_setting(database) in (None, "")  # connected (SQLAlchemy's first connect rolls back)
+        rollbacks.clear()
+        async with database.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("begin")
+            await driver.execute("select set_config('app.user_id', 'left-behind', false)")
+            assert driver.pgconn.transaction_status == TransactionStatus.INTRANS
+        assert len(rollbacks) == 1
+        assert await _leaked_setting(database) in (None, "")
+        assert len(rollbacks) == 1  # given back idle: no rollback sent
+    finally:
+        await database.dispose()
