@@ -28,6 +28,7 @@ RV = TypeVar("RV")
 
 _READY_R = Ready.R
 _READY_W = Ready.W
+_READY = {int(ready): ready for ready in Ready}  # an enum by value is a call through EnumType.__call__
 
 
 class SocketWaits:
@@ -89,7 +90,7 @@ class SocketWaits:
             self._waiter = None
             if writes:
                 loop.remove_writer(self._fileno)
-        return Ready(self._ready)
+        return _READY[self._ready]
 
     def _wake(self, ready: Ready) -> None:
         waiter = self._waiter
