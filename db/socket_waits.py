@@ -73,9 +73,10 @@ class SocketWaits:
         return bool(poll.poll(0))
 
     async def _until(self, state: Wait) -> Ready:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self.stop()
+        # A registered reader's loop is the running one: a psycopg connection serves one loop only (its lock).
+        loop = self._loop
+        if loop is None:
+            loop = asyncio.get_running_loop()
             loop.add_reader(self._fileno, self._wake, _READY_R)
             self._loop = loop
         writes = bool(state & Wait.W)
