@@ -24,16 +24,33 @@ class Loaders:
 
     def __init__(self, transaction: RequestTransaction | None) -> None:
         self._transaction = transaction
+        self._known_users: dict[UUID, UserRecord] = {}
+        self._known_tenants: dict[UUID, TenantRecord] = {}
+
+    def know(self, user: UserRecord, tenant: TenantRecord | None) -> None:
+        """Rows the request has read already (its opening's): the user and tenant loaders answer them without
+        a statement, as if primed, and are made only if a field loads through them."""
+        self._known_users[user.id] = user
+        if tenant is not None:
+            self._known_tenants[tenant.id] = tenant
+        if "user" in vars(self):  # made already: primed now
+            self.user.prime(user.id, user)
+        if tenant is not None and "tenant" in vars(self):
+            self.tenant.prime(tenant.id, tenant)
 
     # Typed by their load functions: subscripting DataLoader at run time would build the generic alias on every
     # request (typing's cache lookups, and the alias's call, cost more than the loaders themselves).
     @cached_property
     def tenant(self) -> DataLoader[UUID, TenantRecord | None]:
-        return DataLoader(load_fn=partial(_tenants, self._tx()))
+        loader: DataLoader[UUID, TenantRecord | None] = DataLoader(load_fn=partial(_tenants, self._tx()))
+        loader.prime_many(self._known_tenants)
+        return loader
 
     @cached_property
     def user(self) -> DataLoader[UUID, UserRecord | None]:
-        return DataLoader(load_fn=partial(_users, self._tx()))
+        loader: DataLoader[UUID, UserRecord | None] = DataLoader(load_fn=partial(_users, self._tx()))
+        loader.prime_many(self._known_users)
+        return loader
 
     @cached_property
     def profile(self) -> DataLoader[UUID, CompanyProfileRecord | None]:

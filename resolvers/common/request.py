@@ -56,9 +56,7 @@ async def open_request(
         tx.seal()
         context = RequestContext(request_id=request_id, runtime=runtime, principal=principal, transaction=tx)
         if opened is not None:  # the rows the opening read: `me` and the acting tenant cost no statement
-            context.loaders.user.prime(opened.user.id, opened.user)
-            if opened.tenant is not None:
-                context.loaders.tenant.prime(opened.tenant.id, opened.tenant)
+            context.loaders.know(opened.user, opened.tenant)
         yield context
 
 
