@@ -48,7 +48,15 @@ def run(settings: Settings, app_url: str, *, host: str, port: int, workers: int)
 def _options(settings: Settings) -> dict[str, Any]:
     # The app decides whose X-Forwarded-For to believe (ROUNDPOOL_FORWARDED_ALLOW_IPS, schema/app.py), so
     # uvicorn's own proxy-headers middleware is off rather than applied a second time with its own list.
-    return {"log_config": None, "access_log": settings.access_log, "proxy_headers": False}
+    # Responses leave in one write each (schema/http_protocol.py).
+    from schema.http_protocol import CoalescingProtocol
+
+    return {
+        "log_config": None,
+        "access_log": settings.access_log,
+        "proxy_headers": False,
+        "http": CoalescingProtocol,
+    }
 
 
 def worker_app() -> Starlette:
