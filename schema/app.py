@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -358,23 +358,20 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isprintable() else uuid.uuid4().hex
+        request_id = incoming if 8 <= len(incoming) <= 64 and incoming.isprintable() else secrets.token_hex(16)
         token = request_id_var.set(request_id)
-
-        async def send_with_id(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append((b"x-request-id", request_id.encode()))
-            await send(message)
-
+        header = (b"x-request-id", request_id.encode())
         started = False
 
-        async def send_tracked(message: Message) -> None:
+        async def send_with_id(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send_with_id(message)
+            if message["type"] == "http.response.start":
+                started = True
+                message.setdefault("headers", []).append(header)
+            await send(message)
 
         try:
-            await self.app(scope, receive, send_tracked)
+            await self.app(scope, receive, send_with_id)
         except Exception as error:
             # The one place every request passes through: a fault anywhere still answers in JSON with its id.
             _logger.error("unhandled error", exc_info=error, extra={"request_id": request_id})
