@@ -273,6 +273,13 @@ async def test_close_all_runs_requested_twice_per_operator_on_two_workers_invoic
     for w in worlds:
         await set_up_billing(cost_gql, w)
     apis = horizontal.apis
+    operators = [w.tenants["operator"] for w in worlds]
+    # The test holds every customer's period lock (the one each close takes), so each worker (one job at a
+    # time) stays inside the first run it takes: the second worker must take the other operator's run.
+    customers = [w.tenants[name] for w in worlds for name in ("startup", "other_startup")]
+    held = [f"invoice:{customer}:{PERIOD}" for customer in customers]
+    for key in held:
+        owner_conn.execute("select pg_advisory_lock(hashtextextended(%s, 0))", (key,))
     clients = [httpx.AsyncClient(base_url=api.url, timeout=60) for api in apis]
     try:
         # Each operator's run requested from both API processes at once: two runs, two jobs per operator.
@@ -280,10 +287,21 @@ async def test_close_all_runs_requested_twice_per_operator_on_two_workers_invoic
             _post(client, w.actor("billing_admin"), CLOSE_ALL, {"period": PERIOD}) for w in worlds for client in clients
         ]
         answers = [body["data"]["closeInvoices"] for body in await asyncio.gather(*racing)]
+
+        async def both_blocked() -> list[Any]:
+            doing = owner_conn.execute(
+                "select j.worker_id from procrastinate_jobs j join invoice_runs r on r.job_id = j.id"
+                " where r.tenant_id = any(%s) and j.status = 'doing'",
+                (operators,),
+            ).fetchall()
+            return doing if len(doing) == len(operators) else []
+
+        blocked = await _until(both_blocked, "a run of each operator to wait on its customers' locks")
+        assert len({worker for (worker,) in blocked}) == 2, blocked  # one run per worker
     finally:
+        owner_conn.execute("select pg_advisory_unlock_all()")
         await asyncio.gather(*(client.aclose() for client in clients))
     assert {answer["__typename"] for answer in answers} == {"InvoiceRun"}, answers
-    operators = [w.tenants["operator"] for w in worlds]
 
     async def finished() -> bool:
         pending = owner_conn.execute(
