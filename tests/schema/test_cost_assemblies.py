@@ -369,13 +369,22 @@ async def test_two_in_process_workers_share_one_assembly(
     parts = [write_legacy_csv(folder / f"report-{i}.csv", legacy_rows(accounts, 400, i)) for i in range(1, 7)]
     manifest = legacy_manifest(folder.parent, root, parts, LEGACY_HEADER, "a7")
     queued = await _import(gql, admin, manifest)
-    threads: dict[int, set[int]] = {}
     from cost import assemblies
 
     original = assemblies.stage
+    # The first two parts to stage wait for each other (in the job's thread, so the event loop runs on): a
+    # worker runs one job at a time (procrastinate's concurrency is 1), so they meet only when both workers
+    # took a part. One worker taking every part breaks the barrier, and the part fails, on any host.
+    both_staging = threading.Barrier(2, timeout=30)
+    staged_first: list[int] = []
+    order = threading.Lock()
 
     def watched(*args: Any, **kwargs: Any) -> Any:
-        threads.setdefault(threading.get_ident(), set())
+        with order:
+            meets = len(staged_first) < 2
+            staged_first.append(threading.get_ident())
+        if meets:
+            both_staging.wait()
         return original(*args, **kwargs)
 
     assemblies.stage = watched  # type: ignore[assignment]
@@ -388,7 +397,8 @@ async def test_two_in_process_workers_share_one_assembly(
         assemblies.stage = original  # type: ignore[assignment]
     done = await _status(gql, admin, queued["id"])
     assert (done["status"], done["partsDone"], done["rowsProcessed"]) == ("SUCCEEDED", 6, 2400), done
-    assert len(threads) >= 2  # parts ran on both workers' threads
+    assert not both_staging.broken  # two parts staged at once: one on each worker
+    assert len(staged_first) == 6
     await assign(cost_gql, world, accounts)
     costs = await cost_gql(admin, COSTS, {"period": "2023-11", "company": world.slugs["startup"]})
     assert as_totals(costs["data"]["costs"]) == sum_totals(parts, legacy_totals)
